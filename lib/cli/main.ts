@@ -1,0 +1,101 @@
+/**
+ * The one CLI entry: `deno task cli <command> [...] [--help] [--json]`.
+ * Each pipeline stage exports its commands from `lib/<stage>/cli.ts`; they are imported only when used,
+ * so `--help` and light commands start fast.
+ */
+import { type Command, runCommand } from "../common/cli.ts";
+
+interface Entry {
+  name: string;
+  summary: string;
+  module: () => Promise<{ commands: Command[] }>;
+}
+
+const ENTRIES: Entry[] = [
+  {
+    name: "data list",
+    summary: "list known datasets and what is prepared",
+    module: () => import("../data/cli.ts"),
+  },
+  {
+    name: "data prepare",
+    summary: "prepare a dataset's manifest (fsdd, synthetic, or a user CSV)",
+    module: () => import("../data/cli.ts"),
+  },
+  { name: "codecs", summary: "list registered codec ids", module: () => import("../extract/cli.ts") },
+  {
+    name: "extract",
+    summary:
+      "encode audio with a codec: u (mean ê) or ê frames as .npy; or a whole manifest into a feature store",
+    module: () => import("../extract/cli.ts"),
+  },
+  {
+    name: "sae train",
+    summary: "train a TopK sparse autoencoder on features",
+    module: () => import("../sae/cli.ts"),
+  },
+  {
+    name: "sae encode",
+    summary: "encode features with a trained SAE checkpoint",
+    module: () => import("../sae/cli.ts"),
+  },
+  {
+    name: "probe",
+    summary: "L1 logistic-regression probe: fit on train, macro-F1 on test",
+    module: () => import("../probe/cli.ts"),
+  },
+  {
+    name: "grid",
+    summary: "run the ΔF1 experiment grid from a run config (resumable)",
+    module: () => import("../experiment/cli.ts"),
+  },
+  {
+    name: "report",
+    summary: "write a self-contained HTML report from a results directory",
+    module: () => import("../report/cli.ts"),
+  },
+  {
+    name: "demo",
+    summary: "the embedded default: FSDD + synthetic accents × Lyra, full grid, report",
+    module: () => import("./demo.ts"),
+  },
+];
+
+function usage(): string {
+  const w = Math.max(...ENTRIES.map((e) => e.name.length)) + 2;
+  return "nac-sae: measure how interpretable neural audio codecs are (SAE + accent probes, ΔF1)\n\n" +
+    "Usage: deno task cli <command> [options]   (each command takes --help and --json)\n\nCommands:\n" +
+    ENTRIES.map((e) => `  ${e.name.padEnd(w)}${e.summary}`).join("\n") + "\n";
+}
+
+export async function main(args: string[]): Promise<number> {
+  if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
+    console.log(usage());
+    return args.length === 0 ? 2 : 0;
+  }
+  // Longest command name that prefixes the arguments ("sae train" before "sae").
+  const matches = ENTRIES.filter((e) => {
+    const words = e.name.split(" ");
+    return words.every((w, i) => args[i] === w);
+  }).sort((a, b) => b.name.length - a.name.length);
+  const entry = matches[0];
+  if (!entry) {
+    const group = ENTRIES.filter((e) => e.name.split(" ")[0] === args[0]);
+    if (group.length > 0) {
+      console.error(
+        `error: '${args[0]}' needs a subcommand: ${group.map((e) => e.name).join(", ")}\n`,
+      );
+      return 2;
+    }
+    console.error(`error: unknown command '${args[0]}'\n\n${usage()}`);
+    return 2;
+  }
+  const { commands } = await entry.module();
+  const cmd = commands.find((c) => c.name === entry.name);
+  if (!cmd) throw new Error(`internal: module for '${entry.name}' does not export it`);
+  return await runCommand(cmd, args.slice(entry.name.split(" ").length));
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

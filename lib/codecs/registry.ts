@@ -1,0 +1,33 @@
+/**
+ * Codec ids → implementations. Built-in families register their entries here; codecs exported to ONNX
+ * with a JSON sidecar are discovered from a models directory at run time (see `lib/codecs/onnx`).
+ */
+import type { CodecEntry, LoadOptions } from "./types.ts";
+
+const BUILTIN: CodecEntry[] = [
+  // Each family module exports its entries; keep one line per family.
+];
+
+export function builtinCodecs(): CodecEntry[] {
+  return [...BUILTIN];
+}
+
+/** All codec entries: built-in plus ONNX sidecars found in the models directory. */
+export async function listCodecs(opts: LoadOptions = {}): Promise<CodecEntry[]> {
+  const extra = await discoverExternal(opts);
+  return [...BUILTIN, ...extra];
+}
+
+export async function getCodec(id: string, opts: LoadOptions = {}): Promise<CodecEntry> {
+  const all = await listCodecs(opts);
+  const entry = all.find((c) => c.id === id);
+  if (!entry) {
+    throw new Error(`unknown codec id '${id}'. Known ids: ${all.map((c) => c.id).join(", ")}`);
+  }
+  return entry;
+}
+
+// deno-lint-ignore require-await
+async function discoverExternal(_opts: LoadOptions): Promise<CodecEntry[]> {
+  return [];
+}

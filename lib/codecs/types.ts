@@ -1,0 +1,57 @@
+/**
+ * The codec interface of the extraction stage. A codec turns mono audio at its own sample rate into ê, the
+ * *dequantized* continuous representation (codes mapped back through the codebooks), T × d_codec.
+ */
+import type { Matrix } from "../common/matrix.ts";
+
+export interface CodecInfo {
+  /** Registry id, e.g. "lyra-6kbps", "encodec-6kbps". */
+  id: string;
+  /** Architecture family, e.g. "lyra", "encodec", "onnx". */
+  family: string;
+  sampleRate: number;
+  /** Dimension of ê. */
+  dCodec: number;
+  /** ê frames per second. */
+  frameRate: number;
+  /** Nominal bitrate in kbit/s of the codes behind ê, when meaningful. */
+  bitrateKbps?: number;
+  /** Shortest input (samples at `sampleRate`) the codec accepts; shorter audio is an error. */
+  minSamples?: number;
+  /** Where the weights come from and their licence, for listings and reports. */
+  source: string;
+}
+
+export interface Codec extends CodecInfo {
+  /** Encodes one utterance (mono, at `sampleRate`, independent of anything encoded before) to ê (T × d). */
+  encode(audio: Float32Array): Promise<Matrix>;
+  /** Frees native resources. */
+  dispose(): void;
+}
+
+export interface LoadOptions {
+  /** Explicit models directory (`--models DIR`), else `NAC_SAE_MODELS`, cache, download. */
+  modelsDir?: string;
+  offline?: boolean;
+  quiet?: boolean;
+  /** Compute threads for engines that take a setting. */
+  threads?: number;
+}
+
+/** A registry entry: metadata known without loading, plus the loader. */
+export interface CodecEntry extends CodecInfo {
+  load(opts?: LoadOptions): Promise<Codec>;
+}
+
+/** u: the mean of ê over time (the paper's utterance-level representation). */
+export function meanOverTime(e: Matrix): Float32Array {
+  if (e.rows === 0) throw new Error("meanOverTime: ê has no frames");
+  const u = new Float64Array(e.cols);
+  for (let t = 0; t < e.rows; t++) {
+    const o = t * e.cols;
+    for (let j = 0; j < e.cols; j++) u[j] += e.data[o + j];
+  }
+  const out = new Float32Array(e.cols);
+  for (let j = 0; j < e.cols; j++) out[j] = u[j] / e.rows;
+  return out;
+}

@@ -1,0 +1,146 @@
+/**
+ * Where model weights and data sets come from. Resolution order for an asset named `name` (a folder such
+ * as `lyra-v1.3.2` or `fsdd`):
+ *   1. an explicit directory (a `--models DIR` / `--source DIR` flag) holding `name/` or the files themselves,
+ *   2. the directory in the asset's environment variable (`NAC_SAE_MODELS`, `NAC_SAE_DATA`) holding `name/`,
+ *   3. the project cache (`NAC_SAE_CACHE`, else `$XDG_CACHE_HOME/nac-sae`, else `~/.cache/nac-sae`),
+ *   4. a download from the public URL into the cache, verified by sha256 (a mismatch is an error).
+ */
+import { dirname, join, resolve } from "node:path";
+import { exists } from "./fs.ts";
+import { sha256Hex } from "./hash.ts";
+import { log } from "./progress.ts";
+
+export interface AssetFile {
+  /** Path relative to the asset folder. */
+  path: string;
+  url: string;
+  sha256?: string;
+}
+
+export interface AssetSpec {
+  name: string;
+  files: AssetFile[];
+  /** Environment variable naming a directory that holds `name/`. */
+  envVar: string;
+}
+
+export interface ResolveOptions {
+  /** Explicit directory from the command line. */
+  dir?: string;
+  /** Never download (tests, air-gapped machines). */
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+export function cacheRoot(): string {
+  const env = Deno.env.get("NAC_SAE_CACHE");
+  if (env) return resolve(env);
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return join(xdg, "nac-sae");
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return join(home, ".cache", "nac-sae");
+}
+
+async function holdsAll(dir: string, files: AssetFile[]): Promise<boolean> {
+  for (const f of files) if (!(await exists(join(dir, f.path)))) return false;
+  return true;
+}
+
+/** Returns the directory holding every file of the asset, downloading into the cache if needed. */
+export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): Promise<string> {
+  const candidates: string[] = [];
+  if (opts.dir) candidates.push(join(opts.dir, spec.name), opts.dir);
+  const envDir = Deno.env.get(spec.envVar);
+  if (envDir) candidates.push(join(envDir, spec.name));
+  const cached = join(cacheRoot(), spec.name);
+  candidates.push(cached);
+  for (const dir of candidates) {
+    if (await holdsAll(dir, spec.files)) {
+      await verifyFiles(dir, spec.files);
+      return resolve(dir);
+    }
+  }
+  if (opts.dir && !(await exists(opts.dir))) {
+    throw new Error(`${opts.dir}: directory not found (given for ${spec.name})`);
+  }
+  const missing = spec.files.map((f) => `${f.path} <${f.url}>`).join(", ");
+  if (opts.offline) {
+    throw new Error(
+      `${spec.name} not found in ${candidates.join(", ")} and downloads are disabled; ` +
+        `place the files there or set ${spec.envVar}. Files: ${missing}`,
+    );
+  }
+  for (const f of spec.files) {
+    const dest = join(cached, f.path);
+    if (await exists(dest)) continue;
+    await download(f.url, dest, f.sha256, opts.quiet).catch((e) => {
+      throw new Error(
+        `${spec.name}: cannot download ${f.path} from ${f.url} (${(e as Error).message}). ` +
+          `Offline? Put the files under ${spec.envVar}/${spec.name}/ or pass the directory explicitly.`,
+      );
+    });
+  }
+  return resolve(cached);
+}
+
+const verified = new Set<string>();
+
+/** Checks sha256 of every file that declares one (once per process per file). */
+async function verifyFiles(dir: string, files: AssetFile[]): Promise<void> {
+  for (const f of files) {
+    if (!f.sha256) continue;
+    const p = resolve(join(dir, f.path));
+    if (verified.has(p)) continue;
+    const got = await sha256Hex(await Deno.readFile(p));
+    if (got !== f.sha256) {
+      throw new Error(`${p}: sha256 mismatch (expected ${f.sha256}, got ${got}); refusing to use it`);
+    }
+    verified.add(p);
+  }
+}
+
+/** Downloads `url` to `dest` via a temporary file, checking sha256 when given. */
+export async function download(url: string, dest: string, sha256?: string, quiet = false): Promise<void> {
+  log(`downloading ${url}`, quiet);
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const c of res.body) {
+    chunks.push(c);
+    total += c.length;
+  }
+  const bytes = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    bytes.set(c, o);
+    o += c.length;
+  }
+  if (sha256) {
+    const got = await sha256Hex(bytes);
+    if (got !== sha256) throw new Error(`sha256 mismatch for ${url}: expected ${sha256}, got ${got}`);
+  }
+  await Deno.mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.part-${Deno.pid}`;
+  await Deno.writeFile(tmp, bytes);
+  await Deno.rename(tmp, dest);
+  log(`saved ${dest} (${(total / 1e6).toFixed(1)} MB)`, quiet);
+}
+
+/** The `../shared` folder beside the project, when present (CI and tests use it instead of downloads). */
+export function sharedDir(): string | undefined {
+  const here = dirname(new URL(import.meta.url).pathname);
+  const p = resolve(here, "..", "..", "..", "shared");
+  try {
+    Deno.statSync(p);
+    return p;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The project root (the folder holding deno.json). */
+export function projectRoot(): string {
+  return resolve(dirname(new URL(import.meta.url).pathname), "..", "..");
+}

@@ -1,0 +1,60 @@
+/** A dense row-major float32 matrix: the currency between pipeline stages (features u, activations z). */
+import { type NpyArray, readNpy, writeNpy } from "./npy.ts";
+
+export interface Matrix {
+  rows: number;
+  cols: number;
+  /** rows × cols values, row-major. */
+  data: Float32Array;
+}
+
+export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
+  const d = data ?? new Float32Array(rows * cols);
+  if (d.length !== rows * cols) {
+    throw new Error(`matrix: ${rows}×${cols} needs ${rows * cols} values, got ${d.length}`);
+  }
+  return { rows, cols, data: d };
+}
+
+export function row(m: Matrix, i: number): Float32Array {
+  return m.data.subarray(i * m.cols, (i + 1) * m.cols);
+}
+
+/** Selects rows by index into a new matrix. */
+export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
+  const out = new Float32Array(indices.length * m.cols);
+  for (let i = 0; i < indices.length; i++) out.set(row(m, indices[i]), i * m.cols);
+  return { rows: indices.length, cols: m.cols, data: out };
+}
+
+/** Converts a loaded `.npy` array to a float32 matrix; a 1-D array becomes one row. */
+export function npyToMatrix(a: NpyArray, source: string): Matrix {
+  if (a.shape.length !== 1 && a.shape.length !== 2) {
+    throw new Error(`${source}: expected a 1-D or 2-D array, got shape (${a.shape})`);
+  }
+  const [rows, cols] = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
+  let data: Float32Array;
+  if (a.data instanceof Float32Array) data = a.data;
+  else if (a.data instanceof BigInt64Array || a.data instanceof BigUint64Array) {
+    data = Float32Array.from(a.data as BigInt64Array, (v) => Number(v));
+  } else data = Float32Array.from(a.data as ArrayLike<number>);
+  return { rows, cols, data };
+}
+
+/** Throws naming the first row/column holding NaN or ±inf. */
+export function assertFinite(m: Matrix, source: string): void {
+  for (let i = 0; i < m.data.length; i++) {
+    if (!Number.isFinite(m.data[i])) {
+      const r = Math.floor(i / m.cols), c = i % m.cols;
+      throw new Error(`${source}: non-finite value ${m.data[i]} at row ${r}, column ${c}`);
+    }
+  }
+}
+
+export async function readMatrix(path: string): Promise<Matrix> {
+  return npyToMatrix(await readNpy(path), path);
+}
+
+export async function writeMatrix(path: string, m: Matrix): Promise<void> {
+  await writeNpy(path, m.data, [m.rows, m.cols]);
+}
