@@ -1,0 +1,150 @@
+/**
+ * One grid cell: for a (dataset, codec, task, q, s, seed), train the TopK SAE on the task's train split
+ * (monitored on validation half 1), encode validation half 2 (probe training) and test, fit one L1 probe per
+ * feature kind, and record ΔF1 against the reference F1 on u. Pure computation on matrices, so it runs the same
+ * in the main thread or a worker.
+ */
+import type { Matrix } from "../common/matrix.ts";
+import { encodeSae, type SaeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
+import { magnitudeFeatures, positionFeatures, runProbe } from "../probe/mod.ts";
+import type { FeatureKind } from "./config.ts";
+
+export interface CellSpec {
+  dataset: string;
+  codec: string;
+  task: string;
+  q: number;
+  s: number;
+  seed: number;
+  epochs: number;
+  features: FeatureKind[];
+  sae: { batchSize: number; lr: number; adamEps: number };
+  probe: { C: number; tol: number; maxIter: number };
+}
+
+export interface CellData {
+  train: Matrix;
+  val1: Matrix;
+  val2: Matrix;
+  test: Matrix;
+  yVal2: Int32Array;
+  yTest: Int32Array;
+}
+
+export interface FeatureOutcome {
+  feature: FeatureKind;
+  f1: number;
+  accuracy: number;
+  nnz: number;
+  nIter: number;
+  converged: boolean;
+  probeSeconds: number;
+  /** Test-set predictions (for bootstrap intervals). */
+  predictions: number[];
+}
+
+export interface CellOutcome {
+  k: number;
+  dZ: number;
+  dCodec: number;
+  nmse: number;
+  explainedVariance: number;
+  l0: number;
+  deadLatents: number;
+  saeSeconds: number;
+  outcomes: FeatureOutcome[];
+  /** Test-set activation density of z in 16 ordered latent-index groups (paper Fig. 4). */
+  densityGroups: number[];
+  curves: {
+    epoch: number;
+    trainLoss: number;
+    valLoss: number | null;
+    nmse: number;
+    l0: number;
+    dead: number;
+  }[];
+}
+
+export const DENSITY_GROUPS = 16;
+
+export function saeConfigFor(spec: CellSpec, dCodec: number): SaeConfig {
+  const dZ = Math.round(spec.q * dCodec);
+  const k = Math.ceil(spec.s * dCodec - 1e-9);
+  return {
+    q: spec.q,
+    s: spec.s,
+    dIn: dCodec,
+    dZ,
+    k,
+    epochs: spec.epochs,
+    batchSize: spec.sae.batchSize,
+    lr: spec.sae.lr,
+    adamEps: spec.sae.adamEps,
+    seed: spec.seed,
+  } as SaeConfig;
+}
+
+/** Mean of 1[z > 0] over test rows and over each contiguous group of latent indices. */
+export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS): number[] {
+  const out: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    const lo = Math.floor((g * z.cols) / groups), hi = Math.floor(((g + 1) * z.cols) / groups);
+    let active = 0;
+    for (let i = 0; i < z.rows; i++) {
+      const o = i * z.cols;
+      for (let j = lo; j < hi; j++) if (z.data[o + j] > 0) active++;
+    }
+    out.push(hi > lo && z.rows > 0 ? active / ((hi - lo) * z.rows) : 0);
+  }
+  return out;
+}
+
+export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutcome> {
+  const dCodec = data.train.cols;
+  const cfg = saeConfigFor(spec, dCodec);
+  const t0 = performance.now();
+  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true });
+  const saeSeconds = (performance.now() - t0) / 1000;
+  const metrics = saeMetrics(trained.model, data.train);
+  const zVal2 = encodeSae(trained.model, data.val2);
+  const zTest = encodeSae(trained.model, data.test);
+  const outcomes: FeatureOutcome[] = [];
+  for (const feature of spec.features) {
+    const [xtr, xte] = feature === "z"
+      ? [zVal2, zTest]
+      : feature === "z_pos"
+      ? [positionFeatures(zVal2), positionFeatures(zTest)]
+      : [magnitudeFeatures(zVal2, cfg.k), magnitudeFeatures(zTest, cfg.k)];
+    const r = runProbe(xtr, data.yVal2, xte, data.yTest, spec.probe);
+    outcomes.push({
+      feature,
+      f1: r.macroF1,
+      accuracy: r.accuracy,
+      nnz: r.nnz,
+      nIter: r.nIter,
+      converged: r.converged,
+      probeSeconds: r.seconds,
+      predictions: Array.from(r.predictions ?? []),
+    });
+  }
+  return {
+    k: cfg.k,
+    dZ: cfg.dZ,
+    dCodec,
+    nmse: metrics.nmse,
+    explainedVariance: metrics.explainedVariance,
+    l0: metrics.l0,
+    deadLatents: metrics.deadLatents,
+    saeSeconds,
+    outcomes,
+    densityGroups: densityByGroup(zTest),
+    curves: trained.history.map((h) => ({
+      epoch: h.epoch,
+      trainLoss: h.trainLoss,
+      valLoss: h.valLoss ?? null,
+      nmse: h.nmse,
+      l0: h.l0,
+      dead: h.dead,
+    })),
+  };
+}

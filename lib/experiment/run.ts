@@ -1,0 +1,495 @@
+/**
+ * The experiment grid (paper Sec. 2.4, 4): for each dataset × codec × task, the reference F1 on u, then for
+ * each (q, s, seed) an SAE and one probe per feature kind, giving ΔF1 = F1 − F1_ref.
+ *
+ * Caching and resume: every cell is stored as `<outDir>/cells/<key>.json`, the key being a content hash of
+ * its inputs (the exact feature matrices and labels, the cell's settings, and the source code of the stages
+ * that compute it). A killed run resumes, recomputing nothing finished; a changed setting changes exactly the
+ * keys it affects. Writes are atomic.
+ */
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
+import { hashJson, sha256Hex } from "../common/hash.ts";
+import { type Matrix, takeRows } from "../common/matrix.ts";
+import { log, Progress } from "../common/progress.ts";
+import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/mod.ts";
+import { getCodec } from "../codecs/registry.ts";
+import { extractFeatures, type FeatureSet } from "../extract/mod.ts";
+import { runProbe } from "../probe/mod.ts";
+import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
+import { describeEpochs, epochsFor, type RunConfig, type TaskId } from "./config.ts";
+import { CellPool } from "./pool.ts";
+import { bootstrapDeltaF1, seedInterval } from "./stats.ts";
+
+export interface RunOptions {
+  /** List the cells and whether each is cached; compute nothing. */
+  dryRun?: boolean;
+  quiet?: boolean;
+}
+
+export interface PlannedCell {
+  dataset: string;
+  codec: string;
+  task: TaskId;
+  q: number;
+  s: number;
+  seed: number;
+  epochs: number;
+  k: number;
+  dZ: number;
+  key: string | null;
+  cached: boolean;
+}
+
+export interface RunSummary {
+  outDir: string;
+  cells: { total: number; cached: number; computed: number };
+  rows: number;
+  seconds: number;
+  files: string[];
+  excluded: { dataset: string; codec: string; utterance_id: string; reason: string }[];
+  planned?: PlannedCell[];
+}
+
+/** Everything one (dataset, codec, task) needs: the split matrices and labels. */
+interface TaskData {
+  dataset: string;
+  codec: string;
+  task: TaskId;
+  bitrateKbps: number | null;
+  data: CellData;
+  dataHash: string;
+}
+
+const STAGE_DIRS = ["sae", "probe"];
+const CELL_FILES = ["experiment/cell.ts"];
+
+/** Hash of the source of the stages a cell runs, so a code change recomputes what it affects. */
+async function codeVersion(): Promise<string> {
+  const libDir = new URL("..", import.meta.url).pathname;
+  const parts: string[] = [];
+  for (const dir of STAGE_DIRS) {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(join(libDir, dir))) {
+      if (e.isFile && e.name.endsWith(".ts")) names.push(e.name);
+    }
+    for (const n of names.sort()) {
+      parts.push(`${dir}/${n}:${await sha256Hex(await Deno.readFile(join(libDir, dir, n)))}`);
+    }
+  }
+  for (const f of CELL_FILES) parts.push(`${f}:${await sha256Hex(await Deno.readFile(join(libDir, f)))}`);
+  return (await sha256Hex(parts.join("\n"))).slice(0, 16);
+}
+
+function bytesOf(a: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+async function hashData(d: CellData): Promise<string> {
+  const parts = [d.train, d.val1, d.val2, d.test].map((m) => `${m.rows}x${m.cols}`);
+  const hashes = await Promise.all(
+    [d.train.data, d.val1.data, d.val2.data, d.test.data, d.yVal2, d.yTest].map((a) => sha256Hex(bytesOf(a))),
+  );
+  return sha256Hex(parts.join(",") + hashes.join(","));
+}
+
+async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) {
+  const tasks: TaskData[] = [];
+  const excluded: RunSummary["excluded"] = [];
+  for (const ds of config.datasets) {
+    const manifestPath = ds.manifest ??
+      (await prepareDataset(ds.name, { source: ds.source, quiet, ...(ds.options ?? {}) })).manifestPath;
+    const manifest = await readManifest(manifestPath);
+    const dsTasks = (ds.tasks ?? config.tasks).filter((t) =>
+      config.tasks.includes(t) || ds.tasks?.includes(t)
+    );
+    for (const codecId of config.codecs) {
+      const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
+      const storeDir = join(config.featureDir ?? join(config.outDir, "features"), ds.name, codecId);
+      if (dryRun && !(await exists(storeDir))) {
+        log(`${ds.name}/${codecId}: features not extracted yet`, quiet);
+        continue;
+      }
+      const fs: FeatureSet = await extractFeatures({
+        manifestPath,
+        codecId,
+        storeDir,
+        workers: config.workers,
+        modelsDir: config.modelsDir,
+        quiet,
+      });
+      for (const f of fs.failures) excluded.push({ dataset: ds.name, codec: codecId, ...f });
+      const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
+      for (const task of dsTasks) {
+        if (!taskApplies(manifest, task)) {
+          if (ds.tasks?.includes(task)) {
+            throw new Error(`dataset '${ds.name}' does not support task '${task}'`);
+          }
+          continue;
+        }
+        const splits = taskSplits(manifest, task);
+        const pick = (rows: { utterance_id: string }[]) => {
+          const idx = rows.map((r) => rowOf.get(r.utterance_id)).filter((i): i is number => i !== undefined);
+          return takeRows(fs.u, idx);
+        };
+        const labels = (rows: { utterance_id: string; label: number }[]) =>
+          Int32Array.from(rows.filter((r) => rowOf.has(r.utterance_id)).map((r) => r.label));
+        const data: CellData = {
+          train: pick(splits.train),
+          val1: pick(splits.val1),
+          val2: pick(splits.val2),
+          test: pick(splits.test),
+          yVal2: labels(splits.val2),
+          yTest: labels(splits.test),
+        };
+        for (const [name, m] of Object.entries({ train: data.train, val2: data.val2, test: data.test })) {
+          if (m.rows === 0) throw new Error(`${ds.name}/${codecId}/${task}: the ${name} split is empty`);
+        }
+        tasks.push({
+          dataset: ds.name,
+          codec: codecId,
+          task,
+          bitrateKbps: entry.bitrateKbps ?? null,
+          data,
+          dataHash: await hashData(data),
+        });
+      }
+    }
+  }
+  return { tasks, excluded };
+}
+
+interface RefOutcome {
+  f1: number;
+  accuracy: number;
+  nnz: number;
+  nIter: number;
+  converged: boolean;
+  probeSeconds: number;
+  predictions: number[];
+}
+
+async function cached<T>(path: string, compute: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
+  if (await exists(path)) return { value: await readJson<T>(path), hit: true };
+  const value = await compute();
+  await writeJsonAtomic(path, value);
+  return { value, hit: false };
+}
+
+/** Runs (or with dryRun, plans) the whole grid and writes the results tables. */
+export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise<RunSummary> {
+  const quiet = opts.quiet ?? false;
+  const started = new Date();
+  const t0 = performance.now();
+  const cellsDir = join(config.outDir, "cells");
+  await Deno.mkdir(cellsDir, { recursive: true });
+  const version = await codeVersion();
+  const tExtract = performance.now();
+  const { tasks, excluded } = await loadTaskData(config, quiet, opts.dryRun ?? false);
+  const extractSeconds = (performance.now() - tExtract) / 1000;
+  if (excluded.length > 0) {
+    log(`excluded ${excluded.length} utterance(s) that failed to decode (listed in run_info.json):`, quiet);
+    for (const e of excluded.slice(0, 10)) {
+      log(`  ${e.dataset}/${e.codec} ${e.utterance_id}: ${e.reason}`, quiet);
+    }
+  }
+
+  // Plan every cell with its cache key.
+  const planned: (PlannedCell & { spec: CellSpec; td: TaskData })[] = [];
+  for (const td of tasks) {
+    for (const q of config.grid.q) {
+      for (const s of config.grid.s) {
+        for (const seed of config.seeds) {
+          const spec: CellSpec = {
+            dataset: td.dataset,
+            codec: td.codec,
+            task: td.task,
+            q,
+            s,
+            seed,
+            epochs: epochsFor(config.epochs, q, s),
+            features: config.features,
+            sae: config.sae,
+            probe: config.probe,
+          };
+          const cfg = saeConfigFor(spec, td.data.train.cols);
+          if (cfg.k >= cfg.dZ) {
+            throw new Error(`grid cell q=${q}, s=${s}: k=${cfg.k} must be < d_z=${cfg.dZ}`);
+          }
+          const key = await hashJson({
+            version,
+            data: td.dataHash,
+            spec: { ...spec, dataset: "", codec: "" },
+          });
+          planned.push({
+            ...spec,
+            task: td.task,
+            k: cfg.k,
+            dZ: cfg.dZ,
+            key,
+            cached: await exists(join(cellsDir, `${key}.json`)),
+            spec,
+            td,
+          });
+        }
+      }
+    }
+  }
+  const nCached = planned.filter((p) => p.cached).length;
+  if (opts.dryRun) {
+    return {
+      outDir: config.outDir,
+      cells: { total: planned.length, cached: nCached, computed: 0 },
+      rows: 0,
+      seconds: (performance.now() - t0) / 1000,
+      files: [],
+      excluded,
+      planned: planned.map(({ spec: _s, td: _t, ...p }) => p),
+    };
+  }
+
+  // Reference F1 on u per (dataset, codec, task): one probe, cached like a cell.
+  const refs = new Map<TaskData, RefOutcome>();
+  for (const td of tasks) {
+    const key = await hashJson({ version, data: td.dataHash, probe: config.probe, ref: "u" });
+    const { value } = await cached(join(cellsDir, `ref-${key}.json`), () => {
+      const r = runProbe(td.data.val2, td.data.yVal2, td.data.test, td.data.yTest, config.probe);
+      return Promise.resolve({
+        f1: r.macroF1,
+        accuracy: r.accuracy,
+        nnz: r.nnz,
+        nIter: r.nIter,
+        converged: r.converged,
+        probeSeconds: r.seconds,
+        predictions: Array.from(r.predictions ?? []),
+      });
+    });
+    refs.set(td, value);
+  }
+
+  const progress = new Progress({
+    label: "grid cells",
+    total: planned.length,
+    unit: "cells",
+    quiet,
+    intervalMs: 3000,
+  });
+  progress.tick(nCached, `${nCached} cached`);
+  const pool = new CellPool(Math.min(config.workers, Math.max(1, planned.length - nCached)));
+  const outcomes = new Map<string, CellOutcome>();
+  let computed = 0;
+  try {
+    await Promise.all(planned.map(async (p) => {
+      const path = join(cellsDir, `${p.key}.json`);
+      if (p.cached) {
+        outcomes.set(p.key!, await readJson<CellOutcome>(path));
+        return;
+      }
+      const outcome = await pool.run(p.spec, p.td.data).catch((e) => {
+        throw new Error(
+          `cell ${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s} seed=${p.seed}: ${e.message}`,
+        );
+      });
+      await writeJsonAtomic(path, outcome);
+      outcomes.set(p.key!, outcome);
+      computed++;
+      progress.tick(1, `${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s}`);
+    }));
+  } finally {
+    pool.close();
+  }
+
+  const { files, rows } = await writeResults(config, planned, outcomes, refs);
+  const seconds = (performance.now() - t0) / 1000;
+  await writeJsonAtomic(join(config.outDir, "run_info.json"), {
+    name: config.name,
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    seconds,
+    environment: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+    },
+    cells: { total: planned.length, computed, cached: nCached },
+    stages: {
+      extract_and_load_seconds: extractSeconds,
+      sae_seconds_total: [...outcomes.values()].reduce((a, o) => a + o.saeSeconds, 0),
+      probe_seconds_total: [...outcomes.values()].reduce(
+        (a, o) => a + o.outcomes.reduce((b, f) => b + f.probeSeconds, 0),
+        0,
+      ),
+    },
+    epochs_rule: describeEpochs(config.epochs),
+    code_version: version,
+    excluded,
+  });
+  await writeJsonAtomic(join(config.outDir, "run_config.json"), config);
+  return {
+    outDir: config.outDir,
+    cells: { total: planned.length, cached: nCached, computed },
+    rows,
+    seconds,
+    files: [...files, join(config.outDir, "run_info.json"), join(config.outDir, "run_config.json")],
+    excluded,
+  };
+}
+
+async function writeTable(base: string, rows: Record<string, unknown>[]): Promise<string[]> {
+  const df = pl.DataFrame(rows);
+  const tmp = `${base}.tmp-${Deno.pid}`;
+  df.writeParquet(`${tmp}.parquet`);
+  await Deno.rename(`${tmp}.parquet`, `${base}.parquet`);
+  await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
+  return [`${base}.parquet`, `${base}.csv`];
+}
+
+async function writeResults(
+  config: RunConfig,
+  planned: (PlannedCell & { td: TaskData })[],
+  outcomes: Map<string, CellOutcome>,
+  refs: Map<TaskData, RefOutcome>,
+): Promise<{ files: string[]; rows: number }> {
+  const rows: Record<string, unknown>[] = [];
+  const density: Record<string, unknown>[] = [];
+  const curves: Record<string, unknown>[] = [];
+  const base = (td: TaskData, seed: number) => ({
+    dataset: td.dataset,
+    codec: td.codec,
+    task: td.task,
+    seed,
+  });
+  const counts = (td: TaskData) => ({
+    n_sae_train: td.data.train.rows,
+    n_probe_train: td.data.val2.rows,
+    n_test: td.data.test.rows,
+    bitrate_kbps: td.bitrateKbps,
+  });
+  // Reference rows: feature "u", one per seed so each seed's ΔF1 has its own baseline row.
+  for (const td of refs.keys()) {
+    const ref = refs.get(td)!;
+    for (const seed of config.seeds) {
+      rows.push({
+        ...base(td, seed),
+        q: null,
+        s: null,
+        feature: "u",
+        f1: ref.f1,
+        f1_ref: ref.f1,
+        delta_f1: 0,
+        delta_f1_low: null,
+        delta_f1_high: null,
+        accuracy: ref.accuracy,
+        nnz: ref.nnz,
+        n_iter: ref.nIter,
+        converged: ref.converged,
+        k: null,
+        d_z: null,
+        d_codec: td.data.train.cols,
+        epochs: null,
+        nmse: null,
+        explained_variance: null,
+        l0: null,
+        dead_latents: null,
+        sae_seconds: null,
+        probe_seconds: ref.probeSeconds,
+        ...counts(td),
+        config_hash: null,
+      });
+    }
+  }
+  for (const p of planned) {
+    const o = outcomes.get(p.key!)!;
+    const ref = refs.get(p.td)!;
+    for (const f of o.outcomes) {
+      const ci = config.seeds.length === 1 && config.bootstrap > 0 && f.predictions.length > 0
+        ? bootstrapDeltaF1(p.td.data.yTest, f.predictions, ref.predictions, config.bootstrap, p.seed)
+        : null;
+      rows.push({
+        ...base(p.td, p.seed),
+        q: p.q,
+        s: p.s,
+        feature: f.feature,
+        f1: f.f1,
+        f1_ref: ref.f1,
+        delta_f1: f.f1 - ref.f1,
+        delta_f1_low: ci?.low ?? null,
+        delta_f1_high: ci?.high ?? null,
+        accuracy: f.accuracy,
+        nnz: f.nnz,
+        n_iter: f.nIter,
+        converged: f.converged,
+        k: o.k,
+        d_z: o.dZ,
+        d_codec: o.dCodec,
+        epochs: p.epochs,
+        nmse: o.nmse,
+        explained_variance: o.explainedVariance,
+        l0: o.l0,
+        dead_latents: o.deadLatents,
+        sae_seconds: o.saeSeconds,
+        probe_seconds: f.probeSeconds,
+        ...counts(p.td),
+        config_hash: p.key,
+      });
+    }
+    for (let g = 0; g < DENSITY_GROUPS; g++) {
+      density.push({ ...base(p.td, p.seed), q: p.q, s: p.s, group: g, density: o.densityGroups[g] });
+    }
+    for (const c of o.curves) {
+      curves.push({
+        ...base(p.td, p.seed),
+        q: p.q,
+        s: p.s,
+        epoch: c.epoch,
+        train_loss: c.trainLoss,
+        val_loss: c.valLoss,
+        nmse: c.nmse,
+        l0: c.l0,
+        dead: c.dead,
+      });
+    }
+  }
+  const files = [
+    ...await writeTable(join(config.outDir, "results"), rows),
+    ...await writeTable(join(config.outDir, "density"), density),
+    ...await writeTable(join(config.outDir, "curves"), curves),
+  ];
+  if (config.seeds.length > 1) {
+    files.push(...await writeTable(join(config.outDir, "summary"), summarize(rows)));
+  }
+  return { files, rows: rows.length };
+}
+
+/** Mean ± std and 95 % interval of ΔF1 across seeds per (dataset, codec, task, q, s, feature). */
+export function summarize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const groups = new Map<string, Record<string, unknown>[]>();
+  for (const r of rows) {
+    if (r.feature === "u") continue;
+    const k = [r.dataset, r.codec, r.task, r.q, r.s, r.feature].join("|");
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const iv = seedInterval(rs.map((r) => r.delta_f1 as number));
+    const r0 = rs[0];
+    return {
+      dataset: r0.dataset,
+      codec: r0.codec,
+      task: r0.task,
+      q: r0.q,
+      s: r0.s,
+      feature: r0.feature,
+      k: r0.k,
+      d_z: r0.d_z,
+      n_seeds: iv.n,
+      delta_f1_mean: iv.mean,
+      delta_f1_std: iv.std,
+      delta_f1_low: iv.low,
+      delta_f1_high: iv.high,
+    };
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * Uncertainty of ΔF1: across seeds (mean ± std, 95 % t-interval) and, for single-seed runs, a percentile
+ * bootstrap over test utterances (the feature's and the reference's predictions resampled together).
+ */
+import { Rng } from "../common/random.ts";
+
+/** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom (beyond: normal 1.96). */
+const T975 = [
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+export interface Interval {
+  mean: number;
+  std: number;
+  low: number;
+  high: number;
+  n: number;
+}
+
+/** Mean, sample std and the 95 % t-interval of the mean; a single value gives a zero-width interval. */
+export function seedInterval(values: number[]): Interval {
+  const n = values.length;
+  if (n === 0) throw new Error("seedInterval: no values");
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { mean, std: 0, low: mean, high: mean, n };
+  const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+  const t = n - 1 <= T975.length ? T975[n - 2] : 1.96;
+  const half = (t * std) / Math.sqrt(n);
+  return { mean, std, low: mean - half, high: mean + half, n };
+}
+
+/** Macro-F1 over classes {0, 1} of `pred` against `truth` restricted to `idx` (zero division → 0). */
+function macroF1At(truth: ArrayLike<number>, pred: ArrayLike<number>, idx: Int32Array): number {
+  let f1sum = 0;
+  for (const c of [0, 1]) {
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < idx.length; i++) {
+      const t = truth[idx[i]] === c, p = pred[idx[i]] === c;
+      if (t && p) tp++;
+      else if (p) fp++;
+      else if (t) fn++;
+    }
+    f1sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  }
+  return f1sum / 2;
+}
+
+/** Percentile bootstrap (95 %) of ΔF1 = F1(feature) − F1(reference) over resampled test utterances. */
+export function bootstrapDeltaF1(
+  truth: ArrayLike<number>,
+  predFeature: ArrayLike<number>,
+  predRef: ArrayLike<number>,
+  resamples: number,
+  seed: number,
+): { low: number; high: number } {
+  const n = truth.length;
+  const rng = new Rng(seed);
+  const deltas = new Float64Array(resamples);
+  const idx = new Int32Array(n);
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
+    deltas[b] = macroF1At(truth, predFeature, idx) - macroF1At(truth, predRef, idx);
+  }
+  deltas.sort();
+  const at = (p: number) => deltas[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
+  return { low: at(0.025), high: at(0.975) };
+}
