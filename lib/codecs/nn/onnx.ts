@@ -213,6 +213,8 @@ export class GraphBuilder {
   private inputs: ValueSpec[] = [];
   private outputs: ValueSpec[] = [];
   private used = new Set<string>();
+  private reserved = new Set<string>();
+  private defined = new Set<string>();
   private counter = 0;
 
   constructor(readonly graphName = "graph", readonly opset = 18) {}
@@ -222,12 +224,18 @@ export class GraphBuilder {
     let n = `${prefix}_${this.counter++}`;
     while (this.used.has(n)) n = `${prefix}_${this.counter++}`;
     this.used.add(n);
+    this.reserved.add(n);
     return n;
   }
 
+  /** Registers a caller-chosen name (or one just returned by `fresh`, which is reserved but not yet defined). */
   private claim(name: string): string {
-    if (this.used.has(name)) throw new Error(`ONNX graph: name '${name}' used twice`);
+    if (this.defined.has(name) || (this.used.has(name) && !this.reserved.has(name))) {
+      throw new Error(`ONNX graph: name '${name}' used twice`);
+    }
+    this.reserved.delete(name);
     this.used.add(name);
+    this.defined.add(name);
     return name;
   }
 

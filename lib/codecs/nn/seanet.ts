@@ -1,0 +1,95 @@
+/**
+ * The SEANet encoder (EnCodec's `modules/seanet.py`, reused by SpeechTokenizer and Mimi) as graph layers.
+ * `encoder.model` is an nn.Sequential; the state-dict index of each module is reproduced exactly:
+ * 0 conv, then per stride [ResBlock × n_residual_layers, ELU, strided conv], then [SLSTM], ELU, final conv.
+ */
+import {
+  add,
+  concatChannels,
+  conv1d,
+  elu,
+  loadConv,
+  loadLstm,
+  lstm,
+  type Net,
+  type PadMode,
+  type Seq,
+} from "./layers.ts";
+import { seanetPadding } from "./layers.ts";
+import type { TensorMap } from "./safetensors.ts";
+
+export interface SeanetEncoderConfig {
+  channels: number;
+  dimension: number;
+  nFilters: number;
+  nResidualLayers: number;
+  /** Decoder-order ratios as in the configs ([8, 5, 4, 2]); the encoder walks them reversed. */
+  ratios: number[];
+  kernelSize: number;
+  lastKernelSize: number;
+  residualKernelSize: number;
+  dilationBase: number;
+  causal: boolean;
+  padMode: PadMode;
+  /** Identity skip in residual blocks (Mimi) instead of a k1 conv shortcut (EnCodec, SpeechTokenizer). */
+  trueSkip: boolean;
+  compress: number;
+  /** Number of LSTM layers in the SLSTM block (0: none). */
+  lstmLayers: number;
+  /** BiLSTM (SpeechTokenizer): output 2C channels, skip = cat([x, x]). */
+  bidirectional: boolean;
+  eluAlpha: number;
+}
+
+/** The encoder's hop: the product of the ratios. */
+export function seanetHop(cfg: Pick<SeanetEncoderConfig, "ratios">): number {
+  return cfg.ratios.reduce((a, b) => a * b, 1);
+}
+
+/** Builds `prefix.model.*` (e.g. prefix "encoder") on x [1, channels, L]; returns the latent [1, dimension, T]. */
+export function seanetEncoder(net: Net, x: Seq, w: TensorMap, prefix: string, cfg: SeanetEncoderConfig): Seq {
+  const source = `${prefix} weights`;
+  let i = 0;
+  const conv = (h: Seq, idx: number | string, kernel: number, stride = 1, dilation = 1) =>
+    conv1d(net, h, loadConv(w, `${prefix}.model.${idx}.conv.conv`, source), {
+      stride,
+      dilation,
+      padding: seanetPadding({ kernel, stride, dilation, causal: cfg.causal, mode: cfg.padMode }),
+    });
+  let mult = 1;
+  let h = conv(x, i++, cfg.kernelSize);
+  if (h.channels !== cfg.nFilters) {
+    throw new Error(`${source}: first conv has ${h.channels} outputs, expected ${cfg.nFilters}`);
+  }
+  for (const ratio of [...cfg.ratios].reverse()) {
+    for (let j = 0; j < cfg.nResidualLayers; j++) {
+      const idx = i++;
+      const dilation = cfg.dilationBase ** j;
+      let y = elu(net, h, cfg.eluAlpha);
+      y = conv(y, `${idx}.block.1`, cfg.residualKernelSize, 1, dilation);
+      y = elu(net, y, cfg.eluAlpha);
+      y = conv(y, `${idx}.block.3`, 1);
+      const skip = cfg.trueSkip ? h : conv(h, `${idx}.shortcut`, 1);
+      h = add(net, skip, y);
+    }
+    h = elu(net, h, cfg.eluAlpha);
+    i++;
+    h = conv(h, i++, ratio * 2, ratio);
+    mult *= 2;
+    if (h.channels !== mult * cfg.nFilters) {
+      throw new Error(`${source}: conv ${i - 1} has ${h.channels} outputs, expected ${mult * cfg.nFilters}`);
+    }
+  }
+  if (cfg.lstmLayers > 0) {
+    const lw = loadLstm(w, `${prefix}.model.${i++}.lstm`, cfg.lstmLayers, cfg.bidirectional, source);
+    const y = lstm(net, h, lw, h.channels);
+    h = add(net, y, cfg.bidirectional ? concatChannels(net, [h, h]) : h);
+  }
+  h = elu(net, h, cfg.eluAlpha);
+  i++;
+  h = conv(h, i++, cfg.lastKernelSize);
+  if (h.channels !== cfg.dimension) {
+    throw new Error(`${source}: final conv has ${h.channels} outputs, expected dimension ${cfg.dimension}`);
+  }
+  return h;
+}
