@@ -1,0 +1,41 @@
+/** lib/plots: Vega-Lite v5 chart specs for the paper's figures, server-side SVG, and notebook display. */
+export {
+  type CurvesOptions,
+  deltaF1Chart,
+  deltaF1Charts,
+  type DeltaF1Options,
+  deltaF1Rows,
+  deltaF1SeedChart,
+  densityChart,
+  type DensityOptions,
+  taskSettings,
+  trainingCurvesChart,
+  VEGA_LITE_SCHEMA,
+  type VegaLiteSpec,
+} from "./specs.ts";
+export {
+  chartBundle,
+  type Displayable,
+  displayable,
+  displayCharts,
+  type MimeBundle,
+  renderSvg,
+  showChart,
+  VEGA_LITE_MIME,
+} from "./render.ts";
+export {
+  distinct,
+  FEATURE_LABELS,
+  groupBy,
+  type Interval,
+  meanInterval,
+  meanOf,
+  orderCodecs,
+  parseCodecId,
+  records,
+  round,
+  type Row,
+  TASK_LABELS,
+  taskLabel,
+  where,
+} from "./rows.ts";

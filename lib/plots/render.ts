@@ -1,0 +1,88 @@
+/**
+ * Server-side rendering and notebook display. Every chart is shown as ONE MIME bundle: the Vega-Lite v5 spec
+ * (interactive in VS Code / JupyterLab), an SVG rendered here with vega's headless SVG renderer (for
+ * nbconvert HTML, GitHub and the report — no canvas: vega estimates text widths), and a text fallback.
+ */
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { VegaLiteSpec } from "./specs.ts";
+
+export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
+
+export type MimeBundle = Record<string, unknown>;
+
+/** An object Deno's Jupyter kernel displays as its MIME bundle (when it is a cell's last expression). */
+export interface Displayable {
+  bundle: MimeBundle;
+  [key: symbol]: () => MimeBundle;
+}
+
+const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
+
+export function displayable(bundle: MimeBundle): Displayable {
+  return { bundle, [JUPYTER_DISPLAY]: () => bundle };
+}
+
+let svgCounter = 0;
+
+/**
+ * Renders a Vega-Lite spec to an SVG string. Element ids (clip paths, gradients) are prefixed per chart so
+ * several SVGs inlined in one HTML page do not capture each other's `url(#…)` references.
+ */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { spec: vgSpec } = compile(spec as unknown as TopLevelSpec);
+  const view = new vega.View(vega.parse(vgSpec), { renderer: "none", logLevel: vega.Warn });
+  try {
+    const svg = await view.toSVG();
+    return prefixIds(svg, `nacsae${++svgCounter}-`);
+  } finally {
+    view.finalize();
+  }
+}
+
+function prefixIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/\bid="([^"]+)"/g, (_m, id) => `id="${prefix}${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_m, id) => `url(#${prefix}${id})`)
+    .replace(/href="#([^"]+)"/g, (_m, id) => `href="#${prefix}${id}"`);
+}
+
+function titleOf(spec: VegaLiteSpec): string {
+  const t = spec.title as string | { text?: string } | undefined;
+  return typeof t === "string" ? t : t?.text ?? "chart";
+}
+
+/** The chart's display bundle: Vega-Lite v5 JSON + rendered SVG + a plain-text line. */
+export async function chartBundle(spec: VegaLiteSpec): Promise<MimeBundle> {
+  const svg = await renderSvg(spec);
+  const n = Array.isArray((spec.data as { values?: unknown[] } | undefined)?.values)
+    ? (spec.data as { values: unknown[] }).values.length
+    : 0;
+  return {
+    [VEGA_LITE_MIME]: spec,
+    "image/svg+xml": svg,
+    "text/plain": `[chart] ${titleOf(spec)} (${n} data rows)`,
+  };
+}
+
+/** For notebooks: `await showChart(spec)` as a cell's last expression displays the bundle. */
+export async function showChart(spec: VegaLiteSpec): Promise<Displayable> {
+  return displayable(await chartBundle(spec));
+}
+
+interface JupyterApi {
+  display(bundle: MimeBundle, opts: { raw: boolean }): Promise<void>;
+}
+
+/**
+ * For notebooks: displays several charts, each as its own bundle (`Deno.jupyter.display`); returns how many.
+ * Outside Deno's Jupyter kernel there is nowhere to display to, which is an error.
+ */
+export async function displayCharts(specs: VegaLiteSpec[]): Promise<number> {
+  const jupyter = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  if (!jupyter) {
+    throw new Error("displayCharts: runs inside the Deno Jupyter kernel (use chartBundle elsewhere)");
+  }
+  for (const spec of specs) await jupyter.display(await chartBundle(spec), { raw: true });
+  return specs.length;
+}

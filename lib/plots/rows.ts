@@ -1,0 +1,148 @@
+/**
+ * Row-level helpers shared by the chart builders and the report tables: results DataFrame → plain records,
+ * display labels, codec ordering, and seed aggregation (mean with a 95 % t interval).
+ */
+import type pl from "nodejs-polars";
+
+export type Row = Record<string, unknown>;
+
+/** The paper's two binary accent tasks, as they are named in the results table. */
+export const TASK_LABELS: Record<string, string> = {
+  "us-vs-uk": "US vs UK",
+  "us-vs-non-us-uk": "US vs Non-US-UK",
+};
+
+export const FEATURE_LABELS: Record<string, string> = {
+  u: "u (reference)",
+  z: "z (full)",
+  z_pos: "position (z_pos)",
+  z_mag: "magnitude (z_mag)",
+};
+
+export function taskLabel(task: string): string {
+  return TASK_LABELS[task] ?? task;
+}
+
+/** Plain records of a DataFrame; fails with the missing column names when the frame lacks expected ones. */
+export function records(df: pl.DataFrame, required: string[], what: string): Row[] {
+  const missing = required.filter((c) => !df.columns.includes(c));
+  if (missing.length > 0) {
+    throw new Error(`${what}: missing column(s) ${missing.join(", ")} (has: ${df.columns.join(", ")})`);
+  }
+  return df.toRecords() as Row[];
+}
+
+/** Keeps rows whose listed fields equal the given values (undefined = no constraint). */
+export function where(rows: Row[], eq: Record<string, unknown>): Row[] {
+  const keys = Object.entries(eq).filter(([, v]) => v !== undefined);
+  return rows.filter((r) => keys.every(([k, v]) => sameValue(r[k], v)));
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a === "number" && typeof b === "number") return Math.abs(a - b) < 1e-9;
+  return a === b;
+}
+
+/** Sorted distinct values of a field (numbers numerically, strings alphabetically). */
+export function distinct<T = unknown>(rows: Row[], field: string): T[] {
+  const set = new Set<unknown>();
+  for (const r of rows) if (r[field] !== null && r[field] !== undefined) set.add(r[field]);
+  return [...set].sort((a, b) =>
+    typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b))
+  ) as T[];
+}
+
+/** Family and bitrate parsed from a registry id such as "lyra-3.2kbps" or "encodec-1.5kbps". */
+export function parseCodecId(id: string): { family: string; bitrateKbps?: number } {
+  const m = /^(.+?)-(\d+(?:\.\d+)?)kbps$/.exec(id);
+  if (!m) return { family: id.split("-")[0] };
+  return { family: m[1], bitrateKbps: Number(m[2]) };
+}
+
+/** Codec ids ordered by family, then bitrate (so bitrate variants sit together, lowest first). */
+export function orderCodecs(ids: string[]): string[] {
+  return [...new Set(ids)].sort((a, b) => {
+    const pa = parseCodecId(a), pb = parseCodecId(b);
+    if (pa.family !== pb.family) return pa.family.localeCompare(pb.family);
+    return (pa.bitrateKbps ?? 0) - (pb.bitrateKbps ?? 0) || a.localeCompare(b);
+  });
+}
+
+// Two-sided 97.5 % Student-t quantiles for 1..30 degrees of freedom; beyond that the normal 1.96.
+const T975 = [
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/** Mean and 95 % confidence interval of the mean (Student t); a single value gives a zero-width interval. */
+export function meanInterval(values: number[]): Interval {
+  const v = values.filter((x) => Number.isFinite(x));
+  const n = v.length;
+  if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { mean, lo: mean, hi: mean, n };
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const half = (T975[n - 2] ?? 1.96) * sd / Math.sqrt(n);
+  return { mean, lo: mean - half, hi: mean + half, n };
+}
+
+/** Groups rows by the listed fields (in first-seen order). */
+export function groupBy(rows: Row[], fields: string[]): { key: Row; rows: Row[] }[] {
+  const groups = new Map<string, { key: Row; rows: Row[] }>();
+  for (const r of rows) {
+    const key: Row = {};
+    for (const f of fields) key[f] = r[f];
+    const id = JSON.stringify(fields.map((f) => r[f]));
+    let g = groups.get(id);
+    if (!g) groups.set(id, g = { key, rows: [] });
+    g.rows.push(r);
+  }
+  return [...groups.values()];
+}
+
+/** Mean over the finite numbers of a field; NaN when there are none. */
+export function meanOf(rows: Row[], field: string): number {
+  return meanInterval(rows.map((r) => r[field] as number)).mean;
+}
+
+/** Rounds for display (keeps NaN → null so JSON/DataFrames show a gap, not "NaN"). */
+export function round(x: number, digits = 2): number | null {
+  if (!Number.isFinite(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,373 @@
+/**
+ * Vega-Lite v5 spec builders for the paper's figures, from the results files' DataFrames
+ * (schema: BRIEF "Results files"). Each builder filters, aggregates over seeds, and embeds the rows it plots.
+ */
+import type pl from "nodejs-polars";
+import {
+  distinct,
+  FEATURE_LABELS,
+  groupBy,
+  meanInterval,
+  meanOf,
+  orderCodecs,
+  records,
+  round,
+  type Row,
+  taskLabel,
+  where,
+} from "./rows.ts";
+
+export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+
+/** A Vega-Lite v5 top-level spec (kept structural: the builders below are the only producers). */
+export type VegaLiteSpec = Record<string, unknown> & { $schema: string };
+
+const RESULT_COLUMNS = [
+  "dataset",
+  "codec",
+  "task",
+  "q",
+  "s",
+  "seed",
+  "feature",
+  "f1",
+  "f1_ref",
+  "delta_f1",
+  "k",
+  "d_z",
+];
+const DENSITY_COLUMNS = ["dataset", "codec", "task", "q", "s", "seed", "group", "density"];
+const CURVE_COLUMNS = ["dataset", "codec", "task", "q", "s", "seed", "epoch", "train_loss", "val_loss"];
+
+export interface DeltaF1Options {
+  task: string;
+  /** Required when the results hold several datasets. */
+  dataset?: string;
+  /** "z" (the paper's Figs 2/3), "z_pos" or "z_mag". */
+  feature?: string;
+  /** Restrict to these codecs (default: all in the results). */
+  codecs?: string[];
+}
+
+const S_AXIS = {
+  field: "s",
+  type: "ordinal",
+  sort: "ascending",
+  title: "relative sparsity s",
+  axis: { format: ".0%", labelAngle: 0 },
+};
+
+function pickDataset(rows: Row[], dataset: string | undefined, what: string): string {
+  const datasets = distinct<string>(rows, "dataset");
+  if (dataset !== undefined) {
+    if (!datasets.includes(dataset)) {
+      throw new Error(`${what}: no rows for dataset '${dataset}' (has: ${datasets})`);
+    }
+    return dataset;
+  }
+  if (datasets.length !== 1) {
+    throw new Error(`${what}: results hold datasets ${datasets.join(", ")}; pass { dataset }`);
+  }
+  return datasets[0];
+}
+
+function codecColor(codecs: string[]) {
+  return { field: "codec", type: "nominal", title: "codec", sort: codecs, scale: { domain: codecs } };
+}
+
+/** One row per (codec, q, s): seed means of F1, F1_ref and ΔF1 in %, with the 95 % interval of ΔF1. */
+export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] {
+  const feature = opts.feature ?? "z";
+  const all = records(results, RESULT_COLUMNS, "results");
+  const dataset = pickDataset(where(all, { task: opts.task }), opts.dataset, `ΔF1 (${opts.task})`);
+  let rows = where(all, { task: opts.task, dataset, feature });
+  if (opts.codecs) rows = rows.filter((r) => opts.codecs!.includes(r.codec as string));
+  if (rows.length === 0) {
+    throw new Error(`ΔF1: no '${feature}' rows for task '${opts.task}' on dataset '${dataset}'`);
+  }
+  return groupBy(rows, ["codec", "q", "s"]).map(({ key, rows: g }) => {
+    const d = meanInterval(g.map((r) => (r.delta_f1 as number) * 100));
+    // One seed: use the run's bootstrap interval over test utterances when it wrote one.
+    const boot = g.length === 1 && typeof g[0].delta_f1_low === "number" &&
+      typeof g[0].delta_f1_high === "number";
+    if (boot) [d.lo, d.hi] = [(g[0].delta_f1_low as number) * 100, (g[0].delta_f1_high as number) * 100];
+    return {
+      dataset,
+      task: opts.task,
+      feature,
+      codec: key.codec,
+      q: key.q,
+      s: key.s,
+      k: g[0].k,
+      d_z: g[0].d_z,
+      f1_pct: round(meanOf(g, "f1") * 100),
+      f1_ref_pct: round(meanOf(g, "f1_ref") * 100),
+      delta_f1_pct: round(d.mean),
+      lo_pct: round(d.lo),
+      hi_pct: round(d.hi),
+      seeds: d.n,
+      interval: boot ? "bootstrap over test utterances" : d.n > 1 ? "t over seeds" : "none",
+    };
+  });
+}
+
+const DELTA_TOOLTIP = [
+  { field: "codec", type: "nominal" },
+  { field: "q", type: "ordinal", title: "q" },
+  { field: "s", type: "quantitative", title: "s", format: ".0%" },
+  { field: "k", type: "quantitative" },
+  { field: "d_z", type: "quantitative", title: "d_z" },
+  { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
+  { field: "f1_pct", type: "quantitative", title: "F1 (%)" },
+  { field: "f1_ref_pct", type: "quantitative", title: "F1_ref (%)" },
+  { field: "seeds", type: "quantitative" },
+];
+
+function qFacet() {
+  return {
+    field: "q",
+    type: "ordinal",
+    sort: "ascending",
+    title: "latent ratio q = d_z / d_codec",
+    header: { labelExpr: "'q = ' + datum.value" },
+  };
+}
+
+/** Zero rule, drawn once per panel (the aggregate collapses each facet's rows to one). */
+const ZERO_RULE = {
+  transform: [{ aggregate: [{ op: "count", as: "n" }] }],
+  mark: { type: "rule", color: "#888", strokeDash: [4, 3] },
+  encoding: { y: { datum: 0 } },
+};
+
+/**
+ * Figs 2/3: ΔF1 (%) against relative sparsity s, one panel per latent ratio q, one line per codec, a zero rule;
+ * tooltips carry F1, F1_ref, k and d_z. Several seeds are averaged (see `deltaF1SeedChart` for intervals).
+ */
+export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
+  const rows = deltaF1Rows(results, opts);
+  const feature = opts.feature ?? "z";
+  const codecs = orderCodecs(rows.map((r) => r.codec as string));
+  const { dataset } = rows[0];
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature} — ${taskLabel(opts.task)}`,
+      subtitle:
+        `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information lost`,
+    },
+    data: { values: rows },
+    facet: { column: qFacet() },
+    spec: {
+      width: 150,
+      height: 170,
+      layer: [
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x: S_AXIS,
+            y: { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
+            color: codecColor(codecs),
+            tooltip: DELTA_TOOLTIP,
+          },
+        },
+        ZERO_RULE,
+      ],
+    },
+    config: { view: { stroke: "#ddd" } },
+  };
+}
+
+/** ΔF1 (%) with the seed mean as a line and its 95 % interval as a band, one panel per q. */
+export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
+  const rows = deltaF1Rows(results, opts);
+  const feature = opts.feature ?? "z";
+  const codecs = orderCodecs(rows.map((r) => r.codec as string));
+  const seeds = Math.max(...rows.map((r) => r.seeds as number));
+  const how = seeds > 1
+    ? `line = mean of up to ${seeds} seeds, band = 95 % interval (t)`
+    : "one seed: band = 95 % bootstrap interval over test utterances";
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature} over seeds — ${taskLabel(opts.task)}`,
+      subtitle: `dataset: ${rows[0].dataset}; ${how}`,
+    },
+    data: { values: rows },
+    facet: { column: qFacet() },
+    spec: {
+      width: 150,
+      height: 170,
+      encoding: { x: S_AXIS, color: codecColor(codecs) },
+      layer: [
+        {
+          mark: { type: "area", opacity: 0.25 },
+          encoding: {
+            y: { field: "lo_pct", type: "quantitative", title: "ΔF1 (%)" },
+            y2: { field: "hi_pct" },
+          },
+        },
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            y: { field: "delta_f1_pct", type: "quantitative" },
+            tooltip: [...DELTA_TOOLTIP, { field: "lo_pct", title: "95 % lo" }, {
+              field: "hi_pct",
+              title: "95 % hi",
+            }],
+          },
+        },
+        ZERO_RULE,
+      ],
+    },
+    config: { view: { stroke: "#ddd" } },
+  };
+}
+
+export interface DensityOptions {
+  /** Latent ratio (paper: 2). */
+  q?: number;
+  /** Relative sparsity (paper: 0.05). */
+  s?: number;
+  task?: string;
+  dataset?: string;
+  codecs?: string[];
+}
+
+/**
+ * Fig 4: activation density over the 16 ordered latent-index groups for one (q, s), one line per codec;
+ * several (dataset, task) settings become panels. Seeds are averaged.
+ */
+export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): VegaLiteSpec {
+  const q = opts.q ?? 2, s = opts.s ?? 0.05;
+  let rows = where(records(density, DENSITY_COLUMNS, "density"), {
+    q,
+    s,
+    task: opts.task,
+    dataset: opts.dataset,
+  });
+  if (opts.codecs) rows = rows.filter((r) => opts.codecs!.includes(r.codec as string));
+  if (rows.length === 0) throw new Error(`density: no rows for q=${q}, s=${s}`);
+  const values = groupBy(rows, ["dataset", "task", "codec", "group"]).map(({ key, rows: g }) => ({
+    setting: `${key.dataset} · ${taskLabel(key.task as string)}`,
+    codec: key.codec,
+    group: key.group,
+    density: round(meanOf(g, "density"), 4),
+    seeds: g.length,
+  }));
+  const codecs = orderCodecs(values.map((r) => r.codec as string));
+  const settings = distinct<string>(values, "setting");
+  const layer = {
+    mark: { type: "line", point: true },
+    encoding: {
+      x: {
+        field: "group",
+        type: "ordinal",
+        title: "latent-index group (16 ordered groups of z)",
+        axis: { labelAngle: 0 },
+      },
+      y: { field: "density", type: "quantitative", title: "activation density" },
+      color: codecColor(codecs),
+      tooltip: [
+        { field: "codec" },
+        { field: "setting" },
+        { field: "group", type: "ordinal" },
+        { field: "density", type: "quantitative", format: ".4f" },
+        { field: "seeds", type: "quantitative" },
+      ],
+    },
+  };
+  const title = {
+    text: `Activation density of z over latent-index groups (q = ${q}, s = ${s})`,
+    subtitle: settings.length === 1 ? settings[0] : "one panel per dataset · task",
+  };
+  const base = { $schema: VEGA_LITE_SCHEMA, title, data: { values }, config: { view: { stroke: "#ddd" } } };
+  if (settings.length === 1) return { ...base, width: 420, height: 220, ...layer };
+  return {
+    ...base,
+    facet: { column: { field: "setting", type: "nominal", title: null } },
+    spec: { width: 250, height: 200, ...layer },
+  };
+}
+
+export interface CurvesOptions {
+  codec?: string;
+  task?: string;
+  dataset?: string;
+  seed?: number;
+}
+
+/**
+ * SAE training curves: train and validation loss per epoch, one panel per (q, s) configuration, for one
+ * (dataset, codec, task, seed) — by default the first present.
+ */
+export function trainingCurvesChart(curves: pl.DataFrame, opts: CurvesOptions = {}): VegaLiteSpec {
+  const all = records(curves, CURVE_COLUMNS, "curves");
+  if (all.length === 0) throw new Error("curves: no rows");
+  // Defaults are chosen one after another among what the earlier choices leave (e.g. a dataset having the task).
+  const sel: Record<string, unknown> = {};
+  let rows = all;
+  for (const field of ["task", "dataset", "codec", "seed"] as const) {
+    sel[field] = opts[field] ?? distinct(rows, field)[0];
+    rows = where(rows, { [field]: sel[field] });
+  }
+  if (rows.length === 0) throw new Error(`curves: no rows for ${JSON.stringify(sel)}`);
+  const values = rows.flatMap((r) => [
+    { q: r.q, s: r.s, epoch: r.epoch, split: "train", loss: r.train_loss },
+    { q: r.q, s: r.s, epoch: r.epoch, split: "validation", loss: r.val_loss },
+  ]).filter((r) => typeof r.loss === "number" && Number.isFinite(r.loss) && (r.loss as number) > 0);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: "SAE training curves (reconstruction MSE per epoch)",
+      subtitle: `${sel.codec} · ${sel.dataset} · ${
+        taskLabel(String(sel.task))
+      } · seed ${sel.seed}; rows: q, columns: s`,
+    },
+    data: { values },
+    facet: {
+      row: {
+        field: "q",
+        type: "ordinal",
+        sort: "ascending",
+        header: { labelExpr: "'q = ' + datum.value" },
+        title: null,
+      },
+      column: {
+        field: "s",
+        type: "ordinal",
+        sort: "ascending",
+        header: { labelExpr: "'s = ' + format(datum.value, '.0%')" },
+        title: null,
+      },
+    },
+    spec: {
+      width: 120,
+      height: 80,
+      mark: { type: "line" },
+      encoding: {
+        x: { field: "epoch", type: "quantitative", title: "epoch" },
+        y: { field: "loss", type: "quantitative", scale: { type: "log" }, title: "loss" },
+        color: { field: "split", type: "nominal", title: "split", sort: ["train", "validation"] },
+        tooltip: [{ field: "epoch" }, { field: "split" }, { field: "loss", format: ".4g" }],
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** The (task, dataset) settings present in the results, paper task order first. */
+export function taskSettings(results: pl.DataFrame): { task: string; dataset: string }[] {
+  const order = ["us-vs-uk", "us-vs-non-us-uk"];
+  const r = (t: string) => order.includes(t) ? order.indexOf(t) : order.length;
+  return groupBy(records(results, ["task", "dataset"], "results"), ["task", "dataset"])
+    .map((g) => ({ task: g.key.task as string, dataset: g.key.dataset as string }))
+    .sort((a, b) =>
+      r(a.task) - r(b.task) || a.task.localeCompare(b.task) || a.dataset.localeCompare(b.dataset)
+    );
+}
+
+/** Figs 2/3 for every (task, dataset) in the results, for one feature kind. */
+export function deltaF1Charts(results: pl.DataFrame, opts: { feature?: string } = {}): VegaLiteSpec[] {
+  return taskSettings(results).map(({ task, dataset }) => deltaF1Chart(results, { task, dataset, ...opts }));
+}

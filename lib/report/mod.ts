@@ -1,0 +1,27 @@
+/** lib/report: the paper's tables as DataFrames, HTML tables for notebooks, and the standalone HTML report. */
+export {
+  loadResults,
+  RESULT_COLUMNS,
+  type ResultsBundle,
+  resultsDirFromEnv,
+  type RunInfo,
+} from "./results.ts";
+export {
+  bitrateFamilies,
+  defaultTask,
+  saeMetricsTable,
+  table1,
+  table2,
+  type Table2Options,
+  table3,
+  type Table3Options,
+} from "./tables.ts";
+export { escapeHtml, showTable, tableHtml, type TableHtmlOptions } from "./html.ts";
+export {
+  buildReportHtml,
+  PAPER_DIFFERENCE,
+  READING_DELTA_F1,
+  type ReportSummary,
+  runSummaryTable,
+  writeReport,
+} from "./report.ts";

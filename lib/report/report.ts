@@ -1,0 +1,230 @@
+/**
+ * One self-contained HTML report from a results directory: the paper's tables and figures (charts as inline
+ * SVG, no scripts or external files), the SAE fit, the run config, environment and timings. No Jupyter needed.
+ */
+import pl from "nodejs-polars";
+import { join } from "node:path";
+import { writeFileAtomic } from "../common/fs.ts";
+import {
+  deltaF1Chart,
+  deltaF1SeedChart,
+  densityChart,
+  distinct,
+  records,
+  renderSvg,
+  taskLabel,
+  taskSettings,
+  trainingCurvesChart,
+  type VegaLiteSpec,
+  where,
+} from "../plots/mod.ts";
+import { escapeHtml, tableHtml } from "./html.ts";
+import { loadResults, type ResultsBundle } from "./results.ts";
+import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
+
+export const READING_DELTA_F1 =
+  "ΔF1 = F1(probe on SAE features) − F1(probe on u), in percentage points. Higher (less negative) means " +
+  "more interpretable: the accent information u carries survives in a few sparse SAE latents. 0 means the " +
+  "sparse features keep all of it; positive values mean the sparse basis helps the linear probe.";
+
+export const PAPER_DIFFERENCE =
+  "The paper measures EnCodec (1.5/6/12 kbps), DAC, Mimi and SpeechTokenizer on Vox-Profile (11 corpora, " +
+  "self-reported accents). The numbers here come only from the datasets and codecs listed in this run " +
+  "(by default Lyra v2 at 3.2/6/9.2 kbps on FSDD and a synthetic eSpeak-accent corpus), so they are not " +
+  "comparable to the paper's values — compare codecs and configurations within this run.";
+
+export interface ReportSummary {
+  path: string;
+  bytes: number;
+  charts: number;
+  tables: number;
+  seconds: number;
+  /** Sections left out and why (e.g. no density table). */
+  notes: string[];
+}
+
+/** A key/value table describing what the results hold (datasets, codecs, grid, seeds, rows, timing). */
+export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
+  const rows = records(bundle.results, ["dataset", "codec", "task", "q", "s", "seed", "feature"], "results");
+  const list = (f: string) => distinct(rows, f).map(String).join(", ");
+  const info = bundle.runInfo;
+  const entries: [string, string][] = [
+    ["results directory", bundle.dir],
+    ["datasets", list("dataset")],
+    ["codecs", list("codec")],
+    ["tasks", distinct<string>(rows, "task").map(taskLabel).join(", ")],
+    ["latent ratios q", list("q")],
+    ["relative sparsities s", list("s")],
+    ["seeds", list("seed")],
+    ["features", list("feature")],
+    ["result rows", String(rows.length)],
+  ];
+  if (info?.started) entries.push(["started", String(info.started)]);
+  if (typeof info?.seconds === "number") entries.push(["run seconds", info.seconds.toFixed(1)]);
+  if (info?.cells) {
+    entries.push([
+      "cells (computed / cached / total)",
+      `${info.cells.computed} / ${info.cells.cached} / ${info.cells.total}`,
+    ]);
+  }
+  return pl.DataFrame([
+    pl.Series("item", entries.map((e) => e[0]), pl.Utf8),
+    pl.Series("value", entries.map((e) => e[1]), pl.Utf8),
+  ]);
+}
+
+class Page {
+  parts: string[] = [];
+  charts = 0;
+  tables = 0;
+  notes: string[] = [];
+  h2(text: string) {
+    this.parts.push(`<h2>${escapeHtml(text)}</h2>`);
+  }
+  p(text: string) {
+    this.parts.push(`<p>${escapeHtml(text)}</p>`);
+  }
+  table(df: pl.DataFrame, caption: string, note?: string) {
+    this.parts.push(`<div class="table">${tableHtml(df, { caption, note })}</div>`);
+    this.tables++;
+  }
+  async chart(spec: VegaLiteSpec) {
+    this.parts.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
+    this.charts++;
+  }
+  /** Runs a section; a section whose data is absent is noted in the page, not silently skipped. */
+  async section(title: string, body: () => Promise<void> | void) {
+    this.h2(title);
+    try {
+      await body();
+    } catch (e) {
+      const msg = `${title}: not shown — ${(e as Error).message}`;
+      this.notes.push(msg);
+      this.parts.push(`<p class="missing">${escapeHtml(msg)}</p>`);
+    }
+  }
+}
+
+function json(value: unknown): string {
+  return `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
+}
+
+const CSS =
+  `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+figure.chart{margin:1em 0;overflow-x:auto}div.table{overflow-x:auto;margin:1em 0}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}.missing{color:#a40000}
+.reading{background:#f3f7ff;border-left:4px solid #4c78a8;padding:.5em 1em}`;
+
+/** Builds the report page for loaded results. */
+export async function buildReportHtml(
+  bundle: ResultsBundle,
+): Promise<Omit<ReportSummary, "path" | "bytes" | "seconds"> & { html: string }> {
+  const { results } = bundle;
+  const page = new Page();
+  const task2 = defaultTask(results);
+  const settings = taskSettings(results);
+  const rows = records(results, ["seed", "feature", "q", "s"], "results");
+  const multiSeed = distinct(rows, "seed").length > 1;
+
+  page.parts.push(
+    `<div class="reading"><p><b>How to read ΔF1.</b> ${escapeHtml(READING_DELTA_F1)}</p>` +
+      `<p><b>Data.</b> ${escapeHtml(PAPER_DIFFERENCE)}</p></div>`,
+  );
+  await page.section("Run", () => page.table(runSummaryTable(bundle), "What these results hold"));
+  await page.section(
+    "Table 1 — reference macro-F1 (%) of a probe on u",
+    () =>
+      page.table(
+        table1(results),
+        "Reference macro-F1 (%) per codec (columns) and task (rows)",
+        "Probe on u = mean of ê over time; higher is better.",
+      ),
+  );
+  await page.section("Figures 2 and 3 — ΔF1 (%) on z across q and s", async () => {
+    for (const s of settings) await page.chart(deltaF1Chart(results, { ...s, feature: "z" }));
+  });
+  await page.section(
+    `Table 2 — position vs magnitude at s = 5 % (${taskLabel(task2)})`,
+    () =>
+      page.table(
+        table2(results, { task: task2 }),
+        `ΔF1 (%) at s = 5 %, ${taskLabel(task2)}`,
+        "Rows per codec: full z, position-only z_pos (which latents fire), magnitude-only z_mag (sorted top-k values).",
+      ),
+  );
+  await page.section("ΔF1 (%) of position-only and magnitude-only features", async () => {
+    for (const feature of ["z_pos", "z_mag"]) {
+      if (where(rows, { feature }).length === 0) continue;
+      for (const s of settings.filter((x) => x.task === task2)) {
+        await page.chart(deltaF1Chart(results, { ...s, feature }));
+      }
+    }
+  });
+  await page.section("Figure 4 — activation density over latent-index groups (q = 2, s = 5 %)", async () => {
+    if (!bundle.density) throw new Error("the results directory has no density table");
+    await page.chart(densityChart(bundle.density, { q: 2, s: 0.05, task: task2 }));
+  });
+  const families = bitrateFamilies(results);
+  await page.section("Table 3 — bitrate variants", () => {
+    if (families.length === 0) {
+      throw new Error("no codec family with two or more bitrate variants in these results");
+    }
+    for (const f of families) {
+      page.table(
+        table3(results, { family: f.family, task: task2 }),
+        `ΔF1 (%) of ${f.codecs.join(" / ")} on z, ${taskLabel(task2)}`,
+      );
+    }
+  });
+  const hasBootstrap = results.columns.includes("delta_f1_low") &&
+    records(results, ["delta_f1_low"], "results").some((r) => typeof r.delta_f1_low === "number");
+  if (multiSeed || hasBootstrap) {
+    await page.section(
+      multiSeed ? "ΔF1 (%) with 95 % intervals over seeds" : "ΔF1 (%) with 95 % bootstrap intervals",
+      async () => {
+        for (const s of settings) await page.chart(deltaF1SeedChart(results, { ...s, feature: "z" }));
+      },
+    );
+  }
+  await page.section("SAE training", async () => {
+    if (!bundle.curves) throw new Error("the results directory has no curves table");
+    await page.chart(trainingCurvesChart(bundle.curves, { task: task2 }));
+    page.table(
+      saeMetricsTable(results, { task: task2 }),
+      `SAE fit per configuration (${taskLabel(task2)}; seed means)`,
+      "NMSE = reconstruction MSE / variance of u on the test set; L0 = active latents per input; dead = latents never active.",
+    );
+  });
+  await page.section("Run config", () => {
+    page.parts.push(bundle.runConfig ? json(bundle.runConfig) : "<p>(no run_config.json)</p>");
+  });
+  await page.section("Environment and timings", () => {
+    if (!bundle.runInfo) throw new Error("no run_info.json");
+    const { environment, stages, cells, started, finished, seconds } = bundle.runInfo;
+    page.parts.push(json({ started, finished, seconds, cells, stages, environment }));
+  });
+
+  const title = `nac-sae report — ${escapeHtml(String(bundle.runInfo?.name ?? bundle.dir))}`;
+  const html = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
+    `<style>${CSS}</style></head><body>\n<h1>${title}</h1>\n<p>Generated ${new Date().toISOString()} from ` +
+    `<code>${escapeHtml(bundle.dir)}</code>.</p>\n${page.parts.join("\n")}\n</body></html>\n`;
+  return { html, charts: page.charts, tables: page.tables, notes: page.notes };
+}
+
+/** Writes the report (default `<resultsDir>/report.html`) and returns where, how big, and what it holds. */
+export async function writeReport(resultsDir: string, outPath?: string): Promise<ReportSummary> {
+  const t0 = performance.now();
+  const bundle = await loadResults(resultsDir);
+  const { html, charts, tables, notes } = await buildReportHtml(bundle);
+  const path = outPath ?? join(resultsDir, "report.html");
+  await writeFileAtomic(path, html);
+  return {
+    path,
+    bytes: new TextEncoder().encode(html).length,
+    charts,
+    tables,
+    seconds: (performance.now() - t0) / 1000,
+    notes,
+  };
+}

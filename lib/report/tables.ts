@@ -1,0 +1,207 @@
+/**
+ * The paper's tables as Polars DataFrames, values in % (2 decimals), seeds averaged:
+ * Table 1 (reference macro-F1 per codec × task), Table 2 (ΔF1 of z / position / magnitude at s = 5 % across q),
+ * Table 3 (ΔF1 of bitrate variants × q × s). A `dataset` column keeps datasets apart (the paper has one).
+ */
+import pl from "nodejs-polars";
+import {
+  distinct,
+  groupBy,
+  meanOf,
+  orderCodecs,
+  parseCodecId,
+  records,
+  round,
+  type Row,
+  taskLabel,
+  where,
+} from "../plots/mod.ts";
+import { RESULT_COLUMNS } from "./results.ts";
+
+/** Paper order of the tasks. */
+const TASK_ORDER = ["us-vs-uk", "us-vs-non-us-uk"];
+
+function orderTasks(tasks: string[]): string[] {
+  return [...tasks].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+function rank(task: string): number {
+  const i = TASK_ORDER.indexOf(task);
+  return i < 0 ? TASK_ORDER.length : i;
+}
+
+function rowsOf(results: pl.DataFrame): Row[] {
+  return records(results, RESULT_COLUMNS, "results");
+}
+
+/** Builds a frame column by column so the column order and types are the table's, not inference's. */
+function frame(columns: [string, unknown[], "str" | "int" | "num"][]): pl.DataFrame {
+  return pl.DataFrame(
+    columns.map(([name, values, kind]) =>
+      pl.Series(name, values, kind === "str" ? pl.Utf8 : kind === "int" ? pl.Int32 : pl.Float64)
+    ),
+  );
+}
+
+/** The task of Tables 2/3: the paper's US vs UK when present, else the first task in the results. */
+export function defaultTask(results: pl.DataFrame): string {
+  return orderTasks(distinct<string>(rowsOf(results), "task"))[0];
+}
+
+/** Mean ΔF1 (%) over seeds of the matching rows, or null when there are none. */
+function deltaPct(rows: Row[], eq: Record<string, unknown>): number | null {
+  const m = where(rows, eq);
+  return m.length === 0 ? null : round(meanOf(m, "delta_f1") * 100);
+}
+
+/** Table 1: reference macro-F1 (%) of a probe on u, one row per (dataset, task), one column per codec. */
+export function table1(results: pl.DataFrame): pl.DataFrame {
+  const rows = rowsOf(results);
+  const codecs = orderCodecs(distinct<string>(rows, "codec"));
+  const settings = groupBy(rows, ["dataset", "task"])
+    .map((g) => g.key)
+    .sort((a, b) =>
+      String(a.dataset).localeCompare(String(b.dataset)) || rank(a.task as string) - rank(b.task as string)
+    );
+  const cell = (dataset: unknown, task: unknown, codec: string) => {
+    const ref = where(rows, { dataset, task, codec, feature: "u" });
+    // Without "u" rows the reference still sits on every row as f1_ref: one value per seed.
+    const src = ref.length > 0
+      ? ref
+      : groupBy(where(rows, { dataset, task, codec }), ["seed"]).map((g) => g.rows[0]);
+    return src.length === 0 ? null : round(meanOf(src, ref.length > 0 ? "f1" : "f1_ref") * 100);
+  };
+  return frame([
+    ["dataset", settings.map((s) => s.dataset), "str"],
+    ["task", settings.map((s) => taskLabel(s.task as string)), "str"],
+    ...codecs.map((c) =>
+      [c, settings.map((s) => cell(s.dataset, s.task, c)), "num"] as [string, unknown[], "num"]
+    ),
+  ]);
+}
+
+export interface Table2Options {
+  /** Relative sparsity (paper: 0.05). */
+  s?: number;
+  /** Default: US vs UK when present. */
+  task?: string;
+  dataset?: string;
+}
+
+const FEATURE_ROWS: [string, string][] = [["z", "z (full)"], ["z_pos", "position"], ["z_mag", "magnitude"]];
+
+/** Table 2: ΔF1 (%) of z, position-only and magnitude-only features at one s, rows per codec, columns per q. */
+export function table2(results: pl.DataFrame, opts: Table2Options = {}): pl.DataFrame {
+  const s = opts.s ?? 0.05;
+  const task = opts.task ?? defaultTask(results);
+  const rows = where(rowsOf(results), { task, dataset: opts.dataset, s });
+  if (rows.length === 0) throw new Error(`Table 2: no rows for task '${task}' at s = ${s}`);
+  const qs = distinct<number>(rows, "q");
+  const out: { dataset: string; codec: string; features: string; cells: (number | null)[] }[] = [];
+  for (const dataset of distinct<string>(rows, "dataset")) {
+    for (const codec of orderCodecs(distinct<string>(where(rows, { dataset }), "codec"))) {
+      for (const [feature, label] of FEATURE_ROWS) {
+        const cells = qs.map((q) => deltaPct(rows, { dataset, codec, feature, q }));
+        if (cells.every((c) => c === null)) continue;
+        out.push({ dataset, codec, features: label, cells });
+      }
+    }
+  }
+  return frame([
+    ["dataset", out.map((r) => r.dataset), "str"],
+    ["codec", out.map((r) => r.codec), "str"],
+    ["features", out.map((r) => r.features), "str"],
+    ...qs.map((q, i) => [`q=${q}`, out.map((r) => r.cells[i]), "num"] as [string, unknown[], "num"]),
+  ]);
+}
+
+/** Codec families with at least two bitrate variants in the results, variants ordered by bitrate. */
+export function bitrateFamilies(results: pl.DataFrame): { family: string; codecs: string[] }[] {
+  const byFamily = new Map<string, string[]>();
+  for (const codec of orderCodecs(distinct<string>(rowsOf(results), "codec"))) {
+    const { family, bitrateKbps } = parseCodecId(codec);
+    if (bitrateKbps === undefined) continue;
+    byFamily.set(family, [...(byFamily.get(family) ?? []), codec]);
+  }
+  return [...byFamily.entries()].filter(([, c]) => c.length >= 2).map(([family, codecs]) => ({
+    family,
+    codecs,
+  }));
+}
+
+export interface Table3Options {
+  /** Codec family (e.g. "lyra", "encodec"); default: the first family with ≥ 2 bitrate variants. */
+  family?: string;
+  task?: string;
+  dataset?: string;
+  /** Relative sparsities (paper: 5 % and 10 %). */
+  s?: number[];
+  /** ΔF1 of which feature (paper: z). */
+  feature?: string;
+}
+
+function pct(s: number): string {
+  return `${round(s * 100, 1)}%`;
+}
+
+/** Table 3: ΔF1 (%) of one family's bitrate variants; rows per (dataset, q), columns per (variant, s). */
+export function table3(results: pl.DataFrame, opts: Table3Options = {}): pl.DataFrame {
+  const families = bitrateFamilies(results);
+  const fam = opts.family === undefined ? families[0] : families.find((f) => f.family === opts.family);
+  if (!fam) {
+    throw new Error(
+      `Table 3: no codec family with ≥ 2 bitrate variants${opts.family ? ` named '${opts.family}'` : ""} ` +
+        `(families: ${families.map((f) => f.family).join(", ") || "none"})`,
+    );
+  }
+  const task = opts.task ?? defaultTask(results);
+  const ss = opts.s ?? [0.05, 0.1];
+  const feature = opts.feature ?? "z";
+  const rows = where(rowsOf(results), { task, dataset: opts.dataset, feature })
+    .filter((r) => fam.codecs.includes(r.codec as string));
+  if (rows.length === 0) throw new Error(`Table 3: no '${feature}' rows for ${fam.family} on task '${task}'`);
+  const keys = groupBy(rows.filter((r) => r.q !== null), ["dataset", "q"]).map((g) => g.key)
+    .sort((a, b) => String(a.dataset).localeCompare(String(b.dataset)) || (a.q as number) - (b.q as number));
+  const columns = fam.codecs.flatMap((codec) => ss.map((s) => ({ codec, s })));
+  return frame([
+    ["dataset", keys.map((k) => k.dataset), "str"],
+    ["q", keys.map((k) => k.q), "int"],
+    ...columns.map(({ codec, s }) =>
+      [
+        `${codec} s=${pct(s)}`,
+        keys.map((k) => deltaPct(rows, { dataset: k.dataset, q: k.q, codec, s })),
+        "num",
+      ] as [string, unknown[], "num"]
+    ),
+  ]);
+}
+
+/** SAE fit per configuration (seed means): k, d_z, epochs, NMSE, explained variance, L0, dead latents, time. */
+export function saeMetricsTable(
+  results: pl.DataFrame,
+  opts: { codec?: string; task?: string } = {},
+): pl.DataFrame {
+  const rows = where(rowsOf(results), { feature: "z", codec: opts.codec, task: opts.task })
+    .filter((r) => r.q !== null);
+  const groups = groupBy(rows, ["dataset", "codec", "task", "q", "s"]).sort((a, b) =>
+    String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
+    String(a.key.codec).localeCompare(String(b.key.codec)) ||
+    rank(a.key.task as string) - rank(b.key.task as string) ||
+    (a.key.q as number) - (b.key.q as number) || (a.key.s as number) - (b.key.s as number)
+  );
+  const col = (f: string, digits = 4) => groups.map((g) => round(meanOf(g.rows, f), digits));
+  return frame([
+    ["dataset", groups.map((g) => g.key.dataset), "str"],
+    ["codec", groups.map((g) => g.key.codec), "str"],
+    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["q", groups.map((g) => g.key.q), "int"],
+    ["s", groups.map((g) => g.key.s), "num"],
+    ["k", groups.map((g) => g.rows[0].k), "int"],
+    ["d_z", groups.map((g) => g.rows[0].d_z), "int"],
+    ["epochs", groups.map((g) => g.rows[0].epochs ?? null), "int"],
+    ["nmse", col("nmse"), "num"],
+    ["explained_variance", col("explained_variance"), "num"],
+    ["l0", col("l0", 2), "num"],
+    ["dead_latents", col("dead_latents", 1), "num"],
+    ["sae_seconds", col("sae_seconds", 2), "num"],
+  ]);
+}

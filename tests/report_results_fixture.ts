@@ -1,0 +1,213 @@
+/**
+ * A small results directory in the experiment stage's schema (BRIEF "Results files"), filled with synthetic,
+ * seeded numbers: for unit tests of charts, tables, the report and the notebooks — not a measurement.
+ */
+import pl from "nodejs-polars";
+import { join } from "node:path";
+import { Rng } from "../lib/common/random.ts";
+
+export interface FixtureOptions {
+  codecs?: string[];
+  seeds?: number[];
+  q?: number[];
+  s?: number[];
+  dCodec?: number;
+  epochs?: number;
+}
+
+const INT = new Set([
+  "q",
+  "seed",
+  "nnz",
+  "n_iter",
+  "k",
+  "d_z",
+  "d_codec",
+  "epochs",
+  "dead_latents",
+  "n_sae_train",
+  "n_probe_train",
+  "n_test",
+  "group",
+  "epoch",
+  "dead",
+]);
+const STR = new Set(["dataset", "codec", "task", "feature", "config_hash"]);
+
+function frame(rows: Record<string, unknown>[]): pl.DataFrame {
+  const cols = Object.keys(rows[0]);
+  return pl.DataFrame(cols.map((c) => {
+    const v = rows.map((r) => r[c] ?? null);
+    if (c === "converged") return pl.Series(c, v, pl.Bool);
+    return pl.Series(c, v, INT.has(c) ? pl.Int32 : STR.has(c) ? pl.Utf8 : pl.Float64);
+  }));
+}
+
+export function fixtureFrames(opts: FixtureOptions = {}) {
+  const codecs = opts.codecs ?? ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"];
+  const seeds = opts.seeds ?? [0];
+  const qs = opts.q ?? [2, 5, 10, 20];
+  const ss = opts.s ?? [0.5, 0.25, 0.1, 0.05];
+  const dCodec = opts.dCodec ?? 64;
+  const epochs = opts.epochs ?? 5;
+  const settings = [
+    { dataset: "synthetic", task: "us-vs-uk" },
+    { dataset: "synthetic", task: "us-vs-non-us-uk" },
+    { dataset: "fsdd", task: "us-vs-non-us-uk" },
+  ];
+  const rng = new Rng(7);
+  const results: Record<string, unknown>[] = [];
+  const density: Record<string, unknown>[] = [];
+  const curves: Record<string, unknown>[] = [];
+  for (const { dataset, task } of settings) {
+    for (const [ci, codec] of codecs.entries()) {
+      const bitrate = Number(/([\d.]+)kbps/.exec(codec)?.[1] ?? NaN);
+      for (const seed of seeds) {
+        const ref = 0.7 + 0.05 * ci + 0.01 * rng.normal();
+        const common = {
+          dataset,
+          codec,
+          task,
+          seed,
+          d_codec: dCodec,
+          n_sae_train: 300,
+          n_probe_train: 80,
+          n_test: 90,
+          bitrate_kbps: Number.isFinite(bitrate) ? bitrate : null,
+        };
+        const row = (over: Record<string, unknown>) => ({
+          dataset,
+          codec,
+          task,
+          q: null,
+          s: null,
+          seed,
+          feature: "u",
+          f1: ref,
+          f1_ref: ref,
+          delta_f1: 0,
+          delta_f1_low: null,
+          delta_f1_high: null,
+          accuracy: ref + 0.02,
+          nnz: 40,
+          n_iter: 200,
+          converged: true,
+          k: null,
+          d_z: null,
+          d_codec: dCodec,
+          epochs: null,
+          nmse: null,
+          explained_variance: null,
+          l0: null,
+          dead_latents: null,
+          sae_seconds: null,
+          probe_seconds: 0.1,
+          n_sae_train: common.n_sae_train,
+          n_probe_train: common.n_probe_train,
+          n_test: common.n_test,
+          bitrate_kbps: common.bitrate_kbps,
+          config_hash: null,
+          ...over,
+        });
+        results.push(row({}));
+        for (const q of qs) {
+          for (const s of ss) {
+            const k = Math.ceil(s * dCodec), dZ = q * dCodec;
+            const hash = `h${codec}${task}${q}${s}${seed}`;
+            for (const feature of ["z", "z_pos", "z_mag"]) {
+              const drop = (feature === "z" ? 0.02 : 0.06) / s * 0.05 * (1 + ci * 0.5) + 0.01 * rng.normal();
+              const f1 = Math.max(0, ref - drop);
+              results.push(row({
+                q,
+                s,
+                feature,
+                f1,
+                delta_f1: f1 - ref,
+                delta_f1_low: f1 - ref - 0.03,
+                delta_f1_high: f1 - ref + 0.03,
+                accuracy: f1 + 0.02,
+                k,
+                d_z: dZ,
+                epochs,
+                nmse: 0.1 * s,
+                explained_variance: 1 - 0.1 * s,
+                l0: k,
+                dead_latents: 3,
+                sae_seconds: 1.5,
+                config_hash: hash,
+              }));
+            }
+            for (let g = 0; g < 16; g++) {
+              density.push({
+                ...pick(common),
+                q,
+                s,
+                group: g,
+                density: (k / dZ) * (1 + 0.3 * Math.sin(g + ci)),
+              });
+            }
+            for (let e = 1; e <= epochs; e++) {
+              curves.push({
+                ...pick(common),
+                q,
+                s,
+                epoch: e,
+                train_loss: 1 / e + 0.01,
+                val_loss: 1.1 / e + 0.02,
+                nmse: 0.5 / e,
+                l0: k,
+                dead: 2,
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+  return { results: frame(results), density: frame(density), curves: frame(curves) };
+}
+
+function pick(c: { dataset: string; codec: string; task: string; seed: number }) {
+  return { dataset: c.dataset, codec: c.codec, task: c.task, seed: c.seed };
+}
+
+/** Writes results/density/curves (.parquet + .csv), run_config.json and run_info.json into `dir`. */
+export async function writeFixtureResults(dir: string, opts: FixtureOptions = {}): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const frames = fixtureFrames(opts);
+  for (const [name, df] of Object.entries(frames)) {
+    df.writeParquet(join(dir, `${name}.parquet`));
+    df.writeCSV(join(dir, `${name}.csv`));
+  }
+  await Deno.writeTextFile(
+    join(dir, "run_config.json"),
+    JSON.stringify(
+      { name: "fixture", codecs: opts.codecs ?? ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"] },
+      null,
+      1,
+    ),
+  );
+  await Deno.writeTextFile(
+    join(dir, "run_info.json"),
+    JSON.stringify(
+      {
+        name: "fixture",
+        started: "2026-01-01T00:00:00.000Z",
+        finished: "2026-01-01T00:01:00.000Z",
+        seconds: 60,
+        environment: {
+          deno: Deno.version.deno,
+          v8: Deno.version.v8,
+          typescript: Deno.version.typescript,
+          os: "linux",
+          arch: "x86_64",
+          cpus: 2,
+        },
+        cells: { total: 10, computed: 10, cached: 0 },
+        stages: { extract_and_load_seconds: 1, sae_seconds_total: 40, probe_seconds_total: 19 },
+      },
+      null,
+      1,
+    ),
+  );
+}
