@@ -1,0 +1,64 @@
+/** `deno task cli probe`: fit the L1 logistic-regression probe on .npy features and score the test set. */
+import { type Command, need, num } from "../common/cli.ts";
+import { readMatrix } from "../common/matrix.ts";
+import { readLabels } from "./labels.ts";
+import { runProbe } from "./mod.ts";
+
+const probe: Command = {
+  name: "probe",
+  summary:
+    "L1 logistic-regression probe (scikit-learn's penalty='l1' objective): fit on train, macro-F1 on test",
+  usage: "--train X.npy --train-labels y.npy --test X.npy --test-labels y.npy [--C 1] [--json]",
+  flags: {
+    train: { type: "string", description: "training features, N×d .npy (standardized on these rows)" },
+    "train-labels": { type: "string", description: "training labels, N integer .npy (two classes)" },
+    test: { type: "string", description: "test features, M×d .npy" },
+    "test-labels": { type: "string", description: "test labels, M integer .npy" },
+    C: { type: "string", default: "1", description: "inverse L1 strength, as scikit-learn's C" },
+    tol: { type: "string", default: "1e-4", description: "relative KKT-violation tolerance" },
+    "max-iter": { type: "string", default: "3000", description: "maximum Newton iterations" },
+  },
+  async run(flags) {
+    const paths = {
+      train: need(flags, "train"),
+      trainLabels: need(flags, "train-labels"),
+      test: need(flags, "test"),
+      testLabels: need(flags, "test-labels"),
+    };
+    const C = num(flags, "C", 1), tol = num(flags, "tol", 1e-4), maxIter = num(flags, "max-iter", 3000);
+    const [Xtr, ytr, Xte, yte] = await Promise.all([
+      readMatrix(paths.train),
+      readLabels(paths.trainLabels),
+      readMatrix(paths.test),
+      readLabels(paths.testLabels),
+    ]);
+    const r = runProbe(Xtr, ytr, Xte, yte, { C, tol, maxIter, names: paths });
+    console.log(
+      `probe: macro-F1 ${(100 * r.macroF1).toFixed(2)} %, accuracy ${(100 * r.accuracy).toFixed(2)} %, ` +
+        `${r.nnz}/${Xtr.cols} nonzero coefficients, ${r.nIter} Newton iterations` +
+        `${r.converged ? "" : " (NOT converged)"}, objective ${r.objective.toFixed(6)}, ${
+          r.seconds.toFixed(3)
+        } s`,
+    );
+    return {
+      macro_f1: r.macroF1,
+      accuracy: r.accuracy,
+      f1_per_class: r.f1PerClass,
+      labels: r.labels,
+      nnz: r.nnz,
+      n_iter: r.nIter,
+      converged: r.converged,
+      objective: r.objective,
+      seconds: r.seconds,
+      intercept: r.intercept,
+      n_train: Xtr.rows,
+      n_test: Xte.rows,
+      d: Xtr.cols,
+      C,
+      tol,
+      max_iter: maxIter,
+    };
+  },
+};
+
+export const commands: Command[] = [probe];
