@@ -3,9 +3,11 @@
  * with a JSON sidecar are discovered from a models directory at run time (see `lib/codecs/onnx`).
  */
 import type { CodecEntry, LoadOptions } from "./types.ts";
+import { LYRA_CODECS } from "./lyra/mod.ts";
 
 const BUILTIN: CodecEntry[] = [
   // Each family module exports its entries; keep one line per family.
+  ...LYRA_CODECS,
 ];
 
 export function builtinCodecs(): CodecEntry[] {

@@ -1,0 +1,130 @@
+/** CLI of the extraction stage: `codecs` and `extract`. */
+import { resolve } from "node:path";
+import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { writeNpy } from "../common/npy.ts";
+import { listCodecs } from "../codecs/registry.ts";
+import type { LoadOptions } from "../codecs/types.ts";
+import { encodeFile, extractFeatures, MAX_SECONDS } from "./mod.ts";
+
+const codecs: Command = {
+  name: "codecs",
+  summary: "list registered codec ids (built-in, plus ONNX sidecars found in the models directory)",
+  usage: "[--models DIR]",
+  flags: {
+    models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache)" },
+  },
+  async run(flags) {
+    const all = await listCodecs({ modelsDir: flags.models as string | undefined });
+    const rows = all.map((c) => ({
+      id: c.id,
+      family: c.family,
+      sampleRate: c.sampleRate,
+      dCodec: c.dCodec,
+      frameRate: c.frameRate,
+      bitrateKbps: c.bitrateKbps ?? null,
+      source: c.source,
+    }));
+    const w = Math.max(...rows.map((r) => r.id.length), 2) + 2;
+    console.log(
+      `${"id".padEnd(w)}${"rate".padEnd(8)}${"d".padEnd(6)}${"fps".padEnd(8)}${"kbps".padEnd(7)}source`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${r.id.padEnd(w)}${String(r.sampleRate).padEnd(8)}${String(r.dCodec).padEnd(6)}` +
+          `${String(r.frameRate).padEnd(8)}${String(r.bitrateKbps ?? "-").padEnd(7)}${r.source}`,
+      );
+    }
+    return { codecs: rows };
+  },
+};
+
+const extract: Command = {
+  name: "extract",
+  summary:
+    "encode audio with a codec: u (mean ê) or ê frames as .npy; or a whole manifest into a feature store",
+  usage: "--codec ID (--audio FILE [--frames] --out FILE.npy | --manifest M.csv [--store DIR] [--workers N])",
+  flags: {
+    codec: { type: "string", description: "codec id (see `codecs`)" },
+    audio: { type: "string", description: "one audio file (WAV/FLAC/MP3)" },
+    frames: { type: "boolean", description: "with --audio: write ê (T × d) instead of u (d)" },
+    out: { type: "string", description: "with --audio: output .npy (float32)" },
+    manifest: { type: "string", description: "manifest CSV: encode every utterance into the feature store" },
+    store: {
+      type: "string",
+      description: "feature store directory (default <cache>/features/<dataset>/<codec>)",
+    },
+    workers: { type: "string", description: "parallel workers for --manifest (default: number of cores)" },
+    models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache, download)" },
+    "max-seconds": {
+      type: "string",
+      description: `crop audio to its first N seconds (0: no crop)`,
+      default: String(MAX_SECONDS),
+    },
+    offline: { type: "boolean", description: "never download weights" },
+    quiet: { type: "boolean", description: "no progress output" },
+  },
+  async run(flags) {
+    const codecId = need(flags, "codec");
+    const maxSeconds = num(flags, "max-seconds", MAX_SECONDS);
+    if (maxSeconds < 0) throw new UsageError("--max-seconds must be ≥ 0");
+    const load: LoadOptions = {
+      modelsDir: flags.models as string | undefined,
+      offline: flags.offline === true,
+      quiet: flags.quiet === true,
+    };
+    if (flags.audio !== undefined && flags.manifest !== undefined) {
+      throw new UsageError("give either --audio or --manifest, not both");
+    }
+    if (flags.audio !== undefined) {
+      const audio = need(flags, "audio");
+      const out = need(flags, "out");
+      const r = await encodeFile(audio, codecId, { ...load, maxSeconds: maxSeconds || Infinity });
+      const shape = flags.frames ? [r.frames.rows, r.frames.cols] : [r.u.length];
+      await writeNpy(out, flags.frames ? r.frames.data : r.u, shape);
+      const rtf = r.audioSeconds / r.encodeSeconds;
+      console.log(
+        `${resolve(out)}: ${flags.frames ? "ê" : "u"} (${
+          shape.join(" × ")
+        }) float32 from ${r.frames.rows} frames, ` +
+          `${r.audioSeconds.toFixed(2)} s of audio encoded in ${r.encodeSeconds.toFixed(2)} s (${
+            rtf.toFixed(1)
+          }× real time)`,
+      );
+      return {
+        codec: r.codecId,
+        out: resolve(out),
+        shape,
+        frames: r.frames.rows,
+        seconds: r.audioSeconds,
+        encodeSeconds: r.encodeSeconds,
+        rtf,
+      };
+    }
+    if (flags.manifest !== undefined) {
+      const workers = flags.workers !== undefined ? num(flags, "workers") : undefined;
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+        throw new UsageError(`--workers must be a positive integer, got ${flags.workers}`);
+      }
+      const r = await extractFeatures({
+        manifestPath: need(flags, "manifest"),
+        codecId,
+        storeDir: flags.store as string | undefined,
+        workers,
+        maxSeconds: maxSeconds || Infinity,
+        ...load,
+      });
+      const s = r.summary;
+      console.log(
+        `${s.storeDir}: ${s.done}/${s.total} utterances stored (${s.cached} cached, ${s.computed} computed, ` +
+          `${s.failed} failed); ${s.utterancesPerSecond.toFixed(1)} utt/s, ${
+            s.realTimeFactor.toFixed(1)
+          }× real time ` +
+          `on ${s.workers} worker(s), ${s.seconds.toFixed(1)} s total`,
+      );
+      return { ...s, shape: [r.u.rows, r.u.cols] };
+    }
+    throw new UsageError("give --audio FILE --out FILE.npy, or --manifest M.csv");
+  },
+};
+
+export const commands: Command[] = [codecs, extract];

@@ -1,0 +1,251 @@
+/**
+ * The extraction stage: audio → codec ê → u (mean over time), for one file or a whole manifest into a
+ * resumable feature store (see `store.ts`) per (dataset, codec).
+ */
+import type pl from "nodejs-polars";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { cacheRoot } from "../common/assets.ts";
+import type { Matrix } from "../common/matrix.ts";
+import { log, Progress } from "../common/progress.ts";
+import { loadAudio } from "../audio/mod.ts";
+import { getCodec } from "../codecs/registry.ts";
+import { type CodecInfo, type LoadOptions, meanOverTime } from "../codecs/types.ts";
+import { EncoderPool } from "./pool.ts";
+import { type Failure, readMergedView, readShards, rowKey, ShardWriter, writeMergedView } from "./store.ts";
+
+export type { Failure, StoredRow } from "./store.ts";
+
+/** The paper's preprocessing crops every utterance to its first 30 s. */
+export const MAX_SECONDS = 30;
+
+export interface FeatureSet {
+  codecId: string;
+  dataset: string;
+  /** utterance_id of each row of `u`, in manifest order. */
+  ids: string[];
+  /** N × d_codec. */
+  u: Matrix;
+  /** Utterances excluded because they failed to decode or encode, with the reason. */
+  failures: Failure[];
+}
+
+export interface ExtractOptions {
+  manifestPath: string;
+  codecId: string;
+  /** Default `<cache>/features/<dataset>/<codecId>/`. */
+  storeDir?: string;
+  /** Default: the number of cores. */
+  workers?: number;
+  modelsDir?: string;
+  offline?: boolean;
+  quiet?: boolean;
+  maxSeconds?: number;
+  /** Results are committed to disk at least this often (and every `flushEvery` utterances). */
+  flushSeconds?: number;
+  flushEvery?: number;
+}
+
+export interface ExtractSummary {
+  codecId: string;
+  dataset: string;
+  storeDir: string;
+  total: number;
+  done: number;
+  cached: number;
+  computed: number;
+  failed: number;
+  seconds: number;
+  audioSeconds: number;
+  utterancesPerSecond: number;
+  /** Audio seconds encoded per wall-clock second (computed utterances only). */
+  realTimeFactor: number;
+  workers: number;
+}
+
+/** Default store directory of a (dataset, codec). */
+export function featureStoreDir(dataset: string, codecId: string): string {
+  return join(cacheRoot(), "features", dataset, codecId);
+}
+
+interface ManifestRow {
+  utterance_id: string;
+  path: string;
+}
+
+async function manifestRows(manifestPath: string): Promise<{ dataset: string; rows: ManifestRow[] }> {
+  // Imported here so single-file extraction does not load the data stage (polars) at all.
+  const { readManifest } = await import("../data/mod.ts");
+  const df: pl.DataFrame = await readManifest(manifestPath);
+  const base = dirname(resolve(manifestPath));
+  const rows = df.select("utterance_id", "path").toRecords().map((r: Record<string, unknown>) => ({
+    utterance_id: String(r.utterance_id),
+    path: resolve(base, String(r.path)),
+  }));
+  const datasets: string[] = [...new Set(df.getColumn("dataset").toArray().map(String))];
+  const dataset = datasets.length === 1 ? datasets[0] : basename(manifestPath, extname(manifestPath));
+  return { dataset, rows };
+}
+
+/**
+ * Encodes every utterance of a manifest not yet in the store, then rewrites the store's merged view.
+ * Resumable: results are committed in shards as they come, and a restarted run skips what is stored.
+ */
+export async function extractFeatures(
+  opts: ExtractOptions,
+): Promise<FeatureSet & { summary: ExtractSummary }> {
+  const t0 = performance.now();
+  const load: LoadOptions = { modelsDir: opts.modelsDir, offline: opts.offline, quiet: opts.quiet };
+  const entry = await getCodec(opts.codecId, load);
+  const info: CodecInfo = codecInfo(entry);
+  const { dataset, rows } = await manifestRows(opts.manifestPath);
+  const storeDir = resolve(opts.storeDir ?? featureStoreDir(dataset, entry.id));
+  const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
+  const before = await readShards(storeDir, entry.id, entry.dCodec);
+  const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))
+    .filter((j) => !before.rows.has(rowKey(rows[j.index].utterance_id, j.path)));
+  const cached = rows.length - todo.length;
+  const workers = Math.max(
+    1,
+    Math.min(opts.workers ?? navigator.hardwareConcurrency, Math.max(todo.length, 1)),
+  );
+  log(
+    `extract ${entry.id} on ${dataset}: ${rows.length} utterances, ${cached} stored, ${todo.length} to encode ` +
+      `(${workers} worker${workers > 1 ? "s" : ""}) → ${storeDir}`,
+    opts.quiet,
+  );
+
+  const failures: Failure[] = [];
+  let audioSeconds = 0, computed = 0;
+  const tEncode = performance.now();
+  if (todo.length > 0) {
+    const writer = new ShardWriter(storeDir, entry.id, entry.dCodec, before.nextShard);
+    const pool = await EncoderPool.start(entry.id, workers, load);
+    const progress = new Progress({
+      label: `extract ${entry.id}`,
+      total: todo.length,
+      unit: "utt",
+      quiet: opts.quiet,
+    });
+    const flushEvery = opts.flushEvery ?? 256, flushMs = (opts.flushSeconds ?? 10) * 1000;
+    let lastFlush = performance.now();
+    try {
+      await pool.run(todo, async (out) => {
+        const r = rows[out.index];
+        if (out.ok) {
+          writer.add(
+            { utterance_id: r.utterance_id, path: r.path, frames: out.frames, seconds: out.seconds },
+            out.u,
+          );
+          audioSeconds += out.seconds;
+          computed++;
+        } else {
+          failures.push({ utterance_id: r.utterance_id, path: r.path, reason: out.reason });
+          log(`warning: ${r.utterance_id} (${r.path}) excluded: ${out.reason}`, opts.quiet);
+        }
+        if (writer.pending >= flushEvery || performance.now() - lastFlush >= flushMs) {
+          await writer.flush();
+          lastFlush = performance.now();
+        }
+        progress.tick(1, failures.length > 0 ? `${failures.length} failed` : "");
+      });
+      await writer.flush();
+    } finally {
+      pool.close();
+    }
+  }
+  const encodeSeconds = (performance.now() - tEncode) / 1000;
+
+  const after = await readShards(storeDir, entry.id, entry.dCodec);
+  const view = await writeMergedView(
+    storeDir,
+    { dataset, codec: info, manifest: resolve(opts.manifestPath), maxSeconds },
+    after,
+    rows.map((r) => rowKey(r.utterance_id, r.path)),
+    failures,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const summary: ExtractSummary = {
+    codecId: entry.id,
+    dataset,
+    storeDir,
+    total: rows.length,
+    done: view.ids.length,
+    cached,
+    computed,
+    failed: failures.length,
+    seconds,
+    audioSeconds,
+    utterancesPerSecond: computed > 0 ? computed / encodeSeconds : 0,
+    realTimeFactor: computed > 0 ? audioSeconds / encodeSeconds : 0,
+    workers: todo.length > 0 ? workers : 0,
+  };
+  if (failures.length > 0) {
+    log(`${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`, opts.quiet);
+  }
+  return { codecId: entry.id, dataset, ids: view.ids, u: view.u, failures, summary };
+}
+
+/** Loads a complete feature store: a directory, or the default one of (dataset, codecId). */
+export async function loadFeatureSet(
+  where: string | { dataset: string; codecId: string; storeDir?: string },
+): Promise<FeatureSet> {
+  const dir = typeof where === "string"
+    ? where
+    : where.storeDir ?? featureStoreDir(where.dataset, where.codecId);
+  const view = await readMergedView(dir);
+  return {
+    codecId: view.info.codec.id,
+    dataset: view.info.dataset,
+    ids: view.ids,
+    u: view.u,
+    failures: view.failures,
+  };
+}
+
+function codecInfo(c: CodecInfo): CodecInfo {
+  const { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source } = c;
+  return { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source };
+}
+
+export interface FileEncoding {
+  codecId: string;
+  /** ê, T × d. */
+  frames: Matrix;
+  u: Float32Array;
+  audioSeconds: number;
+  /** Encode time (after loading the codec and decoding the audio). */
+  encodeSeconds: number;
+}
+
+/** Encodes one audio file (decode → crop → mono → resample → ê) in this thread. */
+export async function encodeFile(
+  path: string,
+  codecId: string,
+  opts: LoadOptions & { maxSeconds?: number } = {},
+): Promise<FileEncoding> {
+  const entry = await getCodec(codecId, opts);
+  const codec = await entry.load(opts);
+  try {
+    const audio = await loadAudio(path, {
+      sampleRate: codec.sampleRate,
+      maxSeconds: opts.maxSeconds ?? MAX_SECONDS,
+    });
+    if (codec.minSamples !== undefined && audio.length < codec.minSamples) {
+      throw new Error(
+        `${path}: ${audio.length} samples at ${codec.sampleRate} Hz; ${codec.id} needs ${codec.minSamples}`,
+      );
+    }
+    const t = performance.now();
+    const e = await codec.encode(audio);
+    const encodeSeconds = (performance.now() - t) / 1000;
+    return {
+      codecId: codec.id,
+      frames: e,
+      u: meanOverTime(e),
+      audioSeconds: audio.length / codec.sampleRate,
+      encodeSeconds,
+    };
+  } finally {
+    codec.dispose();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Encodes utterances on `size` Deno Web Workers, each holding its own codec instance (one per core: the
+ * LiteRT/ONNX engines run single-threaded inside a worker). Every utterance is encoded from the codec's
+ * zero state, so results do not depend on the number of workers or on which worker ran what.
+ */
+import type { LoadOptions } from "../codecs/types.ts";
+import type { JobInput, JobOutput } from "./job.ts";
+
+export class EncoderPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  /** Starts `size` workers and waits until each has loaded the codec. */
+  static async start(codecId: string, size: number, load: LoadOptions): Promise<EncoderPool> {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new Error(`workers must be a positive integer, got ${size}`);
+    }
+    const workers: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+      workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onmessage = (e) => {
+            if (e.data.type === "ready") resolve();
+            else reject(new Error(`worker ${i}: ${e.data.message}`));
+          };
+          w.onerror = (e) => {
+            e.preventDefault();
+            reject(new Error(`worker ${i} crashed while loading ${codecId}: ${e.message}`));
+          };
+        }),
+      );
+      const { offline, modelsDir, threads } = load;
+      w.postMessage({ type: "init", codecId, load: { offline, modelsDir, threads } });
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
+    }
+    return new EncoderPool(workers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Runs every job; `onResult` is called once per job, one call at a time, in completion order.
+   * Rejects on the first worker crash or `onResult` error (results already handed over stay handed over).
+   */
+  run(
+    jobs: (JobInput & { maxSeconds: number })[],
+    onResult: (out: JobOutput) => Promise<void> | void,
+  ): Promise<void> {
+    let next = 0, settled = 0, failed = false;
+    let chain = Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const feed = (w: Worker) => {
+        if (failed) return;
+        if (next < jobs.length) w.postMessage({ type: "job", ...jobs[next++] });
+      };
+      if (jobs.length === 0) return resolve();
+      this.workers.forEach((w, i) => {
+        w.onmessage = (e) => {
+          if (e.data.type !== "result") {
+            return fail(new Error(`worker ${i}: ${e.data.message ?? e.data.type}`));
+          }
+          const out = e.data.out as JobOutput;
+          feed(w);
+          chain = chain.then(() => onResult(out)).then(() => {
+            if (++settled === jobs.length && !failed) resolve();
+          }, (err) => fail(err as Error));
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          fail(new Error(`worker ${i} crashed: ${e.message}`));
+        };
+        feed(w);
+      });
+    });
+  }
+
+  close(): void {
+    for (const w of this.workers) w.terminate();
+  }
+}

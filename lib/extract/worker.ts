@@ -1,0 +1,31 @@
+/// <reference lib="deno.worker" />
+/**
+ * Extraction worker: loads one codec, then encodes the utterances it is sent (see `pool.ts`).
+ * Messages in: {type: "init", codecId, load} then {type: "job", index, path, maxSeconds}.
+ * Messages out: {type: "ready"} | {type: "fatal", message} | {type: "result", out: JobOutput}.
+ */
+import { getCodec } from "../codecs/registry.ts";
+import type { Codec, LoadOptions } from "../codecs/types.ts";
+import { type JobInput, runJob } from "./job.ts";
+
+let codec: Codec | undefined;
+
+self.onmessage = async (e: MessageEvent) => {
+  const msg = e.data;
+  try {
+    if (msg.type === "init") {
+      const load: LoadOptions = { ...msg.load, quiet: true };
+      codec = await (await getCodec(msg.codecId, load)).load(load);
+      self.postMessage({ type: "ready" });
+    } else if (msg.type === "job") {
+      if (!codec) throw new Error("worker: job before init");
+      const out = await runJob(codec, msg as JobInput, msg.maxSeconds);
+      self.postMessage({ type: "result", out }, out.ok ? [out.u.buffer as ArrayBuffer] : []);
+    } else if (msg.type === "close") {
+      codec?.dispose();
+      self.close();
+    }
+  } catch (err) {
+    self.postMessage({ type: "fatal", message: (err as Error).message });
+  }
+};
