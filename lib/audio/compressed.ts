@@ -1,0 +1,132 @@
+/**
+ * FLAC and MP3 decoding through maintained WebAssembly decoders (@wasm-audio-decoders/flac, mpg123-decoder),
+ * with the checks those decoders leave to the caller: they return zero samples rather than failing on
+ * garbage, and do not notice a FLAC stream cut short.
+ */
+import { FLACDecoder } from "@wasm-audio-decoders/flac";
+import { MPEGDecoder } from "mpg123-decoder";
+import { AudioError, checkHeaderValues, type DecodedAudio } from "./errors.ts";
+
+interface DecoderResult {
+  channelData: Float32Array[];
+  samplesDecoded: number;
+  sampleRate: number;
+  errors: { message: string; frameNumber?: number }[];
+}
+
+function firstError(r: DecoderResult): string | undefined {
+  const e = r.errors[0];
+  return e ? `${e.message}${e.frameNumber !== undefined ? ` (frame ${e.frameNumber})` : ""}` : undefined;
+}
+
+/** Total samples per channel and format from the mandatory STREAMINFO block (0 = unknown length). */
+function flacStreamInfo(bytes: Uint8Array, path: string): { totalSamples: number } {
+  // "fLaC", 4-byte block header, 34-byte STREAMINFO.
+  if (bytes.length < 42) {
+    throw new AudioError(path, `truncated header: ${bytes.length} bytes, a FLAC header needs at least 42`);
+  }
+  const blockType = bytes[4] & 0x7f;
+  if (blockType !== 0) throw new AudioError(path, "malformed FLAC: first metadata block is not STREAMINFO");
+  const s = 8;
+  const sampleRate = (bytes[s + 10] << 12) | (bytes[s + 11] << 4) | (bytes[s + 12] >> 4);
+  const channels = ((bytes[s + 12] >> 1) & 0x07) + 1;
+  checkHeaderValues(path, sampleRate, channels);
+  const totalSamples = (bytes[s + 13] & 0x0f) * 2 ** 32 +
+    ((bytes[s + 14] << 24) >>> 0) + (bytes[s + 15] << 16) + (bytes[s + 16] << 8) + bytes[s + 17];
+  return { totalSamples };
+}
+
+export async function decodeFlac(bytes: Uint8Array, path: string): Promise<DecodedAudio> {
+  const { totalSamples } = flacStreamInfo(bytes, path);
+  const decoder = new FLACDecoder();
+  await decoder.ready;
+  let r: DecoderResult;
+  try {
+    r = await decoder.decodeFile(bytes) as DecoderResult;
+  } catch (e) {
+    throw new AudioError(path, `corrupt FLAC stream (${(e as Error).message})`);
+  } finally {
+    decoder.free();
+  }
+  const err = firstError(r);
+  if (err) throw new AudioError(path, `corrupt FLAC stream: ${err}`);
+  if (r.samplesDecoded === 0) {
+    throw new AudioError(
+      path,
+      totalSamples === 0
+        ? "zero-length audio (no samples)"
+        : "truncated or corrupt data: no complete FLAC frame decoded",
+    );
+  }
+  if (totalSamples > 0 && r.samplesDecoded < totalSamples) {
+    throw new AudioError(
+      path,
+      `truncated data: STREAMINFO declares ${totalSamples} samples, only ${r.samplesDecoded} decoded`,
+    );
+  }
+  return { channels: r.channelData, sampleRate: r.sampleRate };
+}
+
+export async function decodeMp3(bytes: Uint8Array, path: string): Promise<DecodedAudio> {
+  const decoder = new MPEGDecoder();
+  await decoder.ready;
+  let r: DecoderResult;
+  try {
+    r = decoder.decode(bytes) as DecoderResult;
+  } catch (e) {
+    throw new AudioError(path, `corrupt MP3 stream (${(e as Error).message})`);
+  } finally {
+    decoder.free();
+  }
+  const err = firstError(r);
+  if (err) throw new AudioError(path, `corrupt MP3 stream: ${err}`);
+  if (r.samplesDecoded === 0) {
+    throw new AudioError(path, "no MPEG audio frames could be decoded (zero-length or not MP3)");
+  }
+  // mpg123 skips damaged frames silently; an encoder's Xing/Info tag tells how many there should be.
+  const declared = xingSamples(bytes);
+  if (declared !== undefined && r.samplesDecoded < declared - GAPLESS_SLACK) {
+    throw new AudioError(
+      path,
+      `truncated or corrupt data: the Xing/Info header declares ~${declared} samples, only ${r.samplesDecoded} decoded`,
+    );
+  }
+  return { channels: r.channelData, sampleRate: r.sampleRate };
+}
+
+/** Encoder delay + padding trimmed by gapless decoding is at most a few frames' worth. */
+const GAPLESS_SLACK = 3 * 1152;
+
+function id3Length(bytes: Uint8Array): number {
+  if (bytes.length < 10 || bytes[0] !== 0x49 || bytes[1] !== 0x44 || bytes[2] !== 0x33) return 0;
+  return 10 +
+    ((bytes[6] & 0x7f) << 21 | (bytes[7] & 0x7f) << 14 | (bytes[8] & 0x7f) << 7 | (bytes[9] & 0x7f));
+}
+
+function isFrameHeader(bytes: Uint8Array, o: number): boolean {
+  if (o + 4 > bytes.length || bytes[o] !== 0xff || (bytes[o + 1] & 0xe0) !== 0xe0) return false;
+  const version = (bytes[o + 1] >> 3) & 3, layer = (bytes[o + 1] >> 1) & 3;
+  const bitrate = bytes[o + 2] >> 4, rate = (bytes[o + 2] >> 2) & 3;
+  return version !== 1 && layer !== 0 && bitrate !== 15 && rate !== 3;
+}
+
+/** Samples per channel declared by a Xing/Info tag in the first frame (frames × samples per frame). */
+function xingSamples(bytes: Uint8Array): number | undefined {
+  const o = id3Length(bytes);
+  if (!isFrameHeader(bytes, o)) return undefined;
+  const mpeg1 = ((bytes[o + 1] >> 3) & 3) === 3;
+  const layer = (bytes[o + 1] >> 1) & 3; // 3 = Layer I, 2 = Layer II, 1 = Layer III
+  const mono = (bytes[o + 3] >> 6) === 3;
+  const perFrame = layer === 3 ? 384 : layer === 2 || mpeg1 ? 1152 : 576;
+  const t = o + 4 + (mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17));
+  if (t + 12 > bytes.length) return undefined;
+  const tag = String.fromCharCode(bytes[t], bytes[t + 1], bytes[t + 2], bytes[t + 3]);
+  if ((tag !== "Xing" && tag !== "Info") || (bytes[t + 7] & 1) === 0) return undefined;
+  const frames = ((bytes[t + 8] << 24) >>> 0) + (bytes[t + 9] << 16) + (bytes[t + 10] << 8) + bytes[t + 11];
+  return frames * perFrame;
+}
+
+/** True for an ID3v2 tag or a valid MPEG audio frame header at the start of the file. */
+export function looksLikeMp3(bytes: Uint8Array): boolean {
+  return id3Length(bytes) > 0 || isFrameHeader(bytes, 0);
+}
