@@ -1,0 +1,110 @@
+/** TopK SAE configuration (paper Sec. 2.2 / 3.3) and the paper's 16-config grid. */
+
+export interface SaeConfig {
+  /** Latent ratio q = d_z / d_codec. */
+  q: number;
+  /** Relative sparsity s: k = ⌈s · d_codec⌉. */
+  s: number;
+  /** Input (codec) dimension d. */
+  dIn: number;
+  /** Latent dimension d_z = round(q · d). */
+  dZ: number;
+  /** Active latents per sample. */
+  k: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  adamEps: number;
+  seed: number;
+  /** AuxK dead-latent loss: not part of the paper's recipe and not implemented; must stay unset/false. */
+  auxK?: boolean;
+  /** Step engine: "auto" picks by k/d_z (see engine.ts); "sparse" or "dense" force one. */
+  engine?: "auto" | "sparse" | "dense";
+  /** Rows used for the geometric-median b_pre initialisation (reference: 16384). */
+  medianSample?: number;
+}
+
+export const SAE_DEFAULTS = {
+  batchSize: 1024,
+  lr: 1e-5,
+  adamEps: 6.25e-10,
+  epochs: 200,
+  seed: 0,
+  medianSample: 16384,
+} as const;
+
+/** k = ⌈s·d⌉, guarded against s·d landing a hair above an integer in floating point (0.05·1020 etc.). */
+export function kFor(s: number, dIn: number): number {
+  return Math.ceil(s * dIn - 1e-9);
+}
+
+/** The paper's epoch budget: 500 for q ∈ {2, 5} with s ∈ {0.10, 0.05}, otherwise 200. */
+export function paperEpochs(q: number, s: number): number {
+  return (q === 2 || q === 5) && (s === 0.1 || s === 0.05) ? 500 : 200;
+}
+
+/** Builds and validates a config from (q, s, d) plus overrides. */
+export function saeConfig(
+  q: number,
+  s: number,
+  dIn: number,
+  overrides: Partial<Omit<SaeConfig, "q" | "s" | "dIn" | "dZ" | "k">> = {},
+): SaeConfig {
+  const cfg: SaeConfig = {
+    q,
+    s,
+    dIn,
+    dZ: Math.round(q * dIn),
+    k: kFor(s, dIn),
+    epochs: overrides.epochs ?? paperEpochs(q, s),
+    batchSize: overrides.batchSize ?? SAE_DEFAULTS.batchSize,
+    lr: overrides.lr ?? SAE_DEFAULTS.lr,
+    adamEps: overrides.adamEps ?? SAE_DEFAULTS.adamEps,
+    seed: overrides.seed ?? SAE_DEFAULTS.seed,
+    engine: overrides.engine ?? "auto",
+    medianSample: overrides.medianSample ?? SAE_DEFAULTS.medianSample,
+  };
+  if (overrides.auxK) cfg.auxK = true;
+  validateConfig(cfg);
+  return cfg;
+}
+
+export function validateConfig(cfg: SaeConfig): void {
+  const bad = (msg: string) => {
+    throw new Error(`invalid SAE config: ${msg}`);
+  };
+  if (!Number.isInteger(cfg.dIn) || cfg.dIn < 1) {
+    bad(`input dimension must be a positive integer, got ${cfg.dIn}`);
+  }
+  if (!(cfg.q > 0)) bad(`q must be > 0, got ${cfg.q}`);
+  if (!(cfg.s > 0 && cfg.s <= 1)) bad(`s must be in (0, 1], got ${cfg.s}`);
+  if (!Number.isInteger(cfg.dZ) || cfg.dZ < 1) bad(`d_z = round(q·d) must be ≥ 1, got ${cfg.dZ}`);
+  if (!Number.isInteger(cfg.k) || cfg.k < 1) bad(`k must be ≥ 1, got ${cfg.k}`);
+  if (cfg.k >= cfg.dZ) {
+    bad(`k = ${cfg.k} must be smaller than d_z = ${cfg.dZ} (q=${cfg.q}, s=${cfg.s}, d=${cfg.dIn})`);
+  }
+  if (!Number.isInteger(cfg.epochs) || cfg.epochs < 0) {
+    bad(`epochs must be an integer ≥ 0, got ${cfg.epochs}`);
+  }
+  if (!Number.isInteger(cfg.batchSize) || cfg.batchSize < 1) {
+    bad(`batch size must be ≥ 1, got ${cfg.batchSize}`);
+  }
+  if (!(cfg.lr > 0)) bad(`lr must be > 0, got ${cfg.lr}`);
+  if (!(cfg.adamEps > 0)) bad(`adamEps must be > 0, got ${cfg.adamEps}`);
+  if (!Number.isInteger(cfg.seed) || cfg.seed < 0) {
+    bad(`seed must be a non-negative integer, got ${cfg.seed}`);
+  }
+  if (cfg.auxK) bad("AuxK is not implemented (the paper's recipe does not use it)");
+  if (cfg.engine && !["auto", "sparse", "dense"].includes(cfg.engine)) bad(`unknown engine ${cfg.engine}`);
+}
+
+export const PAPER_Q = [2, 5, 10, 20] as const;
+export const PAPER_S = [0.5, 0.25, 0.1, 0.05] as const;
+
+/** The paper's 16 configurations for a codec dimension, with their epoch budgets. */
+export function paperGrid(
+  dCodec: number,
+  overrides: { seed?: number; batchSize?: number } = {},
+): SaeConfig[] {
+  return PAPER_Q.flatMap((q) => PAPER_S.map((s) => saeConfig(q, s, dCodec, overrides)));
+}

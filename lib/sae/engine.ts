@@ -1,0 +1,364 @@
+/**
+ * The SAE's compute engines: forward + backward of one batch, producing the loss, the top-k activations and
+ * the gradients of W_enc, W_dec (as W_decᵀ rows) and b_pre with the reference's loss (mean over batch and
+ * features). Both run the encoder matmul in onnxruntime-node (MLAS SGEMM, the fastest npm-installable CPU
+ * GEMM here, ~85–99 GFLOP/s on 2 threads), with the weights passed zero-copy as input tensors.
+ *
+ * Why two engines (measured, see BENCHMARKS.md "SAE engine"): TopK makes everything after the encoder touch
+ * only k of d_z latents per sample.
+ * - "sparse": ORT runs Gemm + TopK; the decoder, dW_dec, dW_enc and the b_pre gradient are ~5·B·k·d
+ *   multiply-adds in tight JS loops over the active latents only (~1 GMAC/s). Wins when k/d_z is small:
+ *   at d=1024, q=20, s=0.05 it does 1 dense GEMM where autograd does 6.
+ * - "dense": one ORT graph with the full dense forward/backward (6 GEMMs, like autograd). Wins when
+ *   k/d_z is large (q=2, s=0.5: k/d_z = 0.25), where the sparse loops would do more work than fast GEMMs.
+ * "auto" picks sparse when k/d_z ≤ SPARSE_MAX_DENSITY (the crossover measured on this machine).
+ */
+import * as ort from "onnxruntime-node";
+import { ELEM, onnxModel } from "./onnx_graph.ts";
+import type { SaeModel } from "./model.ts";
+
+/** Crossover of the two engines in k/d_z, measured at d=1024 (BENCHMARKS.md). */
+export const SPARSE_MAX_DENSITY = 0.06;
+
+export interface BatchResult {
+  /** Σ‖u − û‖² over the batch (float64 accumulation). */
+  sse: number;
+  /** Top-k pre-activations per row (rows × k, before ReLU) and their latent indices. */
+  vals: Float32Array;
+  idx: Int32Array;
+}
+
+export interface Grads {
+  wEnc: Float32Array;
+  wDecT: Float32Array;
+  bPre: Float32Array;
+  /** Latent rows whose gradient may be nonzero after the last batch; null = all rows. */
+  touched: Uint8Array | null;
+}
+
+export interface Engine {
+  readonly kind: "sparse" | "dense";
+  readonly grads: Grads;
+  /** Forward + backward on `rows` samples (row-major rows × d), writing `grads` (overwritten, not summed). */
+  step(u: Float32Array, rows: number): Promise<BatchResult>;
+  /** Forward only (top-k, for encoding / validation). */
+  encode(u: Float32Array, rows: number): Promise<{ vals: Float32Array; idx: Int32Array }>;
+  release(): Promise<void>;
+}
+
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  };
+}
+
+/** Intra-op threads for ORT: NAC_SAE_THREADS, else 2 (the machine's cores and the benchmarks' setting). */
+export function engineThreads(): number {
+  const v = Number(Deno.env.get("NAC_SAE_THREADS") ?? "");
+  return Number.isInteger(v) && v > 0 ? v : Math.min(2, navigator.hardwareConcurrency || 2);
+}
+
+function encoderGraph(d: number, dZ: number, k: number): Uint8Array {
+  return onnxModel("sae_encoder", [
+    { op: "Gemm", inputs: ["x", "w_enc"], outputs: ["pre"], attrs: { transB: 1 } },
+    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: { axis: 1, largest: 1, sorted: 1 } },
+  ], [
+    { name: "x", elem: ELEM.FLOAT, shape: ["B", d] },
+    { name: "w_enc", elem: ELEM.FLOAT, shape: [dZ, d] },
+    { name: "k", elem: ELEM.INT64, shape: [1] },
+  ], [
+    { name: "vals", elem: ELEM.FLOAT, shape: ["B", k] },
+    { name: "idx", elem: ELEM.INT64, shape: ["B", k] },
+  ]);
+}
+
+/** Full dense forward/backward; `c` = 2/(B·d) is dL/dû per residual unit for the mean-squared loss. */
+function denseGraph(d: number, dZ: number, k: number): Uint8Array {
+  return onnxModel("sae_dense_step", [
+    { op: "Sub", inputs: ["u", "b_pre"], outputs: ["x"] },
+    { op: "Gemm", inputs: ["x", "w_enc"], outputs: ["pre"], attrs: { transB: 1 } },
+    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: { axis: 1, largest: 1, sorted: 1 } },
+    { op: "Relu", inputs: ["vals"], outputs: ["zv"] },
+    { op: "Shape", inputs: ["pre"], outputs: ["pre_shape"] },
+    { op: "ConstantOfShape", inputs: ["pre_shape"], outputs: ["zeros"] },
+    { op: "ScatterElements", inputs: ["zeros", "idx", "zv"], outputs: ["z"], attrs: { axis: 1 } },
+    { op: "MatMul", inputs: ["z", "w_dec_t"], outputs: ["zd"] },
+    { op: "Add", inputs: ["zd", "b_pre"], outputs: ["u_hat"] },
+    { op: "Sub", inputs: ["u_hat", "u"], outputs: ["r"] },
+    { op: "Mul", inputs: ["r", "r"], outputs: ["r2"] },
+    { op: "ReduceSum", inputs: ["r2"], outputs: ["sse"], attrs: { keepdims: 0 } },
+    { op: "Mul", inputs: ["r", "c"], outputs: ["du"] },
+    { op: "Gemm", inputs: ["du", "w_dec_t"], outputs: ["dz"], attrs: { transB: 1 } },
+    { op: "Greater", inputs: ["z", "zero"], outputs: ["on"] },
+    { op: "Cast", inputs: ["on"], outputs: ["on_f"], attrs: { to: ELEM.FLOAT } },
+    { op: "Mul", inputs: ["dz", "on_f"], outputs: ["dpre"] },
+    { op: "Gemm", inputs: ["dpre", "x"], outputs: ["g_w_enc"], attrs: { transA: 1 } },
+    { op: "Gemm", inputs: ["z", "du"], outputs: ["g_w_dec_t"], attrs: { transA: 1 } },
+    { op: "MatMul", inputs: ["dpre", "w_enc"], outputs: ["dx"] },
+    { op: "Sub", inputs: ["du", "dx"], outputs: ["db"] },
+    { op: "ReduceSum", inputs: ["db", "axis0"], outputs: ["g_b_pre"], attrs: { keepdims: 0 } },
+  ], [
+    { name: "u", elem: ELEM.FLOAT, shape: ["B", d] },
+    { name: "b_pre", elem: ELEM.FLOAT, shape: [d] },
+    { name: "w_enc", elem: ELEM.FLOAT, shape: [dZ, d] },
+    { name: "w_dec_t", elem: ELEM.FLOAT, shape: [dZ, d] },
+    { name: "k", elem: ELEM.INT64, shape: [1] },
+    { name: "c", elem: ELEM.FLOAT, shape: [] },
+    { name: "zero", elem: ELEM.FLOAT, shape: [] },
+    { name: "axis0", elem: ELEM.INT64, shape: [1] },
+  ], [
+    { name: "sse", elem: ELEM.FLOAT, shape: [] },
+    { name: "vals", elem: ELEM.FLOAT, shape: ["B", k] },
+    { name: "idx", elem: ELEM.INT64, shape: ["B", k] },
+    { name: "g_w_enc", elem: ELEM.FLOAT, shape: [dZ, d] },
+    { name: "g_w_dec_t", elem: ELEM.FLOAT, shape: [dZ, d] },
+    { name: "g_b_pre", elem: ELEM.FLOAT, shape: [d] },
+  ]);
+}
+
+/** Output buffers for a batch size, reused across steps (ORT writes into them). */
+class TopKBuffers {
+  private cache = new Map<number, { vals: Float32Array; idx64: BigInt64Array; idx: Int32Array }>();
+  constructor(private readonly k: number) {}
+  get(rows: number) {
+    let b = this.cache.get(rows);
+    if (!b) {
+      const idx64 = new BigInt64Array(rows * this.k);
+      b = { vals: new Float32Array(rows * this.k), idx64, idx: new Int32Array(rows * this.k) };
+      this.cache.set(rows, b);
+    }
+    return b;
+  }
+  /** Narrows ORT's int64 indices to int32 (latent indices are < 2³¹). */
+  narrow(b: { idx64: BigInt64Array; idx: Int32Array }): void {
+    const lo = new Int32Array(b.idx64.buffer, b.idx64.byteOffset, b.idx64.length * 2);
+    for (let i = 0; i < b.idx.length; i++) b.idx[i] = lo[2 * i];
+  }
+}
+
+/** Runs the encoder graph (Gemm + TopK) on x = u − b_pre. Shared by both engines for forward-only use. */
+class Encoder {
+  private readonly buffers: TopKBuffers;
+  private readonly xbuf: Map<number, Float32Array> = new Map();
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly model: SaeModel,
+  ) {
+    this.buffers = new TopKBuffers(model.config.k);
+  }
+  static async create(model: SaeModel, threads: number): Promise<Encoder> {
+    const { dIn, dZ, k } = model.config;
+    const session = await ort.InferenceSession.create(encoderGraph(dIn, dZ, k), sessionOptions(threads));
+    return new Encoder(session, model);
+  }
+  /** Centred inputs x = u − b_pre of the last call (rows × d). */
+  centred(rows: number): Float32Array {
+    let x = this.xbuf.get(rows);
+    if (!x) this.xbuf.set(rows, x = new Float32Array(rows * this.model.config.dIn));
+    return x;
+  }
+  async run(
+    u: Float32Array,
+    rows: number,
+  ): Promise<{ vals: Float32Array; idx: Int32Array; x: Float32Array }> {
+    const { dIn: d, dZ, k } = this.model.config;
+    const b = this.model.bPre;
+    const x = this.centred(rows);
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      for (let i = 0; i < d; i++) x[o + i] = u[o + i] - b[i];
+    }
+    const out = this.buffers.get(rows);
+    await this.session.run({
+      x: new ort.Tensor("float32", x, [rows, d]),
+      w_enc: new ort.Tensor("float32", this.model.wEnc, [dZ, d]),
+      k: new ort.Tensor("int64", BigInt64Array.of(BigInt(k)), [1]),
+    }, {
+      vals: new ort.Tensor("float32", out.vals, [rows, k]),
+      idx: new ort.Tensor("int64", out.idx64, [rows, k]),
+    });
+    this.buffers.narrow(out);
+    return { vals: out.vals, idx: out.idx, x };
+  }
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Gemm + TopK in ORT, then the sparse decoder and backward over active latents in JS. */
+class SparseEngine implements Engine {
+  readonly kind = "sparse" as const;
+  readonly grads: Grads;
+  private readonly touchedList: Int32Array;
+  private nTouched = 0;
+  private readonly uHat: Float32Array;
+  private readonly dx: Float64Array;
+  constructor(private readonly model: SaeModel, private readonly encoder: Encoder) {
+    const { dIn: d, dZ } = model.config;
+    this.grads = {
+      wEnc: new Float32Array(dZ * d),
+      wDecT: new Float32Array(dZ * d),
+      bPre: new Float32Array(d),
+      touched: new Uint8Array(dZ),
+    };
+    this.touchedList = new Int32Array(dZ);
+    this.uHat = new Float32Array(d);
+    this.dx = new Float64Array(d);
+  }
+
+  encode(u: Float32Array, rows: number) {
+    return this.encoder.run(u, rows);
+  }
+
+  async step(u: Float32Array, rows: number): Promise<BatchResult> {
+    const { dIn: d, k } = this.model.config;
+    const { wEnc, wDecT, bPre } = this.model;
+    const g = this.grads, gEnc = g.wEnc, gDec = g.wDecT, touched = g.touched!;
+    // Clear only the rows the previous batch wrote.
+    for (let t = 0; t < this.nTouched; t++) {
+      const j = this.touchedList[t], o = j * d;
+      gEnc.fill(0, o, o + d);
+      gDec.fill(0, o, o + d);
+      touched[j] = 0;
+    }
+    this.nTouched = 0;
+    const gb = new Float64Array(d);
+    const { vals, idx, x } = await this.encoder.run(u, rows);
+    const c = 2 / (rows * d); // d(mean squared error)/dû
+    const uHat = this.uHat, dx = this.dx;
+    let sse = 0;
+    for (let r = 0; r < rows; r++) {
+      const ro = r * d, ko = r * k;
+      // û = W_dec z + b_pre over the active latents only.
+      uHat.set(bPre);
+      for (let a = 0; a < k; a++) {
+        const zj = vals[ko + a];
+        if (!(zj > 0)) continue; // ReLU after TopK
+        const wo = idx[ko + a] * d;
+        for (let i = 0; i < d; i++) uHat[i] += zj * wDecT[wo + i];
+      }
+      // residual → dL/dû (kept in uHat)
+      for (let i = 0; i < d; i++) {
+        const res = uHat[i] - u[ro + i];
+        sse += res * res;
+        uHat[i] = c * res;
+      }
+      dx.fill(0);
+      for (let a = 0; a < k; a++) {
+        const zj = vals[ko + a];
+        if (!(zj > 0)) continue;
+        const j = idx[ko + a], wo = j * d;
+        if (touched[j] === 0) {
+          touched[j] = 1;
+          this.touchedList[this.nTouched++] = j;
+        }
+        // dz_j = dû · W_dec[:, j] and dW_dec[:, j] += z_j dû in one pass
+        let dz = 0;
+        for (let i = 0; i < d; i++) {
+          const du = uHat[i];
+          dz += du * wDecT[wo + i];
+          gDec[wo + i] += zj * du;
+        }
+        // dpre_j = dz_j (ReLU passes, z_j > 0): dW_enc[j] += dpre_j x, dx += dpre_j W_enc[j]
+        for (let i = 0; i < d; i++) {
+          gEnc[wo + i] += dz * x[ro + i];
+          dx[i] += dz * wEnc[wo + i];
+        }
+      }
+      // b_pre enters û directly (+) and the encoder through x = u − b_pre (−).
+      for (let i = 0; i < d; i++) gb[i] += uHat[i] - dx[i];
+    }
+    for (let i = 0; i < d; i++) g.bPre[i] = gb[i];
+    return { sse, vals, idx };
+  }
+
+  release(): Promise<void> {
+    return this.encoder.release();
+  }
+}
+
+/** The whole dense forward/backward as one ORT graph; gradients land directly in our buffers. */
+class DenseEngine implements Engine {
+  readonly kind = "dense" as const;
+  readonly grads: Grads;
+  private readonly buffers: TopKBuffers;
+  private readonly sse = new Float32Array(1);
+  private constructor(
+    private readonly model: SaeModel,
+    private readonly session: ort.InferenceSession,
+    private readonly encoder: Encoder,
+  ) {
+    const { dIn: d, dZ, k } = model.config;
+    this.grads = {
+      wEnc: new Float32Array(dZ * d),
+      wDecT: new Float32Array(dZ * d),
+      bPre: new Float32Array(d),
+      touched: null,
+    };
+    this.buffers = new TopKBuffers(k);
+  }
+  static async create(model: SaeModel, threads: number, encoder: Encoder): Promise<DenseEngine> {
+    const { dIn, dZ, k } = model.config;
+    const session = await ort.InferenceSession.create(denseGraph(dIn, dZ, k), sessionOptions(threads));
+    return new DenseEngine(model, session, encoder);
+  }
+
+  encode(u: Float32Array, rows: number) {
+    return this.encoder.run(u, rows);
+  }
+
+  async step(u: Float32Array, rows: number): Promise<BatchResult> {
+    const { dIn: d, dZ, k } = this.model.config;
+    const out = this.buffers.get(rows);
+    await this.session.run({
+      u: new ort.Tensor("float32", u, [rows, d]),
+      b_pre: new ort.Tensor("float32", this.model.bPre, [d]),
+      w_enc: new ort.Tensor("float32", this.model.wEnc, [dZ, d]),
+      w_dec_t: new ort.Tensor("float32", this.model.wDecT, [dZ, d]),
+      k: new ort.Tensor("int64", BigInt64Array.of(BigInt(k)), [1]),
+      c: new ort.Tensor("float32", Float32Array.of(2 / (rows * d)), []),
+      zero: new ort.Tensor("float32", Float32Array.of(0), []),
+      axis0: new ort.Tensor("int64", BigInt64Array.of(0n), [1]),
+    }, {
+      sse: new ort.Tensor("float32", this.sse, []),
+      vals: new ort.Tensor("float32", out.vals, [rows, k]),
+      idx: new ort.Tensor("int64", out.idx64, [rows, k]),
+      g_w_enc: new ort.Tensor("float32", this.grads.wEnc, [dZ, d]),
+      g_w_dec_t: new ort.Tensor("float32", this.grads.wDecT, [dZ, d]),
+      g_b_pre: new ort.Tensor("float32", this.grads.bPre, [d]),
+    });
+    this.buffers.narrow(out);
+    return { sse: this.sse[0], vals: out.vals, idx: out.idx };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.encoder.release();
+  }
+}
+
+export function chooseEngine(model: SaeModel): "sparse" | "dense" {
+  const { k, dZ, engine } = model.config;
+  if (engine === "sparse" || engine === "dense") return engine;
+  return k / dZ <= SPARSE_MAX_DENSITY ? "sparse" : "dense";
+}
+
+/** An engine bound to `model`'s parameter arrays (which it reads in place on every call). */
+export async function createEngine(model: SaeModel, threads = engineThreads()): Promise<Engine> {
+  const encoder = await Encoder.create(model, threads);
+  return chooseEngine(model) === "sparse"
+    ? new SparseEngine(model, encoder)
+    : await DenseEngine.create(model, threads, encoder);
+}
+
+/** A forward-only encoder over `model` (no gradient buffers): for encoding and evaluation. */
+export async function createEncoder(model: SaeModel, threads = engineThreads()) {
+  const encoder = await Encoder.create(model, threads);
+  return {
+    run: (u: Float32Array, rows: number) => encoder.run(u, rows),
+    release: () => encoder.release(),
+  };
+}

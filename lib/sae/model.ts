@@ -1,0 +1,88 @@
+/**
+ * The TopK SAE's parameters and their initialisation, as in the reference (OpenAI's TopK SAE recipe):
+ * W_dec columns ~ N(0, 1) normalised to unit norm, W_enc = W_decᵀ, b_pre = geometric median of a data sample.
+ */
+import type { Matrix } from "../common/matrix.ts";
+import { Rng } from "../common/random.ts";
+import type { SaeConfig } from "./config.ts";
+
+export interface SaeModel {
+  config: SaeConfig;
+  /** W_enc, d_z × d row-major (row j = encoder direction of latent j). */
+  wEnc: Float32Array;
+  /**
+   * W_decᵀ, d_z × d row-major: row j is decoder column j (the atom of latent j). Kept transposed so the
+   * sparse decoder reads each active atom contiguously; checkpoints store W_dec as d × d_z.
+   */
+  wDecT: Float32Array;
+  /** b_pre, d. */
+  bPre: Float32Array;
+}
+
+/**
+ * Weiszfeld iterations for the geometric median of the given rows, started from their mean, in float64
+ * (200 iterations at most, stopping when the step is ≤ tol·max(1, ‖median‖)), as the reference does.
+ */
+export function geometricMedian(X: Matrix, rows: ArrayLike<number>, iters = 200, tol = 1e-7): Float64Array {
+  const d = X.cols, n = rows.length, x = X.data;
+  if (n === 0) throw new Error("geometric median of zero rows");
+  let med = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    const o = rows[r] * d;
+    for (let i = 0; i < d; i++) med[i] += x[o + i];
+  }
+  for (let i = 0; i < d; i++) med[i] /= n;
+  const next = new Float64Array(d);
+  for (let it = 0; it < iters; it++) {
+    next.fill(0);
+    let wSum = 0;
+    for (let r = 0; r < n; r++) {
+      const o = rows[r] * d;
+      let dist = 0;
+      for (let i = 0; i < d; i++) {
+        const t = x[o + i] - med[i];
+        dist += t * t;
+      }
+      const w = 1 / Math.max(Math.sqrt(dist), 1e-12);
+      wSum += w;
+      for (let i = 0; i < d; i++) next[i] += w * x[o + i];
+    }
+    let step = 0, norm = 0;
+    for (let i = 0; i < d; i++) {
+      next[i] /= wSum;
+      step += (next[i] - med[i]) ** 2;
+      norm += med[i] * med[i];
+    }
+    const done = Math.sqrt(step) <= tol * Math.max(1, Math.sqrt(norm));
+    med = Float64Array.from(next);
+    if (done) break;
+  }
+  return med;
+}
+
+/** The rows used for b_pre: the first `sample` entries of a seeded permutation (seed + 1, as the reference). */
+export function medianRows(n: number, cfg: SaeConfig): Int32Array {
+  return new Rng(cfg.seed + 1).permutation(n).slice(0, Math.min(n, cfg.medianSample ?? 16384));
+}
+
+/** Fresh parameters for `cfg`, with b_pre from the training data X. */
+export function initModel(X: Matrix, cfg: SaeConfig): SaeModel {
+  const { dIn: d, dZ } = cfg;
+  const rng = new Rng(cfg.seed);
+  const wDecT = new Float32Array(dZ * d);
+  for (let i = 0; i < wDecT.length; i++) wDecT[i] = rng.normal();
+  normalizeRows(wDecT, dZ, d);
+  const med = geometricMedian(X, medianRows(X.rows, cfg));
+  return { config: cfg, wEnc: wDecT.slice(), wDecT, bPre: Float32Array.from(med) };
+}
+
+/** Renormalises each d-long row to unit Euclidean norm (decoder columns; computed in float64). */
+export function normalizeRows(w: Float32Array, rows: number, d: number): void {
+  for (let j = 0; j < rows; j++) {
+    const o = j * d;
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += w[o + i] * w[o + i];
+    const norm = Math.fround(Math.sqrt(ss));
+    for (let i = 0; i < d; i++) w[o + i] /= norm;
+  }
+}
