@@ -4,10 +4,12 @@
  */
 import type { CodecEntry, LoadOptions } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
+import { ENCODEC_CODECS } from "./encodec/mod.ts";
 
 const BUILTIN: CodecEntry[] = [
   // Each family module exports its entries; keep one line per family.
   ...LYRA_CODECS,
+  ...ENCODEC_CODECS,
 ];
 
 export function builtinCodecs(): CodecEntry[] {

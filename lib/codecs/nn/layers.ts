@@ -17,11 +17,23 @@ export interface Seq {
 type Feed = { data: InitData; dims: number[] };
 
 export class Net {
-  readonly g: GraphBuilder;
+  private builder?: GraphBuilder;
   private dynamic: { name: string; fn: (samples: number) => number[] }[] = [];
 
   constructor(readonly graphName = "codec", opset = 18) {
-    this.g = new GraphBuilder(graphName, opset);
+    this.builder = new GraphBuilder(graphName, opset);
+  }
+
+  get g(): GraphBuilder {
+    if (!this.builder) throw new Error(`${this.graphName}: graph already finished`);
+    return this.builder;
+  }
+
+  /** Serializes the model and drops the builder (and its weight copies); `feeds` keeps working. */
+  finish(): Uint8Array {
+    const bytes = this.g.toBytes();
+    this.builder = undefined;
+    return bytes;
   }
 
   /** The audio input [1, 1, L] named "audio". */

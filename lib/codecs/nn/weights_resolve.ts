@@ -1,0 +1,141 @@
+/**
+ * Finding a codec's weights. For a codec folder name F (e.g. "encodec_24khz", the fixture folder names) the
+ * search order is: `--models DIR` (DIR/F, then DIR itself), `$NAC_SAE_MODELS/F`, the project cache
+ * (`cacheRoot()/F`), the Hugging Face hub cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
+ * `~/.cache/huggingface/hub`), then a download of the official files into the project cache.
+ * In each folder the layouts are tried in the given order (e.g. our `weights.safetensors + config.json`,
+ * the official `.th`, the transformers `model.safetensors`).
+ */
+import { join, resolve } from "node:path";
+import { cacheRoot, download } from "../../common/assets.ts";
+import { exists } from "../../common/fs.ts";
+import { sha256File } from "../../common/hash.ts";
+
+export interface WeightLayout<K extends string> {
+  kind: K;
+  /** Files that must all exist, relative to the folder. */
+  files: string[];
+}
+
+export interface OfficialFile {
+  /** Path relative to the codec folder in the cache. */
+  path: string;
+  url: string;
+  /** Full sha256, or a known prefix of it (torch.hub names carry the first 8 hex digits). */
+  sha256?: string;
+}
+
+export interface CodecWeightsSpec<K extends string> {
+  /** Folder name under a models directory / the cache. */
+  folder: string;
+  layouts: WeightLayout<K>[];
+  /** A Hugging Face repo whose hub-cache snapshot may already hold a layout's files (same relative paths). */
+  hubRepo?: { repo: string; kind: K; files: string[] };
+  /** What to download when nothing is found: files of one layout. */
+  official: { kind: K; files: OfficialFile[] };
+}
+
+export interface ResolvedWeights<K extends string> {
+  kind: K;
+  dir: string;
+  /** Absolute paths of the layout's files, in layout order. */
+  files: string[];
+}
+
+export interface ResolveWeightsOptions {
+  modelsDir?: string;
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+function hubCacheDir(): string {
+  const explicit = Deno.env.get("HF_HUB_CACHE");
+  if (explicit) return explicit;
+  const home = Deno.env.get("HF_HOME");
+  if (home) return join(home, "hub");
+  return join(Deno.env.get("HOME") ?? ".", ".cache", "huggingface", "hub");
+}
+
+/** Snapshot folders of a hub repo in the local HF cache (newest first by name order is irrelevant: any holds the files). */
+async function hubSnapshots(repo: string): Promise<string[]> {
+  const dir = join(hubCacheDir(), `models--${repo.replace("/", "--")}`, "snapshots");
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(join(dir, e.name));
+  } catch {
+    return [];
+  }
+  return out.sort();
+}
+
+async function holds(dir: string, files: string[]): Promise<boolean> {
+  for (const f of files) if (!(await exists(join(dir, f)))) return false;
+  return true;
+}
+
+export async function resolveCodecWeights<K extends string>(
+  spec: CodecWeightsSpec<K>,
+  opts: ResolveWeightsOptions = {},
+): Promise<ResolvedWeights<K>> {
+  const dirs: string[] = [];
+  if (opts.modelsDir) {
+    if (!(await exists(opts.modelsDir))) throw new Error(`${opts.modelsDir}: models directory not found`);
+    dirs.push(join(opts.modelsDir, spec.folder), opts.modelsDir);
+  }
+  const env = Deno.env.get("NAC_SAE_MODELS");
+  if (env) dirs.push(join(env, spec.folder));
+  const cached = join(cacheRoot(), spec.folder);
+  dirs.push(cached);
+  for (const dir of dirs) {
+    for (const layout of spec.layouts) {
+      if (await holds(dir, layout.files)) {
+        return {
+          kind: layout.kind,
+          dir: resolve(dir),
+          files: layout.files.map((f) => resolve(join(dir, f))),
+        };
+      }
+    }
+  }
+  if (spec.hubRepo) {
+    for (const snap of await hubSnapshots(spec.hubRepo.repo)) {
+      if (await holds(snap, spec.hubRepo.files)) {
+        return { kind: spec.hubRepo.kind, dir: snap, files: spec.hubRepo.files.map((f) => join(snap, f)) };
+      }
+    }
+  }
+  const wanted = spec.official.files.map((f) => `${f.path} <${f.url}>`).join(", ");
+  const searched = [...dirs, ...(spec.hubRepo ? [`HF cache ${hubCacheDir()} (${spec.hubRepo.repo})`] : [])];
+  if (opts.offline) {
+    throw new Error(
+      `${spec.folder}: weights not found (searched ${searched.join(", ")}) and downloads are disabled. ` +
+        `Put ${wanted} in ${cached} or pass --models DIR with a '${spec.folder}' folder.`,
+    );
+  }
+  for (const f of spec.official.files) {
+    const dest = join(cached, f.path);
+    if (await exists(dest)) continue;
+    try {
+      await download(f.url, dest, f.sha256 && f.sha256.length === 64 ? f.sha256 : undefined, opts.quiet);
+    } catch (e) {
+      throw new Error(
+        `${spec.folder}: weights not found (searched ${searched.join(", ")}) and the download of ${f.path} ` +
+          `from ${f.url} failed (${(e as Error).message}). Offline? Place the file at ${dest}.`,
+      );
+    }
+    if (f.sha256 && f.sha256.length < 64) {
+      const got = await sha256File(dest);
+      if (!got.startsWith(f.sha256)) {
+        await Deno.remove(dest);
+        throw new Error(
+          `${f.url}: sha256 ${got} does not start with the published prefix ${f.sha256}; removed`,
+        );
+      }
+    }
+  }
+  return {
+    kind: spec.official.kind,
+    dir: resolve(cached),
+    files: spec.official.files.map((f) => resolve(join(cached, f.path))),
+  };
+}
