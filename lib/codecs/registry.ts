@@ -5,11 +5,13 @@
 import type { CodecEntry, LoadOptions } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
+import { SPEECHTOKENIZER_CODECS } from "./speechtokenizer/mod.ts";
 
 const BUILTIN: CodecEntry[] = [
   // Each family module exports its entries; keep one line per family.
   ...LYRA_CODECS,
   ...ENCODEC_CODECS,
+  ...SPEECHTOKENIZER_CODECS,
 ];
 
 export function builtinCodecs(): CodecEntry[] {
