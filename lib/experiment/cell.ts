@@ -5,8 +5,8 @@
  * in the main thread or a worker.
  */
 import type { Matrix } from "../common/matrix.ts";
-import { encodeSae, type SaeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
-import { magnitudeFeatures, positionFeatures, runProbe } from "../probe/mod.ts";
+import { encodeSae, type SaeConfig, saeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
+import { decisionFunction, magnitudeFeatures, positionFeatures, runProbe } from "../probe/mod.ts";
 import type { FeatureKind } from "./config.ts";
 
 export interface CellSpec {
@@ -68,20 +68,13 @@ export interface CellOutcome {
 export const DENSITY_GROUPS = 16;
 
 export function saeConfigFor(spec: CellSpec, dCodec: number): SaeConfig {
-  const dZ = Math.round(spec.q * dCodec);
-  const k = Math.ceil(spec.s * dCodec - 1e-9);
-  return {
-    q: spec.q,
-    s: spec.s,
-    dIn: dCodec,
-    dZ,
-    k,
+  return saeConfig(spec.q, spec.s, dCodec, {
     epochs: spec.epochs,
     batchSize: spec.sae.batchSize,
     lr: spec.sae.lr,
     adamEps: spec.sae.adamEps,
     seed: spec.seed,
-  } as SaeConfig;
+  });
 }
 
 /** Mean of 1[z > 0] over test rows and over each contiguous group of latent indices. */
@@ -105,9 +98,9 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
   const t0 = performance.now();
   const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true });
   const saeSeconds = (performance.now() - t0) / 1000;
-  const metrics = saeMetrics(trained.model, data.train);
-  const zVal2 = encodeSae(trained.model, data.val2);
-  const zTest = encodeSae(trained.model, data.test);
+  const metrics = await saeMetrics(trained.model, data.train);
+  const zVal2 = await encodeSae(trained.model, data.val2);
+  const zTest = await encodeSae(trained.model, data.test);
   const outcomes: FeatureOutcome[] = [];
   for (const feature of spec.features) {
     const [xtr, xte] = feature === "z"
@@ -116,6 +109,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
       ? [positionFeatures(zVal2), positionFeatures(zTest)]
       : [magnitudeFeatures(zVal2, cfg.k), magnitudeFeatures(zTest, cfg.k)];
     const r = runProbe(xtr, data.yVal2, xte, data.yTest, spec.probe);
+    const decision = decisionFunction(xte, r.scaler, r.coef, r.intercept);
     outcomes.push({
       feature,
       f1: r.macroF1,
@@ -124,7 +118,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
       nIter: r.nIter,
       converged: r.converged,
       probeSeconds: r.seconds,
-      predictions: Array.from(r.predictions ?? []),
+      predictions: Array.from(decision, (v) => (v > 0 ? r.classes[1] : r.classes[0])),
     });
   }
   return {

@@ -16,7 +16,7 @@ import { log, Progress } from "../common/progress.ts";
 import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { extractFeatures, type FeatureSet } from "../extract/mod.ts";
-import { runProbe } from "../probe/mod.ts";
+import { decisionFunction, runProbe } from "../probe/mod.ts";
 import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
 import { describeEpochs, epochsFor, type RunConfig, type TaskId } from "./config.ts";
 import { CellPool } from "./pool.ts";
@@ -255,14 +255,15 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
     const key = await hashJson({ version, data: td.dataHash, probe: config.probe, ref: "u" });
     const { value } = await cached(join(cellsDir, `ref-${key}.json`), () => {
       const r = runProbe(td.data.val2, td.data.yVal2, td.data.test, td.data.yTest, config.probe);
-      return Promise.resolve({
+      const decision = decisionFunction(td.data.test, r.scaler, r.coef, r.intercept);
+      return Promise.resolve<RefOutcome>({
         f1: r.macroF1,
         accuracy: r.accuracy,
         nnz: r.nnz,
         nIter: r.nIter,
         converged: r.converged,
         probeSeconds: r.seconds,
-        predictions: Array.from(r.predictions ?? []),
+        predictions: Array.from(decision, (v) => (v > 0 ? r.classes[1] : r.classes[0])),
       });
     });
     refs.set(td, value);

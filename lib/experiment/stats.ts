@@ -3,6 +3,7 @@
  * bootstrap over test utterances (the feature's and the reference's predictions resampled together).
  */
 import { Rng } from "../common/random.ts";
+import { macroF1 } from "../probe/mod.ts";
 
 /** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom (beyond: normal 1.96). */
 const T975 = [
@@ -58,22 +59,6 @@ export function seedInterval(values: number[]): Interval {
   return { mean, std, low: mean - half, high: mean + half, n };
 }
 
-/** Macro-F1 over classes {0, 1} of `pred` against `truth` restricted to `idx` (zero division → 0). */
-function macroF1At(truth: ArrayLike<number>, pred: ArrayLike<number>, idx: Int32Array): number {
-  let f1sum = 0;
-  for (const c of [0, 1]) {
-    let tp = 0, fp = 0, fn = 0;
-    for (let i = 0; i < idx.length; i++) {
-      const t = truth[idx[i]] === c, p = pred[idx[i]] === c;
-      if (t && p) tp++;
-      else if (p) fp++;
-      else if (t) fn++;
-    }
-    f1sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
-  }
-  return f1sum / 2;
-}
-
 /** Percentile bootstrap (95 %) of ΔF1 = F1(feature) − F1(reference) over resampled test utterances. */
 export function bootstrapDeltaF1(
   truth: ArrayLike<number>,
@@ -85,10 +70,15 @@ export function bootstrapDeltaF1(
   const n = truth.length;
   const rng = new Rng(seed);
   const deltas = new Float64Array(resamples);
-  const idx = new Int32Array(n);
+  const t = new Int32Array(n), pf = new Int32Array(n), pr = new Int32Array(n);
   for (let b = 0; b < resamples; b++) {
-    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
-    deltas[b] = macroF1At(truth, predFeature, idx) - macroF1At(truth, predRef, idx);
+    for (let i = 0; i < n; i++) {
+      const j = rng.int(n);
+      t[i] = truth[j];
+      pf[i] = predFeature[j];
+      pr[i] = predRef[j];
+    }
+    deltas[b] = macroF1(t, pf) - macroF1(t, pr);
   }
   deltas.sort();
   const at = (p: number) => deltas[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];

@@ -1,0 +1,104 @@
+import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import { epochsFor, validateConfig } from "../lib/experiment/config.ts";
+import { densityByGroup } from "../lib/experiment/cell.ts";
+import { bootstrapDeltaF1, seedInterval } from "../lib/experiment/stats.ts";
+import { summarize } from "../lib/experiment/run.ts";
+
+const minimal = { datasets: [{ name: "fsdd" }], codecs: ["lyra-6kbps"], outDir: "out" };
+
+Deno.test("config: defaults are the paper's grid, epochs rule and probe settings", () => {
+  const c = validateConfig(minimal, "t.json", "/base");
+  assertEquals(c.grid, { q: [2, 5, 10, 20], s: [0.5, 0.25, 0.1, 0.05] });
+  assertEquals(c.epochs, "paper");
+  assertEquals(c.sae, { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 });
+  assertEquals(c.probe, { C: 1, tol: 1e-4, maxIter: 3000 });
+  assertEquals(c.outDir, "/base/out");
+  assertEquals(c.tasks, ["us-vs-uk", "us-vs-non-us-uk"]);
+});
+
+Deno.test("config: paper epochs are 500 for q∈{2,5} with s∈{0.10,0.05}, else 200; scaling is explicit", () => {
+  assertEquals(epochsFor("paper", 2, 0.05), 500);
+  assertEquals(epochsFor("paper", 5, 0.1), 500);
+  assertEquals(epochsFor("paper", 10, 0.05), 200);
+  assertEquals(epochsFor("paper", 2, 0.25), 200);
+  assertEquals(epochsFor({ fixed: 7 }, 2, 0.05), 7);
+  assertEquals(epochsFor({ paperScaled: 0.1 }, 2, 0.05), 50);
+});
+
+Deno.test("config: invalid fields are named in the error", () => {
+  assertThrows(
+    () => validateConfig({ ...minimal, codecs: [] }, "c.json"),
+    Error,
+    "c.json: invalid run config: 'codecs'",
+  );
+  assertThrows(
+    () => validateConfig({ ...minimal, tasks: ["us-vs-mars"] }, "c.json"),
+    Error,
+    "unknown task 'us-vs-mars'",
+  );
+  assertThrows(() => validateConfig({ ...minimal, grid: { s: [0, 0.5] } }, "c.json"), Error, "'grid.s'");
+  assertThrows(() => validateConfig({ ...minimal, epoch: 3 }, "c.json"), Error, "unknown field 'epoch'");
+  assertThrows(
+    () => validateConfig({ ...minimal, seeds: [1, 1] }, "c.json"),
+    Error,
+    "'seeds' has duplicates",
+  );
+  assertThrows(
+    () => validateConfig({ ...minimal, features: ["zz"] }, "c.json"),
+    Error,
+    "unknown feature 'zz'",
+  );
+});
+
+Deno.test("density: 16 contiguous latent groups, mean of z > 0 over rows and group members", () => {
+  // 2 rows × 32 latents: row 0 activates latents 0 and 1 (group 0), row 1 activates latent 31 (group 15).
+  const z = { rows: 2, cols: 32, data: new Float32Array(64) };
+  z.data[0] = 1;
+  z.data[1] = 0.5;
+  z.data[32 + 31] = 2;
+  const d = densityByGroup(z);
+  assertEquals(d.length, 16);
+  assertAlmostEquals(d[0], 2 / 4);
+  assertAlmostEquals(d[15], 1 / 4);
+  assertEquals(d.slice(1, 15).every((v) => v === 0), true);
+});
+
+Deno.test("seed interval: mean, sample std and t-based 95 % interval", () => {
+  const iv = seedInterval([1, 2, 3]);
+  assertAlmostEquals(iv.mean, 2);
+  assertAlmostEquals(iv.std, 1);
+  assertAlmostEquals(iv.high - iv.mean, (4.303 * 1) / Math.sqrt(3), 1e-9);
+  const one = seedInterval([0.5]);
+  assertEquals([one.low, one.high, one.std], [0.5, 0.5, 0]);
+});
+
+Deno.test("bootstrap: identical predictions give a zero interval; better predictions a positive one", () => {
+  const truth = Array.from({ length: 200 }, (_, i) => i % 2);
+  const same = bootstrapDeltaF1(truth, truth, truth, 200, 1);
+  assertEquals([same.low, same.high], [0, 0]);
+  const noisy = truth.map((t, i) => (i % 5 === 0 ? 1 - t : t));
+  const better = bootstrapDeltaF1(truth, truth, noisy, 500, 1);
+  assertEquals(better.low > 0, true);
+  assertEquals(better.high < 0.4, true);
+  // Seeded: the same seed reproduces the interval.
+  assertEquals(bootstrapDeltaF1(truth, truth, noisy, 500, 1), better);
+});
+
+Deno.test("summarize: one row per cell and feature across seeds, reference rows skipped", () => {
+  const row = (seed: number, d: number, feature = "z") => ({
+    dataset: "x",
+    codec: "c",
+    task: "us-vs-uk",
+    q: 2,
+    s: 0.05,
+    seed,
+    feature,
+    delta_f1: d,
+    k: 4,
+    d_z: 128,
+  });
+  const out = summarize([row(0, -0.1), row(1, -0.2), row(2, -0.3), row(0, 0, "u")]);
+  assertEquals(out.length, 1);
+  assertEquals(out[0].n_seeds, 3);
+  assertAlmostEquals(out[0].delta_f1_mean as number, -0.2);
+});
