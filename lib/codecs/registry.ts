@@ -6,6 +6,7 @@ import type { CodecEntry, LoadOptions } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
 import { SPEECHTOKENIZER_CODECS } from "./speechtokenizer/mod.ts";
+import { discoverOnnxCodecs } from "./onnx/mod.ts";
 
 const BUILTIN: CodecEntry[] = [
   // Each family module exports its entries; keep one line per family.
@@ -33,7 +34,11 @@ export async function getCodec(id: string, opts: LoadOptions = {}): Promise<Code
   return entry;
 }
 
-// deno-lint-ignore require-await
-async function discoverExternal(_opts: LoadOptions): Promise<CodecEntry[]> {
-  return [];
+/** ONNX codecs: sidecars in the explicit models directory, then in NAC_SAE_MODELS. */
+async function discoverExternal(opts: LoadOptions): Promise<CodecEntry[]> {
+  const dirs = [opts.modelsDir, Deno.env.get("NAC_SAE_MODELS")].filter((d): d is string => !!d);
+  const taken = new Set(BUILTIN.map((c) => c.id));
+  const found: CodecEntry[] = [];
+  for (const dir of new Set(dirs)) found.push(...await discoverOnnxCodecs(dir, taken, opts.quiet));
+  return found;
 }
