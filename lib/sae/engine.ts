@@ -358,7 +358,7 @@ export async function createEngine(model: SaeModel, threads = engineThreads()): 
 export async function createEncoder(model: SaeModel, threads = engineThreads()) {
   const encoder = await Encoder.create(model, threads);
   return {
-    run: (u: Float32Array, rows: number) => encoder.run(u, rows),
+    encode: (u: Float32Array, rows: number) => encoder.run(u, rows),
     release: () => encoder.release(),
   };
 }

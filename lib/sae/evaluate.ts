@@ -6,8 +6,7 @@ import { MetricsAccumulator, type SaeMetrics, totalSumSquares } from "./metrics.
 import { checkFeatures } from "./train.ts";
 
 interface TopKRunner {
-  encode?: (u: Float32Array, rows: number) => Promise<{ vals: Float32Array; idx: Int32Array }>;
-  run?: (u: Float32Array, rows: number) => Promise<{ vals: Float32Array; idx: Int32Array }>;
+  encode(u: Float32Array, rows: number): Promise<{ vals: Float32Array; idx: Int32Array }>;
 }
 
 /** Runs `visit` on the top-k activations of X in batches (of the config's batch size). */
@@ -18,12 +17,12 @@ async function forEachBatch(
   runner?: TopKRunner,
 ): Promise<void> {
   const own = runner ? null : await createEncoder(model, engineThreads());
-  const run = runner?.encode ?? runner?.run ?? own!.run;
+  const encoder = runner ?? own!;
   try {
     const d = X.cols, bs = model.config.batchSize;
     for (let start = 0; start < X.rows; start += bs) {
       const rows = Math.min(bs, X.rows - start);
-      const { vals, idx } = await run(X.data.subarray(start * d, (start + rows) * d), rows);
+      const { vals, idx } = await encoder.encode(X.data.subarray(start * d, (start + rows) * d), rows);
       visit(start, rows, vals, idx);
     }
   } finally {

@@ -47,6 +47,8 @@ export interface TrainResult {
 export interface TrainOptions {
   val?: Matrix;
   quiet?: boolean;
+  /** Called after every step with its 1-based Adam step count and the batch loss (before the update). */
+  onStep?: (step: number, loss: number) => void;
   /** Called after every epoch (e.g. to checkpoint). */
   onEpoch?: (record: EpochRecord, state: TrainResult) => void | Promise<void>;
   /** Continue a previous run (its model and optimizer state are updated in place) up to cfg.epochs. */
@@ -118,7 +120,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           const src = perm[start + r] * d;
           batch.set(X.data.subarray(src, src + d), r * d);
         }
-        const out = await engine.step(batch, rows);
+        const out = await engine.step(batch.subarray(0, rows * d), rows);
         acc.addError(out.sse, rows);
         acc.addTopK(out.vals, out.idx, rows * cfg.k);
         projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
@@ -128,6 +130,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           else adamByRows(a, t, hyper, g.touched, d);
         }
         normalizeRows(model.wDecT, dZ, d);
+        opts.onStep?.(t, out.sse / (rows * d));
       }
       const seconds = (performance.now() - t0) / 1000;
       const valLoss = opts.val ? (await evaluate(model, opts.val, { engine })).mse : null;

@@ -1,0 +1,144 @@
+/** CLI commands of the SAE stage: `sae train` and `sae encode`. */
+import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { readMatrix, writeMatrix } from "../common/matrix.ts";
+import { log } from "../common/progress.ts";
+import { saeConfig } from "./config.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { encodeSae } from "./evaluate.ts";
+import { checkFeatures, type TrainResult, trainSae } from "./train.ts";
+
+function setThreads(flags: Record<string, unknown>): void {
+  if (flags.threads !== undefined) {
+    const t = num(flags, "threads");
+    if (!Number.isInteger(t) || t < 1) throw new UsageError(`--threads must be a positive integer, got ${t}`);
+    Deno.env.set("NAC_SAE_THREADS", String(t));
+  }
+}
+
+const train: Command = {
+  name: "sae train",
+  summary:
+    "train a TopK sparse autoencoder on features (N × d float32 .npy); writes a safetensors checkpoint",
+  usage: "--features X.npy [--val V.npy] --q Q --s S [--epochs E] --seed N --out DIR [--json]",
+  flags: {
+    features: { type: "string", description: "training features, N × d .npy" },
+    val: { type: "string", description: "validation features (per-epoch validation loss)" },
+    q: { type: "string", description: "latent ratio: d_z = round(q·d)" },
+    s: { type: "string", description: "relative sparsity: k = ⌈s·d⌉" },
+    epochs: {
+      type: "string",
+      description: "epochs (default: the paper's 200, or 500 for q∈{2,5}, s∈{0.1,0.05})",
+    },
+    seed: { type: "string", default: "0", description: "random seed (init, shuffles)" },
+    out: { type: "string", description: "checkpoint directory" },
+    batch: { type: "string", default: "1024", description: "batch size" },
+    lr: { type: "string", default: "1e-5", description: "Adam learning rate" },
+    engine: { type: "string", default: "auto", description: "auto | sparse | dense" },
+    threads: { type: "string", description: "compute threads (default 2)" },
+    resume: { type: "string", description: "continue from this checkpoint directory up to --epochs" },
+    "checkpoint-every": {
+      type: "string",
+      default: "0",
+      description: "also checkpoint every E epochs (0: only at the end)",
+    },
+  },
+  async run(flags) {
+    const t0 = performance.now();
+    setThreads(flags);
+    const featuresPath = need(flags, "features");
+    const out = need(flags, "out");
+    const X = await readMatrix(featuresPath);
+    checkFeatures(X, X.cols, featuresPath);
+    const val = typeof flags.val === "string" ? await readMatrix(flags.val) : undefined;
+    let resume: TrainResult | undefined;
+    let cfg;
+    if (typeof flags.resume === "string") {
+      resume = await loadCheckpoint(flags.resume);
+      cfg = { ...resume.model.config, epochs: num(flags, "epochs", resume.model.config.epochs) };
+      checkFeatures(X, cfg.dIn, featuresPath);
+    } else {
+      const engine = String(flags.engine ?? "auto");
+      if (!["auto", "sparse", "dense"].includes(engine)) {
+        throw new UsageError(`--engine must be auto, sparse or dense`);
+      }
+      const q = num(flags, "q"), s = num(flags, "s");
+      cfg = saeConfig(q, s, X.cols, {
+        epochs: flags.epochs === undefined ? undefined : num(flags, "epochs"),
+        seed: num(flags, "seed", 0),
+        batchSize: num(flags, "batch", 1024),
+        lr: num(flags, "lr", 1e-5),
+        engine: engine as "auto",
+      });
+    }
+    if (val) checkFeatures(val, cfg.dIn, flags.val as string);
+    const every = num(flags, "checkpoint-every", 0);
+    const result = await trainSae(X, cfg, {
+      val,
+      resume,
+      onEpoch: every > 0
+        ? async (rec, state) => {
+          if (rec.epoch % every === 0 && rec.epoch < cfg.epochs) await saveCheckpoint(out, state);
+        }
+        : undefined,
+    });
+    await saveCheckpoint(out, result);
+    const last = result.history.at(-1);
+    const trained = result.history.slice(resume?.history.length ?? 0);
+    const trainSeconds = trained.reduce((a, r) => a + r.seconds, 0);
+    const seconds = (performance.now() - t0) / 1000;
+    log(`sae: checkpoint written to ${out} (${seconds.toFixed(1)} s)`);
+    return {
+      out,
+      n: X.rows,
+      d: cfg.dIn,
+      d_z: cfg.dZ,
+      k: cfg.k,
+      q: cfg.q,
+      s: cfg.s,
+      epochs: cfg.epochs,
+      engine: result.engine,
+      final_loss: last?.trainLoss ?? null,
+      val_loss: last?.valLoss ?? null,
+      nmse: last?.nmse ?? null,
+      l0: last?.l0 ?? null,
+      dead_latents: last?.dead ?? null,
+      samples_per_s: trainSeconds > 0 ? (X.rows * trained.length) / trainSeconds : null,
+      seconds,
+    };
+  },
+};
+
+const encode: Command = {
+  name: "sae encode",
+  summary: "encode features with a trained SAE checkpoint: z = ReLU(TopK(W_enc(u − b_pre))), N × d_z float32",
+  usage: "--checkpoint DIR --features X.npy --out Z.npy [--json]",
+  flags: {
+    checkpoint: { type: "string", description: "checkpoint directory written by `sae train`" },
+    features: { type: "string", description: "features, N × d .npy" },
+    out: { type: "string", description: "output .npy for z" },
+    threads: { type: "string", description: "compute threads (default 2)" },
+  },
+  async run(flags) {
+    setThreads(flags);
+    const t0 = performance.now();
+    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
+    const featuresPath = need(flags, "features");
+    const out = need(flags, "out");
+    const X = await readMatrix(featuresPath);
+    checkFeatures(X, ckpt.model.config.dIn, featuresPath);
+    const z = await encodeSae(ckpt.model, X);
+    await writeMatrix(out, z);
+    let active = 0;
+    for (let i = 0; i < z.data.length; i++) if (z.data[i] > 0) active++;
+    return {
+      out,
+      rows: z.rows,
+      d_z: z.cols,
+      k: ckpt.model.config.k,
+      l0: active / z.rows,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  },
+};
+
+export const commands: Command[] = [train, encode];

@@ -1,0 +1,26 @@
+/** lib/sae: the TopK sparse autoencoder stage (paper Sec. 2.2, 3.3). */
+export {
+  kFor,
+  PAPER_Q,
+  PAPER_S,
+  paperEpochs,
+  paperGrid,
+  SAE_DEFAULTS,
+  type SaeConfig,
+  saeConfig,
+  validateConfig,
+} from "./config.ts";
+export { geometricMedian, initModel, type SaeModel } from "./model.ts";
+export {
+  checkFeatures,
+  epochPermutation,
+  type EpochRecord,
+  type OptimizerState,
+  type TrainOptions,
+  type TrainResult,
+  trainSae,
+} from "./train.ts";
+export { encodeSae, evaluate, saeMetrics } from "./evaluate.ts";
+export { computeMetrics, MetricsAccumulator, type SaeMetrics, totalSumSquares } from "./metrics.ts";
+export { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+export { chooseEngine, SPARSE_MAX_DENSITY } from "./engine.ts";
