@@ -1,0 +1,171 @@
+/**
+ * SpeechTokenizer parity against the official code's outputs (../shared/fixtures/codecs/speechtokenizer):
+ * 8 and 1 RVQ layers, long and short clip; the registry ids through --models; the official .pt format;
+ * a full-size random-init model from the official config on 30 s of audio.
+ */
+import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { OFFICIAL_CONFIG } from "../lib/codecs/speechtokenizer/config.ts";
+import { SptRunner } from "../lib/codecs/speechtokenizer/model.ts";
+import { OFFICIAL_URL, readSptWeights } from "../lib/codecs/speechtokenizer/weights.ts";
+import { getCodec } from "../lib/codecs/registry.ts";
+import {
+  assertClose,
+  assertCodes,
+  CODEC_FIXTURES,
+  npyF32,
+  npyInt,
+  randomSeanetWeights,
+} from "./codecs_fixture_util.ts";
+
+const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/speechtokenizer`;
+const ignore = !DIR;
+
+Deno.test({
+  name: "speechtokenizer: fixture parity (8 and 1 layers, long and short clip)",
+  ignore,
+  fn: async () => {
+    const { weights, config } = await readSptWeights("safetensors", [
+      `${DIR}/weights.safetensors`,
+      `${DIR}/config.json`,
+    ]);
+    assertEquals([config.encoder.dimension, config.codebookSize, config.nQ], [96, 128, 8]);
+    for (const nq of [8, 1]) {
+      const runner = await SptRunner.create(weights, config, nq, 1);
+      for (const suffix of ["", "_short"]) {
+        const audio = (await npyF32(`${DIR}/input${suffix}.npy`)).data;
+        const r = await runner.run(audio);
+        const latent = await npyF32(`${DIR}/latent${suffix}.npy`);
+        assertEquals([r.latent!.rows, r.latent!.cols], latent.shape);
+        assertEquals(r.latent!.rows, Math.ceil(audio.length / 320));
+        assertClose(`latent${suffix}`, r.latent!.data, latent.data);
+        // README: every fixture decision has an L2 margin ≥ 5e-3, so codes must match exactly.
+        assertCodes(
+          `codes_${nq}${suffix}`,
+          r.codes!,
+          (await npyInt(`${DIR}/codes_${nq}${suffix}.npy`)).data,
+          nq,
+        );
+        assertClose(
+          `ehat_${nq}${suffix}`,
+          r.ehat!.data,
+          (await npyF32(`${DIR}/ehat_${nq}${suffix}.npy`)).data,
+        );
+      }
+      await runner.release();
+    }
+  },
+});
+
+Deno.test({
+  name: "speechtokenizer: registry ids through --models (speechtokenizer, speechtokenizer-1q)",
+  ignore,
+  fn: async () => {
+    for (const [id, nq] of [["speechtokenizer", 8], ["speechtokenizer-1q", 1]] as const) {
+      const entry = await getCodec(id);
+      assertEquals([entry.sampleRate, entry.dCodec, entry.frameRate], [16000, 1024, 50]);
+      const codec = await entry.load({ modelsDir: CODEC_FIXTURES, offline: true, threads: 1 });
+      try {
+        const e = await codec.encode((await npyF32(`${DIR}/input_short.npy`)).data);
+        assertEquals([e.rows, e.cols], [35, 96]);
+        assertClose(`${id} ê`, e.data, (await npyF32(`${DIR}/ehat_${nq}_short.npy`)).data);
+      } finally {
+        codec.dispose();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "speechtokenizer: missing weights offline → error naming the file and the URL",
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "spt_missing_" });
+    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
+      [k, Deno.env.get(k)] as const
+    );
+    try {
+      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
+      Deno.env.set("HF_HUB_CACHE", join(tmp, "hf"));
+      Deno.env.delete("NAC_SAE_MODELS");
+      const err = await assertRejects(() =>
+        getCodec("speechtokenizer").then((e) => e.load({ offline: true }))
+      );
+      assertStringIncludes(err.message, "SpeechTokenizer.pt");
+      assertStringIncludes(err.message, OFFICIAL_URL);
+    } finally {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+const PY = "/usr/bin/python3";
+async function torchAvailable(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(PY, { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "speechtokenizer: official layout speechtokenizer_hubert_avg/{SpeechTokenizer.pt, config.json}",
+  ignore: ignore || !(await torchAvailable()),
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "spt_pt_" });
+    try {
+      const sub = join(tmp, "speechtokenizer", "speechtokenizer_hubert_avg");
+      await Deno.mkdir(sub, { recursive: true });
+      await Deno.copyFile(`${DIR}/config.json`, join(sub, "config.json"));
+      const script = `
+import json, sys, collections, numpy as np, torch
+raw = open(sys.argv[1], "rb").read()
+n = int.from_bytes(raw[:8], "little"); header = json.loads(raw[8:8 + n]); sd = collections.OrderedDict()
+for k, v in header.items():
+    if k == "__metadata__": continue
+    a, b = v["data_offsets"]
+    sd[k] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(v["shape"]).copy())
+torch.save(sd, sys.argv[2])
+`;
+      const out = await new Deno.Command(PY, {
+        args: ["-c", script, `${DIR}/weights.safetensors`, join(sub, "SpeechTokenizer.pt")],
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const codec = await (await getCodec("speechtokenizer")).load({
+        modelsDir: tmp,
+        offline: true,
+        threads: 1,
+      });
+      try {
+        assertStringIncludes(codec.source, "SpeechTokenizer.pt");
+        const e = await codec.encode((await npyF32(`${DIR}/input.npy`)).data);
+        assertClose("ehat_8 via .pt", e.data, (await npyF32(`${DIR}/ehat_8.npy`)).data);
+      } finally {
+        codec.dispose();
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "speechtokenizer: full-size official config, random weights, 30 s of audio (shapes, bounded memory)",
+  fn: async () => {
+    const cfg = OFFICIAL_CONFIG;
+    const weights = randomSeanetWeights(cfg.encoder, cfg.nQ, cfg.codebookSize);
+    const runner = await SptRunner.create(weights, cfg, 8);
+    const audio = new Float32Array(30 * 16000 + 5);
+    for (let i = 0; i < audio.length; i++) audio[i] = 0.3 * Math.sin(i * 0.05) * Math.sin(i * 0.001);
+    const before = Deno.memoryUsage().rss;
+    const r = await runner.run(audio, ["ehat", "codes"]);
+    const grown = Deno.memoryUsage().rss - before;
+    assertEquals([r.ehat!.rows, r.ehat!.cols], [Math.ceil(audio.length / 320), 1024]);
+    assertEquals(r.codes!.length, 8 * 1501);
+    assert(r.ehat!.data.every(Number.isFinite));
+    assertLess(grown, 2e9, `RSS grew by ${(grown / 1e6).toFixed(0)} MB`);
+    await runner.release();
+  },
+});
