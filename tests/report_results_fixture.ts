@@ -39,7 +39,10 @@ function frame(rows: Record<string, unknown>[]): pl.DataFrame {
   return pl.DataFrame(cols.map((c) => {
     const v = rows.map((r) => r[c] ?? null);
     if (c === "converged") return pl.Series(c, v, pl.Bool);
-    return pl.Series(c, v, INT.has(c) ? pl.Int32 : STR.has(c) ? pl.Utf8 : pl.Float64);
+    if (STR.has(c)) return pl.Series(c, v, pl.Utf8);
+    // Via Float64: nodejs-polars 0.25.2 turns null into 0 in a Series built directly as Int32.
+    const f = pl.Series(c, v, pl.Float64);
+    return INT.has(c) ? f.cast(pl.Int32) : f;
   }));
 }
 

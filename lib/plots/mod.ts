@@ -10,6 +10,7 @@ export {
   type DensityOptions,
   taskSettings,
   trainingCurvesChart,
+  vectorChart,
   VEGA_LITE_SCHEMA,
   type VegaLiteSpec,
 } from "./specs.ts";

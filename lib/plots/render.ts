@@ -75,14 +75,13 @@ interface JupyterApi {
 }
 
 /**
- * For notebooks: displays several charts, each as its own bundle (`Deno.jupyter.display`); returns how many.
+ * For notebooks: displays several charts, each as its own bundle (`Deno.jupyter.display`).
  * Outside Deno's Jupyter kernel there is nowhere to display to, which is an error.
  */
-export async function displayCharts(specs: VegaLiteSpec[]): Promise<number> {
+export async function displayCharts(specs: VegaLiteSpec[]): Promise<void> {
   const jupyter = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
   if (!jupyter) {
     throw new Error("displayCharts: runs inside the Deno Jupyter kernel (use chartBundle elsewhere)");
   }
   for (const spec of specs) await jupyter.display(await chartBundle(spec), { raw: true });
-  return specs.length;
 }

@@ -371,3 +371,27 @@ export function taskSettings(results: pl.DataFrame): { task: string; dataset: st
 export function deltaF1Charts(results: pl.DataFrame, opts: { feature?: string } = {}): VegaLiteSpec[] {
   return taskSettings(results).map(({ task, dataset }) => deltaF1Chart(results, { task, dataset, ...opts }));
 }
+
+/** Values of one or more vectors (e.g. u per codec) against their dimension index, one line per label. */
+export function vectorChart(
+  vectors: { label: string; values: ArrayLike<number> }[],
+  opts: { title: string; yTitle?: string },
+): VegaLiteSpec {
+  const values = vectors.flatMap((v) =>
+    Array.from(v.values, (x, i) => ({ label: v.label, dim: i, value: x }))
+  );
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: opts.title,
+    width: 520,
+    height: 180,
+    data: { values },
+    mark: { type: "line", point: { size: 12 } },
+    encoding: {
+      x: { field: "dim", type: "quantitative", title: "dimension" },
+      y: { field: "value", type: "quantitative", title: opts.yTitle ?? "value" },
+      color: { field: "label", type: "nominal", title: null },
+      tooltip: [{ field: "label" }, { field: "dim" }, { field: "value", format: ".4f" }],
+    },
+  };
+}

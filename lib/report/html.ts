@@ -54,3 +54,8 @@ export function showTable(df: pl.DataFrame, opts: TableHtmlOptions = {}): Displa
   const text = (opts.caption ? `${opts.caption}\n` : "") + df.toString();
   return displayable({ "text/html": tableHtml(df, opts), "text/plain": text });
 }
+
+/** For notebooks: a short sentence displayed as HTML (plain text fallback), e.g. why a table is absent. */
+export function showNote(text: string): Displayable {
+  return displayable({ "text/html": `<p>${escapeHtml(text)}</p>`, "text/plain": text });
+}

@@ -9,14 +9,18 @@ export {
 export {
   bitrateFamilies,
   defaultTask,
+  deltaF1Table,
+  probeSummaryTable,
+  saeConfigTable,
   saeMetricsTable,
+  splitSizesTable,
   table1,
   table2,
   type Table2Options,
   table3,
   type Table3Options,
 } from "./tables.ts";
-export { escapeHtml, showTable, tableHtml, type TableHtmlOptions } from "./html.ts";
+export { escapeHtml, showNote, showTable, tableHtml, type TableHtmlOptions } from "./html.ts";
 export {
   buildReportHtml,
   PAPER_DIFFERENCE,
@@ -25,3 +29,12 @@ export {
   runSummaryTable,
   writeReport,
 } from "./report.ts";
+export {
+  codecTable,
+  exampleModelsDir,
+  type ExtractionExample,
+  extractionExample,
+  extractionTable,
+  LYRA_SAMPLE_SPEECH,
+  sampleSpeechPath,
+} from "./extraction.ts";

@@ -4,7 +4,10 @@
  * Table 3 (ΔF1 of bitrate variants × q × s). A `dataset` column keeps datasets apart (the paper has one).
  */
 import pl from "nodejs-polars";
+import type { SaeConfig } from "../sae/config.ts";
 import {
+  type DeltaF1Options,
+  deltaF1Rows,
   distinct,
   groupBy,
   meanOf,
@@ -35,11 +38,12 @@ function rowsOf(results: pl.DataFrame): Row[] {
 
 /** Builds a frame column by column so the column order and types are the table's, not inference's. */
 function frame(columns: [string, unknown[], "str" | "int" | "num"][]): pl.DataFrame {
-  return pl.DataFrame(
-    columns.map(([name, values, kind]) =>
-      pl.Series(name, values, kind === "str" ? pl.Utf8 : kind === "int" ? pl.Int32 : pl.Float64)
-    ),
-  );
+  return pl.DataFrame(columns.map(([name, values, kind]) => {
+    if (kind === "str") return pl.Series(name, values, pl.Utf8);
+    // Via Float64: nodejs-polars 0.25.2 turns null into 0 in a Series built directly as Int32.
+    const f = pl.Series(name, values, pl.Float64);
+    return kind === "int" ? f.cast(pl.Int32) : f;
+  }));
 }
 
 /** The task of Tables 2/3: the paper's US vs UK when present, else the first task in the results. */
@@ -203,5 +207,85 @@ export function saeMetricsTable(
     ["l0", col("l0", 2), "num"],
     ["dead_latents", col("dead_latents", 1), "num"],
     ["sae_seconds", col("sae_seconds", 2), "num"],
+  ]);
+}
+
+/** SAE configurations (e.g. `paperGrid(d_codec)`) as a table: q, s, d_z, k, epochs, batch size, lr, Adam ε. */
+export function saeConfigTable(configs: SaeConfig[]): pl.DataFrame {
+  return frame([
+    ["q", configs.map((c) => c.q), "int"],
+    ["s", configs.map((c) => c.s), "num"],
+    ["d_in", configs.map((c) => c.dIn), "int"],
+    ["d_z", configs.map((c) => c.dZ), "int"],
+    ["k", configs.map((c) => c.k), "int"],
+    ["epochs", configs.map((c) => c.epochs), "int"],
+    ["batch_size", configs.map((c) => c.batchSize), "int"],
+    ["lr", configs.map((c) => c.lr), "num"],
+    ["adam_eps", configs.map((c) => c.adamEps), "num"],
+  ]);
+}
+
+/** Utterances per split behind each (dataset, codec, task): SAE training, probe training, test; and d_codec. */
+export function splitSizesTable(results: pl.DataFrame): pl.DataFrame {
+  const rows = rowsOf(results);
+  const codecs = orderCodecs(distinct<string>(rows, "codec"));
+  const groups = groupBy(rows, ["dataset", "task", "codec"]).sort((a, b) =>
+    String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
+    rank(a.key.task as string) - rank(b.key.task as string) ||
+    codecs.indexOf(a.key.codec as string) - codecs.indexOf(b.key.codec as string)
+  );
+  const first = (f: string) => groups.map((g) => g.rows[0][f] ?? null);
+  return frame([
+    ["dataset", groups.map((g) => g.key.dataset), "str"],
+    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["codec", groups.map((g) => g.key.codec), "str"],
+    ["d_codec", first("d_codec"), "int"],
+    ["n_sae_train", first("n_sae_train"), "int"],
+    ["n_probe_train", first("n_probe_train"), "int"],
+    ["n_test", first("n_test"), "int"],
+  ]);
+}
+
+/** Probe diagnostics per (dataset, task, feature): fits, share converged, mean non-zero weights and iterations. */
+export function probeSummaryTable(results: pl.DataFrame): pl.DataFrame {
+  const order = ["u", "z", "z_pos", "z_mag"];
+  const groups = groupBy(rowsOf(results), ["dataset", "task", "feature"]).sort((a, b) =>
+    String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
+    rank(a.key.task as string) - rank(b.key.task as string) ||
+    order.indexOf(a.key.feature as string) - order.indexOf(b.key.feature as string)
+  );
+  return frame([
+    ["dataset", groups.map((g) => g.key.dataset), "str"],
+    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["feature", groups.map((g) => g.key.feature), "str"],
+    ["probes", groups.map((g) => g.rows.length), "int"],
+    [
+      "converged_pct",
+      groups.map((g) => round(100 * g.rows.filter((r) => r.converged === true).length / g.rows.length, 1)),
+      "num",
+    ],
+    ["mean_f1_pct", groups.map((g) => round(meanOf(g.rows, "f1") * 100)), "num"],
+    ["mean_nnz", groups.map((g) => round(meanOf(g.rows, "nnz"), 1)), "num"],
+    ["mean_n_iter", groups.map((g) => round(meanOf(g.rows, "n_iter"), 1)), "num"],
+  ]);
+}
+
+/** The ΔF1 computation spelled out for one (task, dataset, feature): F1, F1_ref and ΔF1 (%) per codec, q, s. */
+export function deltaF1Table(results: pl.DataFrame, opts: DeltaF1Options): pl.DataFrame {
+  const rows = deltaF1Rows(results, opts).sort((a, b) =>
+    String(a.codec).localeCompare(String(b.codec)) || (a.q as number) - (b.q as number) ||
+    (b.s as number) - (a.s as number)
+  );
+  const col = (f: string) => rows.map((r) => r[f] ?? null);
+  return frame([
+    ["codec", col("codec"), "str"],
+    ["q", col("q"), "int"],
+    ["s", col("s"), "num"],
+    ["k", col("k"), "int"],
+    ["d_z", col("d_z"), "int"],
+    ["F1 %", col("f1_pct"), "num"],
+    ["F1_ref %", col("f1_ref_pct"), "num"],
+    ["ΔF1 %", col("delta_f1_pct"), "num"],
+    ["seeds", col("seeds"), "int"],
   ]);
 }
