@@ -72,6 +72,20 @@ export function resamplerKernel(fromRate: number, toRate: number): ResamplerKern
   return { up, down, halfTaps, phase };
 }
 
+/** Kernels by rate pair: building one costs more than resampling a short utterance. */
+const kernels = new Map<string, ResamplerKernel>();
+
+function cachedKernel(fromRate: number, toRate: number): ResamplerKernel {
+  const key = `${fromRate}:${toRate}`;
+  let k = kernels.get(key);
+  if (!k) {
+    if (kernels.size >= 16) kernels.clear();
+    k = resamplerKernel(fromRate, toRate);
+    kernels.set(key, k);
+  }
+  return k;
+}
+
 /** Resamples `x` from `fromRate` to `toRate` (positive integers, Hz). Returns a new array. */
 export function resample(x: Float32Array, fromRate: number, toRate: number): Float32Array {
   for (const [name, r] of [["fromRate", fromRate], ["toRate", toRate]] as const) {
@@ -80,7 +94,7 @@ export function resample(x: Float32Array, fromRate: number, toRate: number): Flo
     }
   }
   if (fromRate === toRate) return x.slice();
-  const k = resamplerKernel(fromRate, toRate);
+  const k = cachedKernel(fromRate, toRate);
   const { up, down, halfTaps } = k;
   const n = x.length;
   const outLength = Math.ceil((n * up) / down);

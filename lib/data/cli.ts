@@ -1,0 +1,132 @@
+/** `data list` and `data prepare`: what datasets exist and are prepared; prepare one and print its counts. */
+import { join } from "node:path";
+import { type Command, num, UsageError } from "../common/cli.ts";
+import { exists } from "../common/fs.ts";
+import { datasetsRoot, prepareDataset } from "./prepare.ts";
+import { readManifest } from "./manifest.ts";
+import { formatSummary, summarizeManifest } from "./summary.ts";
+import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
+import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
+
+const DESCRIPTIONS: Record<string, string> = {
+  fsdd:
+    "Free Spoken Digit Dataset: real speech, 3000 utterances, 2 US vs 4 non-US speakers (US vs Non-US-UK); " +
+    `--source DIR, $${FSDD_ENV_VAR}/fsdd, the cache, or ${FSDD_ARCHIVE_URL}`,
+  synthetic:
+    "eSpeak-NG accent corpus: North America / British Isles / Other voices × pitch × rate (both tasks); " +
+    `default ${
+      3 * SYNTHETIC_DEFAULTS.speakersPerAccent
+    } speakers × ${SYNTHETIC_DEFAULTS.utterancesPerSpeaker} sentences`,
+  user: "your own corpus: a CSV with path, speaker_id, accent_narrow, split (prepare user --csv FILE)",
+};
+
+const list: Command = {
+  name: "data list",
+  summary: "list known datasets and the manifests prepared in the cache",
+  usage: "[--json]",
+  flags: {},
+  async run() {
+    console.log("datasets:");
+    for (const [name, d] of Object.entries(DESCRIPTIONS)) console.log(`  ${name.padEnd(10)} ${d}`);
+    const root = datasetsRoot();
+    const prepared: Record<string, unknown>[] = [];
+    if (await exists(root)) {
+      const dirs: string[] = [];
+      for await (const e of Deno.readDir(root)) if (e.isDirectory) dirs.push(e.name);
+      for (const d of dirs.sort()) {
+        const manifestPath = join(root, d, "manifest.csv");
+        if (!(await exists(manifestPath))) continue;
+        try {
+          const s = summarizeManifest(await readManifest(manifestPath), manifestPath);
+          prepared.push({
+            name: d,
+            manifest_path: manifestPath,
+            n_utterances: s.n_utterances,
+            n_speakers: s.n_speakers,
+          });
+        } catch (e) {
+          prepared.push({ name: d, manifest_path: manifestPath, error: (e as Error).message.split("\n")[0] });
+        }
+      }
+    }
+    console.log(`\nprepared in ${root}:`);
+    if (prepared.length === 0) {
+      console.log("  (none yet: deno task cli data prepare fsdd|synthetic|user --csv FILE)");
+    }
+    for (const p of prepared) {
+      console.log(
+        `  ${String(p.name).padEnd(36)} ` +
+          (p.error
+            ? `INVALID: ${p.error}`
+            : `${p.n_utterances} utterances, ${p.n_speakers} speakers  ${p.manifest_path}`),
+      );
+    }
+    return { datasets: Object.keys(DESCRIPTIONS), datasets_root: root, prepared };
+  },
+};
+
+const prepare: Command = {
+  name: "data prepare",
+  summary:
+    "prepare a dataset's manifest (fsdd, synthetic, or a user CSV) and print counts per split and label",
+  usage: "fsdd [--source DIR] | synthetic [--out DIR --seed N ...] | user --csv FILE [--out DIR]",
+  flags: {
+    source: {
+      type: "string",
+      description: `fsdd: folder holding fsdd/ (or the dataset itself); else $${FSDD_ENV_VAR}`,
+    },
+    csv: { type: "string", description: "user: the CSV (path, speaker_id, accent_narrow, split)" },
+    out: {
+      type: "string",
+      description: "output folder for the manifest (and synthetic audio); default: the cache",
+    },
+    seed: { type: "string", description: "synthetic: seed", default: String(SYNTHETIC_DEFAULTS.seed) },
+    "speakers-per-accent": {
+      type: "string",
+      description: "synthetic: speakers per broad accent (≥ 3)",
+      default: String(SYNTHETIC_DEFAULTS.speakersPerAccent),
+    },
+    "utterances-per-speaker": {
+      type: "string",
+      description: "synthetic: sentences per speaker",
+      default: String(SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
+    },
+    jobs: {
+      type: "string",
+      description: "synthetic: parallel espeak-ng processes",
+      default: String(SYNTHETIC_DEFAULTS.jobs),
+    },
+    force: { type: "boolean", description: "synthetic: regenerate even if already prepared" },
+    offline: { type: "boolean", description: "fsdd: never download" },
+  },
+  async run(flags, positionals) {
+    const [which, ...rest] = positionals;
+    if (!which) throw new UsageError("which dataset? fsdd, synthetic or user");
+    if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+    let name = which;
+    if (which === "user") {
+      if (typeof flags.csv !== "string") throw new UsageError("prepare user needs --csv FILE");
+      name = flags.csv;
+    } else if (which !== "fsdd" && which !== "synthetic" && !which.toLowerCase().endsWith(".csv")) {
+      throw new UsageError(`unknown dataset ${JSON.stringify(which)}: fsdd, synthetic or user --csv FILE`);
+    }
+    const t0 = performance.now();
+    const { manifestPath, manifest } = await prepareDataset(name, {
+      source: flags.source as string | undefined,
+      out: flags.out as string | undefined,
+      offline: flags.offline === true,
+      force: flags.force === true,
+      seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed),
+      speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
+      utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
+      jobs: num(flags, "jobs", SYNTHETIC_DEFAULTS.jobs),
+    });
+    const summary = summarizeManifest(manifest, manifestPath);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(formatSummary(summary));
+    console.log(`\nprepared in ${seconds.toFixed(1)} s`);
+    return { ...summary, seconds: Number(seconds.toFixed(2)) };
+  },
+};
+
+export const commands: Command[] = [list, prepare];

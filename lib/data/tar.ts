@@ -1,0 +1,68 @@
+/**
+ * A minimal reader for (gzipped) ustar/pax tarballs, enough for the source archives this project downloads
+ * (GitHub's `archive/<ref>.tar.gz`): regular files with their paths; directories, links and pax global
+ * headers are skipped. Long names come from pax `path` records or the ustar prefix field.
+ */
+
+export interface TarEntry {
+  path: string;
+  data: Uint8Array;
+}
+
+export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function field(b: Uint8Array, o: number, n: number): string {
+  let end = o;
+  while (end < o + n && b[end] !== 0) end++;
+  return new TextDecoder().decode(b.subarray(o, end));
+}
+
+function octal(b: Uint8Array, o: number, n: number): number {
+  const s = field(b, o, n).trim();
+  const v = s === "" ? 0 : parseInt(s, 8);
+  if (!Number.isFinite(v)) throw new Error(`corrupt tar header: size field ${JSON.stringify(s)}`);
+  return v;
+}
+
+function paxPath(data: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(data);
+  for (const line of text.split("\n")) {
+    const m = /^\d+ path=(.*)$/.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The regular files of an uncompressed tar archive. */
+export function readTar(tar: Uint8Array): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let o = 0;
+  let nextPath: string | undefined;
+  while (o + 512 <= tar.length) {
+    const h = tar.subarray(o, o + 512);
+    if (h.every((b) => b === 0)) break; // end-of-archive marker
+    const size = octal(h, 124, 12);
+    const type = String.fromCharCode(h[156] || 0x30);
+    const body = o + 512;
+    if (body + size > tar.length) {
+      throw new Error(`truncated tar archive: entry at byte ${o} needs ${size} bytes`);
+    }
+    const data = tar.subarray(body, body + size);
+    o = body + Math.ceil(size / 512) * 512;
+    if (type === "x") {
+      nextPath = paxPath(data);
+      continue;
+    }
+    if (type === "g" || type === "L" || type === "K") continue;
+    const prefix = field(h, 257, 6) === "ustar" ? field(h, 345, 155) : "";
+    const name = nextPath ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
+    nextPath = undefined;
+    if (type === "0" || type === "7") entries.push({ path: name, data });
+  }
+  return entries;
+}

@@ -1,0 +1,152 @@
+/**
+ * The paper's two binary accent tasks (Sec. 3.1), as functions of a manifest:
+ *   us-vs-uk:        North America = 0; British Isles except Irish = 1; everything else dropped.
+ *   us-vs-non-us-uk: North America = 0; everything outside North America and the British Isles = 1.
+ * The manifest's validation split is divided evenly into two non-overlapping, deterministic halves:
+ * val1 monitors SAE training, val2 trains the probes; train fits the SAE; test is test.
+ */
+import type pl from "nodejs-polars";
+import { type ManifestRow, manifestRows } from "./manifest.ts";
+import { NARROW_TO_BROAD } from "./taxonomy.ts";
+
+export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
+
+export interface TaskSpec {
+  id: TaskId;
+  title: string;
+  /** Names of class 0 and class 1. */
+  classes: [string, string];
+  /** The label of an utterance with this narrow accent label, or null when the task drops it. */
+  label(accentNarrow: string): 0 | 1 | null;
+}
+
+export const TASKS: Record<TaskId, TaskSpec> = {
+  "us-vs-uk": {
+    id: "us-vs-uk",
+    title: "US vs UK",
+    classes: ["US", "UK"],
+    label: (narrow) => {
+      const broad = NARROW_TO_BROAD[narrow];
+      if (broad === "North America") return 0;
+      if (broad === "British Isles" && narrow !== "Irish") return 1;
+      return null;
+    },
+  },
+  "us-vs-non-us-uk": {
+    id: "us-vs-non-us-uk",
+    title: "US vs Non-US-UK",
+    classes: ["US", "Non-US-UK"],
+    label: (narrow) => {
+      const broad = NARROW_TO_BROAD[narrow];
+      return broad === "North America" ? 0 : broad === "Other" ? 1 : null;
+    },
+  },
+};
+
+export const TASK_IDS = Object.keys(TASKS) as TaskId[];
+
+export interface TaskRow {
+  utterance_id: string;
+  path: string;
+  speaker_id: string;
+  label: 0 | 1;
+}
+
+export interface TaskSplits {
+  /** Fits the SAE. */
+  train: TaskRow[];
+  /** First half of validation: monitors SAE training. */
+  val1: TaskRow[];
+  /** Second half of validation: trains the probes. */
+  val2: TaskRow[];
+  test: TaskRow[];
+}
+
+export function taskSpec(task: string): TaskSpec {
+  const spec = TASKS[task as TaskId];
+  if (!spec) throw new Error(`unknown task ${JSON.stringify(task)} (known: ${TASK_IDS.join(", ")})`);
+  return spec;
+}
+
+/** FNV-1a: a small, stable string hash, so the validation halves do not depend on row order. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Splits validation rows into two halves: within each class, rows ordered by a hash of their utterance_id
+ * are dealt alternately (the alternation carries across classes), so both halves get each class in equal
+ * measure (±1), sizes differ by at most one, and the result depends only on the set of utterance ids.
+ */
+export function validationHalves(rows: TaskRow[]): { val1: TaskRow[]; val2: TaskRow[] } {
+  const val1: TaskRow[] = [], val2: TaskRow[] = [];
+  let turn = 0;
+  for (const label of [0, 1] as const) {
+    const cls = rows.filter((r) => r.label === label).map((r) => ({ r, h: fnv1a(r.utterance_id) }));
+    cls.sort((a, b) => a.h - b.h || (a.r.utterance_id < b.r.utterance_id ? -1 : 1));
+    for (const { r } of cls) (turn++ % 2 === 0 ? val1 : val2).push(r);
+  }
+  const byId = (
+    a: TaskRow,
+    b: TaskRow,
+  ) => (a.utterance_id < b.utterance_id ? -1 : a.utterance_id > b.utterance_id ? 1 : 0);
+  return { val1: val1.sort(byId), val2: val2.sort(byId) };
+}
+
+function taskRows(rows: ManifestRow[], spec: TaskSpec, split: string): TaskRow[] {
+  const out: TaskRow[] = [];
+  for (const r of rows) {
+    if (r.split !== split) continue;
+    const label = spec.label(r.accent_narrow);
+    if (label === null) continue;
+    out.push({ utterance_id: r.utterance_id, path: r.path, speaker_id: r.speaker_id, label });
+  }
+  return out;
+}
+
+/** The task's rows per split: train, val1/val2 (validation halves), test. */
+export function taskSplits(manifest: pl.DataFrame, task: TaskId): TaskSplits {
+  const spec = taskSpec(task);
+  const rows = manifestRows(manifest);
+  const { val1, val2 } = validationHalves(taskRows(rows, spec, "validation"));
+  return { train: taskRows(rows, spec, "train"), val1, val2, test: taskRows(rows, spec, "test") };
+}
+
+/**
+ * Whether the task can be run on this manifest: train is non-empty, and the probe's training half (val2)
+ * and the test split each contain both classes.
+ */
+export function taskApplies(manifest: pl.DataFrame, task: TaskId): boolean {
+  const s = taskSplits(manifest, task);
+  const both = (rows: TaskRow[]) => rows.some((r) => r.label === 0) && rows.some((r) => r.label === 1);
+  return s.train.length > 0 && both(s.val2) && both(s.test);
+}
+
+export interface ClassBalance {
+  n: number;
+  /** Utterances per class (class 0 = US). */
+  n0: number;
+  n1: number;
+  speakers: number;
+  /** Share of class 0 (US), as the paper reports for its test sets (69.90 % and 63.98 %). */
+  usShare: number;
+}
+
+function balance(rows: TaskRow[]): ClassBalance {
+  const n0 = rows.filter((r) => r.label === 0).length;
+  return {
+    n: rows.length,
+    n0,
+    n1: rows.length - n0,
+    speakers: new Set(rows.map((r) => r.speaker_id)).size,
+    usShare: rows.length ? n0 / rows.length : 0,
+  };
+}
+
+/** Class balance of every split of a task. */
+export function taskBalance(manifest: pl.DataFrame, task: TaskId): Record<keyof TaskSplits, ClassBalance> {
+  const s = taskSplits(manifest, task);
+  return { train: balance(s.train), val1: balance(s.val1), val2: balance(s.val2), test: balance(s.test) };
+}

@@ -1,0 +1,68 @@
+/**
+ * A user's own corpus (Vox-Profile style): a CSV with one row per utterance and the columns
+ *   path, speaker_id, accent_narrow, split              (required)
+ *   utterance_id, dataset, accent_broad, …              (optional; anything else is kept)
+ * `path` is absolute or relative to the CSV's folder; accent_narrow is a Vox-Profile narrow label;
+ * split is train | validation | test. The broad label is derived (or, if given, checked).
+ */
+import pl from "nodejs-polars";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+import { cacheRoot } from "../common/assets.ts";
+import { exists } from "../common/fs.ts";
+import { ManifestError, type ManifestRow, writeManifest } from "./manifest.ts";
+import { isNarrowLabel, NARROW_TO_BROAD } from "./taxonomy.ts";
+
+export const USER_REQUIRED_COLUMNS = ["path", "speaker_id", "accent_narrow", "split"];
+
+/** Reads a user CSV into manifest rows (absolute paths); problems are reported by row. */
+export async function userRows(csvPath: string): Promise<ManifestRow[]> {
+  const full = resolve(csvPath);
+  if (!(await exists(full))) throw new Error(`${full}: CSV not found`);
+  let df: pl.DataFrame;
+  try {
+    df = pl.readCSV(full, { inferSchemaLength: 0, hasHeader: true });
+  } catch (e) {
+    throw new Error(`${full}: cannot read CSV (${(e as Error).message})`);
+  }
+  const missing = USER_REQUIRED_COLUMNS.filter((c) => !df.columns.includes(c));
+  if (missing.length > 0) {
+    throw new ManifestError(full, [
+      `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
+      `(required: ${USER_REQUIRED_COLUMNS.join(", ")}; has: ${df.columns.join(", ")})`,
+    ]);
+  }
+  const base = dirname(full);
+  const dataset = basename(full, extname(full));
+  return (df.toRecords() as Record<string, string | null>[]).map((r) => {
+    const path = r.path ? resolve(base, r.path) : "";
+    const narrow = r.accent_narrow ?? "";
+    const id = r.utterance_id ??
+      (r.path ? relative(base, path).replace(/\.[^./]+$/, "").replaceAll("/", "_") : "");
+    const row: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r)) row[k] = v ?? "";
+    return {
+      ...row,
+      utterance_id: id,
+      path,
+      dataset: r.dataset ?? dataset,
+      speaker_id: r.speaker_id ?? "",
+      accent_narrow: narrow,
+      // Derived when absent; when given, manifest validation checks it against the narrow label.
+      accent_broad: r.accent_broad ??
+        (isNarrowLabel(narrow) ? NARROW_TO_BROAD[narrow] : "(unknown narrow label)"),
+      split: r.split ?? "",
+    } as ManifestRow;
+  });
+}
+
+export function defaultUserDir(csvPath: string): string {
+  return join(cacheRoot(), "datasets", `user-${basename(csvPath, extname(csvPath))}`);
+}
+
+/** Validates a user CSV and writes it as a manifest (default: in the cache); returns the manifest path. */
+export async function prepareUser(csvPath: string, out?: string): Promise<string> {
+  const rows = await userRows(csvPath);
+  const manifestPath = join(resolve(out ?? defaultUserDir(csvPath)), "manifest.csv");
+  await writeManifest(manifestPath, rows, { source: resolve(csvPath) });
+  return manifestPath;
+}
