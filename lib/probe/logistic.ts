@@ -67,6 +67,117 @@ function denseDot(col: Float32Array, off: number, a: Float64Array, b: Float64Arr
   return (s0 + s1) + (s2 + s3);
 }
 
+/** Σᵢ rowIndex-addressed vals[k]·a[i]·b[i] over the CSC range [start, end). */
+function sparseDot(
+  rowIndex: Int32Array,
+  vals: Float32Array,
+  start: number,
+  end: number,
+  a: Float64Array,
+  b: Float64Array,
+): number {
+  let s = 0;
+  for (let k = start; k < end; k++) {
+    const i = rowIndex[k];
+    s += vals[k] * a[i] * b[i];
+  }
+  return s;
+}
+
+function denseAxpy(col: Float32Array, off: number, alpha: number, out: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] += alpha * col[off + i];
+}
+
+function sparseAxpy(
+  rowIndex: Int32Array,
+  vals: Float32Array,
+  start: number,
+  end: number,
+  alpha: number,
+  out: Float64Array,
+): void {
+  for (let k = start; k < end; k++) out[rowIndex[k]] += alpha * vals[k];
+}
+
+/** out = [Σ v·g, Σ v·D, Σ v²·D] over a dense column. */
+function denseSums(
+  col: Float32Array,
+  off: number,
+  g: Float64Array,
+  D: Float64Array,
+  n: number,
+  out: Float64Array,
+) {
+  let gs = 0, e = 0, h = 0;
+  for (let i = 0; i < n; i++) {
+    const v = col[off + i];
+    const vd = v * D[i];
+    gs += v * g[i];
+    e += vd;
+    h += v * vd;
+  }
+  out[0] = gs;
+  out[1] = e;
+  out[2] = h;
+}
+
+/** out = [Σ v·g, Σ v·D, Σ v²·D] over a sparse column's stored values. */
+function sparseSums(
+  rowIndex: Int32Array,
+  vals: Float32Array,
+  start: number,
+  end: number,
+  g: Float64Array,
+  D: Float64Array,
+  out: Float64Array,
+) {
+  let gs = 0, e = 0, h = 0;
+  for (let k = start; k < end; k++) {
+    const i = rowIndex[k], v = vals[k];
+    const vd = v * D[i];
+    gs += v * g[i];
+    e += vd;
+    h += v * vd;
+  }
+  out[0] = gs;
+  out[1] = e;
+  out[2] = h;
+}
+
+/** Per-sample p, g, D from margins f; returns [C·Σ loss, Σ D, Σ g] in out. */
+function sampleTerms(
+  y: Float64Array,
+  f: Float64Array,
+  C: number,
+  p: Float64Array,
+  g: Float64Array,
+  D: Float64Array,
+  out: Float64Array,
+) {
+  let loss = 0, sumD = 0, sumG = 0;
+  for (let i = 0; i < y.length; i++) {
+    const t = y[i] * f[i];
+    const pi = 1 / (1 + Math.exp(t));
+    p[i] = pi;
+    const gi = -C * y[i] * pi, di = C * pi * (1 - pi);
+    g[i] = gi;
+    D[i] = di;
+    loss += logLoss(t);
+    sumD += di;
+    sumG += gi;
+  }
+  out[0] = C * loss;
+  out[1] = sumD;
+  out[2] = sumG;
+}
+
+/** Σᵢ [loss(tᵢ + δᵢ) − loss(tᵢ)] with δᵢ = yᵢ(rᵢ + c), as log1p(σ(−tᵢ)·expm1(−δᵢ)): no cancellation. */
+function lossChange(p: Float64Array, y: Float64Array, r: Float64Array, c: number): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) s += Math.log1p(p[i] * Math.expm1(-y[i] * (r[i] + c)));
+  return s;
+}
+
 const NU = 1e-12; // keeps the Hessian diagonal positive (liblinear)
 const SIGMA = 0.01; // Armijo constant
 const MAX_LINE_SEARCH = 20;
@@ -95,20 +206,12 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   for (let j = 0; j < d; j++) index[j] = j;
 
   let lossSum = 0, sumD = 0, sumG = 0;
+  const terms = new Float64Array(3);
   const refresh = () => {
-    lossSum = 0;
-    sumD = 0;
-    sumG = 0;
-    for (let i = 0; i < n; i++) {
-      const t = y[i] * f[i];
-      const pi = 1 / (1 + Math.exp(t));
-      p[i] = pi;
-      g[i] = -C * y[i] * pi;
-      D[i] = C * pi * (1 - pi);
-      lossSum += C * logLoss(t);
-      sumD += D[i];
-      sumG += g[i];
-    }
+    sampleTerms(y, f, C, p, g, D, terms);
+    lossSum = terms[0];
+    sumD = terms[1];
+    sumG = terms[2];
   };
   const recomputeMargins = () => {
     f.fill(b);
@@ -116,8 +219,8 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       const wj = w[j];
       if (wj === 0) continue;
       const off = denseOffset[j], ws = wj * invScale[j];
-      if (off >= 0) { for (let i = 0; i < n; i++) f[i] += ws * denseVals[off + i]; }
-      else for (let k = ptr[j]; k < ptr[j + 1]; k++) f[rowIndex[k]] += ws * vals[k];
+      if (off >= 0) denseAxpy(denseVals, off, ws, f, n);
+      else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], ws, f);
       const s = wj * shift[j];
       if (s !== 0) { for (let i = 0; i < n; i++) f[i] -= s; }
     }
@@ -131,6 +234,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   let nIter = 0, cdCycles = 0, converged = false, relativeViolation = Infinity;
   let failedLineSearches = 0;
   const history: number[] = [];
+  const sums = new Float64Array(3);
 
   while (nIter < maxIter) {
     // Gradient and Hessian diagonal of the loss; outer shrinking; KKT violation.
@@ -139,24 +243,9 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     for (let s = 0; s < activeSize; s++) {
       const j = index[s];
       const off = denseOffset[j];
-      let gs = 0, h = 0, e = 0;
-      if (off >= 0) {
-        for (let i = 0; i < n; i++) {
-          const v = denseVals[off + i];
-          const vd = v * D[i];
-          gs += v * g[i];
-          e += vd;
-          h += v * vd;
-        }
-      } else {
-        for (let k = ptr[j]; k < ptr[j + 1]; k++) {
-          const i = rowIndex[k], v = vals[k];
-          const vd = v * D[i];
-          gs += v * g[i];
-          e += vd;
-          h += v * vd;
-        }
-      }
+      if (off >= 0) denseSums(denseVals, off, g, D, n, sums);
+      else sparseSums(rowIndex, vals, ptr[j], ptr[j + 1], g, D, sums);
+      const gs = sums[0], e = sums[1], h = sums[2];
       // x_ij = inv·s_ij − m: expand the sums over x into sums over the stored raw values.
       const inv = invScale[j], m = shift[j];
       const gj = inv * gs - m * sumG;
@@ -215,14 +304,9 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         const off = denseOffset[j];
         const m = shift[j];
         const inv = invScale[j];
-        let dot = 0;
-        if (off >= 0) dot = denseDot(denseVals, off, D, r, n);
-        else {
-          for (let k = ptr[j]; k < ptr[j + 1]; k++) {
-            const i = rowIndex[k];
-            dot += vals[k] * D[i] * r[i];
-          }
-        }
+        let dot = off >= 0
+          ? denseDot(denseVals, off, D, r, n)
+          : sparseDot(rowIndex, vals, ptr[j], ptr[j + 1], D, r);
         dot = inv * dot - m * R;
         const G = grad[j] + (wpd[j] - w[j]) * NU + dot + c * eD[j];
         const H = hdiag[j];
@@ -252,8 +336,8 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         z = Math.min(Math.max(z, -STEP_CLIP), STEP_CLIP);
         wpd[j] = wj + z;
         const zs = z * inv;
-        if (off >= 0) { for (let i = 0; i < n; i++) r[i] += zs * denseVals[off + i]; }
-        else for (let k = ptr[j]; k < ptr[j + 1]; k++) r[rowIndex[k]] += zs * vals[k];
+        if (off >= 0) denseAxpy(denseVals, off, zs, r, n);
+        else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], zs, r);
         c -= z * m;
         R += z * sD[j];
       }
@@ -290,9 +374,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     delta += wNormNew - wNorm;
     let accepted = false;
     for (let ls = 0; ls < MAX_LINE_SEARCH; ls++) {
-      // loss(t + δ) − loss(t) = log1p(σ(−t)·expm1(−δ)): exact without cancellation.
-      let dLoss = 0;
-      for (let i = 0; i < n; i++) dLoss += Math.log1p(p[i] * Math.expm1(-y[i] * (r[i] + c)));
+      const dLoss = lossChange(p, y, r, c);
       if (wNormNew - wNorm + C * dLoss - SIGMA * delta <= 0) {
         for (let i = 0; i < n; i++) f[i] += r[i] + c;
         w.set(wpd);
