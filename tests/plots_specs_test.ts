@@ -1,0 +1,114 @@
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import {
+  deltaF1Chart,
+  deltaF1Charts,
+  deltaF1Rows,
+  deltaF1SeedChart,
+  densityChart,
+  meanInterval,
+  orderCodecs,
+  taskSettings,
+  trainingCurvesChart,
+  VEGA_LITE_SCHEMA,
+} from "../lib/plots/mod.ts";
+import { fixtureFrames } from "./report_results_fixture.ts";
+
+const one = fixtureFrames();
+const three = fixtureFrames({ seeds: [0, 1, 2] });
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+Deno.test("Figs 2/3 spec: v5 schema, one panel per q, one line per codec, zero rule, tooltips", () => {
+  const spec = deltaF1Chart(one.results, { task: "us-vs-uk" }) as Any;
+  assertEquals(spec.$schema, "https://vega.github.io/schema/vega-lite/v5.json");
+  assertEquals(VEGA_LITE_SCHEMA, spec.$schema);
+  assertEquals(spec.facet.column.field, "q");
+  const [line, rule] = spec.spec.layer;
+  assertEquals(line.mark.type, "line");
+  assertEquals(line.encoding.x.field, "s");
+  assertEquals(line.encoding.y.field, "delta_f1_pct");
+  assertEquals(line.encoding.color.field, "codec");
+  assertEquals(line.encoding.color.scale.domain, ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]);
+  const tips = line.encoding.tooltip.map((t: Any) => t.field);
+  for (const f of ["f1_pct", "f1_ref_pct", "k", "d_z", "delta_f1_pct"]) assert(tips.includes(f), f);
+  assertEquals(rule.mark.type, "rule");
+  assertEquals(rule.encoding.y.datum, 0);
+  // 3 codecs × 4 q × 4 s rows, ΔF1 in % of the source rows.
+  assertEquals(spec.data.values.length, 48);
+  const src = one.results.toRecords().find((r: Any) =>
+    r.task === "us-vs-uk" && r.codec === "lyra-6kbps" && r.q === 5 && r.s === 0.1 && r.feature === "z"
+  ) as Any;
+  const row = spec.data.values.find((r: Any) => r.codec === "lyra-6kbps" && r.q === 5 && r.s === 0.1);
+  assertAlmostEquals(row.delta_f1_pct, src.delta_f1 * 100, 0.006);
+  assertAlmostEquals(row.f1_ref_pct, src.f1_ref * 100, 0.006);
+  assertEquals(row.k, Math.ceil(0.1 * 64));
+  assertEquals(row.d_z, 5 * 64);
+});
+
+Deno.test("Figs 2/3: one figure per (task, dataset); ambiguous dataset and absent rows are errors", () => {
+  assertEquals(taskSettings(one.results), [
+    { task: "us-vs-uk", dataset: "synthetic" },
+    { task: "us-vs-non-us-uk", dataset: "fsdd" },
+    { task: "us-vs-non-us-uk", dataset: "synthetic" },
+  ]);
+  assertEquals(deltaF1Charts(one.results).length, 3);
+  assertThrows(() => deltaF1Chart(one.results, { task: "us-vs-non-us-uk" }), Error, "pass { dataset }");
+  assertThrows(() => deltaF1Chart(one.results, { task: "us-vs-uk", dataset: "fsdd" }), Error, "no rows");
+  assertThrows(() => deltaF1Chart(one.density, { task: "us-vs-uk" }), Error, "missing column");
+});
+
+Deno.test("seed aggregation: mean and 95 % t interval over seeds; bootstrap interval for one seed", () => {
+  const rows = deltaF1Rows(three.results, { task: "us-vs-uk", feature: "z_mag" });
+  assertEquals(rows.length, 48);
+  const r = rows.find((x) => x.codec === "lyra-3.2kbps" && x.q === 2 && x.s === 0.05)!;
+  const vals = three.results.toRecords().filter((x: Any) =>
+    x.task === "us-vs-uk" && x.codec === "lyra-3.2kbps" && x.q === 2 && x.s === 0.05 && x.feature === "z_mag"
+  ).map((x: Any) => x.delta_f1 * 100);
+  assertEquals(vals.length, 3);
+  const mean = vals.reduce((a: number, b: number) => a + b) / 3;
+  const sd = Math.sqrt(vals.reduce((a: number, b: number) => a + (b - mean) ** 2, 0) / 2);
+  assertEquals(r.seeds, 3);
+  assertAlmostEquals(r.delta_f1_pct as number, mean, 0.006);
+  assertAlmostEquals(r.hi_pct as number, mean + 4.303 * sd / Math.sqrt(3), 0.006);
+  assertEquals(r.interval, "t over seeds");
+  const single = deltaF1Rows(one.results, { task: "us-vs-uk" })[0];
+  assertEquals(single.interval, "bootstrap over test utterances");
+  assertAlmostEquals((single.hi_pct as number) - (single.lo_pct as number), 6, 0.02);
+  const spec = deltaF1SeedChart(three.results, { task: "us-vs-uk" }) as Any;
+  assertEquals(spec.spec.layer.map((l: Any) => l.mark.type), ["area", "line", "rule"]);
+  assertEquals(meanInterval([2]).hi, 2);
+  assertAlmostEquals(meanInterval([1, 3]).hi, 2 + 12.706 * Math.SQRT2 / Math.SQRT2, 1e-9);
+});
+
+Deno.test("Fig 4 spec: 16 groups per codec at the chosen (q, s); panels per setting", () => {
+  const spec = densityChart(one.density, { task: "us-vs-uk" }) as Any;
+  assertEquals(spec.$schema, VEGA_LITE_SCHEMA);
+  assertEquals(spec.data.values.length, 16 * 3);
+  assertEquals(spec.encoding.x.field, "group");
+  assertEquals(spec.encoding.color.field, "codec");
+  assertEquals(spec.title.text.includes("q = 2, s = 0.05"), true);
+  const all = densityChart(one.density, { q: 5, s: 0.25 }) as Any;
+  assertEquals(all.facet.column.field, "setting");
+  assertEquals(all.data.values.length, 16 * 3 * 3);
+  assertThrows(() => densityChart(one.density, { q: 3 }), Error, "no rows for q=3");
+});
+
+Deno.test("training curves spec: one panel per (q, s), train and validation lines", () => {
+  const spec = trainingCurvesChart(one.curves, { task: "us-vs-uk" }) as Any;
+  assertEquals(spec.facet.row.field, "q");
+  assertEquals(spec.facet.column.field, "s");
+  assertEquals(spec.data.values.length, 16 * 5 * 2);
+  assertEquals(new Set(spec.data.values.map((v: Any) => v.split)), new Set(["train", "validation"]));
+  assert(spec.title.subtitle.startsWith("lyra-3.2kbps · synthetic"));
+});
+
+Deno.test("codec order: family, then bitrate", () => {
+  assertEquals(orderCodecs(["lyra-9.2kbps", "encodec-6kbps", "lyra-3.2kbps", "dac", "encodec-1.5kbps"]), [
+    "dac",
+    "encodec-1.5kbps",
+    "encodec-6kbps",
+    "lyra-3.2kbps",
+    "lyra-9.2kbps",
+  ]);
+});

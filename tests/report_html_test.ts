@@ -1,0 +1,117 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { loadResults, writeReport } from "../lib/report/mod.ts";
+import { writeFixtureResults } from "./report_results_fixture.ts";
+
+async function fixtureDir(seeds = [0]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "nac-sae-report-" });
+  await writeFixtureResults(dir, { seeds });
+  return dir;
+}
+
+Deno.test("writeReport: one self-contained HTML page with the paper's tables, charts as inline SVG, config and timings", async () => {
+  const dir = await fixtureDir();
+  try {
+    const summary = await writeReport(dir);
+    assertEquals(summary.path, join(dir, "report.html"));
+    // Figs 2/3 (3 settings) + z_pos/z_mag (2) + Fig 4 + bootstrap-interval charts (3) + curves.
+    assertEquals(summary.charts, 10);
+    assertEquals(summary.tables, 5);
+    assertEquals(summary.notes, []);
+    const html = await Deno.readTextFile(summary.path);
+    assertEquals((html.match(/<svg /g) ?? []).length, summary.charts);
+    assertEquals((html.match(/<table /g) ?? []).length, summary.tables);
+    const has = (s: string) => assert(html.includes(s), `report lacks ${s}`);
+    for (
+      const h of [
+        "Table 1",
+        "Figures 2 and 3",
+        "Table 2",
+        "Figure 4",
+        "Table 3",
+        "SAE training",
+        "Run config",
+      ]
+    ) {
+      has(`<h2>${h}`);
+    }
+    has("How to read ΔF1");
+    has(`&quot;deno&quot;: &quot;${Deno.version.deno}&quot;`); // environment from run_info.json
+    has("sae_seconds_total"); // stage timings
+    // Self-contained: no scripts, stylesheets, images or anything fetched; only XML namespace URIs mention http.
+    for (const bad of ["<script", "<link", "<img", "src=", "<iframe"]) assert(!html.includes(bad), bad);
+    const urls = [...html.matchAll(/https?:\/\/[^\s"'<)]+/g)].map((m) => m[0]);
+    assertEquals(urls.filter((u) => !u.startsWith("http://www.w3.org/")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeReport: several seeds give interval charts over seeds; CSV-only results are read too", async () => {
+  const dir = await fixtureDir([0, 1, 2]);
+  try {
+    for (const t of ["results", "density", "curves"]) await Deno.remove(join(dir, `${t}.parquet`));
+    const out = join(dir, "sub", "r.html");
+    const summary = await writeReport(dir, out);
+    assertEquals(summary.path, out);
+    assert((await Deno.readTextFile(out)).includes("95 % intervals over seeds"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report sections whose data is missing say so in the page instead of vanishing", async () => {
+  const dir = await fixtureDir();
+  try {
+    await Deno.remove(join(dir, "density.parquet"));
+    await Deno.remove(join(dir, "density.csv"));
+    const summary = await writeReport(dir);
+    assertEquals(summary.notes.length, 1);
+    assertStringIncludes(summary.notes[0], "no density table");
+    assert(
+      (await Deno.readTextFile(summary.path)).includes(
+        "not shown — the results directory has no density table",
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadResults: clear errors for a missing directory, a directory without results, missing columns", async () => {
+  await assertRejects(() => loadResults("/nonexistent/results"), Error, "does not exist");
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertRejects(() => loadResults(dir), Error, "no results.parquet or results.csv");
+    await Deno.writeTextFile(join(dir, "results.csv"), "dataset,codec\nx,y\n");
+    await assertRejects(() => loadResults(dir), Error, "missing column(s) task, q, s");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: `report --results DIR --json` prints the summary as the last stdout line; `report DIR` works", async () => {
+  const dir = await fixtureDir();
+  try {
+    const run = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "lib/cli/main.ts", "report", ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const ok = await run("--results", dir, "--json");
+    assertEquals(ok.code, 0, new TextDecoder().decode(ok.stderr));
+    const lines = new TextDecoder().decode(ok.stdout).trim().split("\n");
+    const summary = JSON.parse(lines.at(-1)!);
+    assertEquals(summary.charts, 10);
+    assertStringIncludes(lines[0], "report.html");
+    const positional = await run(dir, "--out", join(dir, "p.html"));
+    assertEquals(positional.code, 0);
+    const missing = await run("--results", join(dir, "nope"));
+    assertEquals(missing.code, 1);
+    assertStringIncludes(new TextDecoder().decode(missing.stderr), "does not exist");
+    assertEquals((await run()).code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
