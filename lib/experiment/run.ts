@@ -340,8 +340,29 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   };
 }
 
+/** Columns holding whole numbers (JS numbers would otherwise be inferred as Float64). */
+const INT_COLUMNS = [
+  "seed",
+  "k",
+  "d_z",
+  "d_codec",
+  "epochs",
+  "nnz",
+  "n_iter",
+  "dead_latents",
+  "n_sae_train",
+  "n_probe_train",
+  "n_test",
+  "group",
+  "epoch",
+  "dead",
+  "n_seeds",
+];
+
 async function writeTable(base: string, rows: Record<string, unknown>[]): Promise<string[]> {
-  const df = pl.DataFrame(rows);
+  let df = pl.DataFrame(rows);
+  const ints = INT_COLUMNS.filter((c) => df.columns.includes(c));
+  if (ints.length > 0) df = df.withColumns(...ints.map((c) => pl.col(c).cast(pl.Int32)));
   const tmp = `${base}.tmp-${Deno.pid}`;
   df.writeParquet(`${tmp}.parquet`);
   await Deno.rename(`${tmp}.parquet`, `${base}.parquet`);
