@@ -55,6 +55,11 @@ const extract: Command = {
     },
     workers: { type: "string", description: "parallel workers for --manifest (default: number of cores)" },
     models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache, download)" },
+    "flush-every": {
+      type: "string",
+      description: "with --manifest: commit results to the store every N utterances (and every 10 s)",
+      default: "256",
+    },
     "max-seconds": {
       type: "string",
       description: `crop audio to its first N seconds (0: no crop)`,
@@ -110,6 +115,7 @@ const extract: Command = {
         codecId,
         storeDir: flags.store as string | undefined,
         workers,
+        flushEvery: num(flags, "flush-every", 256),
         maxSeconds: maxSeconds || Infinity,
         ...load,
       });

@@ -75,7 +75,7 @@ interface ManifestRow {
 async function manifestRows(manifestPath: string): Promise<{ dataset: string; rows: ManifestRow[] }> {
   // Imported here so single-file extraction does not load the data stage (polars) at all.
   const { readManifest } = await import("../data/mod.ts");
-  const df: pl.DataFrame = await readManifest(manifestPath);
+  const df: pl.DataFrame = await readManifest(manifestPath, { checkFiles: false });
   const base = dirname(resolve(manifestPath));
   const rows = df.select("utterance_id", "path").toRecords().map((r: Record<string, unknown>) => ({
     utterance_id: String(r.utterance_id),

@@ -1,0 +1,145 @@
+/**
+ * The extraction stage on real speech (FSDD recordings, 8 kHz → Lyra's 16 kHz): the feature store matches
+ * per-file encoding, does not depend on the number of workers, resumes after a kill without recomputing
+ * what was stored, and reports undecodable files explicitly.
+ */
+import { assert, assertEquals, assertGreater, assertLess, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { sharedDir } from "../lib/common/assets.ts";
+import { readMatrix } from "../lib/common/matrix.ts";
+import { encodeFile, extractFeatures, loadFeatureSet } from "../lib/extract/mod.ts";
+
+const SHARED = sharedDir() ?? "../shared";
+const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");
+const FSDD = join(SHARED, "data", "fsdd", "recordings");
+const ROOT = new URL("..", import.meta.url).pathname;
+const CODEC = "lyra-3.2kbps";
+
+/** A manifest of `n` FSDD recordings (two speakers) plus, optionally, one file that is not audio. */
+async function makeManifest(dir: string, n: number, broken: boolean): Promise<string> {
+  const header = "utterance_id,path,dataset,speaker_id,accent_narrow,accent_broad,split";
+  const lines = [header];
+  for (let i = 0; i < n; i++) {
+    const spk = i % 2 === 0 ? "jackson" : "nicolas";
+    const f = `${i % 10}_${spk}_${Math.floor(i / 10)}.wav`;
+    const acc = spk === "jackson" ? "North America,North America" : "Romance,Other";
+    lines.push(`${f.replace(".wav", "")},${join(FSDD, f)},tiny,${spk},${acc},train`);
+  }
+  if (broken) {
+    await Deno.writeTextFile(join(dir, "not_audio.wav"), "this is not a wav file");
+    lines.splice(3, 0, "broken_1,not_audio.wav,tiny,jackson,North America,North America,train");
+  }
+  const p = join(dir, "manifest.csv");
+  await Deno.writeTextFile(p, lines.join("\n") + "\n");
+  return p;
+}
+
+Deno.test("extract: store = per-file encoding, same for 1 and 2 workers; failures listed, never silent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const manifest = await makeManifest(dir, 8, true);
+    const common = { manifestPath: manifest, codecId: CODEC, modelsDir: MODELS, offline: true, quiet: true };
+    const one = await extractFeatures({ ...common, storeDir: join(dir, "w1"), workers: 1 });
+    const two = await extractFeatures({ ...common, storeDir: join(dir, "w2"), workers: 2 });
+    assertEquals(one.u.rows, 8);
+    assertEquals(one.u.cols, 64);
+    assertEquals(one.ids, two.ids);
+    assertEquals(Array.from(one.u.data), Array.from(two.u.data));
+    assertEquals(one.summary.failed, 1);
+    assertEquals(one.failures.map((f) => f.utterance_id), ["broken_1"]);
+    assertStringIncludes(one.failures[0].reason, "not_audio.wav");
+    assertStringIncludes(await Deno.readTextFile(join(dir, "w1", "failures.csv")), "broken_1");
+    assertEquals(one.ids[0], "0_jackson_0");
+
+    // Row i of the store = u of that file encoded alone.
+    const solo = await encodeFile(join(FSDD, "1_nicolas_0.wav"), CODEC, { modelsDir: MODELS, offline: true });
+    const i = one.ids.indexOf("1_nicolas_0");
+    assertEquals(Array.from(one.u.data.subarray(i * 64, (i + 1) * 64)), Array.from(solo.u));
+
+    // loadFeatureSet reads the same thing back; a second run recomputes nothing.
+    const loaded = await loadFeatureSet(join(dir, "w1"));
+    assertEquals(loaded.ids, one.ids);
+    assertEquals(Array.from(loaded.u.data), Array.from(one.u.data));
+    assertEquals(loaded.failures.length, 1);
+    const again = await extractFeatures({ ...common, storeDir: join(dir, "w1"), workers: 1 });
+    assertEquals([again.summary.cached, again.summary.computed], [8, 0]);
+    assertEquals(Array.from(again.u.data), Array.from(one.u.data));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: a killed run resumes where it stopped and recomputes nothing stored", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const manifest = await makeManifest(dir, 120, false);
+    const store = join(dir, "store");
+    const args = [
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "extract",
+      "--codec",
+      CODEC,
+      "--manifest",
+      manifest,
+      "--store",
+      store,
+      "--models",
+      MODELS,
+      "--offline",
+      "--workers",
+      "2",
+      "--flush-every",
+      "10",
+      "--json",
+    ];
+    const child = new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "null", stderr: "piped" })
+      .spawn();
+    const shards = join(store, "shards");
+    const deadline = Date.now() + 60_000;
+    const committed = async () => {
+      try {
+        return (await Array.fromAsync(Deno.readDir(shards))).filter((e) => e.name.endsWith(".json")).length;
+      } catch {
+        return 0;
+      }
+    };
+    while ((await committed()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    let exited = false;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      exited = true; // finished (or failed) before the kill: reported below
+    }
+    const st = await child.status;
+    if (exited) throw new Error(`first run ended on its own (code ${st.code}) before it could be killed`);
+    await child.stderr.cancel();
+    assert((await committed()) >= 3, "the first run committed shards before it was killed");
+
+    const r = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+      .output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const s = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!);
+    assertEquals(s.total, 120);
+    assertEquals(s.done, 120);
+    assertGreater(s.cached, 10);
+    assertLess(s.cached, 120);
+    assertEquals(s.cached + s.computed, 120, "nothing stored was recomputed");
+    // The resumed store equals one built in a single uninterrupted run.
+    const clean = await extractFeatures({
+      manifestPath: manifest,
+      codecId: CODEC,
+      storeDir: join(dir, "clean"),
+      modelsDir: MODELS,
+      offline: true,
+      quiet: true,
+      workers: 2,
+    });
+    const resumed = await readMatrix(join(store, "u.npy"));
+    assertEquals(Array.from(resumed.data), Array.from(clean.u.data));
+    assertEquals((await loadFeatureSet(store)).ids, clean.ids);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
