@@ -6,6 +6,8 @@ import type { CodecEntry, LoadOptions } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
 import { SPEECHTOKENIZER_CODECS } from "./speechtokenizer/mod.ts";
+import { DAC_CODECS } from "./dac/mod.ts";
+import { MIMI_CODECS } from "./mimi/mod.ts";
 import { discoverOnnxCodecs } from "./onnx/mod.ts";
 
 const BUILTIN: CodecEntry[] = [
@@ -13,6 +15,8 @@ const BUILTIN: CodecEntry[] = [
   ...LYRA_CODECS,
   ...ENCODEC_CODECS,
   ...SPEECHTOKENIZER_CODECS,
+  ...DAC_CODECS,
+  ...MIMI_CODECS,
 ];
 
 export function builtinCodecs(): CodecEntry[] {

@@ -1,0 +1,158 @@
+/**
+ * DAC encoder + factorised residual vector quantizer as one ONNX graph (built from config + weights, run by
+ * onnxruntime). Mirrors `dac/model/dac.py` and `dac/nn/quantize.py` of descript-audio-codec in eval mode:
+ *   encoder = conv7 → per stride [RU(d=1), RU(d=3), RU(d=9), Snake, strided conv] → Snake → conv3,
+ *   RU(x) = x + conv1(Snake(conv7_dilated(Snake(x)))), every conv weight-normed with symmetric zero padding;
+ *   RVQ stage i on each frame: z_e = in_proj(r), nearest code by cosine (L2-normalised z_e and codebook),
+ *   out = out_proj(z_e + (c − z_e)) (the straight-through form), ê += out, r −= out.
+ * Outputs: "latent" [T, D] (encoder output), "ehat" [T, D], "codes" [T, n_q] int64.
+ */
+import type { DacConfig } from "./config.ts";
+import {
+  add,
+  conv1d,
+  type ConvWeights,
+  loadConv,
+  Net,
+  type Seq,
+  snake,
+  symmetricPadding,
+  timeMajor,
+} from "../nn/layers.ts";
+import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
+
+const SOURCE = "DAC weights";
+
+function alpha(w: TensorMap, name: string, channels: number): Float32Array {
+  return floatData(getTensor(w, name, [1, channels, 1], SOURCE), name);
+}
+
+function checkConv(c: ConvWeights, prefix: string, shape: [number, number, number]): ConvWeights {
+  if (c.shape.some((d, i) => d !== shape[i])) {
+    throw new Error(`${SOURCE}: conv '${prefix}' has weight shape [${c.shape}], expected [${shape}]`);
+  }
+  return c;
+}
+
+/** The encoder on the (hop-padded) audio [1, 1, L]; returns the latent [1, D, L/hop]. */
+export function dacEncoder(net: Net, x: Seq, w: TensorMap, cfg: DacConfig): Seq {
+  const conv = (
+    h: Seq,
+    prefix: string,
+    cout: number,
+    k: number,
+    o: { stride?: number; dilation?: number; pad: number },
+  ) =>
+    conv1d(net, h, checkConv(loadConv(w, prefix, SOURCE), prefix, [cout, h.channels, k]), {
+      stride: o.stride,
+      dilation: o.dilation,
+      padding: symmetricPadding(o.pad),
+    });
+  let c = cfg.encoderDim;
+  let h = conv(x, "encoder.block.0", c, 7, { pad: 3 });
+  cfg.encoderRates.forEach((stride, b) => {
+    const block = `encoder.block.${b + 1}.block`;
+    [1, 3, 9].forEach((dilation, j) => {
+      const ru = `${block}.${j}.block`;
+      let y = snake(net, h, alpha(w, `${ru}.0.alpha`, c));
+      y = conv(y, `${ru}.1`, c, 7, { dilation, pad: 3 * dilation });
+      y = snake(net, y, alpha(w, `${ru}.2.alpha`, c));
+      y = conv(y, `${ru}.3`, c, 1, { pad: 0 });
+      h = add(net, h, y); // lengths are preserved, so the official centre crop never applies
+    });
+    h = snake(net, h, alpha(w, `${block}.3.alpha`, c));
+    h = conv(h, `${block}.4`, 2 * c, 2 * stride, { stride, pad: Math.ceil(stride / 2) });
+    c *= 2;
+  });
+  const last = cfg.encoderRates.length + 1;
+  h = snake(net, h, alpha(w, `encoder.block.${last}.alpha`, c));
+  return conv(h, `encoder.block.${last + 1}`, cfg.latentDim, 3, { pad: 1 });
+}
+
+/** A 1×1 conv as a right-multiplication on time-major rows: [T, in] · Wᵀ + b. */
+function pointwise(net: Net, x: string, c: ConvWeights): string {
+  const g = net.g;
+  const [out, inp] = c.shape;
+  const wt = new Float32Array(inp * out);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = c.weight[o * inp + i];
+  const y = g.op("MatMul", [x, g.constant("pw_w", wt, [inp, out])]);
+  return c.bias ? g.op("Add", [y, g.constant("pw_b", c.bias, [out])]) : y;
+}
+
+/** Rows divided by max(‖row‖₂, 1e-12), as `F.normalize` (float32 arithmetic). */
+function normalizeRows(data: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < data.length / dim; r++) {
+    let ss = 0;
+    for (let d = 0; d < dim; d++) ss = Math.fround(ss + Math.fround(data[r * dim + d] ** 2));
+    const n = Math.max(Math.fround(Math.sqrt(ss)), 1e-12);
+    for (let d = 0; d < dim; d++) out[r * dim + d] = Math.fround(data[r * dim + d] / n);
+  }
+  return out;
+}
+
+/**
+ * The first `nQ` stages of the factorised RVQ on the time-major latent [T, D]. Distances follow the official
+ * expression ‖e‖² − 2 e·ĉ + ‖ĉ‖² (argmax of its negation, first index on ties).
+ */
+export function dacQuantizer(net: Net, latentTD: string, w: TensorMap, cfg: DacConfig, nQ: number): {
+  codes: string;
+  ehat: string;
+} {
+  const g = net.g;
+  const D = cfg.latentDim;
+  const d = cfg.codebookDim;
+  const K = cfg.codebookSize;
+  const eps = g.constant("eps", new Float32Array([1e-12]), [1]);
+  const two = g.constant("two", new Float32Array([2]), [1]);
+  const axis1 = g.ints([1]);
+  let r = latentTD;
+  let ehat = "";
+  const codes: string[] = [];
+  for (let i = 0; i < nQ; i++) {
+    const p = `quantizer.quantizers.${i}`;
+    const inProj = checkConv(loadConv(w, `${p}.in_proj`, SOURCE), `${p}.in_proj`, [d, D, 1]);
+    const outProj = checkConv(loadConv(w, `${p}.out_proj`, SOURCE), `${p}.out_proj`, [D, d, 1]);
+    const book = floatData(getTensor(w, `${p}.codebook.weight`, [K, d], SOURCE), `${p}.codebook.weight`);
+    const unit = normalizeRows(book, d);
+    const unitT = new Float32Array(K * d);
+    const unit2 = new Float32Array(K);
+    for (let k = 0; k < K; k++) {
+      let ss = 0;
+      for (let j = 0; j < d; j++) {
+        unitT[j * K + k] = unit[k * d + j];
+        ss = Math.fround(ss + Math.fround(unit[k * d + j] ** 2));
+      }
+      unit2[k] = ss;
+    }
+    const ze = pointwise(net, r, inProj);
+    const norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [ze, ze]), axis1], { keepdims: 1 })]);
+    const e = g.op("Div", [ze, g.op("Max", [norm, eps])]);
+    const e2 = g.op("ReduceSum", [g.op("Mul", [e, e]), axis1], { keepdims: 1 });
+    const dot = g.op("Mul", [g.op("MatMul", [e, g.constant("cb_unit_t", unitT, [d, K])]), two]);
+    const dist = g.op("Add", [g.op("Sub", [e2, dot]), g.constant("cb_unit2", unit2, [1, K])]);
+    const code = g.op("ArgMax", [g.op("Neg", [dist])], { axis: 1, keepdims: 1 });
+    codes.push(code);
+    const zq = g.op("Gather", [g.constant("cb", book, [K, d]), g.op("Squeeze", [code, axis1])], { axis: 0 });
+    const st = g.op("Add", [ze, g.op("Sub", [zq, ze])]);
+    const out = pointwise(net, st, outProj);
+    ehat = ehat ? g.op("Add", [ehat, out]) : out;
+    r = g.op("Sub", [r, out]);
+  }
+  return { codes: codes.length === 1 ? codes[0] : g.op("Concat", codes, { axis: 1 }), ehat };
+}
+
+/** The whole ê graph: audio [1, 1, L] (L a multiple of the hop) → latent, ehat [T, D], codes [T, nQ]. */
+export function buildDacGraph(w: TensorMap, cfg: DacConfig, nQ: number): Net {
+  if (!Number.isInteger(nQ) || nQ < 1 || nQ > cfg.nCodebooks) {
+    throw new Error(`DAC: n_quantizers must be 1..${cfg.nCodebooks}, got ${nQ}`);
+  }
+  const net = new Net("dac");
+  const latent = dacEncoder(net, net.audio(), w, cfg);
+  const latentTD = timeMajor(net, latent);
+  const { codes, ehat } = dacQuantizer(net, latentTD, w, cfg, nQ);
+  net.g.output(latentTD, "latent");
+  net.g.output(ehat, "ehat");
+  net.g.output(codes, "codes", undefined, 7);
+  return net;
+}

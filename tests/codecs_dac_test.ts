@@ -1,0 +1,246 @@
+/**
+ * DAC 24 kHz parity against the official code's outputs (../shared/fixtures/codecs/dac_24khz): all 32 and 8
+ * codebooks, the long clip (not a multiple of the hop) and the short one; the registry ids through `--models`;
+ * the Hugging Face transformers names and the official `.pth` layout; a full-size 30 s run; offline errors.
+ */
+import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
+import { join } from "node:path";
+import { DAC_24KHZ, dacConfigFromKwargs } from "../lib/codecs/dac/config.ts";
+import { DacRunner } from "../lib/codecs/dac/model.ts";
+import { randomDacWeights } from "../lib/codecs/dac/random_weights.ts";
+import { DAC_CHECKPOINT, DAC_URL, dacOfficialName, readDacWeights } from "../lib/codecs/dac/weights.ts";
+import type { TensorMap } from "../lib/codecs/nn/safetensors.ts";
+import { getCodec } from "../lib/codecs/registry.ts";
+import { writeSafetensors } from "../lib/common/safetensors.ts";
+import { assertClose, assertCodes, CODEC_FIXTURES, npyF32, npyInt } from "./codecs_fixture_util.ts";
+
+const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/dac_24khz`;
+const ignore = !DIR;
+
+const fixtureWeights = () =>
+  readDacWeights("safetensors", [`${DIR}/weights.safetensors`, `${DIR}/config.json`]);
+
+Deno.test({
+  name: "dac: fixture parity (latent, codes, ê; all 32 and 8 codebooks; long and short clip)",
+  ignore,
+  fn: async () => {
+    const { weights, config } = await fixtureWeights();
+    assertEquals([config.encoderDim, config.latentDim, config.nCodebooks, config.codebookDim], [
+      4,
+      64,
+      32,
+      8,
+    ]);
+    const errors: string[] = [];
+    for (const [variant, nQ] of [["all", 32], ["8", 8]] as const) {
+      const runner = await DacRunner.create(weights, config, nQ, 1);
+      try {
+        for (const suffix of ["", "_short"]) {
+          const audio = (await npyF32(`${DIR}/input${suffix}.npy`)).data;
+          const r = await runner.run(audio);
+          const latent = await npyF32(`${DIR}/latent${suffix}.npy`);
+          assertEquals([r.latent!.rows, r.latent!.cols], latent.shape);
+          assertEquals(r.latent!.rows, Math.ceil(audio.length / 320));
+          const eLat = assertClose(`latent${suffix}`, r.latent!.data, latent.data);
+          // No near-ties: the smallest top-1/top-2 gap is 1.7e-5 (README), so every code must match.
+          const skipped = assertCodes(
+            `codes_${variant}${suffix}`,
+            r.codes!,
+            (await npyInt(`${DIR}/codes_${variant}${suffix}.npy`)).data,
+            nQ,
+          );
+          assertEquals(skipped.size, 0);
+          const eHat = assertClose(
+            `ehat_${variant}${suffix}`,
+            r.ehat!.data,
+            (await npyF32(`${DIR}/ehat_${variant}${suffix}.npy`)).data,
+          );
+          errors.push(`${variant}${suffix}: latent ${eLat.toExponential(2)}, ê ${eHat.toExponential(2)}`);
+        }
+      } finally {
+        await runner.release();
+      }
+    }
+    console.log(`dac parity (max|Δ| / max|ref|): ${errors.join("; ")}`);
+  },
+});
+
+Deno.test({
+  name: "dac: registry ids dac-24khz / dac-24khz-8q load the fixture through --models (parent or the folder)",
+  ignore,
+  fn: async () => {
+    for (
+      const [id, variant, modelsDir] of [["dac-24khz", "all", CODEC_FIXTURES], [
+        "dac-24khz-8q",
+        "8",
+        DIR,
+      ]] as const
+    ) {
+      const entry = await getCodec(id);
+      assertEquals([entry.sampleRate, entry.dCodec, entry.frameRate], [24000, 1024, 75]);
+      assertEquals(entry.bitrateKbps, variant === "all" ? 24 : 6);
+      const codec = await entry.load({ modelsDir, offline: true, threads: 1 });
+      try {
+        assertStringIncludes(codec.source, "weights.safetensors");
+        const e = await codec.encode((await npyF32(`${DIR}/input_short.npy`)).data);
+        assertEquals([e.rows, e.cols], [53, 64]);
+        assertClose(`${id} ê`, e.data, (await npyF32(`${DIR}/ehat_${variant}_short.npy`)).data);
+      } finally {
+        codec.dispose();
+      }
+    }
+  },
+});
+
+/** Official → transformers `DacModel` names (the forward direction, written independently of the loader's map). */
+function toHfName(name: string): string {
+  const n = 4; // strides
+  return name
+    .replace(/^encoder\.block\.0\./, "encoder.conv1.")
+    .replace(
+      /^encoder\.block\.(\d)\.block\.(\d)\.block\.(\d)\./,
+      (_, b, j, k) =>
+        `encoder.block.${b - 1}.res_unit${Number(j) + 1}.${["snake1", "conv1", "snake2", "conv2"][k]}.`,
+    )
+    .replace(/^encoder\.block\.(\d)\.block\.3\./, (_, b) => `encoder.block.${b - 1}.snake1.`)
+    .replace(/^encoder\.block\.(\d)\.block\.4\./, (_, b) => `encoder.block.${b - 1}.conv1.`)
+    .replace(new RegExp(`^encoder\\.block\\.${n + 1}\\.`), "encoder.snake1.")
+    .replace(new RegExp(`^encoder\\.block\\.${n + 2}\\.`), "encoder.conv2.")
+    .replace(".weight_g", ".parametrizations.weight.original0")
+    .replace(".weight_v", ".parametrizations.weight.original1");
+}
+
+Deno.test({
+  name: "dac: Hugging Face transformers names (descript/dac_24khz layout) map back to the official ones",
+  ignore,
+  fn: async () => {
+    const { weights } = await fixtureWeights();
+    const hf: TensorMap = new Map();
+    for (const [k, v] of weights) if (!k.startsWith("decoder.")) hf.set(toHfName(k), v);
+    assert(hf.has("encoder.block.3.res_unit3.conv2.parametrizations.weight.original1"));
+    assertEquals(dacOfficialName("encoder.snake1.alpha", 4), "encoder.block.5.alpha");
+    const tmp = await Deno.makeTempDir({ prefix: "dac_hf_" });
+    try {
+      await writeSafetensors(join(tmp, "model.safetensors"), Object.fromEntries(hf));
+      const { weights: mapped, config } = await readDacWeights("hf", [join(tmp, "model.safetensors")]);
+      assertEquals(config, DAC_24KHZ); // no config beside the file: the official one
+      const fixtureCfg = dacConfigFromKwargs({
+        ...JSON.parse(await Deno.readTextFile(`${DIR}/config.json`)).constructor_args,
+      }, "fixture");
+      const runner = await DacRunner.create(mapped, fixtureCfg, 8, 1);
+      const r = await runner.run((await npyF32(`${DIR}/input_short.npy`)).data, ["ehat"]);
+      assertClose("ehat_8_short via HF names", r.ehat!.data, (await npyF32(`${DIR}/ehat_8_short.npy`)).data);
+      await runner.release();
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+const PY = "/usr/bin/python3";
+async function torchAvailable(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(PY, { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "dac: official .pth layout ({state_dict, metadata.kwargs}, torch.save) loads through the unpickler",
+  ignore: ignore || !(await torchAvailable()),
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "dac_pth_" });
+    try {
+      await Deno.mkdir(join(tmp, "dac_24khz"));
+      const script = `
+import json, sys, collections, numpy as np, torch
+raw = open(sys.argv[1], "rb").read()
+n = int.from_bytes(raw[:8], "little"); header = json.loads(raw[8:8 + n]); sd = collections.OrderedDict()
+for k, v in header.items():
+    if k == "__metadata__": continue
+    a, b = v["data_offsets"]
+    sd[k] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(v["shape"]).copy())
+kwargs = json.load(open(sys.argv[2]))["constructor_args"]
+torch.save({"state_dict": sd, "metadata": {"kwargs": kwargs}}, sys.argv[3])
+`;
+      const out = await new Deno.Command(PY, {
+        args: [
+          "-c",
+          script,
+          `${DIR}/weights.safetensors`,
+          `${DIR}/config.json`,
+          join(tmp, "dac_24khz", DAC_CHECKPOINT),
+        ],
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const codec = await (await getCodec("dac-24khz")).load({ modelsDir: tmp, offline: true, threads: 1 });
+      try {
+        assertStringIncludes(codec.source, DAC_CHECKPOINT);
+        assertEquals(codec.dCodec, 64); // from metadata.kwargs
+        const e = await codec.encode((await npyF32(`${DIR}/input.npy`)).data);
+        assertClose("ehat_all via .pth", e.data, (await npyF32(`${DIR}/ehat_all.npy`)).data);
+      } finally {
+        codec.dispose();
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "dac: full-size official architecture (random weights) on 30 s of audio: shapes, frames, bounded memory",
+  fn: async () => {
+    const weights = randomDacWeights(DAC_24KHZ, 7);
+    let encoder = 0;
+    let quantizer = 0;
+    for (const [k, v] of weights) {
+      k.startsWith("encoder.") ? (encoder += v.data.length) : (quantizer += v.data.length);
+    }
+    assertEquals([encoder, quantizer], [21_521_536, 852_480]); // the README's parameter counts
+    const runner = await DacRunner.create(weights, DAC_24KHZ, 32);
+    try {
+      const audio = new Float32Array(30 * 24000 + 17);
+      for (let i = 0; i < audio.length; i++) audio[i] = 0.3 * Math.sin(i * 0.031) * Math.sin(i * 0.0007);
+      const before = Deno.memoryUsage().rss;
+      const r = await runner.run(audio, ["ehat", "codes"]);
+      const grown = Deno.memoryUsage().rss - before;
+      const T = Math.ceil(audio.length / 320);
+      assertEquals(T, 2251);
+      assertEquals([r.ehat!.rows, r.ehat!.cols], [T, 1024]);
+      assertEquals(r.codes!.length, 32 * T);
+      assert(r.codes!.every((c) => c >= 0 && c < 1024));
+      assert(r.ehat!.data.every(Number.isFinite));
+      assertLess(grown, 3e9, `RSS grew by ${(grown / 1e6).toFixed(0)} MB`);
+    } finally {
+      await runner.release();
+    }
+  },
+});
+
+Deno.test({
+  name: "dac: missing weights offline → error naming the file and the URL",
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "dac_missing_" });
+    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
+      [k, Deno.env.get(k)] as const
+    );
+    try {
+      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
+      Deno.env.set("HF_HUB_CACHE", join(tmp, "hf"));
+      Deno.env.delete("NAC_SAE_MODELS");
+      const err = await assertRejects(() =>
+        getCodec("dac-24khz").then((e) => e.load({ modelsDir: tmp, offline: true }))
+      );
+      assertStringIncludes(err.message, DAC_CHECKPOINT);
+      assertStringIncludes(err.message, DAC_URL);
+    } finally {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
