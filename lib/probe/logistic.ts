@@ -18,6 +18,7 @@
  */
 import { Rng } from "../common/random.ts";
 import type { Design } from "./design.ts";
+import { DenseWorkspace } from "./kernels.ts";
 
 export interface L1LogisticOptions {
   /** Inverse regularisation strength (sklearn's C). */
@@ -53,20 +54,6 @@ function logLoss(t: number): number {
   return t > 0 ? Math.log1p(Math.exp(-t)) : -t + Math.log1p(Math.exp(t));
 }
 
-/** Σᵢ col[off + i]·a[i]·b[i]; four accumulators break the floating-point add dependency chain. */
-function denseDot(col: Float32Array, off: number, a: Float64Array, b: Float64Array, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += col[off + i] * a[i] * b[i];
-    s1 += col[off + i + 1] * a[i + 1] * b[i + 1];
-    s2 += col[off + i + 2] * a[i + 2] * b[i + 2];
-    s3 += col[off + i + 3] * a[i + 3] * b[i + 3];
-  }
-  for (; i < n; i++) s0 += col[off + i] * a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
-
 /** Σᵢ rowIndex-addressed vals[k]·a[i]·b[i] over the CSC range [start, end). */
 function sparseDot(
   rowIndex: Int32Array,
@@ -84,10 +71,6 @@ function sparseDot(
   return s;
 }
 
-function denseAxpy(col: Float32Array, off: number, alpha: number, out: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] += alpha * col[off + i];
-}
-
 function sparseAxpy(
   rowIndex: Int32Array,
   vals: Float32Array,
@@ -97,28 +80,6 @@ function sparseAxpy(
   out: Float64Array,
 ): void {
   for (let k = start; k < end; k++) out[rowIndex[k]] += alpha * vals[k];
-}
-
-/** out = [Σ v·g, Σ v·D, Σ v²·D] over a dense column. */
-function denseSums(
-  col: Float32Array,
-  off: number,
-  g: Float64Array,
-  D: Float64Array,
-  n: number,
-  out: Float64Array,
-) {
-  let gs = 0, e = 0, h = 0;
-  for (let i = 0; i < n; i++) {
-    const v = col[off + i];
-    const vd = v * D[i];
-    gs += v * g[i];
-    e += vd;
-    h += v * vd;
-  }
-  out[0] = gs;
-  out[1] = e;
-  out[2] = h;
 }
 
 /** out = [Σ v·g, Σ v·D, Σ v²·D] over a sparse column's stored values. */
@@ -193,11 +154,13 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
 
   const w = new Float64Array(d), wpd = new Float64Array(d);
   let b = 0, bpd = 0;
-  const f = new Float64Array(n); // margins w·xᵢ + b
+  // Per-sample vectors live in the dense kernels' memory (dense column j starts at byte 4·denseOffset[j]).
+  const ws = new DenseWorkspace(denseVals, n, 4);
+  const { dot3, axpy, sums: denseSums } = ws.k;
+  const [f, g, D, r] = ws.vectors; // margins w·xᵢ + b; ∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ; ∂²(C·lossᵢ)/∂fᵢ² = C pᵢ(1 − pᵢ);
+  // and r with X·(wpd − w) = r + c·1 (c: the constant part of the implicitly centered columns)
+  const [fB, gB, dB, rB] = ws.vectorBytes;
   const p = new Float64Array(n); // σ(−yᵢ fᵢ)
-  const g = new Float64Array(n); // ∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ
-  const D = new Float64Array(n); // ∂²(C·lossᵢ)/∂fᵢ² = C pᵢ (1 − pᵢ)
-  const r = new Float64Array(n); // X·(wpd − w) is r + c·1 (the constant part of centered sparse columns)
   const grad = new Float64Array(d), hdiag = new Float64Array(d);
   const sD = new Float64Array(d); // Σᵢ (s_ij/σ_j) D_i over the stored raw values
   const eD = new Float64Array(d); // Σᵢ x_ij D_i
@@ -218,9 +181,9 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     for (let j = 0; j < d; j++) {
       const wj = w[j];
       if (wj === 0) continue;
-      const off = denseOffset[j], ws = wj * invScale[j];
-      if (off >= 0) denseAxpy(denseVals, off, ws, f, n);
-      else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], ws, f);
+      const off = denseOffset[j], wsj = wj * invScale[j];
+      if (off >= 0) axpy(4 * off, wsj, fB, n);
+      else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], wsj, f);
       const s = wj * shift[j];
       if (s !== 0) { for (let i = 0; i < n; i++) f[i] -= s; }
     }
@@ -234,7 +197,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   let nIter = 0, cdCycles = 0, converged = false, relativeViolation = Infinity;
   let failedLineSearches = 0;
   const history: number[] = [];
-  const sums = new Float64Array(3);
+  const sums = ws.out;
 
   while (nIter < maxIter) {
     // Gradient and Hessian diagonal of the loss; outer shrinking; KKT violation.
@@ -243,7 +206,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     for (let s = 0; s < activeSize; s++) {
       const j = index[s];
       const off = denseOffset[j];
-      if (off >= 0) denseSums(denseVals, off, g, D, n, sums);
+      if (off >= 0) denseSums(4 * off, gB, dB, n, ws.outByte);
       else sparseSums(rowIndex, vals, ptr[j], ptr[j + 1], g, D, sums);
       const gs = sums[0], e = sums[1], h = sums[2];
       // x_ij = inv·s_ij − m: expand the sums over x into sums over the stored raw values.
@@ -304,9 +267,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         const off = denseOffset[j];
         const m = shift[j];
         const inv = invScale[j];
-        let dot = off >= 0
-          ? denseDot(denseVals, off, D, r, n)
-          : sparseDot(rowIndex, vals, ptr[j], ptr[j + 1], D, r);
+        let dot = off >= 0 ? dot3(4 * off, dB, rB, n) : sparseDot(rowIndex, vals, ptr[j], ptr[j + 1], D, r);
         dot = inv * dot - m * R;
         const G = grad[j] + (wpd[j] - w[j]) * NU + dot + c * eD[j];
         const H = hdiag[j];
@@ -336,7 +297,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         z = Math.min(Math.max(z, -STEP_CLIP), STEP_CLIP);
         wpd[j] = wj + z;
         const zs = z * inv;
-        if (off >= 0) denseAxpy(denseVals, off, zs, r, n);
+        if (off >= 0) axpy(4 * off, zs, rB, n);
         else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], zs, r);
         c -= z * m;
         R += z * sD[j];
