@@ -16,6 +16,8 @@ export class CellPool {
   private readonly pending = new Map<number, Pending>();
   private readonly busy = new Map<Worker, number>();
   private nextId = 0;
+  /** With one worker, cells run in this thread one after another (not interleaved, so each finishes early). */
+  private inline: Promise<unknown> = Promise.resolve();
 
   constructor(readonly size: number) {
     if (size > 1) {
@@ -34,7 +36,11 @@ export class CellPool {
   }
 
   run(spec: CellSpec, data: CellData): Promise<CellOutcome> {
-    if (this.size <= 1) return runCell(spec, data);
+    if (this.size <= 1) {
+      const result = this.inline.then(() => runCell(spec, data));
+      this.inline = result.catch(() => {});
+      return result;
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
