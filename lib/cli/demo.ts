@@ -66,8 +66,8 @@ const demo: Command = {
     log(`demo finished in ${seconds.toFixed(1)}s`, quiet);
     console.log(`results: ${join(outDir, "results.parquet")}`);
     console.log(`         ${join(outDir, "results.csv")}`);
-    console.log(`report:  ${report}`);
-    return { ...summary, report, seconds };
+    console.log(`report:  ${report.path}`);
+    return { ...summary, report: report.path, charts: report.charts, seconds };
   },
 };
 
