@@ -101,6 +101,29 @@ Deno.test("WAV: decodeAudio crops to maxSeconds", async () => {
   assertEquals(got.channels[0].length, 12000);
 });
 
+Deno.test("WAV: chunks before fmt and between fmt and data (odd sizes, padded) are skipped", async () => {
+  const plain = encodeWav([sine(440, 16000, 1000)], 16000);
+  const junk = new Uint8Array(8 + 5 + 1); // odd-sized chunk + pad byte
+  junk.set(new TextEncoder().encode("JUNK"), 0);
+  new DataView(junk.buffer).setUint32(4, 5, true);
+  const list = new Uint8Array(8 + 4);
+  list.set(new TextEncoder().encode("LIST"), 0);
+  new DataView(list.buffer).setUint32(4, 4, true);
+  // RIFF header | JUNK | fmt | LIST | data
+  const bytes = new Uint8Array([
+    ...plain.subarray(0, 12),
+    ...junk,
+    ...plain.subarray(12, 36),
+    ...list,
+    ...plain.subarray(36),
+  ]);
+  new DataView(bytes.buffer).setUint32(4, bytes.length - 8, true);
+  const got = await decodeAudio(await write("chunks.wav", bytes), { maxSeconds: 0.05 });
+  assertEquals(got.sampleRate, 16000);
+  assertEquals(got.channels[0].length, 800);
+  assertLessOrEqual(maxAbsDiff(got.channels[0], sine(440, 16000, 800)), 1 / 32768);
+});
+
 /** Asserts that decoding rejects with an AudioError whose message names the file and contains `problem`. */
 async function rejects(name: string, bytes: Uint8Array, problem: string): Promise<void> {
   const p = await write(name, bytes);

@@ -68,18 +68,11 @@ export async function decodeAudio(path: string, opts: DecodeOptions = {}): Promi
   let audio: DecodedAudio;
   if (container === "wav") {
     // WAV frames beyond the crop are never converted.
-    audio = parseWav(bytes, path, maxFramesFor(bytes, maxSeconds));
+    audio = parseWav(bytes, path, maxSeconds);
   } else {
     audio = container === "flac" ? await decodeFlac(bytes, path) : await decodeMp3(bytes, path);
   }
   return checkDecoded(path, crop(audio, maxSeconds));
-}
-
-function maxFramesFor(bytes: Uint8Array, maxSeconds: number): number {
-  if (!Number.isFinite(maxSeconds) || bytes.length < 28) return Infinity;
-  // The rate is re-validated by parseWav; here it only bounds the conversion work.
-  const rate = new DataView(bytes.buffer, bytes.byteOffset).getUint32(24, true);
-  return rate > 0 ? Math.ceil(maxSeconds * rate) : Infinity;
 }
 
 function crop(audio: DecodedAudio, maxSeconds: number): DecodedAudio {

@@ -36,8 +36,8 @@ function fourcc(b: Uint8Array, o: number): string {
   return String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
 }
 
-/** Parses a WAV file's bytes; `maxFrames` limits how many frames are converted (cropping before work). */
-export function parseWav(bytes: Uint8Array, path: string, maxFrames = Infinity): DecodedAudio {
+/** Parses a WAV file's bytes; only the first `maxSeconds` are converted (cropping before any work). */
+export function parseWav(bytes: Uint8Array, path: string, maxSeconds = Infinity): DecodedAudio {
   if (bytes.length === 0) throw new AudioError(path, "empty file (0 bytes)");
   if (bytes.length < 12) {
     throw new AudioError(path, `truncated header: ${bytes.length} bytes, a WAV header needs at least 44`);
@@ -76,7 +76,7 @@ export function parseWav(bytes: Uint8Array, path: string, maxFrames = Infinity):
       format = parseFmt(view, body, size, path);
     } else if (id === "data") {
       if (!format) throw new AudioError(path, "malformed WAV: data chunk before the fmt chunk");
-      return decodeData(bytes, view, body, size, format, path, maxFrames);
+      return decodeData(bytes, view, body, size, format, path, Math.ceil(maxSeconds * format.sampleRate));
     }
     offset = body + size + (size & 1); // chunks are word-aligned
   }

@@ -8,7 +8,7 @@
  * written as 16-bit mono WAV.
  */
 import { join, resolve } from "node:path";
-import { encodeWav, parseWav, resample, toMono } from "../audio/mod.ts";
+import { decodeAudio, encodeWav, resample, toMono } from "../audio/mod.ts";
 import { cacheRoot } from "../common/assets.ts";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson } from "../common/hash.ts";
@@ -202,7 +202,7 @@ async function synthesize(u: SyntheticUtterance, tmpDir: string, dest: string): 
     tmp,
     u.text,
   ]);
-  const audio = parseWav(await Deno.readFile(tmp), tmp);
+  const audio = await decodeAudio(tmp);
   await Deno.remove(tmp);
   const y = resample(toMono(audio.channels), audio.sampleRate, SYNTHETIC_RATE);
   await writeFileAtomic(dest, encodeWav([y], SYNTHETIC_RATE));
