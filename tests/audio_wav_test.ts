@@ -1,5 +1,13 @@
 /** WAV decoding: every supported sample format (ours and sox-written), and every malformed-input case. */
-import { assert, assertEquals, assertLessOrEqual, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertLessOrEqual,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { checkDecoded } from "../lib/audio/errors.ts";
 import { join } from "node:path";
 import { AudioError, decodeAudio, encodeWav, type WavWriteOptions } from "../lib/audio/mod.ts";
 
@@ -200,6 +208,12 @@ Deno.test("bad WAV input: absurd header values (0 Hz, 10 GHz, 0 channels, incons
     "absurd sample rate 4294967295 Hz",
   );
   await rejects("0ch.wav", patched((v) => v.setUint16(22, 0, true)), "absurd channel count 0");
+  // The same check guards what the FLAC/MP3 decoders report, where a 10 GHz rate could come back.
+  const e = assertThrows(
+    () => checkDecoded("x.mp3", { channels: [new Float32Array(4)], sampleRate: 10e9 }),
+    AudioError,
+  );
+  assertStringIncludes(e.message, "x.mp3: absurd sample rate 10000000000 Hz");
   await rejects("align.wav", patched((v) => v.setUint16(32, 3, true)), "block align");
 });
 
