@@ -3,11 +3,19 @@
  * per-file encoding, does not depend on the number of workers, resumes after a kill without recomputing
  * what was stored, and reports undecodable files explicitly.
  */
-import { assert, assertEquals, assertGreater, assertLess, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertLess,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { join } from "node:path";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
 import { encodeFile, extractFeatures, loadFeatureSet } from "../lib/extract/mod.ts";
+import { lockStore } from "../lib/extract/store.ts";
 
 const SHARED = sharedDir() ?? "../shared";
 const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");
@@ -139,6 +147,25 @@ Deno.test("extract: a killed run resumes where it stopped and recomputes nothing
     const resumed = await readMatrix(join(store, "u.npy"));
     assertEquals(Array.from(resumed.data), Array.from(clean.u.data));
     assertEquals((await loadFeatureSet(store)).ids, clean.ids);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: one writer per store; a lock left by a dead process is taken over", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const unlock = await lockStore(dir);
+    await assertRejects(() => lockStore(dir), Error, `another extraction (pid ${Deno.pid})`);
+    await unlock();
+    // A stale lock (a pid that cannot exist) does not block the next run.
+    await Deno.writeTextFile(
+      join(dir, "store.lock"),
+      JSON.stringify({ pid: 2 ** 31 - 2, host: Deno.hostname() }),
+    );
+    const again = await lockStore(dir);
+    await again();
+    assert(!(await Deno.stat(join(dir, "store.lock")).then(() => true, () => false)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

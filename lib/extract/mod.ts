@@ -11,7 +11,15 @@ import { loadAudio } from "../audio/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { type CodecInfo, type LoadOptions, meanOverTime } from "../codecs/types.ts";
 import { EncoderPool } from "./pool.ts";
-import { type Failure, readMergedView, readShards, rowKey, ShardWriter, writeMergedView } from "./store.ts";
+import {
+  type Failure,
+  lockStore,
+  readMergedView,
+  readShards,
+  rowKey,
+  ShardWriter,
+  writeMergedView,
+} from "./store.ts";
 
 export type { Failure, StoredRow } from "./store.ts";
 
@@ -99,6 +107,24 @@ export async function extractFeatures(
   const info: CodecInfo = codecInfo(entry);
   const { dataset, rows } = await manifestRows(opts.manifestPath);
   const storeDir = resolve(opts.storeDir ?? featureStoreDir(dataset, entry.id));
+  const unlock = await lockStore(storeDir);
+  try {
+    return await extractLocked(opts, load, entry, info, dataset, rows, storeDir, t0);
+  } finally {
+    await unlock();
+  }
+}
+
+async function extractLocked(
+  opts: ExtractOptions,
+  load: LoadOptions,
+  entry: CodecInfo,
+  info: CodecInfo,
+  dataset: string,
+  rows: ManifestRow[],
+  storeDir: string,
+  t0: number,
+): Promise<FeatureSet & { summary: ExtractSummary }> {
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
   const before = await readShards(storeDir, entry.id, entry.dCodec);
   const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))

@@ -261,3 +261,57 @@ async function readFailures(path: string): Promise<Failure[]> {
     reason: String(r.reason),
   }));
 }
+
+/**
+ * Takes the store's writer lock (`store.lock`, holding the owner's pid and host): two extractions writing one
+ * store would interleave shard numbers. A lock left by a process that no longer runs is taken over.
+ */
+export async function lockStore(dir: string): Promise<() => Promise<void>> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, "store.lock");
+  const me = { pid: Deno.pid, host: Deno.hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const f = await Deno.open(path, { write: true, createNew: true });
+      await f.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
+      f.close();
+      return async () => {
+        await Deno.remove(path).catch(() => {});
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      let owner: { pid?: number; host?: string } = {};
+      try {
+        owner = JSON.parse(await Deno.readTextFile(path));
+      } catch { /* half-written lock: treat as stale */ }
+      if (owner.pid !== undefined && owner.host === me.host && processAlive(owner.pid)) {
+        throw new Error(
+          `${dir}: another extraction (pid ${owner.pid}) is writing this store; wait for it or use another --store`,
+        );
+      }
+      if (owner.pid !== undefined && owner.host !== me.host) {
+        throw new Error(
+          `${dir}: locked by pid ${owner.pid} on ${owner.host}; remove ${path} if that run is gone`,
+        );
+      }
+      await Deno.remove(path).catch(() => {});
+    }
+  }
+  throw new Error(`${dir}: cannot take the store lock ${path}`);
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    // Without /proc (macOS, Windows) assume the owner is alive: a wrong "stale" would corrupt the store.
+    try {
+      Deno.statSync("/proc/self");
+      return false;
+    } catch {
+      return true;
+    }
+  }
+}
