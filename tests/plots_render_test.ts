@@ -2,6 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import {
   chartBundle,
   deltaF1Chart,
+  deltaF1SeedChart,
   densityChart,
   renderSvg,
   showChart,
@@ -28,6 +29,7 @@ Deno.test("Figs 2/3 render to SVG without a canvas: 4 panels × 3 codec lines, a
   const rules = svg.match(/class="mark-rule role-mark[^"]*"[^>]*>(.*?)<\/g>/g) ?? [];
   for (const r of rules) assertEquals((r.match(/<line/g) ?? []).length, 1);
   for (const codec of ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]) assertStringIncludes(svg, codec);
+  assert(!svg.includes("NaN"), "an axis label or mark position is NaN");
 });
 
 Deno.test("Fig 4 and curves render: 3 density lines; 16 panels × 2 curves", async () => {
@@ -70,4 +72,11 @@ Deno.test("display bundle: Vega-Lite v5 spec + SVG + text, exposed through Jupyt
   const display =
     (shown as unknown as Record<symbol, () => Record<string, unknown>>)[Symbol.for("Jupyter.display")];
   assertEquals(Object.keys(display()).length, 3);
+});
+
+Deno.test("interval chart renders bands and lines per codec and panel, and no stray x value", async () => {
+  const svg = await renderSvg(deltaF1SeedChart(f.results, { task: "us-vs-uk" }));
+  assertEquals(countLineMarks(svg), 12);
+  assertEquals((svg.match(/class="mark-area role-mark/g) ?? []).length, 12);
+  assert(!svg.includes("NaN"), "an axis label or mark position is NaN");
 });

@@ -198,11 +198,13 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
     spec: {
       width: 150,
       height: 170,
-      encoding: { x: S_AXIS, color: codecColor(codecs) },
       layer: [
         {
           mark: { type: "area", opacity: 0.25 },
           encoding: {
+            // x and color per layer: shared, they would also group the zero rule's aggregate by s.
+            x: S_AXIS,
+            color: codecColor(codecs),
             y: { field: "lo_pct", type: "quantitative", title: "ΔF1 (%)" },
             y2: { field: "hi_pct" },
           },
@@ -210,6 +212,8 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
         {
           mark: { type: "line", point: true },
           encoding: {
+            x: S_AXIS,
+            color: codecColor(codecs),
             y: { field: "delta_f1_pct", type: "quantitative" },
             tooltip: [...DELTA_TOOLTIP, { field: "lo_pct", title: "95 % lo" }, {
               field: "hi_pct",
