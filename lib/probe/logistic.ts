@@ -157,14 +157,15 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   // Per-sample vectors live in the dense kernels' memory (dense column j starts at byte 4·denseOffset[j]).
   const ws = new DenseWorkspace(denseVals, n, 4);
   const { dot3, axpy, sums: denseSums } = ws.k;
-  const [f, g, D, r] = ws.vectors; // margins w·xᵢ + b; ∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ; ∂²(C·lossᵢ)/∂fᵢ² = C pᵢ(1 − pᵢ);
-  // and r with X·(wpd − w) = r + c·1 (c: the constant part of the implicitly centered columns)
+  // f: margins w·xᵢ + b; g: ∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ; D: ∂²(C·lossᵢ)/∂fᵢ² = C pᵢ(1 − pᵢ); r: the direction's
+  // margin change X·(wpd − w) is r + c·1, c holding the constant part of the implicitly centered columns.
+  const [f, g, D, r] = ws.vectors;
   const [fB, gB, dB, rB] = ws.vectorBytes;
   const p = new Float64Array(n); // σ(−yᵢ fᵢ)
   const grad = new Float64Array(d), hdiag = new Float64Array(d);
   const sD = new Float64Array(d); // Σᵢ (s_ij/σ_j) D_i over the stored raw values
   const eD = new Float64Array(d); // Σᵢ x_ij D_i
-  // Coordinates 0..d−1 are coefficients, d is the intercept (never shrunk, kept last in the active range).
+  // Coefficient order: the active (unshrunk) set is index[0..activeSize); the intercept is updated apart.
   const index = new Int32Array(d);
   for (let j = 0; j < d; j++) index[j] = j;
 
@@ -177,16 +178,17 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     sumG = terms[2];
   };
   const recomputeMargins = () => {
-    f.fill(b);
+    let constant = b;
+    f.fill(0);
     for (let j = 0; j < d; j++) {
       const wj = w[j];
       if (wj === 0) continue;
       const off = denseOffset[j], wsj = wj * invScale[j];
       if (off >= 0) axpy(4 * off, wsj, fB, n);
       else sparseAxpy(rowIndex, vals, ptr[j], ptr[j + 1], wsj, f);
-      const s = wj * shift[j];
-      if (s !== 0) { for (let i = 0; i < n; i++) f[i] -= s; }
+      constant -= wj * shift[j];
     }
+    for (let i = 0; i < n; i++) f[i] += constant;
   };
   refresh();
 
