@@ -31,7 +31,8 @@ export class EncoderPool {
           };
         }),
       );
-      const { offline, modelsDir, threads } = load;
+      // One engine thread per worker unless told otherwise: the workers already fill the cores.
+      const { offline, modelsDir, threads = 1 } = load;
       w.postMessage({ type: "init", codecId, load: { offline, modelsDir, threads } });
     }
     try {
@@ -83,6 +84,8 @@ export class EncoderPool {
           e.preventDefault();
           fail(new Error(`worker ${i} crashed: ${e.message}`));
         };
+        // Two jobs in flight per worker, so a worker never idles while the main thread commits a shard.
+        feed(w);
         feed(w);
       });
     });

@@ -64,6 +64,7 @@ export class TfliteModel {
   private compiled: litert.CompiledModel;
   private runner: WasmCompiled;
   private readonly inputs = new Map<string, litert.Tensor[]>();
+  private readonly outputs = new Map<string, { int32: boolean; bytes: number }[]>();
   private readonly signatures: string[];
   private deleted = false;
 
@@ -147,15 +148,21 @@ export class TfliteModel {
   }
 
   private readAndFree(out: WasmBuffer[], name: string): Typed[] {
-    const details = this.compiled.signatures[name].getOutputDetails();
+    let details = this.outputs.get(name);
+    if (!details) {
+      details = this.compiled.signatures[name].getOutputDetails().map((d) => ({
+        int32: d.dtype === "int32",
+        bytes: 4 * d.shape.reduce((a, b) => a * b, 1),
+      }));
+      this.outputs.set(name, details);
+    }
     try {
       return out.map((buf, i) => {
         const d = details[i];
-        const n = d.shape.reduce((a, b) => a * b, 1);
         const ptr = buf.lock(this.wasm.LiteRtTensorBufferLockMode.READ);
         try {
-          const bytes = this.wasm.HEAPU8.slice(ptr, ptr + 4 * n);
-          return d.dtype === "int32" ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);
+          const bytes = this.wasm.HEAPU8.slice(ptr, ptr + d.bytes);
+          return d.int32 ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);
         } finally {
           buf.unlock();
         }
