@@ -303,8 +303,9 @@ export async function lockStore(dir: string): Promise<() => Promise<void>> {
 function processAlive(pid: number): boolean {
   if (pid === Deno.pid) return true;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    // "pid (name) S ...": a zombie (Z) or dying (X) process holds no lock.
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) [ZX]/s.test(stat);
   } catch {
     // Without /proc (macOS, Windows) assume the owner is alive: a wrong "stale" would corrupt the store.
     try {
