@@ -3,9 +3,32 @@
  * (interactive in VS Code / JupyterLab), an SVG rendered here with vega's headless SVG renderer (for
  * nbconvert HTML, GitHub and the report — no canvas: vega estimates text widths), and a text fallback.
  */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import process from "node:process";
+import type { TopLevelSpec } from "vega-lite";
 import type { VegaLiteSpec } from "./specs.ts";
+
+type Vega = typeof import("vega");
+type VegaLite = typeof import("vega-lite");
+let engines: Promise<[Vega, VegaLite]> | undefined;
+
+/**
+ * vega and vega-lite, imported on first use. One of vega's dependencies requires node's deprecated `punycode`,
+ * which prints a DeprecationWarning to stderr of every CLI run and notebook kernel; it is silenced for the
+ * import only.
+ */
+function loadEngines(): Promise<[Vega, VegaLite]> {
+  return engines ??= (async () => {
+    // Node's documented flag (missing from @types/node's Process).
+    const proc = process as unknown as { noDeprecation?: boolean };
+    const before = proc.noDeprecation;
+    proc.noDeprecation = true;
+    try {
+      return await Promise.all([import("vega"), import("vega-lite")]);
+    } finally {
+      proc.noDeprecation = before;
+    }
+  })();
+}
 
 export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
 
@@ -30,7 +53,8 @@ let svgCounter = 0;
  * several SVGs inlined in one HTML page do not capture each other's `url(#…)` references.
  */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const { spec: vgSpec } = compile(spec as unknown as TopLevelSpec);
+  const [vega, vegaLite] = await loadEngines();
+  const { spec: vgSpec } = vegaLite.compile(spec as unknown as TopLevelSpec);
   const view = new vega.View(vega.parse(vgSpec), { renderer: "none", logLevel: vega.Warn });
   try {
     const svg = await view.toSVG();

@@ -27,14 +27,15 @@ export interface TableHtmlOptions {
 
 /** A plain `<table>` (inline styles only, so it survives notebook sanitizers and standalone HTML). */
 export function tableHtml(df: pl.DataFrame, opts: TableHtmlOptions = {}): string {
-  const th = "border-bottom:1px solid #444;padding:3px 8px;text-align:right;font-weight:600";
+  const th = "border-bottom:1px solid #444;padding:3px 8px;text-align:center;font-weight:600";
   const td = "padding:2px 8px;text-align:right;border-bottom:1px solid #eee";
   const head = df.columns.map((c) => `<th style="${th}">${escapeHtml(c)}</th>`).join("");
   const body = (df.toRecords() as Record<string, unknown>[]).map((r) =>
     "<tr>" + df.columns.map((c) => {
       const { text, cls } = formatCell(r[c]);
       const color = cls.includes("neg") ? ";color:#a40000" : cls === "na" ? ";color:#999" : "";
-      return `<td class="${cls}" style="${td}${color}">${escapeHtml(text)}</td>`;
+      const align = cls === "" ? ";text-align:left" : "";
+      return `<td class="${cls}" style="${td}${color}${align}">${escapeHtml(text)}</td>`;
     }).join("") + "</tr>"
   ).join("\n");
   const caption = opts.caption
