@@ -49,11 +49,6 @@ export interface L1LogisticFit {
   relativeViolation: number;
 }
 
-/** log(1 + exp(−t)) without overflow. */
-function logLoss(t: number): number {
-  return t > 0 ? Math.log1p(Math.exp(-t)) : -t + Math.log1p(Math.exp(t));
-}
-
 /** Σᵢ rowIndex-addressed vals[k]·a[i]·b[i] over the CSC range [start, end). */
 function sparseDot(
   rowIndex: Int32Array,
@@ -105,7 +100,10 @@ function sparseSums(
   out[2] = h;
 }
 
-/** Per-sample p, g, D from margins f; returns [C·Σ loss, Σ D, Σ g] in out. */
+/**
+ * Per-sample p, g, D from margins f (one exp per sample); returns [Σ D, Σ g, C·Σ loss] in out, the loss only
+ * `withLoss` (the line search tracks loss changes itself, so most iterations skip the log).
+ */
 function sampleTerms(
   y: Float64Array,
   f: Float64Array,
@@ -113,23 +111,25 @@ function sampleTerms(
   p: Float64Array,
   g: Float64Array,
   D: Float64Array,
+  withLoss: boolean,
   out: Float64Array,
 ) {
   let loss = 0, sumD = 0, sumG = 0;
   for (let i = 0; i < y.length; i++) {
     const t = y[i] * f[i];
-    const pi = 1 / (1 + Math.exp(t));
+    const e = Math.exp(-Math.abs(t)); // no overflow either side
+    const pi = t > 0 ? e / (1 + e) : 1 / (1 + e); // σ(−t)
     p[i] = pi;
     const gi = -C * y[i] * pi, di = C * pi * (1 - pi);
     g[i] = gi;
     D[i] = di;
-    loss += logLoss(t);
     sumD += di;
     sumG += gi;
+    if (withLoss) loss += Math.log1p(e) + (t < 0 ? -t : 0);
   }
-  out[0] = C * loss;
-  out[1] = sumD;
-  out[2] = sumG;
+  out[0] = sumD;
+  out[1] = sumG;
+  out[2] = C * loss;
 }
 
 /** Σᵢ [loss(tᵢ + δᵢ) − loss(tᵢ)] with δᵢ = yᵢ(rᵢ + c), as log1p(σ(−tᵢ)·expm1(−δᵢ)): no cancellation. */
@@ -171,11 +171,11 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
 
   let lossSum = 0, sumD = 0, sumG = 0;
   const terms = new Float64Array(3);
-  const refresh = () => {
-    sampleTerms(y, f, C, p, g, D, terms);
-    lossSum = terms[0];
-    sumD = terms[1];
-    sumG = terms[2];
+  const refresh = (withLoss: boolean) => {
+    sampleTerms(y, f, C, p, g, D, withLoss, terms);
+    sumD = terms[0];
+    sumG = terms[1];
+    if (withLoss) lossSum = terms[2];
   };
   const recomputeMargins = () => {
     let constant = b;
@@ -190,7 +190,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
     }
     for (let i = 0; i < n; i++) f[i] += constant;
   };
-  refresh();
+  refresh(true);
 
   let wNorm = 0;
   let gmaxOld = Infinity;
@@ -343,6 +343,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         w.set(wpd);
         b = bpd;
         wNorm = wNormNew;
+        lossSum += C * dLoss;
         accepted = true;
         break;
       }
@@ -363,7 +364,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       recomputeMargins();
       failedLineSearches++;
     } else failedLineSearches = 0;
-    refresh();
+    refresh(!accepted);
     if (inner === 1) innerEps *= 0.25;
     nIter++;
     gmaxOld = gmaxNew;
@@ -372,7 +373,7 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   }
 
   recomputeMargins();
-  refresh();
+  refresh(true);
   let norm = 0;
   for (let j = 0; j < d; j++) norm += Math.abs(w[j]);
   return {
