@@ -3,7 +3,6 @@ import { assert, assertLessOrEqual } from "@std/assert";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readNpy } from "../lib/common/npy.ts";
 import type { TensorMap } from "../lib/codecs/nn/safetensors.ts";
-import type { SeanetEncoderConfig } from "../lib/codecs/nn/seanet.ts";
 
 export const CODEC_FIXTURES = sharedDir() && `${sharedDir()}/fixtures/codecs`;
 
@@ -130,56 +129,6 @@ export async function ruleWeights(
   for (const [name, c] of Object.entries(checks)) {
     if (!filter.test(name)) continue;
     out.set(name, { dtype: "F32", shape: c.shape, data: ruleTensor(name, c.shape) });
-  }
-  return out;
-}
-
-/**
- * Random weights (official names, weight-norm spelling) for a SEANet encoder built from `cfg`, plus `nq`
- * codebooks of `bins` × dimension: what a full-size random-init model looks like, without any download.
- */
-export function randomSeanetWeights(cfg: SeanetEncoderConfig, nq: number, bins: number): TensorMap {
-  const out: TensorMap = new Map();
-  const put = (name: string, shape: number[], lo: number, hi: number) =>
-    out.set(name, { dtype: "F32", shape, data: hashUniform(name, shape.reduce((a, b) => a * b, 1), lo, hi) });
-  const conv = (prefix: string, cin: number, cout: number, k: number) => {
-    put(`${prefix}.conv.conv.weight_v`, [cout, cin, k], -1, 1);
-    put(`${prefix}.conv.conv.weight_g`, [cout, 1, 1], 0.8, 1.2);
-    put(`${prefix}.conv.conv.bias`, [cout], -0.01, 0.01);
-  };
-  let i = 0;
-  let c = cfg.nFilters;
-  conv(`encoder.model.${i++}`, cfg.channels, c, cfg.kernelSize);
-  for (const ratio of [...cfg.ratios].reverse()) {
-    for (let j = 0; j < cfg.nResidualLayers; j++) {
-      const idx = i++;
-      conv(`encoder.model.${idx}.block.1`, c, c / cfg.compress, cfg.residualKernelSize);
-      conv(`encoder.model.${idx}.block.3`, c / cfg.compress, c, 1);
-      if (!cfg.trueSkip) conv(`encoder.model.${idx}.shortcut`, c, c, 1);
-    }
-    i++;
-    conv(`encoder.model.${i++}`, c, 2 * c, 2 * ratio);
-    c *= 2;
-  }
-  if (cfg.lstmLayers > 0) {
-    const prefix = `encoder.model.${i++}.lstm`;
-    const b = 1 / Math.sqrt(c);
-    const dirs = cfg.bidirectional ? ["", "_reverse"] : [""];
-    for (let l = 0; l < cfg.lstmLayers; l++) {
-      const input = l === 0 ? c : c * dirs.length;
-      for (const d of dirs) {
-        put(`${prefix}.weight_ih_l${l}${d}`, [4 * c, input], -b, b);
-        put(`${prefix}.weight_hh_l${l}${d}`, [4 * c, c], -b, b);
-        put(`${prefix}.bias_ih_l${l}${d}`, [4 * c], -b, b);
-        put(`${prefix}.bias_hh_l${l}${d}`, [4 * c], -b, b);
-      }
-    }
-    if (cfg.bidirectional) c *= 2;
-  }
-  i++;
-  conv(`encoder.model.${i++}`, c, cfg.dimension, cfg.lastKernelSize);
-  for (let q = 0; q < nq; q++) {
-    put(`quantizer.vq.layers.${q}._codebook.embed`, [bins, cfg.dimension], -0.3, 0.3);
   }
   return out;
 }

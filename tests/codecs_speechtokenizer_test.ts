@@ -9,14 +9,8 @@ import { OFFICIAL_CONFIG } from "../lib/codecs/speechtokenizer/config.ts";
 import { SptRunner } from "../lib/codecs/speechtokenizer/model.ts";
 import { OFFICIAL_URL, readSptWeights } from "../lib/codecs/speechtokenizer/weights.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
-import {
-  assertClose,
-  assertCodes,
-  CODEC_FIXTURES,
-  npyF32,
-  npyInt,
-  randomSeanetWeights,
-} from "./codecs_fixture_util.ts";
+import { randomSeanetWeights } from "../lib/codecs/nn/seanet.ts";
+import { assertClose, assertCodes, CODEC_FIXTURES, npyF32, npyInt } from "./codecs_fixture_util.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/speechtokenizer`;
 const ignore = !DIR;

@@ -13,7 +13,7 @@
  * Decoder tensors are not needed for ê and are dropped.
  */
 import { readJson } from "../../common/fs.ts";
-import { readSafetensors, type TensorMap } from "../nn/safetensors.ts";
+import { encoderSubset, readSafetensors, type TensorMap } from "../nn/safetensors.ts";
 import { readTorchStateDict } from "../nn/torch_pickle.ts";
 import {
   type CodecWeightsSpec,
@@ -78,12 +78,16 @@ export async function readEncodecWeights(
       weights = fromHfNames(weights);
     }
     const base = files[1] ? configFromJson(await readJson(files[1]), files[1]) : OFFICIAL_24KHZ;
-    return { weights, config: configFromWeights(base, weights, source), source };
+    return { weights: encoderSubset(weights), config: configFromWeights(base, weights, source), source };
   }
   const weights = kind === "torch"
     ? await readTorchStateDict(files[0])
     : fromHfNames(await readSafetensors(files[0]));
-  return { weights, config: configFromWeights(OFFICIAL_24KHZ, weights, source), source };
+  return {
+    weights: encoderSubset(weights),
+    config: configFromWeights(OFFICIAL_24KHZ, weights, source),
+    source,
+  };
 }
 
 export async function loadEncodecWeights(opts: ResolveWeightsOptions = {}): Promise<LoadedEncodecWeights> {

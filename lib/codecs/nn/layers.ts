@@ -182,18 +182,29 @@ export function pad1d(net: Net, x: Seq, p: Padding): Seq {
       });
     return { name: g.op("Pad", [x.name, pads], { mode: p.mode }), channels: x.channels, len };
   }
-  // torch: if T <= max(left, right): append (max − T + 1) zeros, reflect, then drop that many from the end.
-  const extend = (t: number) => Math.max(0, Math.max(at(p.left, t), at(p.right, t)) - t + 1);
-  const zPads = net.lengthInput("zpads", 6, (n) => [0, 0, 0, 0, 0, extend(x.len(n))]);
+  // torch's pad1d: if T <= max(left, right), append (max − T + 1) zeros, reflect, then drop that many from the
+  // end. Only very short inputs reach that branch, so an If node keeps the common path to a single Pad.
+  const maxPad = (t: number) => Math.max(at(p.left, t), at(p.right, t));
   const rPads = net.lengthInput("rpads", 6, (n) => {
     const t = x.len(n);
     return [0, 0, at(p.left, t), 0, 0, at(p.right, t)];
   });
+  const isShort = net.lengthInput("rshort", 1, (n) => [x.len(n) <= maxPad(x.len(n)) ? 1 : 0]);
+  const plain = g.subgraph(g.fresh("reflect"));
+  plain.output(plain.op("Pad", [x.name, rPads], { mode: "reflect" }), plain.fresh("reflect_out"));
+  const safe = g.subgraph(g.fresh("reflect_short"));
+  const zPads = net.lengthInput(
+    "zpads",
+    6,
+    (n) => [0, 0, 0, 0, 0, Math.max(0, maxPad(x.len(n)) - x.len(n) + 1)],
+  );
   const ends = net.lengthInput("rend", 1, (n) => [len(n)]);
-  const z = g.op("Pad", [x.name, zPads], { mode: "constant" });
-  const r = g.op("Pad", [z, rPads], { mode: "reflect" });
-  const s = g.op("Slice", [r, g.ints([0]), ends, g.ints([2])]);
-  return { name: s, channels: x.channels, len };
+  const z = safe.op("Pad", [x.name, zPads], { mode: "constant" });
+  const r = safe.op("Pad", [z, rPads], { mode: "reflect" });
+  safe.output(safe.op("Slice", [r, safe.ints([0]), ends, safe.ints([2])]), safe.fresh("reflect_short_out"));
+  const cond = g.op("Cast", [isShort], { to: DType.BOOL });
+  const [y] = g.node("If", [cond], { then_branch: { graph: safe }, else_branch: { graph: plain } });
+  return { name: y, channels: x.channels, len };
 }
 
 export interface ConvOptions {

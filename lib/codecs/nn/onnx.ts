@@ -11,7 +11,7 @@ import * as ort from "onnxruntime-node";
 // ---------------------------------------------------------------------------------------------------------
 // Protobuf wire format
 
-class ProtoWriter {
+export class ProtoWriter {
   private chunks: Uint8Array[] = [];
   private cur = new Uint8Array(256);
   private pos = 0;
@@ -113,7 +113,8 @@ export type AttrValue =
   | string
   | { float: number }
   | { floats: number[] }
-  | { tensor: { data: InitData; dims: number[] } };
+  | { tensor: { data: InitData; dims: number[] } }
+  | { graph: GraphBuilder };
 
 export const float = (v: number): { float: number } => ({ float: v });
 export const floats = (v: number[]): { floats: number[] } => ({ floats: v });
@@ -199,6 +200,9 @@ function attribute(name: string, v: AttrValue): ProtoWriter {
       w.fixed32f(x);
     }
     w.int(20, 6);
+  } else if ("graph" in v) {
+    w.message(6, v.graph.encodeGraph());
+    w.int(20, 5);
   } else {
     w.message(5, tensorProto("", v.tensor.data, v.tensor.dims));
     w.int(20, 4);
@@ -212,41 +216,57 @@ export class GraphBuilder {
   private inits: { name: string; data: InitData; dims: number[] }[] = [];
   private inputs: ValueSpec[] = [];
   private outputs: ValueSpec[] = [];
-  private used = new Set<string>();
-  private reserved = new Set<string>();
-  private defined = new Set<string>();
-  private counter = 0;
+  // Shared by a graph and its subgraphs: ONNX names are one scope across nested graphs.
+  private names: { used: Set<string>; reserved: Set<string>; defined: Set<string>; counter: number };
 
-  constructor(readonly graphName = "graph", readonly opset = 18) {}
+  constructor(readonly graphName = "graph", readonly opset = 18, private readonly parent?: GraphBuilder) {
+    this.names = parent
+      ? parent.names
+      : { used: new Set(), reserved: new Set(), defined: new Set(), counter: 0 };
+  }
+
+  /**
+   * A nested graph for control flow (If/Loop bodies). It sees every name of the enclosing graphs; its
+   * constants are stored once, as initializers of the outermost graph.
+   */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(name, this.opset, this);
+  }
 
   /** A fresh name with the given prefix. */
   fresh(prefix: string): string {
-    let n = `${prefix}_${this.counter++}`;
-    while (this.used.has(n)) n = `${prefix}_${this.counter++}`;
-    this.used.add(n);
-    this.reserved.add(n);
+    const names = this.names;
+    let n = `${prefix}_${names.counter++}`;
+    while (names.used.has(n)) n = `${prefix}_${names.counter++}`;
+    names.used.add(n);
+    names.reserved.add(n);
     return n;
   }
 
   /** Registers a caller-chosen name (or one just returned by `fresh`, which is reserved but not yet defined). */
   private claim(name: string): string {
-    if (this.defined.has(name) || (this.used.has(name) && !this.reserved.has(name))) {
+    const { used, reserved, defined } = this.names;
+    if (defined.has(name) || (used.has(name) && !reserved.has(name))) {
       throw new Error(`ONNX graph: name '${name}' used twice`);
     }
-    this.reserved.delete(name);
-    this.used.add(name);
-    this.defined.add(name);
+    reserved.delete(name);
+    used.add(name);
+    defined.add(name);
     return name;
   }
 
   /** A graph input; dims may be symbolic (strings). elemType defaults to float. */
   input(name: string, dims: (number | string)[], elemType: number = DType.FLOAT): string {
+    if (this.parent) {
+      throw new Error(`ONNX subgraph '${this.graphName}': inputs belong to the outermost graph`);
+    }
     this.inputs.push({ name: this.claim(name), dims, elemType });
     return name;
   }
 
   /** A constant tensor stored in the model. */
   initializer(name: string, data: InitData, dims: number[]): string {
+    if (this.parent) return this.parent.initializer(name, data, dims);
     this.inits.push({ name: this.claim(name), data, dims });
     return name;
   }
@@ -301,8 +321,8 @@ export class GraphBuilder {
     return this.outputs.map((v) => v.name);
   }
 
-  /** Serialized ModelProto (IR version 8, default domain at `opset`). */
-  toBytes(): Uint8Array {
+  /** This graph as a GraphProto message. */
+  encodeGraph(): ProtoWriter {
     const g = new ProtoWriter();
     for (const n of this.nodes) {
       const w = new ProtoWriter();
@@ -318,6 +338,13 @@ export class GraphBuilder {
     for (const t of this.inits) g.message(5, tensorProto(t.name, t.data, t.dims));
     for (const v of this.inputs) g.message(11, valueInfo(v));
     for (const v of this.outputs) g.message(12, valueInfo(v));
+    return g;
+  }
+
+  /** Serialized ModelProto (IR version 8, default domain at `opset`). */
+  toBytes(): Uint8Array {
+    if (this.parent) throw new Error(`ONNX subgraph '${this.graphName}' is serialized with its parent`);
+    const g = this.encodeGraph();
     const m = new ProtoWriter();
     m.int(1, 8);
     m.str(2, "nac-sae");

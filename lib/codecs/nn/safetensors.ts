@@ -169,3 +169,13 @@ export function floatData(t: Tensor, name = "tensor"): Float32Array {
   }
   return t.data;
 }
+
+/** The tensors needed for ê: names under `encoder.` and the codebooks (`….embed`); decoders and training state dropped. */
+export function encoderSubset(
+  map: TensorMap,
+  keep = (name: string) => name.startsWith("encoder.") || name.endsWith(".embed"),
+): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [k, v] of map) if (keep(k)) out.set(k, v);
+  return out;
+}

@@ -4,7 +4,7 @@
  * fnlp/SpeechTokenizer (a torch-saved state dict, read by the restricted unpickler).
  */
 import { readJson } from "../../common/fs.ts";
-import { readSafetensors, type TensorMap } from "../nn/safetensors.ts";
+import { encoderSubset, readSafetensors, type TensorMap } from "../nn/safetensors.ts";
 import { readTorchStateDict } from "../nn/torch_pickle.ts";
 import {
   type CodecWeightsSpec,
@@ -51,7 +51,7 @@ export async function readSptWeights(kind: string, files: string[]): Promise<Loa
     ? await readSafetensors(files[0])
     : await readTorchStateDict(files[0]);
   const config = configFromJson(await readJson(files[1]), files[1]);
-  return { weights, config, source: files[0] };
+  return { weights: encoderSubset(weights), config, source: files[0] };
 }
 
 export async function loadSptWeights(opts: ResolveWeightsOptions = {}): Promise<LoadedSptWeights> {
