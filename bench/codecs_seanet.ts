@@ -1,7 +1,8 @@
 /**
  * Benchmark: full-size ê extraction (encoder + RVQ + dequantize) for 3 s of audio, EnCodec 24 kHz and
  * SpeechTokenizer, our ONNX graphs under onnxruntime-node at 1 and 2 intra-op threads, side by side with a
- * PyTorch CPU run of the same architecture (bench/codecs_seanet_torch.py, when /usr/bin/python3 has torch).
+ * PyTorch CPU run of the same architecture (bench/codecs_seanet_torch.py, when /usr/bin/python3 has torch);
+ * our runs and PyTorch's alternate one by one, so both see the same machine load.
  * Random weights of the official sizes (no download). Not a test: prints a Markdown table for BENCHMARKS.md.
  *
  *   deno run -A bench/codecs_seanet.ts [--codecs encodec,speechtokenizer] [--threads 1,2] [--repeats 15] [--no-torch]
@@ -84,19 +85,52 @@ function audio(sampleRate: number): Float32Array {
   return a;
 }
 
-async function torchTimes(v: Variant, threads: number): Promise<{ median: number; min: number } | undefined> {
+/** A PyTorch process in serve mode: each `run()` times one ê extraction there. */
+async function startTorch(
+  v: Variant,
+  threads: number,
+): Promise<{ run: () => Promise<number>; stop: () => Promise<void> } | undefined> {
   if (args["no-torch"]) return undefined;
+  let child: Deno.ChildProcess;
   try {
-    const out = await new Deno.Command(PY, {
-      args: [TORCH_SCRIPT, v.codec, String(v.nq), String(threads), String(repeats), String(warmup)],
+    child = new Deno.Command(PY, {
+      args: [TORCH_SCRIPT, v.codec, String(v.nq), String(threads), "0", String(warmup)],
+      stdin: "piped",
+      stdout: "piped",
       stderr: "inherit",
-    }).output();
-    if (!out.success) return undefined;
-    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-    return JSON.parse(lines[lines.length - 1]);
+    }).spawn();
   } catch {
     return undefined;
   }
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = child.stdin.getWriter();
+  let buf = "";
+  const nextLine = async (): Promise<string> => {
+    while (!buf.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("PyTorch process ended");
+      buf += value;
+    }
+    const i = buf.indexOf("\n");
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    return line;
+  };
+  try {
+    if ((await nextLine()).trim() !== "ready") return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    run: async () => {
+      await writer.write(new TextEncoder().encode("run\n"));
+      return Number(await nextLine());
+    },
+    stop: async () => {
+      await writer.close();
+      await child.status;
+    },
+  };
 }
 
 const rows: string[] = [];
@@ -105,15 +139,20 @@ for (const threads of args.threads.split(",").map(Number)) {
     const runner = await v.make(threads);
     const a = audio(v.sampleRate);
     for (let i = 0; i < warmup; i++) await runner.run(a);
+    const torchProc = await startTorch(v, threads);
+    // Our runs and PyTorch's alternate, so both see the same load on this shared machine.
     const ms: number[] = [];
+    const torchMs: number[] = [];
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
       await runner.run(a);
       ms.push(performance.now() - t0);
+      if (torchProc) torchMs.push(await torchProc.run());
     }
     await runner.release();
+    await torchProc?.stop();
     const ours = stats(ms);
-    const torch = await torchTimes(v, threads);
+    const torch = torchProc ? stats(torchMs) : undefined;
     const ratio = torch ? (torch.median / ours.median).toFixed(2) + "×" : "n/a";
     const row = `| ${v.label} | ${threads} | ${ours.median.toFixed(0)} (${ours.min.toFixed(0)}) | ${
       torch ? `${torch.median.toFixed(0)} (${torch.min.toFixed(0)})` : "n/a"

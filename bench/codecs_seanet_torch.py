@@ -4,6 +4,8 @@ SConv1d reflect padding with extra right padding, ELU, nn.LSTM + skip, Euclidean
 random weights. ê for 3 s of audio, float32, eval, no_grad.
 
 usage: codecs_seanet_torch.py {encodec|speechtokenizer} N_Q THREADS REPEATS WARMUP  -> last line JSON {median, min} ms
+       REPEATS = 0: serve mode, one timed run per line read from stdin, its time (ms) printed per line, so a
+       caller can interleave these runs with its own under the same machine load.
 """
 import json
 import math
@@ -99,11 +101,19 @@ def main():
     wav = torch.randn(1, 1, 3 * sr) * 0.1
     times = []
     with torch.no_grad():
-        for i in range(warmup + repeats):
+        for _ in range(warmup):
+            rvq_ehat(enc(wav), books)
+        if repeats == 0:
+            print("ready", flush=True)
+            for _ in sys.stdin:
+                t0 = time.perf_counter()
+                rvq_ehat(enc(wav), books)
+                print((time.perf_counter() - t0) * 1000, flush=True)
+            return
+        for _ in range(repeats):
             t0 = time.perf_counter()
             rvq_ehat(enc(wav), books)
-            if i >= warmup:
-                times.append((time.perf_counter() - t0) * 1000)
+            times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     print(json.dumps({"median": times[len(times) // 2], "min": times[0]}))
 
