@@ -211,6 +211,36 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "encodec: a Hugging Face hub cache snapshot (transformers names) is used in place",
+  ignore,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "encodec_hub_" });
+    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
+      [k, Deno.env.get(k)] as const
+    );
+    try {
+      const snap = join(tmp, "hub", "models--facebook--encodec_24khz", "snapshots", "0123abc");
+      await Deno.mkdir(snap, { recursive: true });
+      await Deno.copyFile(`${SUP}/tiny/weights.hf.safetensors`, join(snap, "model.safetensors"));
+      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
+      Deno.env.set("HF_HUB_CACHE", join(tmp, "hub"));
+      Deno.env.delete("NAC_SAE_MODELS");
+      const codec = await (await getCodec("encodec-6kbps")).load({ offline: true, threads: 1 });
+      try {
+        assertStringIncludes(codec.source, snap);
+        const e = await codec.encode((await npyF32(`${SUP}/tiny/inputs/noise_len4817.npy`)).data);
+        assertClose("hub ehat_6", e.data, (await npyF32(`${SUP}/tiny/noise_len4817/ehat_6kbps.npy`)).data);
+      } finally {
+        codec.dispose();
+      }
+    } finally {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
 const PY = "/usr/bin/python3";
 async function torchAvailable(): Promise<boolean> {
   try {
