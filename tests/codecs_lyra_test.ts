@@ -158,3 +158,30 @@ function corr(a: number[], b: number[]): number {
   }
   return sab / Math.sqrt(saa * sbb);
 }
+
+Deno.test("lyra: resetting by heap snapshot gives exactly the ê of resetting by recompiling", async () => {
+  const rec = join(sharedDir() ?? "../shared", "data", "fsdd", "recordings");
+  const names = [...Deno.readDirSync(rec)].map((e) => e.name).filter((n) => n.endsWith(".wav")).sort();
+  // 40 real utterances of varied length (every 75th recording), plus very short and long ones.
+  const utts = await Promise.all(
+    names.filter((_, i) => i % 75 === 0).map((n) => loadAudio(join(rec, n), { sampleRate: 16000 })),
+  );
+  const long = await loadAudio(join(TESTDATA, "sample1_16kHz.wav"), { sampleRate: 16000 });
+  utts.splice(5, 0, long.subarray(0, 100), long, long.subarray(0, 321));
+  const fast = await LyraCodec.load(30, opts);
+  const fastOut: Float32Array[] = [];
+  try {
+    for (const u of utts) fastOut.push((await fast.encode(u)).data);
+  } finally {
+    fast.dispose();
+  }
+  const slow = await LyraCodec.load(30, opts);
+  try {
+    (slow as unknown as { useSnapshots: boolean }).useSnapshots = false;
+    for (let i = 0; i < utts.length; i++) {
+      assertEquals(Array.from(fastOut[i]), Array.from((await slow.encode(utts[i])).data), `utterance ${i}`);
+    }
+  } finally {
+    slow.dispose();
+  }
+});

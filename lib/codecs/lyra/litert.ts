@@ -82,6 +82,7 @@ export class TfliteModel {
 
   static async load(bytes: Uint8Array, source: string): Promise<TfliteModel> {
     const wasm = await loadRuntime();
+    heapChanged();
     const compiled = await litert.loadAndCompile(bytes, {
       accelerator: "wasm",
       cpuOptions: { numThreads: 1 },
@@ -95,6 +96,7 @@ export class TfliteModel {
    * against ~13 ms for a full load-and-compile.
    */
   async resetState(): Promise<void> {
+    heapChanged();
     const c = internals(this.compiled);
     const fresh = await this.wasm.compileModel(
       c.options.environment.liteRtEnvironment,
@@ -110,11 +112,17 @@ export class TfliteModel {
    * Runs signature `name` on `inputs` (each given with its shape, in the signature's input order) and
    * returns copies of all outputs in the signature's output order. Output buffers are freed here.
    */
-  run(name: string, inputs: { data: Typed; shape: number[] }[]): Typed[] {
+  run(name: string, inputs: { data: Typed; shape: number[] }[], owner?: object): Typed[] {
+    touchHeap(owner);
     const buffers = this.writeInputs(name, inputs);
     const out = this.runner.run(this.signatureIndex(name), buffers);
     if (out instanceof Promise) throw new Error(`${this.source}: unexpected asynchronous run (JSPI build?)`);
     return this.readAndFree(out, name);
+  }
+
+  /** Creates the input buffers of a signature now (before a heap snapshot), if not done yet. */
+  prepare(name: string, inputs: { data: Typed; shape: number[] }[]): void {
+    if (!this.inputs.has(name)) this.writeInputs(name, inputs);
   }
 
   private signatureIndex(name: string): number {
@@ -128,6 +136,7 @@ export class TfliteModel {
   private writeInputs(name: string, inputs: { data: Typed; shape: number[] }[]): WasmBuffer[] {
     let tensors = this.inputs.get(name);
     if (!tensors) {
+      heapChanged();
       tensors = inputs.map((x) => new litert.Tensor(x.data, x.shape));
       this.inputs.set(name, tensors);
       return tensors.map((t) => t.liteRtTensorBuffer as unknown as WasmBuffer);
@@ -179,10 +188,118 @@ export class TfliteModel {
 
   delete(): void {
     if (this.deleted) return;
+    heapChanged();
     this.deleted = true;
     for (const ts of this.inputs.values()) for (const t of ts) t.delete();
     this.inputs.clear();
     this.compiled.delete();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resetting streaming state by restoring the WASM heap.
+//
+// Recompiling an interpreter (`resetState`) costs ~5–8 ms, as much as a 0.3 s utterance's compute. All of
+// LiteRT's state lives in the WASM linear memory, so restoring the memory to a snapshot taken right after a
+// compile is the same reset, exactly. Only the pages an utterance writes need copying back (~150 pages for
+// Lyra's encoder + quantizer): they are learned by comparing the whole heap with the snapshot after the
+// first utterances (those restores are exact by construction), re-learned after any utterance over twice as long
+// as all learned ones, and checked again every `VERIFY_EVERY` utterances. A snapshot is valid only while
+// nothing else touched the heap: loading/compiling/deleting models or creating tensors (anywhere in this
+// realm), or runs on behalf of another owner, invalidate it, and the caller recompiles instead.
+
+let heapEpoch = 0;
+let heapOwner: object | undefined;
+
+/** A structural heap change: every snapshot taken before it is invalid. */
+function heapChanged(): void {
+  heapEpoch++;
+  heapOwner = undefined;
+}
+
+/** A run on behalf of `owner`: invalidates snapshots of any other owner. */
+function touchHeap(owner: object | undefined): void {
+  if (owner === undefined || owner !== heapOwner) heapChanged();
+  heapOwner = owner;
+}
+
+const PAGE = 4096;
+const LEARN_FIRST = 2;
+const VERIFY_EVERY = 128;
+
+export class HeapCheckpoint {
+  private readonly pages = new Set<number>();
+  private pageList = new Int32Array(0);
+  private learned = 0;
+  private longestLearned = 0;
+  private restores = 0;
+  /** Set when verification found a page outside the learned set: the caller must stop using snapshots. */
+  broken = false;
+
+  private constructor(
+    private readonly wasm: Wasm,
+    private readonly snapshot: Uint8Array,
+    private readonly epoch: number,
+    private readonly owner: object,
+  ) {}
+
+  /** Snapshots the heap now, for `owner` (whose runs keep the snapshot valid). */
+  static async take(owner: object): Promise<HeapCheckpoint> {
+    const wasm = await loadRuntime();
+    heapOwner = owner;
+    return new HeapCheckpoint(wasm, wasm.HEAPU8.slice(), heapEpoch, owner);
+  }
+
+  /** True while the heap holds nothing this snapshot does not know about. */
+  get valid(): boolean {
+    return !this.broken && heapEpoch === this.epoch && heapOwner === this.owner &&
+      this.wasm.HEAPU8.length === this.snapshot.length;
+  }
+
+  /**
+   * Brings the heap back to the snapshot after an utterance of `frames` frames. Returns false (heap left
+   * as is) when the snapshot is no longer valid.
+   */
+  restore(frames: number): boolean {
+    if (!this.valid) return false;
+    this.restores++;
+    const learn = this.learned < LEARN_FIRST || frames > 2 * this.longestLearned;
+    if (learn || this.restores % VERIFY_EVERY === 0) {
+      const fresh = this.differingPages();
+      const unknown = fresh.filter((p) => !this.pages.has(p));
+      if (!learn && unknown.length > 0) this.broken = true;
+      for (const p of fresh) this.pages.add(p);
+      this.pageList = Int32Array.from([...this.pages].sort((a, b) => a - b));
+      if (learn) {
+        this.learned++;
+        this.longestLearned = Math.max(this.longestLearned, frames);
+      }
+    }
+    const heap = this.wasm.HEAPU8;
+    for (const p of this.pageList) {
+      const o = p * PAGE;
+      heap.set(this.snapshot.subarray(o, o + PAGE), o);
+    }
+    return !this.broken;
+  }
+
+  private differingPages(): number[] {
+    const n = this.snapshot.length;
+    const a = new Int32Array(this.snapshot.buffer, this.snapshot.byteOffset, n / 4);
+    const heap = this.wasm.HEAPU8;
+    const b = new Int32Array(heap.buffer, heap.byteOffset, n / 4);
+    const perPage = PAGE / 4;
+    const out: number[] = [];
+    for (let p = 0; p < n / PAGE; p++) {
+      const o = p * perPage;
+      for (let i = o; i < o + perPage; i++) {
+        if (a[i] !== b[i]) {
+          out.push(p);
+          break;
+        }
+      }
+    }
+    return out;
   }
 }
 
