@@ -15,13 +15,19 @@ interface KernelExports {
   sums(colByte: number, gByte: number, dByte: number, n: number, outByte: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+let shared: { memory: WebAssembly.Memory; k: KernelExports } | undefined;
 
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+const PAGE = 65536;
 
+/**
+ * One fit's view of the kernels' memory. The memory is shared by all fits and grown on demand (fits are
+ * synchronous, so two workspaces are never in use at once): allocating a fresh wasm memory per fit would
+ * cost a large address-space reservation each time.
+ */
 export class DenseWorkspace {
   readonly k: KernelExports;
-  /** Float64 vectors of length n, views into the linear memory. */
+  /** Float64 vectors of length n, zeroed, views into the linear memory. */
   readonly vectors: Float64Array[];
   /** Byte offsets of `vectors`. */
   readonly vectorBytes: number[];
@@ -33,16 +39,24 @@ export class DenseWorkspace {
   constructor(denseVals: Float32Array, n: number, nVectors: number) {
     const colBytes = align16(denseVals.byteLength), vecBytes = align16(n * 8);
     const total = colBytes + nVectors * vecBytes + 32;
-    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
-    compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64));
-    this.k = new WebAssembly.Instance(compiled, { env: { mem: memory } }).exports as unknown as KernelExports;
+    if (!shared) {
+      const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / PAGE)) });
+      const module = new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64));
+      const k = new WebAssembly.Instance(module, { env: { mem: memory } })
+        .exports as unknown as KernelExports;
+      shared = { memory, k };
+    }
+    const { memory } = shared;
+    const missing = Math.ceil(total / PAGE) - memory.buffer.byteLength / PAGE;
+    if (missing > 0) memory.grow(missing);
+    this.k = shared.k;
     new Float32Array(memory.buffer, 0, denseVals.length).set(denseVals);
     this.vectors = [];
     this.vectorBytes = [];
     for (let v = 0; v < nVectors; v++) {
       const byte = colBytes + v * vecBytes;
       this.vectorBytes.push(byte);
-      this.vectors.push(new Float64Array(memory.buffer, byte, n));
+      this.vectors.push(new Float64Array(memory.buffer, byte, n).fill(0));
     }
     this.outByte = colBytes + nVectors * vecBytes;
     this.out = new Float64Array(memory.buffer, this.outByte, 3);
