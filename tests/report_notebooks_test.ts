@@ -1,17 +1,43 @@
 /**
  * Executes notebooks end to end with the Deno Jupyter kernel through `tools/run_notebooks.sh` (the script behind
- * `deno task notebooks`) and checks what they produced: tables as HTML, charts as Vega-Lite v5 + SVG bundles,
- * no error outputs, and HTML pages in which the charts survive.
- *
- * TODO(lead): the results directory is the synthetic fixture (tests/report_results_fixture.ts); switch it to a small
- * real grid (`deno task cli grid --config FILE` on a cached tiny config) once lib/data and lib/experiment land.
+ * `deno task notebooks`) on a small REAL results directory — `deno task cli grid` over a tiny synthetic eSpeak
+ * corpus with Lyra at two bitrates (q = 2, s ∈ {25 %, 5 %}, 3 epochs; about a minute) — and checks what they
+ * produced: tables as HTML, charts as Vega-Lite v5 + SVG bundles, no error outputs, and HTML pages in which the
+ * charts survive.
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
-import { writeFixtureResults } from "./report_results_fixture.ts";
+import { sharedDir } from "../lib/common/assets.ts";
 
-const hasNbconvert = new Deno.Command("sh", { args: ["-c", "command -v jupyter-nbconvert"], stdout: "null" })
-  .outputSync().success;
+const has = (cmd: string) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync().success;
+const ready = has("jupyter-nbconvert") && has("espeak-ng");
+
+const TINY_RUN = {
+  name: "tiny-notebook-test",
+  datasets: [{ name: "synthetic", options: { speakersPerAccent: 4, utterancesPerSpeaker: 6 } }],
+  codecs: ["lyra-3.2kbps", "lyra-9.2kbps"],
+  grid: { q: [2], s: [0.25, 0.05] },
+  epochs: { fixed: 3 },
+  seeds: [0],
+  outDir: "results",
+};
+
+/** The grid through the CLI, as a user runs it; models from ../shared when present (else cache/download). */
+async function tinyGrid(dir: string): Promise<string> {
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(TINY_RUN));
+  const env: Record<string, string> = { NAC_SAE_CACHE: join(dir, "cache") };
+  const shared = sharedDir();
+  if (shared && !Deno.env.get("NAC_SAE_MODELS")) env.NAC_SAE_MODELS = join(shared, "models");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "cli", "grid", "--config", join(dir, "run.json"), "--json"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr).slice(-2000));
+  return join(dir, "results");
+}
 
 interface Output {
   output_type: string;
@@ -27,18 +53,18 @@ async function outputs(path: string): Promise<Output[]> {
 }
 
 Deno.test({
-  name: "notebooks 04 and 05 execute headless and produce their tables and charts (no error outputs)",
-  ignore: !hasNbconvert,
+  name: "notebooks 04, 05 and 06 execute headless and produce their tables and charts (no error outputs)",
+  ignore: !ready,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-nb-" });
     try {
-      const results = join(dir, "results"), reports = join(dir, "reports");
-      await writeFixtureResults(results);
+      const results = await tinyGrid(dir), reports = join(dir, "reports");
       const run = await new Deno.Command("bash", {
         args: [
           "tools/run_notebooks.sh",
           "notebooks/04_interpretability.ipynb",
           "notebooks/05_position_vs_magnitude.ipynb",
+          "notebooks/06_bitrate.ipynb",
         ],
         env: { NAC_SAE_RESULTS: results, NAC_SAE_REPORTS: reports },
         stdout: "piped",
@@ -46,14 +72,22 @@ Deno.test({
       }).output();
       const log = new TextDecoder().decode(run.stderr);
       assertEquals(run.code, 0, log);
-      assert(log.includes("notebooks: 2 ok, 0 failed"), log);
+      assert(log.includes("notebooks: 3 ok, 0 failed"), log);
 
+      // Two task settings (synthetic: US vs UK, US vs Non-US-UK): Figs 2/3 + interval charts for each in 04;
+      // z_pos and z_mag charts for US vs UK + Fig 4 in 05.
       const expect = {
-        "04_interpretability": { charts: 6, tables: 1 },
+        "04_interpretability": { charts: 4, tables: 1 },
         "05_position_vs_magnitude": { charts: 3, tables: 2 },
+        "06_bitrate": { charts: 0, tables: 3 },
       };
       for (const [name, want] of Object.entries(expect)) {
         const outs = await outputs(join(reports, `${name}.ipynb`));
+        // Every code cell shows something: charts, tables or a note.
+        const nb = JSON.parse(await Deno.readTextFile(join(reports, `${name}.ipynb`)));
+        for (const c of nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code")) {
+          assert(c.outputs.length > 0, `${name}: a code cell without output: ${c.source}`);
+        }
         assertEquals(outs.filter((o) => o.output_type === "error").map((o) => o.ename), [], name);
         const charts = outs.filter((o) => o.data?.["application/vnd.vegalite.v5+json"]);
         assertEquals(charts.length, want.charts, name);
@@ -64,7 +98,7 @@ Deno.test({
             "https://vega.github.io/schema/vega-lite/v5.json",
           );
         }
-        const tables = outs.filter((o) => String(o.data?.["text/html"] ?? "").startsWith("<table"));
+        const tables = outs.filter((o) => [o.data?.["text/html"] ?? ""].flat().join("").startsWith("<table"));
         assertEquals(tables.length, want.tables, name);
         // The HTML page keeps the SVG charts whole (nbconvert would otherwise strip their elements).
         const html = await Deno.readTextFile(join(reports, `${name}.html`));
@@ -74,13 +108,20 @@ Deno.test({
           name,
         );
         assert((html.match(/class="mark-line role-mark/g) ?? []).length >= want.charts, name);
+        assertEquals((html.match(/<table class="nac-sae"/g) ?? []).length, want.tables, name);
       }
-      const t2 = (await outputs(join(reports, "05_position_vs_magnitude.ipynb")))
-        .map((o) => String(o.data?.["text/html"] ?? "")).find((h) => h.includes("Table 2"))!;
-      assert(
-        t2.includes(">position<") && t2.includes(">magnitude<") && t2.includes(">q=20<"),
-        "Table 2 layout",
-      );
+      const html = async (nb: string, marker: string) =>
+        (await outputs(join(reports, nb))).map((o) => [o.data?.["text/html"] ?? ""].flat().join(""))
+          .find((h) => h.includes(marker)) ?? "";
+      const t2 = await html("05_position_vs_magnitude.ipynb", "Table 2");
+      for (const cell of [">position<", ">magnitude<", ">q=2<", ">lyra-3.2kbps<", ">lyra-9.2kbps<"]) {
+        assert(t2.includes(cell), `Table 2 lacks ${cell}`);
+      }
+      const t3 = await html("06_bitrate.ipynb", "Table 3");
+      for (const cell of [">lyra-3.2kbps s=5%<", ">lyra-9.2kbps s=10%<", ">2<"]) {
+        assert(t3.includes(cell), `Table 3 lacks ${cell}`);
+      }
+      assert((await html("06_bitrate.ipynb", "no EnCodec")).length > 0, "06: the EnCodec note");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -16,12 +16,11 @@ export {
 } from "./specs.ts";
 export {
   chartBundle,
-  type Displayable,
-  displayable,
+  displayChart,
   displayCharts,
+  jupyterDisplay,
   type MimeBundle,
   renderSvg,
-  showChart,
   VEGA_LITE_MIME,
 } from "./render.ts";
 export {

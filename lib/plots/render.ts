@@ -34,18 +34,6 @@ export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
 
 export type MimeBundle = Record<string, unknown>;
 
-/** An object Deno's Jupyter kernel displays as its MIME bundle (when it is a cell's last expression). */
-export interface Displayable {
-  bundle: MimeBundle;
-  [key: symbol]: () => MimeBundle;
-}
-
-const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
-
-export function displayable(bundle: MimeBundle): Displayable {
-  return { bundle, [JUPYTER_DISPLAY]: () => bundle };
-}
-
 let svgCounter = 0;
 
 /**
@@ -89,23 +77,29 @@ export async function chartBundle(spec: VegaLiteSpec): Promise<MimeBundle> {
   };
 }
 
-/** For notebooks: `await showChart(spec)` as a cell's last expression displays the bundle. */
-export async function showChart(spec: VegaLiteSpec): Promise<Displayable> {
-  return displayable(await chartBundle(spec));
-}
-
 interface JupyterApi {
   display(bundle: MimeBundle, opts: { raw: boolean }): Promise<void>;
 }
 
 /**
- * For notebooks: displays several charts, each as its own bundle (`Deno.jupyter.display`).
- * Outside Deno's Jupyter kernel there is nowhere to display to, which is an error.
+ * Sends one MIME bundle to the notebook (`Deno.jupyter.display`). Notebooks display this way rather than through
+ * a cell's last expression: Deno's kernel can publish an execute_result after reporting the cell idle, and
+ * headless runners (nbclient) then lose it.
  */
-export async function displayCharts(specs: VegaLiteSpec[]): Promise<void> {
+export async function jupyterDisplay(bundle: MimeBundle): Promise<void> {
   const jupyter = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
   if (!jupyter) {
-    throw new Error("displayCharts: runs inside the Deno Jupyter kernel (use chartBundle elsewhere)");
+    throw new Error("display: runs inside the Deno Jupyter kernel (use chartBundle / tableHtml elsewhere)");
   }
-  for (const spec of specs) await jupyter.display(await chartBundle(spec), { raw: true });
+  await jupyter.display(bundle, { raw: true });
+}
+
+/** For notebooks: `await displayChart(spec)` shows the chart bundle (Vega-Lite v5 + SVG + text). */
+export async function displayChart(spec: VegaLiteSpec): Promise<void> {
+  await jupyterDisplay(await chartBundle(spec));
+}
+
+/** For notebooks: displays several charts, each as its own bundle. */
+export async function displayCharts(specs: VegaLiteSpec[]): Promise<void> {
+  for (const spec of specs) await displayChart(spec);
 }

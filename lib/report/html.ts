@@ -3,7 +3,7 @@
  * dataresource output blank, so tables are displayed as text/html + text/plain bundles.
  */
 import type pl from "nodejs-polars";
-import { type Displayable, displayable } from "../plots/mod.ts";
+import { jupyterDisplay } from "../plots/mod.ts";
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -50,13 +50,13 @@ export function tableHtml(df: pl.DataFrame, opts: TableHtmlOptions = {}): string
     `${caption}\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>${note}`;
 }
 
-/** For notebooks: a cell ending in `showTable(df, {caption})` displays the table as HTML (text as fallback). */
-export function showTable(df: pl.DataFrame, opts: TableHtmlOptions = {}): Displayable {
+/** For notebooks: `await displayTable(df, {caption})` shows the table as HTML (text as fallback). */
+export async function displayTable(df: pl.DataFrame, opts: TableHtmlOptions = {}): Promise<void> {
   const text = (opts.caption ? `${opts.caption}\n` : "") + df.toString();
-  return displayable({ "text/html": tableHtml(df, opts), "text/plain": text });
+  await jupyterDisplay({ "text/html": tableHtml(df, opts), "text/plain": text });
 }
 
-/** For notebooks: a short sentence displayed as HTML (plain text fallback), e.g. why a table is absent. */
-export function showNote(text: string): Displayable {
-  return displayable({ "text/html": `<p>${escapeHtml(text)}</p>`, "text/plain": text });
+/** For notebooks: a short sentence shown as HTML (plain text fallback), e.g. why a table is absent. */
+export async function displayNote(text: string): Promise<void> {
+  await jupyterDisplay({ "text/html": `<p>${escapeHtml(text)}</p>`, "text/plain": text });
 }

@@ -20,7 +20,7 @@ export {
   table3,
   type Table3Options,
 } from "./tables.ts";
-export { escapeHtml, showNote, showTable, tableHtml, type TableHtmlOptions } from "./html.ts";
+export { displayNote, displayTable, escapeHtml, tableHtml, type TableHtmlOptions } from "./html.ts";
 export {
   buildReportHtml,
   PAPER_DIFFERENCE,
