@@ -6,7 +6,9 @@
 import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { DAC_24KHZ, dacConfigFromKwargs } from "../lib/codecs/dac/config.ts";
+import { buildDacGraph } from "../lib/codecs/dac/graph.ts";
 import { DacRunner } from "../lib/codecs/dac/model.ts";
+import { createSession, runSession } from "../lib/codecs/nn/onnx.ts";
 import { randomDacWeights } from "../lib/codecs/dac/random_weights.ts";
 import { DAC_CHECKPOINT, DAC_URL, dacOfficialName, readDacWeights } from "../lib/codecs/dac/weights.ts";
 import type { TensorMap } from "../lib/codecs/nn/safetensors.ts";
@@ -89,6 +91,46 @@ Deno.test({
         codec.dispose();
       }
     }
+  },
+});
+
+Deno.test({
+  name: "dac: Snake folded into the convs equals the official form, including the tiny-α fallback",
+  ignore,
+  fn: async () => {
+    const { weights, config } = await fixtureWeights();
+    const audio = (await npyF32(`${DIR}/input_short.npy`)).data;
+    const run = async (w: TensorMap, foldSnake: boolean) => {
+      const net = buildDacGraph(w, config, 8, { foldSnake });
+      const session = await createSession(net.finish(), { threads: 1 });
+      const padded = new Float32Array(Math.ceil(audio.length / 320) * 320);
+      padded.set(audio);
+      const r = await runSession(session, net.feeds(padded), ["latent"]);
+      await session.release();
+      return r.latent.data as Float32Array;
+    };
+    // The official (unfolded) form alone matches the fixture too.
+    assertClose(
+      "latent_short, unfolded Snake",
+      await run(weights, false),
+      (await npyF32(`${DIR}/latent_short.npy`)).data,
+    );
+    // α = 0 (where only the official form is defined: the 1e-9 keeps y = x) and tiny α in some layers.
+    const edited: TensorMap = new Map(weights);
+    for (
+      const [name, v] of [["encoder.block.1.block.0.block.0.alpha", 0], [
+        "encoder.block.2.block.1.block.2.alpha",
+        1e-5,
+      ]] as const
+    ) {
+      const t = weights.get(name)!;
+      const data = Float32Array.from(t.data as Float32Array);
+      data[1] = v;
+      edited.set(name, { ...t, data });
+    }
+    const folded = await run(edited, true);
+    assert(folded.every(Number.isFinite));
+    assertClose("folded vs unfolded with tiny α", folded, await run(edited, false), 1e-5);
   },
 });
 
