@@ -55,6 +55,13 @@ const train: Command = {
     if (typeof flags.resume === "string") {
       resume = await loadCheckpoint(flags.resume);
       cfg = { ...resume.model.config, epochs: num(flags, "epochs", resume.model.config.epochs) };
+      for (const key of ["q", "s"] as const) {
+        if (flags[key] !== undefined && num(flags, key) !== cfg[key]) {
+          throw new UsageError(
+            `--${key} ${flags[key]} differs from the resumed checkpoint's ${key} = ${cfg[key]}`,
+          );
+        }
+      }
       checkFeatures(X, cfg.dIn, featuresPath);
     } else {
       const engine = String(flags.engine ?? "auto");

@@ -18,7 +18,7 @@ import { ELEM, onnxModel } from "./onnx_graph.ts";
 import type { SaeModel } from "./model.ts";
 
 /** Crossover of the two engines in k/d_z, measured at d=1024 (BENCHMARKS.md). */
-export const SPARSE_MAX_DENSITY = 0.06;
+export const SPARSE_MAX_DENSITY = 0.022;
 
 export interface BatchResult {
   /** Σ‖u − û‖² over the batch (float64 accumulation). */
