@@ -67,10 +67,10 @@ Deno.test("report sections whose data is missing say so in the page instead of v
     await Deno.remove(join(dir, "density.csv"));
     const summary = await writeReport(dir);
     assertEquals(summary.notes.length, 1);
-    assertStringIncludes(summary.notes[0], "no density table");
+    assertStringIncludes(summary.notes[0], "no density.parquet or density.csv");
     assert(
       (await Deno.readTextFile(summary.path)).includes(
-        "not shown — the results directory has no density table",
+        "Figure 4 — activation density over latent-index groups (q = 2, s = 5 %): not shown",
       ),
     );
   } finally {

@@ -1,6 +1,7 @@
 /** lib/report: the paper's tables as DataFrames, HTML tables for notebooks, and the standalone HTML report. */
 export {
   loadResults,
+  requireTable,
   RESULT_COLUMNS,
   type ResultsBundle,
   resultsDirFromEnv,

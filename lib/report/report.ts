@@ -19,7 +19,7 @@ import {
   where,
 } from "../plots/mod.ts";
 import { escapeHtml, tableHtml } from "./html.ts";
-import { loadResults, type ResultsBundle } from "./results.ts";
+import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 
 export const READING_DELTA_F1 =
@@ -162,8 +162,7 @@ export async function buildReportHtml(
     }
   });
   await page.section("Figure 4 — activation density over latent-index groups (q = 2, s = 5 %)", async () => {
-    if (!bundle.density) throw new Error("the results directory has no density table");
-    await page.chart(densityChart(bundle.density, { q: 2, s: 0.05, task: task2 }));
+    await page.chart(densityChart(requireTable(bundle, "density"), { q: 2, s: 0.05, task: task2 }));
   });
   const families = bitrateFamilies(results);
   await page.section("Table 3 — bitrate variants", () => {
@@ -188,8 +187,7 @@ export async function buildReportHtml(
     );
   }
   await page.section("SAE training", async () => {
-    if (!bundle.curves) throw new Error("the results directory has no curves table");
-    await page.chart(trainingCurvesChart(bundle.curves, { task: task2 }));
+    await page.chart(trainingCurvesChart(requireTable(bundle, "curves"), { task: task2 }));
     page.table(
       saeMetricsTable(results, { task: task2 }),
       `SAE fit per configuration (${taskLabel(task2)}; seed means)`,

@@ -86,3 +86,10 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
     runInfo: await optionalJson("run_info.json") as RunInfo | null,
   };
 }
+
+/** The density or curves table of loaded results, or an error naming the directory when the run wrote none. */
+export function requireTable(bundle: ResultsBundle, name: "density" | "curves"): pl.DataFrame {
+  const df = bundle[name];
+  if (!df) throw new Error(`${bundle.dir}: no ${name}.parquet or ${name}.csv in this results directory`);
+  return df;
+}
