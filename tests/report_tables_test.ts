@@ -100,4 +100,6 @@ Deno.test("HTML table: escaped header and cells, negative values marked, nulls s
   assertEquals(html.includes('class="num neg"'), true);
   const nulls = tableHtml(pl.DataFrame({ codec: ["a", "b"], nmse: [0.5, null] }));
   assertEquals(nulls.includes('class="na"'), true);
+  const small = tableHtml(pl.DataFrame({ lr: [1e-5], eps: [6.25e-10], f1: [81.114] }));
+  for (const t of [">0.00001<", ">6.25e-10<", ">81.11<"]) assertEquals(small.includes(t), true, t);
 });

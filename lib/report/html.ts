@@ -14,7 +14,13 @@ function formatCell(v: unknown): { text: string; cls: string } {
     return { text: "—", cls: "na" };
   }
   if (typeof v === "number") {
-    return { text: Number.isInteger(v) ? String(v) : v.toFixed(2), cls: v < 0 ? "num neg" : "num" };
+    // Two decimals for %-scale values; significant digits for small ones (learning rates, ε, densities).
+    const text = Number.isInteger(v)
+      ? String(v)
+      : Math.abs(v) < 0.01
+      ? String(Number(v.toPrecision(3)))
+      : v.toFixed(2);
+    return { text, cls: v < 0 ? "num neg" : "num" };
   }
   return { text: String(v), cls: "" };
 }
