@@ -38,6 +38,8 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
     has("How to read ΔF1");
     has(`&quot;deno&quot;: &quot;${Deno.version.deno}&quot;`); // environment from run_info.json
     has("sae_seconds_total"); // stage timings
+    has(">SAE epochs</td>"); // the epoch rule is visible
+    has(">fixed 5</td>");
     // Self-contained: no scripts, stylesheets, images or anything fetched; only XML namespace URIs mention http.
     for (const bad of ["<script", "<link", "<img", "src=", "<iframe"]) assert(!html.includes(bad), bad);
     const urls = [...html.matchAll(/https?:\/\/[^\s"'<)]+/g)].map((m) => m[0]);

@@ -208,6 +208,8 @@ export async function writeFixtureResults(dir: string, opts: FixtureOptions = {}
         },
         cells: { total: 10, computed: 10, cached: 0 },
         stages: { extract_and_load_seconds: 1, sae_seconds_total: 40, probe_seconds_total: 19 },
+        epochs_rule: "fixed 5",
+        excluded: [],
       },
       null,
       1,

@@ -59,6 +59,11 @@ export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
     ["features", list("feature")],
     ["result rows", String(rows.length)],
   ];
+  // A shortened epoch rule is a visible setting of the run, never silent.
+  if (info?.epochs_rule) entries.push(["SAE epochs", String(info.epochs_rule)]);
+  if (Array.isArray(info?.excluded)) {
+    entries.push(["utterances excluded (unreadable/too short)", String(info.excluded.length)]);
+  }
   if (info?.started) entries.push(["started", String(info.started)]);
   if (typeof info?.seconds === "number") entries.push(["run seconds", info.seconds.toFixed(1)]);
   if (info?.cells) {
@@ -199,8 +204,7 @@ export async function buildReportHtml(
   });
   await page.section("Environment and timings", () => {
     if (!bundle.runInfo) throw new Error("no run_info.json");
-    const { environment, stages, cells, started, finished, seconds } = bundle.runInfo;
-    page.parts.push(json({ started, finished, seconds, cells, stages, environment }));
+    page.parts.push(json(bundle.runInfo));
   });
 
   const title = `nac-sae report — ${escapeHtml(String(bundle.runInfo?.name ?? bundle.dir))}`;
