@@ -35,6 +35,8 @@ export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
 export type MimeBundle = Record<string, unknown>;
 
 let svgCounter = 0;
+// Per process too: notebooks from several kernels can share one page (JupyterLab).
+const svgSession = crypto.randomUUID().slice(0, 6);
 
 /**
  * Renders a Vega-Lite spec to an SVG string. Element ids (clip paths, gradients) are prefixed per chart so
@@ -46,7 +48,7 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const view = new vega.View(vega.parse(vgSpec), { renderer: "none", logLevel: vega.Warn });
   try {
     const svg = await view.toSVG();
-    return prefixIds(svg, `nacsae${++svgCounter}-`);
+    return prefixIds(svg, `nacsae-${svgSession}-${++svgCounter}-`);
   } finally {
     view.finalize();
   }
