@@ -36,7 +36,9 @@ for nb in "${notebooks[@]}"; do
   if jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=deno \
     --ExecutePreprocessor.timeout="$timeout" --output-dir "$out" --output "$name" "$nb" >"$log" 2>&1 &&
     jupyter-nbconvert --config tools/nbconvert_config.py --to html --output-dir "$out" --output "$name" "$out/$name.ipynb" >>"$log" 2>&1; then
-    echo "[$i/${#notebooks[@]}] $name ok ($(($(date +%s) - t0)) s) -> $out/$name.html" >&2
+    charts=$(grep -o '<svg xmlns="http://www.w3.org/2000/svg"' "$out/$name.html" | wc -l)
+    tables=$(grep -o '<table class="nac-sae"' "$out/$name.html" | wc -l)
+    echo "[$i/${#notebooks[@]}] $name ok ($(($(date +%s) - t0)) s, $charts charts, $tables tables) -> $out/$name.html" >&2
   else
     failed=$((failed + 1))
     echo "[$i/${#notebooks[@]}] $name FAILED ($(($(date +%s) - t0)) s); log: $log" >&2
