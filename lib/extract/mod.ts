@@ -176,7 +176,7 @@ async function extractLocked(
       });
       await writer.flush();
     } finally {
-      pool.close();
+      await pool.close();
     }
   }
   const encodeSeconds = (performance.now() - tEncode) / 1000;

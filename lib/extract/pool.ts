@@ -91,7 +91,28 @@ export class EncoderPool {
     });
   }
 
-  close(): void {
+  /**
+   * Lets every worker free its codec and close itself (terminating a worker in the middle of native
+   * teardown is what crashes runtimes), then terminates whatever has not answered within `graceMs`.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    await Promise.all(this.workers.map((w) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        w.onmessage = (e) => {
+          if (e.data.type === "closed") {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          clearTimeout(timer);
+          resolve();
+        };
+        w.postMessage({ type: "close" });
+      })
+    ));
     for (const w of this.workers) w.terminate();
   }
 }

@@ -9,9 +9,19 @@ import type { Codec, LoadOptions } from "../codecs/types.ts";
 import { type JobInput, runJob } from "./job.ts";
 
 let codec: Codec | undefined;
+// Messages are handled one at a time, in order: the pool sends the next job before this one finishes.
+let queue: Promise<void> = Promise.resolve();
 
-self.onmessage = async (e: MessageEvent) => {
-  const msg = e.data;
+self.onmessage = (e: MessageEvent) => {
+  queue = queue.then(() => handle(e.data));
+};
+
+type Message =
+  | { type: "init"; codecId: string; load: LoadOptions }
+  | (JobInput & { type: "job"; maxSeconds: number })
+  | { type: "close" };
+
+async function handle(msg: Message): Promise<void> {
   try {
     if (msg.type === "init") {
       const load: LoadOptions = { ...msg.load, quiet: true };
@@ -19,13 +29,15 @@ self.onmessage = async (e: MessageEvent) => {
       self.postMessage({ type: "ready" });
     } else if (msg.type === "job") {
       if (!codec) throw new Error("worker: job before init");
-      const out = await runJob(codec, msg as JobInput, msg.maxSeconds);
+      const out = await runJob(codec, msg, msg.maxSeconds);
       self.postMessage({ type: "result", out }, out.ok ? [out.u.buffer as ArrayBuffer] : []);
     } else if (msg.type === "close") {
       codec?.dispose();
+      codec = undefined;
+      self.postMessage({ type: "closed" });
       self.close();
     }
   } catch (err) {
     self.postMessage({ type: "fatal", message: (err as Error).message });
   }
-};
+}

@@ -88,6 +88,7 @@ export class LyraCodec implements Codec {
   private checkpoint?: HeapCheckpoint;
   private lastFrames = 0;
   private useSnapshots = true;
+  private busy: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly quantizers: number,
@@ -118,8 +119,19 @@ export class LyraCodec implements Codec {
     return new LyraCodec(quantizers, dir, encoder, quantizer);
   }
 
+  /** Runs `fn` after every earlier call on this codec finished: the models hold one stream's state. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn, fn);
+    this.busy = run.catch(() => {});
+    return run;
+  }
+
   /** ê (T × 64) of one utterance (mono, 16 kHz), from the zero streaming state. */
-  async encode(audio: Float32Array): Promise<Matrix> {
+  encode(audio: Float32Array): Promise<Matrix> {
+    return this.exclusive(() => this.encodeNow(audio));
+  }
+
+  private async encodeNow(audio: Float32Array): Promise<Matrix> {
     const out = new Float32Array(Math.ceil(audio.length / LYRA_FRAME) * LYRA_DIM);
     const frames = await this.quantize(audio, (t, codes) => {
       const [eHat] = this.quantizer.run(
@@ -133,7 +145,11 @@ export class LyraCodec implements Codec {
   }
 
   /** The codes (T × 46, int32; -1 marks quantizers beyond this bitrate) behind ê, for inspection. */
-  async codes(audio: Float32Array): Promise<{ rows: number; cols: number; data: Int32Array }> {
+  codes(audio: Float32Array): Promise<{ rows: number; cols: number; data: Int32Array }> {
+    return this.exclusive(() => this.codesNow(audio));
+  }
+
+  private async codesNow(audio: Float32Array): Promise<{ rows: number; cols: number; data: Int32Array }> {
     const out = new Int32Array(Math.ceil(audio.length / LYRA_FRAME) * LYRA_MAX_QUANTIZERS);
     const frames = await this.quantize(audio, (t, codes) => out.set(codes, t * LYRA_MAX_QUANTIZERS));
     return { rows: frames, cols: LYRA_MAX_QUANTIZERS, data: out };
@@ -189,7 +205,11 @@ export class LyraCodec implements Codec {
   }
 
   /** Lyra's lyragan decoder: ê (T × 64) → 16 kHz audio (T × 320 samples), from the zero state. */
-  async decode(eHat: Matrix): Promise<Float32Array> {
+  decode(eHat: Matrix): Promise<Float32Array> {
+    return this.exclusive(() => this.decodeNow(eHat));
+  }
+
+  private async decodeNow(eHat: Matrix): Promise<Float32Array> {
     if (eHat.cols !== LYRA_DIM) {
       throw new Error(`${this.id} decode: ê must have ${LYRA_DIM} columns, got ${eHat.cols}`);
     }
