@@ -165,6 +165,12 @@ Deno.test("extract: one writer per store; a lock left by a dead process is taken
     );
     const again = await lockStore(dir);
     await again();
+    // Nor does a live process that merely reuses the pid (its start time differs from the owner's).
+    await Deno.writeTextFile(
+      join(dir, "store.lock"),
+      JSON.stringify({ pid: 1, host: Deno.hostname(), start: "0" }),
+    );
+    await (await lockStore(dir))();
     assert(!(await Deno.stat(join(dir, "store.lock")).then(() => true, () => false)));
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -269,7 +269,12 @@ async function readFailures(path: string): Promise<Failure[]> {
 export async function lockStore(dir: string): Promise<() => Promise<void>> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, "store.lock");
-  const me = { pid: Deno.pid, host: Deno.hostname(), since: new Date().toISOString() };
+  const me = {
+    pid: Deno.pid,
+    host: Deno.hostname(),
+    start: procStart(Deno.pid),
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const f = await Deno.open(path, { write: true, createNew: true });
@@ -280,11 +285,11 @@ export async function lockStore(dir: string): Promise<() => Promise<void>> {
       };
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      let owner: { pid?: number; host?: string } = {};
+      let owner: { pid?: number; host?: string; start?: string } = {};
       try {
         owner = JSON.parse(await Deno.readTextFile(path));
       } catch { /* half-written lock: treat as stale */ }
-      if (owner.pid !== undefined && owner.host === me.host && processAlive(owner.pid)) {
+      if (owner.pid !== undefined && owner.host === me.host && processAlive(owner.pid, owner.start)) {
         throw new Error(
           `${dir}: another extraction (pid ${owner.pid}) is writing this store; wait for it or use another --store`,
         );
@@ -300,19 +305,35 @@ export async function lockStore(dir: string): Promise<() => Promise<void>> {
   throw new Error(`${dir}: cannot take the store lock ${path}`);
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
+/** Fields of /proc/<pid>/stat after "pid (name)": state, ppid, …; undefined without /proc. */
+function procStat(pid: number): string[] | undefined {
   try {
-    // "pid (name) S ...": a zombie (Z) or dying (X) process holds no lock.
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) [ZX]/s.test(stat);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    // Without /proc (macOS, Windows) assume the owner is alive: a wrong "stale" would corrupt the store.
-    try {
-      Deno.statSync("/proc/self");
-      return false;
-    } catch {
-      return true;
-    }
+    return undefined;
+  }
+}
+
+/** The process's start time in clock ticks since boot (tells a reused pid from the lock's owner). */
+function procStart(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
+function processAlive(pid: number, start?: string): boolean {
+  if (pid === Deno.pid) return true;
+  const stat = procStat(pid);
+  if (stat) {
+    // A zombie (Z) or dying (X) process holds no lock, nor does a new process that reuses the pid.
+    if (stat[0] === "Z" || stat[0] === "X") return false;
+    return start === undefined || stat[19] === start;
+  }
+  // No such process, if this system has /proc at all; without it (macOS, Windows) assume the owner is
+  // alive: a wrong "stale" would let two writers corrupt the store.
+  try {
+    Deno.statSync("/proc/self");
+    return false;
+  } catch {
+    return true;
   }
 }
