@@ -77,7 +77,7 @@ Deno.test("nn: safetensors reads F32/F16/BF16/I64/I32 with shapes", () => {
 // ---------------------------------------------------------------------------------------------------------
 // PyTorch checkpoints
 
-Deno.test("nn: torch.save state dicts (f32/f16/bf16/int64, strided views, Parameter, nested dict) read exactly", async () => {
+Deno.test("nn: torch.save state dicts (zip and legacy; f32/f16/bf16/int64, strided views, Parameter, nested dict) read exactly", async () => {
   const ref = JSON.parse(await Deno.readTextFile(`${FIX}state_dict.json`)) as Record<
     string,
     { shape: number[]; values: number[] }
@@ -97,6 +97,14 @@ Deno.test("nn: torch.save state dicts (f32/f16/bf16/int64, strided views, Parame
   const kwargs = (nested.get("metadata") as Map<string, unknown>).get("kwargs") as Map<string, unknown>;
   assertEquals([...kwargs.entries()], [["a", 1], ["b", [1.5, "x"]], ["c", null]]);
   assertEquals([...stateDictOf(nested, "nested.pth").keys()], Object.keys(ref));
+  // The legacy (pre-1.6, non-zip) format of the same state dict.
+  const legacy = stateDictOf(
+    parseTorchCheckpoint(await Deno.readFile(`${FIX}state_dict_legacy.pt`), "legacy.pt"),
+  );
+  for (const [k, r] of Object.entries(ref)) {
+    assertEquals(legacy.get(k)!.shape, r.shape, k);
+    close(legacy.get(k)!.data, r.values, 0, `legacy ${k}`);
+  }
 });
 
 Deno.test("nn: hostile checkpoints are refused without running anything", async () => {
@@ -105,6 +113,10 @@ Deno.test("nn: hostile checkpoints are refused without running anything", async 
   // A torch.save file whose pickle calls os.system (posix.system) through __reduce__.
   const err = assertThrows(() => parseTorchCheckpoint(Deno.readFileSync(`${FIX}hostile.pt`), "hostile.pt"));
   assertStringIncludes(err.message, "hostile.pt: refusing to load global 'posix.system'");
+  const legacy = assertThrows(() =>
+    parseTorchCheckpoint(Deno.readFileSync(`${FIX}hostile_legacy.pt`), "old.pt")
+  );
+  assertStringIncludes(legacy.message, "old.pt: refusing to load global 'posix.system'");
   // Hand-written pickles: protocol 0 GLOBAL, protocol 4 STACK_GLOBAL, builtins.eval, and object-building opcodes.
   const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
   const pid = () => {
@@ -121,7 +133,7 @@ Deno.test("nn: hostile checkpoints are refused without running anything", async 
     const e = assertThrows(() => unpickle(enc(p), pid, "evil.pkl"));
     assertStringIncludes(e.message, expect);
   }
-  assertThrows(() => parseTorchCheckpoint(enc("\x80\x02}q\x00."), "legacy.pt"), Error, "legacy");
+  assertThrows(() => parseTorchCheckpoint(enc("\x80\x02}q\x00."), "bad.pt"), Error, "bad magic number");
   assert(!(await Deno.stat(marker).then(() => true, () => false)), "the hostile pickle ran code");
 });
 

@@ -1,7 +1,8 @@
 /**
  * A restricted reader for PyTorch checkpoints (`torch.save` zip files: `<archive>/data.pkl` + `<archive>/data/<key>`
- * storages). The pickle VM understands only plain values and containers, `collections.OrderedDict`, tensors
- * (`torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`) and storages (`torch.*Storage` via persistent ids).
+ * storages, and the legacy pre-1.6 format). The pickle VM understands only plain values and containers,
+ * `collections.OrderedDict`, tensors (`torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`) and storages
+ * (`torch.*Storage` via persistent ids).
  * Every other global is refused with an error: loading a checkpoint never executes code.
  */
 import { decodeTensorData, type Tensor, type TensorMap } from "./safetensors.ts";
@@ -44,6 +45,8 @@ interface Storage {
   dtype: string;
   width: number;
   bytes: Uint8Array;
+  /** Legacy format, first pass: the data comes after the pickle, so tensors are not built yet. */
+  placeholder?: boolean;
 }
 
 /** A dict from a pickle: a Map (keys are strings or numbers in checkpoints). */
@@ -71,6 +74,7 @@ function rebuildTensor(args: unknown[], source: string): Tensor {
   const [storage, offset, size, stride] = args as [Storage, number, number[], number[]];
   if (!storage || storage.kind !== "storage") throw new Error(`${source}: tensor without a storage`);
   const shape = size.map(Number);
+  if (storage.placeholder) return { dtype: storage.dtype, shape, data: new Float32Array(0) };
   const count = shape.reduce((a, b) => a * b, 1);
   const contiguous = shape.every((_, i) => {
     let expect = 1;
@@ -107,12 +111,22 @@ export function unpickle(
   persistentLoad: (pid: unknown) => unknown,
   source = "pickle",
 ): unknown {
+  return unpickleAt(data, 0, persistentLoad, source).value;
+}
+
+/** Runs one pickle starting at byte `start`; returns its value and the offset just past its STOP. */
+export function unpickleAt(
+  data: Uint8Array,
+  start: number,
+  persistentLoad: (pid: unknown) => unknown,
+  source = "pickle",
+): { value: unknown; end: number } {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const td = new TextDecoder();
   const stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
-  let p = 0;
+  let p = start;
   const fail = (msg: string): never => {
     throw new Error(`${source}: ${msg} (pickle offset ${p})`);
   };
@@ -182,7 +196,7 @@ export function unpickle(
         u64();
         break;
       case 0x2e: // STOP
-        return pop();
+        return { value: pop(), end: p };
       case 0x28: // MARK
         metastack.push(stack.splice(0));
         stack.length = 0;
@@ -378,10 +392,10 @@ export function unpickle(
 
 /** Loads a `torch.save` zip checkpoint into plain values (Map for dicts, arrays for lists/tuples, Tensor). */
 export function parseTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): unknown {
+  if (bytes[0] === 0x80) return parseLegacyCheckpoint(bytes, source);
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
     throw new Error(
-      `${source}: not a PyTorch zip checkpoint (the legacy pre-1.6 torch.save format is not supported; ` +
-        `re-save it with torch.save(obj, path) from torch >= 1.6)`,
+      `${source}: not a PyTorch checkpoint (neither a torch.save zip nor the legacy pickle format)`,
     );
   }
   const zip = new ZipReader(bytes, source);
@@ -408,6 +422,80 @@ export function parseTorchCheckpoint(bytes: Uint8Array, source = "checkpoint"): 
     return s;
   };
   return unpickle(zip.read(pkl), persistentLoad, source);
+}
+
+/**
+ * The pre-1.6 `torch.save` format (`_use_new_zipfile_serialization=False`): pickles of the magic number, the
+ * protocol version and sys_info, then the object (storages as persistent ids), then the list of storage keys,
+ * then each storage as an int64 element count followed by its raw data. The object pickle is read twice:
+ * once to find where the storages start, once with the storages in hand.
+ */
+function parseLegacyCheckpoint(bytes: Uint8Array, source: string): unknown {
+  const none = () => {
+    throw new Error(`${source}: unexpected persistent id in a header pickle`);
+  };
+  const magic = unpickleAt(bytes, 0, none, source);
+  if (magic.value !== Number(0x1950a86a20f9469cfc6cn)) {
+    throw new Error(`${source}: not a PyTorch checkpoint (bad magic number)`);
+  }
+  const protocol = unpickleAt(bytes, magic.end, none, source);
+  if (protocol.value !== 1001) throw new Error(`${source}: unsupported legacy protocol ${protocol.value}`);
+  const sysInfo = unpickleAt(bytes, protocol.end, none, source);
+  if (sysInfo.value instanceof Map && sysInfo.value.get("little_endian") === false) {
+    throw new Error(`${source}: big-endian checkpoints are not supported`);
+  }
+  type Pid = [string, StorageType, string, string, number, [string, number, number] | null];
+  const types = new Map<string, StorageType>();
+  const parsePid = (pid: unknown): Pid => {
+    if (!Array.isArray(pid) || pid[0] !== "storage") throw new Error(`${source}: unexpected persistent id`);
+    const t = pid as Pid;
+    if (!t[1] || t[1].kind !== "storage_type") {
+      throw new Error(`${source}: storage ${t[2]} has no storage type`);
+    }
+    return t;
+  };
+  const first = unpickleAt(bytes, sysInfo.end, (pid) => {
+    const [, type, key] = parsePid(pid);
+    types.set(String(key), type);
+    return {
+      kind: "storage",
+      dtype: type.dtype,
+      width: type.width,
+      bytes: new Uint8Array(0),
+      placeholder: true,
+    };
+  }, source);
+  const keys = unpickleAt(bytes, first.end, none, source);
+  if (!Array.isArray(keys.value)) throw new Error(`${source}: storage key list missing`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const roots = new Map<string, Storage>();
+  let o = keys.end;
+  for (const k of keys.value as unknown[]) {
+    const type = types.get(String(k));
+    if (!type) throw new Error(`${source}: storage ${k} listed but never used`);
+    if (o + 8 > bytes.length) throw new Error(`${source}: truncated storage ${k}`);
+    const n = Number(dv.getBigInt64(o, true));
+    o += 8;
+    if (o + n * type.width > bytes.length) throw new Error(`${source}: truncated storage ${k}`);
+    roots.set(String(k), {
+      kind: "storage",
+      dtype: type.dtype,
+      width: type.width,
+      bytes: bytes.subarray(o, o + n * type.width),
+    });
+    o += n * type.width;
+  }
+  return unpickleAt(bytes, sysInfo.end, (pid) => {
+    const [, , key, , , view] = parsePid(pid);
+    const root = roots.get(String(key));
+    if (!root) throw new Error(`${source}: storage ${key} has no data`);
+    if (!view) return root;
+    const [, offset, size] = view;
+    return {
+      ...root,
+      bytes: root.bytes.subarray(Number(offset) * root.width, (Number(offset) + Number(size)) * root.width),
+    };
+  }, source).value;
 }
 
 export async function readTorchCheckpoint(path: string): Promise<unknown> {
