@@ -2,6 +2,7 @@
  * safetensors reader (https://github.com/huggingface/safetensors): 8-byte little-endian header length, a JSON
  * header {name: {dtype, shape, data_offsets}} and the raw little-endian data. Floating dtypes are widened to
  * Float32Array, integer dtypes to Int32Array (I64 must fit in 32 bits) — what the codec graphs consume.
+ * Aligned F32 tensors are views into the file's bytes (treat them as read-only).
  */
 
 export type TensorData = Float32Array | Int32Array;
@@ -86,9 +87,10 @@ export function decodeTensorData(raw: Uint8Array, dtype: string, count: number, 
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (dtype) {
     case "F32": {
+      // Aligned float32 data is used in place (a view into the file bytes): no copy of large checkpoints.
+      if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, count);
       const out = new Float32Array(count);
-      if (raw.byteOffset % 4 === 0) out.set(new Float32Array(raw.buffer, raw.byteOffset, count));
-      else for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
       return out;
     }
     case "F64": {
