@@ -72,6 +72,12 @@ Deno.test("extract: store = per-file encoding, same for 1 and 2 workers; failure
     const again = await extractFeatures({ ...common, storeDir: join(dir, "w1"), workers: 1 });
     assertEquals([again.summary.cached, again.summary.computed], [8, 0]);
     assertEquals(Array.from(again.u.data), Array.from(one.u.data));
+    // Other preprocessing settings never mix into an existing store.
+    await assertRejects(
+      () => extractFeatures({ ...common, storeDir: join(dir, "w1"), workers: 1, maxSeconds: 10 }),
+      Error,
+      "built with maxSeconds = 30, not 10",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,6 +5,7 @@
 import type pl from "nodejs-polars";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { cacheRoot } from "../common/assets.ts";
+import { exists, readJson, writeJsonAtomic } from "../common/fs.ts";
 import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { loadAudio } from "../audio/mod.ts";
@@ -81,7 +82,7 @@ interface ManifestRow {
 }
 
 async function manifestRows(manifestPath: string): Promise<{ dataset: string; rows: ManifestRow[] }> {
-  // Imported here so single-file extraction does not load the data stage (polars) at all.
+  // Imported lazily: single-file extraction does not need the data stage.
   const { readManifest } = await import("../data/mod.ts");
   const df: pl.DataFrame = await readManifest(manifestPath, { checkFiles: false });
   const base = dirname(resolve(manifestPath));
@@ -126,6 +127,7 @@ async function extractLocked(
   t0: number,
 ): Promise<FeatureSet & { summary: ExtractSummary }> {
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
+  await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
   const before = await readShards(storeDir, entry.id, entry.dCodec);
   const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))
     .filter((j) => !before.rows.has(rowKey(rows[j.index].utterance_id, j.path)));
@@ -209,6 +211,34 @@ async function extractLocked(
     log(`${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`, opts.quiet);
   }
   return { codecId: entry.id, dataset, ids: view.ids, u: view.u, failures, summary };
+}
+
+/**
+ * What every stored row was computed with (`settings.json`, written before the first shard): a run with
+ * other settings would silently mix crops or codecs in one store, so it is refused.
+ */
+async function checkSettings(
+  dir: string,
+  settings: { codecId: string; dCodec: number; maxSeconds: number },
+): Promise<void> {
+  const path = join(dir, "settings.json");
+  // JSON has no Infinity: "no crop" is stored as null.
+  const want = { ...settings, maxSeconds: Number.isFinite(settings.maxSeconds) ? settings.maxSeconds : null };
+  if (await exists(path)) {
+    const have = await readJson<typeof want>(path);
+    for (const k of Object.keys(want) as (keyof typeof want)[]) {
+      if (have[k] !== want[k]) {
+        throw new Error(
+          `${dir}: this store was built with ${k} = ${JSON.stringify(have[k])}, not ${
+            JSON.stringify(want[k])
+          }; ` +
+            `use another --store (or delete it to rebuild)`,
+        );
+      }
+    }
+    return;
+  }
+  await writeJsonAtomic(path, want);
 }
 
 /** Loads a complete feature store: a directory, or the default one of (dataset, codecId). */
