@@ -92,6 +92,15 @@ Deno.test("onnx adapter: sidecars are discovered by id from a models directory; 
     assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
     assertEquals(summary.shape, [25, 8]);
+    const list = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "lib/cli/main.ts", "codecs", "--models", dir, "--json"],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const listed = JSON.parse(new TextDecoder().decode(list.stdout).trim().split("\n").at(-1)!);
+    const tiny = listed.codecs.find((c: { id: string }) => c.id === "tiny-onnx");
+    assertEquals([tiny?.sampleRate, tiny?.dCodec, tiny?.frameRate], [16000, 8, 400]);
     const e = await readNpy(out);
     const want = await readMatrix(join(FIX, "ehat_1000.npy"));
     assertEquals(e.shape, [25, 8]);
