@@ -103,6 +103,12 @@ function kwargsOfCheckpoint(obj: unknown, path: string): Record<string, unknown>
   return out;
 }
 
+/** Drops what ê does not need (the decoder: 52 M of the 75 M parameters). */
+function encoderSide(w: TensorMap): TensorMap {
+  for (const k of [...w.keys()]) if (!k.startsWith("encoder.") && !k.startsWith("quantizer.")) w.delete(k);
+  return w;
+}
+
 /** Reads a resolved layout into official-named tensors and the model config. */
 export async function readDacWeights(kind: DacLayout, files: string[]): Promise<LoadedDacWeights> {
   const source = files[0];
@@ -110,7 +116,7 @@ export async function readDacWeights(kind: DacLayout, files: string[]): Promise<
     const obj = await readTorchCheckpoint(source);
     const kw = kwargsOfCheckpoint(obj, source);
     return {
-      weights: stateDictOf(obj, source),
+      weights: encoderSide(stateDictOf(obj, source)),
       config: kw ? dacConfigFromKwargs(kw, source) : DAC_24KHZ,
       source,
     };
@@ -123,7 +129,7 @@ export async function readDacWeights(kind: DacLayout, files: string[]): Promise<
   if ([...weights.keys()].some((k) => k.startsWith("encoder.conv1."))) {
     weights = fromHfNames(weights, config.encoderRates.length);
   }
-  return { weights, config, source };
+  return { weights: encoderSide(weights), config, source };
 }
 
 export async function loadDacWeights(opts: ResolveWeightsOptions = {}): Promise<LoadedDacWeights> {

@@ -141,6 +141,10 @@ export async function readMimiWeights(kind: MimiLayout, files: string[]): Promis
   if ([...weights.keys()].some((k) => k.startsWith("encoder.layers."))) {
     weights = fromHfNames(weights, config.transformer.numHeads);
   }
+  // Only the encoder side is needed for ê (the decoder, its transformer and the upsampler are dropped).
+  for (const k of [...weights.keys()]) {
+    if (!/^(encoder\.|encoder_transformer\.|downsample\.|quantizer\.)/.test(k)) weights.delete(k);
+  }
   return { weights, config, source };
 }
 
