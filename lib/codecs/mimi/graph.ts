@@ -8,18 +8,8 @@
  * The RoPE tables and the attention mask depend on the number of frames, so they are graph inputs computed in
  * TypeScript (`mimiAuxFeeds`). Outputs: "latent" [T, D], "ehat" [T, D], "codes" [T, n_q] int64.
  */
-import type { MimiConfig } from "./config.ts";
-import { mimiDownsampleStride } from "./config.ts";
-import {
-  conv1d,
-  euclideanRvq,
-  loadConv,
-  type Net,
-  seanetPadding,
-  type Seq,
-  timeMajor,
-} from "../nn/layers.ts";
-import { Net as NetClass } from "../nn/layers.ts";
+import { type MimiConfig, mimiDownsampleStride } from "./config.ts";
+import { conv1d, euclideanRvq, loadConv, Net, seanetPadding, type Seq, timeMajor } from "../nn/layers.ts";
 import { float } from "../nn/onnx.ts";
 import { seanetEncoder } from "../nn/seanet.ts";
 import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
@@ -154,7 +144,7 @@ export function buildMimiGraph(w: TensorMap, cfg: MimiConfig, nQ: number): Net {
       `Mimi: number of codebooks must be ${cfg.quantizer.nQSemantic}..${cfg.quantizer.nQ}, got ${nQ}`,
     );
   }
-  const net = new NetClass("mimi");
+  const net = new Net("mimi");
   const g = net.g;
   const { dModel, numHeads } = cfg.transformer;
   g.input(ROPE_COS, ["T25", dModel / numHeads / 2]);
