@@ -64,6 +64,7 @@ def main():
     tensors, meta = read_safetensors(path)
     cfg = json.loads(meta["config"])
     k, batch, lr, eps = cfg["k"], cfg["batchSize"], cfg["lr"], cfg["adamEps"]
+    aux = cfg.get("auxK")  # optional AuxK (lib/sae/config.ts AuxKConfig): kAux, coef, deadSamples
     X = torch.from_numpy(np.ascontiguousarray(np.load(args.input), dtype=np.float32))
     perms = torch.from_numpy(np.load(args.perms).astype(np.int64))
     n, d = X.shape
@@ -74,6 +75,7 @@ def main():
     opt = torch.optim.Adam([W_enc, W_dec, b_pre], lr=lr, eps=eps)
     sst = float(((X.double() - X.double().mean(0)) ** 2).sum())
 
+    since = torch.zeros(d_z, dtype=torch.float64)  # AuxK: samples since each latent last fired
     losses, epochs, step = [], [], 0
     t_train = time.perf_counter()
     for ep in range(perms.shape[0]):
@@ -90,8 +92,18 @@ def main():
             z = torch.zeros_like(pre).scatter(1, idx, vals)
             u_hat = z @ W_dec.t() + b_pre
             loss = torch.nn.functional.mse_loss(u_hat, u)
+            total = loss
+            if aux:
+                # AuxK: top-kAux pre-activations among dead latents reconstruct the detached residual.
+                dead_bias = torch.where(since >= aux["deadSamples"], 0.0, -1e30).float()
+                a_vals, a_idx = (pre + dead_bias).topk(aux["kAux"], dim=1, sorted=False)
+                z_aux = torch.zeros_like(pre).scatter(1, a_idx, torch.relu(a_vals))
+                e = (u - u_hat).detach()
+                e_hat = z_aux @ W_dec.t()
+                den = ((e + b_pre.detach()) ** 2).sum(1)
+                total = loss + aux["coef"] * (((e_hat - e) ** 2).sum(1) / den).mean()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             with torch.no_grad():
                 g, w = W_dec.grad, W_dec.data
                 g -= (g * w).sum(0, keepdim=True) * w
@@ -104,6 +116,9 @@ def main():
                 l0 += int(on.sum())
                 active[idx[on]] = True
                 seen += u.shape[0]
+                if aux:
+                    since += u.shape[0]
+                    since[idx[on]] = 0
             step += 1
         wall = time.perf_counter() - t0
         if seen:

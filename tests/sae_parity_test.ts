@@ -32,6 +32,7 @@ async function torchAvailable(): Promise<boolean> {
 }
 
 interface Case {
+  name: string;
   lr: number;
   initSha256: string;
   losses: number[];
@@ -45,10 +46,18 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
     await writeMatrix(xPath, X);
     const live = await torchAvailable();
     const fixture: { cases: Case[] } = live ? { cases: [] } : JSON.parse(await Deno.readTextFile(FIXTURE));
-    for (const lr of [1e-5, 1e-3]) {
+    const setups = [
+      { name: "paper-lr", lr: 1e-5, auxK: undefined },
+      { name: "lr-1e-3", lr: 1e-3, auxK: undefined },
+      // AuxK with a one-batch dead window (about half the latents count as dead at every step) and a large
+      // coefficient, so that its gradients visibly change the trajectory.
+      { name: "auxk", lr: 1e-3, auxK: { kAux: 16, coef: 1, deadSamples: 64 } },
+    ];
+    const trajectories = new Map<string, number[]>();
+    for (const { name, lr, auxK } of setups) {
       // 640 rows, batch 64: 10 steps per epoch, 5 epochs = 50 steps. d_z = 128, k = 8.
-      const cfg = saeConfig(4, 0.25, 32, { epochs: 5, batchSize: 64, seed: 3, lr });
-      const initDir = join(dir, `init_${lr}`);
+      const cfg = saeConfig(4, 0.25, 32, { epochs: 5, batchSize: 64, seed: 3, lr, auxK });
+      const initDir = join(dir, `init_${name}`);
       const model = initModel(X, cfg);
       await saveCheckpoint(initDir, { model, history: [], optimizer: newOptimizerState(cfg), engine: "" });
       const initSha256 = await sha256File(join(initDir, "model.safetensors"));
@@ -56,7 +65,7 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
       if (live) {
         const perms = join(dir, "perms.npy");
         await writeNpy(perms, epochOrders(X.rows, cfg.seed, cfg.epochs), [cfg.epochs, X.rows]);
-        const out = join(dir, `torch_${lr}.json`);
+        const out = join(dir, `torch_${name}.json`);
         const p = await new Deno.Command("/usr/bin/python3", {
           args: [
             SCRIPT,
@@ -75,15 +84,21 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
         }).output();
         assert(p.success, `bench/sae_torch.py failed: ${new TextDecoder().decode(p.stderr)}`);
         ref = JSON.parse(await Deno.readTextFile(out)).losses;
-        fixture.cases.push({ lr, initSha256, losses: ref });
+        fixture.cases.push({ name, lr, initSha256, losses: ref });
       } else {
-        const c = fixture.cases.find((c) => c.lr === lr);
-        assert(c, `no fixture case for lr=${lr}`);
+        const c = fixture.cases.find((c) => c.name === name);
+        assert(c, `no fixture case ${name}`);
         assertEquals(initSha256, c.initSha256, "our initialisation changed: regenerate the parity fixture");
         ref = c.losses;
       }
       assertEquals(ref.length, STEPS);
-      for (const engine of ["sparse", "dense"] as const) {
+      trajectories.set(name, ref);
+      if (auxK) {
+        const plain = trajectories.get("lr-1e-3")!;
+        const moved = Math.abs(ref[STEPS - 1] - plain[STEPS - 1]) / plain[STEPS - 1];
+        assert(moved > 1e-2, `AuxK barely changed the reference trajectory (${moved})`);
+      }
+      for (const engine of auxK ? ["sparse" as const] : ["sparse", "dense"] as const) {
         const init = await loadCheckpoint(initDir);
         const losses: number[] = [];
         await trainSae(X, { ...cfg, engine }, {
@@ -93,7 +108,7 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
         });
         let worst = 0;
         for (let i = 0; i < STEPS; i++) worst = Math.max(worst, Math.abs(losses[i] - ref[i]) / ref[i]);
-        assert(worst < 1e-3, `${engine} lr=${lr}: worst relative loss error ${worst}`);
+        assert(worst < 1e-3, `${engine} ${name}: worst relative loss error ${worst}`);
         // The trajectory must actually move at the larger learning rate (a frozen model would also "match").
         if (lr === 1e-3) {
           assert(ref[STEPS - 1] < 0.9 * ref[0], `reference loss did not decrease: ${ref[0]} → ${ref[49]}`);

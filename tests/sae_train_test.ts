@@ -64,8 +64,14 @@ Deno.test("sae train: seeded runs are bit-for-bit reproducible; training lowers 
 Deno.test("sae train: resuming from a checkpoint equals the uninterrupted run; loaded checkpoint encodes identically", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sae_resume_" });
   try {
-    for (const engine of ["sparse", "dense"] as const) {
-      const c = { ...cfg, engine };
+    const variants = [
+      { ...cfg, engine: "sparse" as const },
+      { ...cfg, engine: "dense" as const },
+      // AuxK's dead-latent window is training state too (saved beside the Adam moments).
+      { ...cfg, engine: "sparse" as const, auxK: { kAux: 8, coef: 1 / 32, deadSamples: 200 } },
+    ];
+    for (const c of variants) {
+      const engine = c.auxK ? "auxk" : c.engine;
       const full = await trainSae(X, c, { quiet: true });
       const half = await trainSae(X, { ...c, epochs: 3 }, { quiet: true });
       await saveCheckpoint(join(dir, engine), half);
@@ -76,6 +82,10 @@ Deno.test("sae train: resuming from a checkpoint equals the uninterrupted run; l
       assert(same(full.model.wDecT, resumed.model.wDecT), `${engine}: W_dec differs after resume`);
       assert(same(full.model.bPre, resumed.model.bPre), `${engine}: b_pre differs after resume`);
       assertEquals(resumed.history.map((r) => r.trainLoss), full.history.map((r) => r.trainLoss));
+      if (c.auxK) {
+        assert(full.history.every((r) => r.auxLoss !== undefined && r.auxLoss > 0), "AuxK loss not recorded");
+        assert(loaded.deadStats !== undefined, "AuxK dead-latent window not checkpointed");
+      }
 
       await saveCheckpoint(join(dir, "final"), full);
       const back = await loadCheckpoint(join(dir, "final"));

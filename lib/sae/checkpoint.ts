@@ -4,7 +4,8 @@
  *                          "format" ("nac-sae/topk-sae/1"), "config" (SaeConfig JSON), "metrics" (last epoch's
  *                          record JSON), "history" (all epoch records JSON), "engine".
  *   optimizer.safetensors  Adam moments "m.W_enc", "m.W_dec", "m.b_pre", "v.…" in the same layouts as the
- *                          parameters; `__metadata__` "step" (Adam steps taken). Needed only to resume training.
+ *                          parameters; `__metadata__` "step" (Adam steps taken); with AuxK also
+ *                          "auxk.samples_since_fired" (F64, d_z). Needed only to resume training.
  * Both open with Python's safetensors/numpy. Resuming from a checkpoint reproduces an unbroken run bit for bit.
  */
 import { join } from "node:path";
@@ -50,10 +51,11 @@ export async function saveCheckpoint(dir: string, result: TrainResult): Promise<
     engine: result.engine,
   });
   const { m, v, step } = result.optimizer;
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const tensors: Record<string, { shape: number[]; data: Float32Array | Float64Array }> = {};
   for (const [prefix, moments] of [["m", m], ["v", v]] as const) {
     for (const [name, t] of Object.entries(paramTensors(cfg, moments))) tensors[`${prefix}.${name}`] = t;
   }
+  if (result.deadStats) tensors["auxk.samples_since_fired"] = { shape: [cfg.dZ], data: result.deadStats };
   await writeSafetensors(join(dir, OPTIMIZER_FILE), tensors, {
     format: CHECKPOINT_FORMAT,
     step: String(step),
@@ -97,6 +99,7 @@ export async function loadCheckpoint(dir: string): Promise<TrainResult> {
   const history = JSON.parse(metadata.history ?? "[]") as EpochRecord[];
   const optPath = join(dir, OPTIMIZER_FILE);
   let optimizer: OptimizerState;
+  let deadStats: Float64Array | undefined;
   if (await exists(optPath)) {
     const opt = await readSafetensors(optPath);
     optimizer = {
@@ -104,6 +107,8 @@ export async function loadCheckpoint(dir: string): Promise<TrainResult> {
       m: loadParams(opt.tensors, config, optPath, "m."),
       v: loadParams(opt.tensors, config, optPath, "v."),
     };
+    const since = opt.tensors["auxk.samples_since_fired"];
+    if (since) deadStats = since.data as Float64Array;
   } else optimizer = newOptimizerState(config);
-  return { model, history, optimizer, engine: metadata.engine ?? "" };
+  return { model, history, optimizer, engine: metadata.engine ?? "", ...(deadStats ? { deadStats } : {}) };
 }

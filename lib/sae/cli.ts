@@ -2,7 +2,7 @@
 import { type Command, need, num, UsageError } from "../common/cli.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { log } from "../common/progress.ts";
-import { saeConfig } from "./config.ts";
+import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
 import { checkFeatures, type TrainResult, trainSae } from "./train.ts";
@@ -36,6 +36,14 @@ const train: Command = {
     engine: { type: "string", default: "auto", description: "auto | sparse | dense" },
     threads: { type: "string", description: "compute threads (default 2)" },
     resume: { type: "string", description: "continue from this checkpoint directory up to --epochs" },
+    auxk: {
+      type: "boolean",
+      description: "add the AuxK dead-latent loss (off in the paper; reference defaults)",
+    },
+    "auxk-dead": {
+      type: "string",
+      description: "AuxK: samples without firing that make a latent dead (default N)",
+    },
     "checkpoint-every": {
       type: "string",
       default: "0",
@@ -51,7 +59,7 @@ const train: Command = {
     checkFeatures(X, X.cols, featuresPath);
     const val = typeof flags.val === "string" ? await readMatrix(flags.val) : undefined;
     let resume: TrainResult | undefined;
-    let cfg;
+    let cfg: SaeConfig;
     if (typeof flags.resume === "string") {
       resume = await loadCheckpoint(flags.resume);
       cfg = { ...resume.model.config, epochs: num(flags, "epochs", resume.model.config.epochs) };
@@ -76,6 +84,12 @@ const train: Command = {
         lr: num(flags, "lr", 1e-5),
         engine: engine as "auto",
       });
+      if (flags.auxk) {
+        const aux = auxKDefaults(cfg.dIn, cfg.dZ, cfg.k, X.rows);
+        if (flags["auxk-dead"] !== undefined) aux.deadSamples = num(flags, "auxk-dead");
+        cfg = { ...cfg, auxK: aux };
+        validateConfig(cfg);
+      }
     }
     if (val) checkFeatures(val, cfg.dIn, flags.val as string);
     const every = num(flags, "checkpoint-every", 0);

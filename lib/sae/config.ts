@@ -16,12 +16,34 @@ export interface SaeConfig {
   lr: number;
   adamEps: number;
   seed: number;
-  /** AuxK dead-latent loss: not part of the paper's recipe and not implemented; must stay unset/false. */
-  auxK?: boolean;
+  /** AuxK dead-latent loss (Gao et al.); off unless set — the paper does not use it. See AuxKConfig. */
+  auxK?: AuxKConfig;
   /** Step engine: "auto" picks by k/d_z (see engine.ts); "sparse" or "dense" force one. */
   engine?: "auto" | "sparse" | "dense";
   /** Rows used for the geometric-median b_pre initialisation (reference: 16384). */
   medianSample?: number;
+}
+
+/**
+ * AuxK (Gao et al., "Scaling and evaluating sparse autoencoders", Sec. A.2): the kAux largest pre-activations
+ * among dead latents reconstruct the main reconstruction's residual e = u − û (detached); the loss adds
+ * coef · mean_b(Σ_i (ê_i − e_i)² / Σ_i (e_i + b_pre,i)²), OpenAI's normalised MSE against their target
+ * u − û + b_pre. A latent is dead when it has not fired for `deadSamples` training samples. Only the sparse
+ * engine implements it (a config with auxK runs on the sparse engine).
+ */
+export interface AuxKConfig {
+  /** Dead latents used per sample (reference: a power of two near d/2). */
+  kAux: number;
+  /** Loss coefficient (reference: 1/32). */
+  coef: number;
+  /** Samples without firing after which a latent counts as dead (reference: 10M tokens; default here: N). */
+  deadSamples: number;
+}
+
+/** Reference AuxK defaults for input dimension d and N training samples. */
+export function auxKDefaults(dIn: number, dZ: number, k: number, n: number): AuxKConfig {
+  const pow2 = 2 ** Math.round(Math.log2(Math.max(1, dIn / 2)));
+  return { kAux: Math.max(1, Math.min(pow2, dZ - k)), coef: 1 / 32, deadSamples: n };
 }
 
 export const SAE_DEFAULTS = {
@@ -64,7 +86,7 @@ export function saeConfig(
     engine: overrides.engine ?? "auto",
     medianSample: overrides.medianSample ?? SAE_DEFAULTS.medianSample,
   };
-  if (overrides.auxK) cfg.auxK = true;
+  if (overrides.auxK) cfg.auxK = overrides.auxK;
   validateConfig(cfg);
   return cfg;
 }
@@ -94,7 +116,13 @@ export function validateConfig(cfg: SaeConfig): void {
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0) {
     bad(`seed must be a non-negative integer, got ${cfg.seed}`);
   }
-  if (cfg.auxK) bad("AuxK is not implemented (the paper's recipe does not use it)");
+  if (cfg.auxK) {
+    const { kAux, coef, deadSamples } = cfg.auxK;
+    if (!Number.isInteger(kAux) || kAux < 1 || kAux > cfg.dZ) bad(`AuxK kAux must be in 1..d_z, got ${kAux}`);
+    if (!(coef >= 0)) bad(`AuxK coef must be ≥ 0, got ${coef}`);
+    if (!(deadSamples >= 1)) bad(`AuxK deadSamples must be ≥ 1, got ${deadSamples}`);
+    if (cfg.engine === "dense") bad("AuxK runs on the sparse engine only");
+  }
   if (cfg.engine && !["auto", "sparse", "dense"].includes(cfg.engine)) bad(`unknown engine ${cfg.engine}`);
 }
 

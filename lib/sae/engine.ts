@@ -26,6 +26,8 @@ export interface BatchResult {
   /** Top-k pre-activations per row (rows × k, before ReLU) and their latent indices. */
   vals: Float32Array;
   idx: Int32Array;
+  /** AuxK's loss term for the batch (already scaled by its coefficient), when AuxK is on. */
+  auxLoss?: number;
 }
 
 export interface Grads {
@@ -39,6 +41,8 @@ export interface Grads {
 export interface Engine {
   readonly kind: "sparse" | "dense";
   readonly grads: Grads;
+  /** AuxK only: per latent, training samples seen since it last fired (part of the training state). */
+  readonly deadStats?: Float64Array | null;
   /** Forward + backward on `rows` samples (row-major rows × d), writing `grads` (overwritten, not summed). */
   step(u: Float32Array, rows: number): Promise<BatchResult>;
   /** Forward only (top-k, for encoding / validation). */
@@ -61,17 +65,40 @@ export function engineThreads(): number {
   return Number.isInteger(v) && v > 0 ? v : Math.min(2, navigator.hardwareConcurrency || 2);
 }
 
-function encoderGraph(d: number, dZ: number, k: number): Uint8Array {
+/**
+ * Gemm + TopK; with `kAux` also AuxK's top-kAux over dead latents: `dead_bias` is 0 for dead latents and
+ * −1e30 for live ones, so live latents only fill the list when fewer than kAux are dead, and ReLU drops them.
+ */
+function encoderGraph(d: number, dZ: number, k: number, kAux = 0): Uint8Array {
+  const topk = { axis: 1, largest: 1, sorted: 1 };
   return onnxModel("sae_encoder", [
     { op: "Gemm", inputs: ["x", "w_enc"], outputs: ["pre"], attrs: { transB: 1 } },
-    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: { axis: 1, largest: 1, sorted: 1 } },
+    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: topk },
+    ...(kAux > 0
+      ? [
+        { op: "Add", inputs: ["pre", "dead_bias"], outputs: ["pre_dead"] },
+        { op: "TopK", inputs: ["pre_dead", "k_aux"], outputs: ["aux_vals", "aux_idx"], attrs: topk },
+      ]
+      : []),
   ], [
     { name: "x", elem: ELEM.FLOAT, shape: ["B", d] },
     { name: "w_enc", elem: ELEM.FLOAT, shape: [dZ, d] },
     { name: "k", elem: ELEM.INT64, shape: [1] },
+    ...(kAux > 0
+      ? [
+        { name: "dead_bias", elem: ELEM.FLOAT, shape: [dZ] },
+        { name: "k_aux", elem: ELEM.INT64, shape: [1] },
+      ]
+      : []),
   ], [
     { name: "vals", elem: ELEM.FLOAT, shape: ["B", k] },
     { name: "idx", elem: ELEM.INT64, shape: ["B", k] },
+    ...(kAux > 0
+      ? [
+        { name: "aux_vals", elem: ELEM.FLOAT, shape: ["B", kAux] },
+        { name: "aux_idx", elem: ELEM.INT64, shape: ["B", kAux] },
+      ]
+      : []),
   ]);
 }
 
@@ -142,17 +169,28 @@ class TopKBuffers {
 /** Runs the encoder graph (Gemm + TopK) on x = u − b_pre. Shared by both engines for forward-only use. */
 class Encoder {
   private readonly buffers: TopKBuffers;
+  private readonly auxBuffers: TopKBuffers | null;
   private readonly xbuf: Map<number, Float32Array> = new Map();
+  /** AuxK only: 0 for dead latents, −1e30 for live ones (set by the engine before each step). */
+  readonly deadBias: Float32Array | null;
+  /** AuxK only: the last call's top-kAux over dead latents. */
+  aux: { vals: Float32Array; idx: Int32Array } | null = null;
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly model: SaeModel,
+    private readonly kAux: number,
   ) {
     this.buffers = new TopKBuffers(model.config.k);
+    this.auxBuffers = kAux > 0 ? new TopKBuffers(kAux) : null;
+    this.deadBias = kAux > 0 ? new Float32Array(model.config.dZ) : null;
   }
-  static async create(model: SaeModel, threads: number): Promise<Encoder> {
+  static async create(model: SaeModel, threads: number, kAux = 0): Promise<Encoder> {
     const { dIn, dZ, k } = model.config;
-    const session = await ort.InferenceSession.create(encoderGraph(dIn, dZ, k), sessionOptions(threads));
-    return new Encoder(session, model);
+    const session = await ort.InferenceSession.create(
+      encoderGraph(dIn, dZ, k, kAux),
+      sessionOptions(threads),
+    );
+    return new Encoder(session, model, kAux);
   }
   /** Centred inputs x = u − b_pre of the last call (rows × d). */
   centred(rows: number): Float32Array {
@@ -172,15 +210,28 @@ class Encoder {
       for (let i = 0; i < d; i++) x[o + i] = u[o + i] - b[i];
     }
     const out = this.buffers.get(rows);
-    await this.session.run({
+    const feeds: Record<string, ort.Tensor> = {
       x: new ort.Tensor("float32", x, [rows, d]),
       w_enc: new ort.Tensor("float32", this.model.wEnc, [dZ, d]),
       k: new ort.Tensor("int64", BigInt64Array.of(BigInt(k)), [1]),
-    }, {
+    };
+    const fetches: Record<string, ort.Tensor> = {
       vals: new ort.Tensor("float32", out.vals, [rows, k]),
       idx: new ort.Tensor("int64", out.idx64, [rows, k]),
-    });
+    };
+    const aux = this.auxBuffers?.get(rows);
+    if (aux) {
+      feeds.dead_bias = new ort.Tensor("float32", this.deadBias!, [dZ]);
+      feeds.k_aux = new ort.Tensor("int64", BigInt64Array.of(BigInt(this.kAux)), [1]);
+      fetches.aux_vals = new ort.Tensor("float32", aux.vals, [rows, this.kAux]);
+      fetches.aux_idx = new ort.Tensor("int64", aux.idx64, [rows, this.kAux]);
+    }
+    await this.session.run(feeds, fetches);
     this.buffers.narrow(out);
+    if (aux) {
+      this.auxBuffers!.narrow(aux);
+      this.aux = { vals: aux.vals, idx: aux.idx };
+    }
     return { vals: out.vals, idx: out.idx, x };
   }
   release(): Promise<void> {
@@ -188,15 +239,18 @@ class Encoder {
   }
 }
 
-/** Gemm + TopK in ORT, then the sparse decoder and backward over active latents in JS. */
+/** Gemm + TopK in ORT, then the sparse decoder and backward over active latents in JS (+ AuxK if configured). */
 class SparseEngine implements Engine {
   readonly kind = "sparse" as const;
   readonly grads: Grads;
+  readonly deadStats: Float64Array | null;
   private readonly touchedList: Int32Array;
   private nTouched = 0;
   private readonly uHat: Float32Array;
+  private readonly res: Float32Array;
+  private readonly eHat: Float32Array;
   private readonly dx: Float64Array;
-  constructor(private readonly model: SaeModel, private readonly encoder: Encoder) {
+  constructor(private readonly model: SaeModel, private readonly encoder: Encoder, deadStats?: Float64Array) {
     const { dIn: d, dZ } = model.config;
     this.grads = {
       wEnc: new Float32Array(dZ * d),
@@ -206,30 +260,72 @@ class SparseEngine implements Engine {
     };
     this.touchedList = new Int32Array(dZ);
     this.uHat = new Float32Array(d);
+    this.res = new Float32Array(d);
+    this.eHat = new Float32Array(d);
     this.dx = new Float64Array(d);
+    this.deadStats = model.config.auxK
+      ? (deadStats ? Float64Array.from(deadStats) : new Float64Array(dZ))
+      : null;
   }
 
   encode(u: Float32Array, rows: number) {
     return this.encoder.run(u, rows);
   }
 
+  private touch(j: number): void {
+    const touched = this.grads.touched!;
+    if (touched[j] === 0) {
+      touched[j] = 1;
+      this.touchedList[this.nTouched++] = j;
+    }
+  }
+
+  /**
+   * Backward of one latent j with activation zj > 0 and upstream gradient `up` (dL/dû or dL/dê, d values):
+   * dz_j = up · W_dec[:, j]; dW_dec[:, j] += z_j up; dW_enc[j] += dz_j x; dx += dz_j W_enc[j].
+   */
+  private latentBackward(j: number, zj: number, up: Float32Array, x: Float32Array, xo: number): void {
+    const d = this.model.config.dIn;
+    const { wEnc, wDecT } = this.model;
+    const gEnc = this.grads.wEnc, gDec = this.grads.wDecT, dx = this.dx;
+    const wo = j * d;
+    this.touch(j);
+    let dz = 0;
+    for (let i = 0; i < d; i++) {
+      const du = up[i];
+      dz += du * wDecT[wo + i];
+      gDec[wo + i] += zj * du;
+    }
+    // dpre_j = dz_j (ReLU passes, z_j > 0)
+    for (let i = 0; i < d; i++) {
+      gEnc[wo + i] += dz * x[xo + i];
+      dx[i] += dz * wEnc[wo + i];
+    }
+  }
+
   async step(u: Float32Array, rows: number): Promise<BatchResult> {
-    const { dIn: d, k } = this.model.config;
-    const { wEnc, wDecT, bPre } = this.model;
-    const g = this.grads, gEnc = g.wEnc, gDec = g.wDecT, touched = g.touched!;
+    const { dIn: d, dZ, k } = this.model.config;
+    const aux = this.model.config.auxK;
+    const { wDecT, bPre } = this.model;
+    const g = this.grads, touched = g.touched!;
     // Clear only the rows the previous batch wrote.
     for (let t = 0; t < this.nTouched; t++) {
       const j = this.touchedList[t], o = j * d;
-      gEnc.fill(0, o, o + d);
-      gDec.fill(0, o, o + d);
+      g.wEnc.fill(0, o, o + d);
+      g.wDecT.fill(0, o, o + d);
       touched[j] = 0;
     }
     this.nTouched = 0;
+    const stats = this.deadStats;
+    if (aux && stats) {
+      const bias = this.encoder.deadBias!;
+      for (let j = 0; j < dZ; j++) bias[j] = stats[j] >= aux.deadSamples ? 0 : -1e30;
+    }
     const gb = new Float64Array(d);
     const { vals, idx, x } = await this.encoder.run(u, rows);
     const c = 2 / (rows * d); // d(mean squared error)/dû
-    const uHat = this.uHat, dx = this.dx;
-    let sse = 0;
+    const uHat = this.uHat, res = this.res, eHat = this.eHat, dx = this.dx;
+    let sse = 0, auxLoss = 0;
     for (let r = 0; r < rows; r++) {
       const ro = r * d, ko = r * k;
       // û = W_dec z + b_pre over the active latents only.
@@ -240,39 +336,69 @@ class SparseEngine implements Engine {
         const wo = idx[ko + a] * d;
         for (let i = 0; i < d; i++) uHat[i] += zj * wDecT[wo + i];
       }
-      // residual → dL/dû (kept in uHat)
+      // residual û − u, then dL/dû (kept in uHat)
       for (let i = 0; i < d; i++) {
-        const res = uHat[i] - u[ro + i];
-        sse += res * res;
-        uHat[i] = c * res;
+        const e = (res[i] = uHat[i] - u[ro + i]);
+        sse += e * e;
+        uHat[i] = c * e;
       }
       dx.fill(0);
       for (let a = 0; a < k; a++) {
         const zj = vals[ko + a];
-        if (!(zj > 0)) continue;
-        const j = idx[ko + a], wo = j * d;
-        if (touched[j] === 0) {
-          touched[j] = 1;
-          this.touchedList[this.nTouched++] = j;
-        }
-        // dz_j = dû · W_dec[:, j] and dW_dec[:, j] += z_j dû in one pass
-        let dz = 0;
-        for (let i = 0; i < d; i++) {
-          const du = uHat[i];
-          dz += du * wDecT[wo + i];
-          gDec[wo + i] += zj * du;
-        }
-        // dpre_j = dz_j (ReLU passes, z_j > 0): dW_enc[j] += dpre_j x, dx += dpre_j W_enc[j]
-        for (let i = 0; i < d; i++) {
-          gEnc[wo + i] += dz * x[ro + i];
-          dx[i] += dz * wEnc[wo + i];
-        }
+        if (zj > 0) this.latentBackward(idx[ko + a], zj, uHat, x, ro);
       }
+      if (aux) auxLoss += this.auxBackward(r, rows, res, eHat, x, ro);
       // b_pre enters û directly (+) and the encoder through x = u − b_pre (−).
       for (let i = 0; i < d; i++) gb[i] += uHat[i] - dx[i];
     }
     for (let i = 0; i < d; i++) g.bPre[i] = gb[i];
-    return { sse, vals, idx };
+    if (stats) {
+      for (let j = 0; j < dZ; j++) stats[j] += rows;
+      for (let a = 0; a < rows * k; a++) if (vals[a] > 0) stats[idx[a]] = 0;
+    }
+    return { sse, vals, idx, auxLoss: aux ? auxLoss : undefined };
+  }
+
+  /**
+   * AuxK for sample r: ê = W_dec z_aux over the top-kAux dead latents reconstructs e = u − û (detached);
+   * loss coef/B · Σ(ê − e)² / Σ(e + b_pre)². Adds its gradients; returns this sample's loss term.
+   */
+  private auxBackward(
+    r: number,
+    rows: number,
+    res: Float32Array,
+    eHat: Float32Array,
+    x: Float32Array,
+    ro: number,
+  ) {
+    const { dIn: d } = this.model.config;
+    const { kAux, coef } = this.model.config.auxK!;
+    const { wDecT, bPre } = this.model;
+    const av = this.encoder.aux!.vals, ai = this.encoder.aux!.idx, ko = r * kAux;
+    eHat.fill(0);
+    let any = false;
+    for (let a = 0; a < kAux; a++) {
+      const zj = av[ko + a];
+      if (!(zj > 0)) continue;
+      any = true;
+      const wo = ai[ko + a] * d;
+      for (let i = 0; i < d; i++) eHat[i] += zj * wDecT[wo + i];
+    }
+    let num = 0, den = 0;
+    for (let i = 0; i < d; i++) {
+      const e = -res[i]; // u − û
+      num += (eHat[i] - e) ** 2;
+      den += (e + bPre[i]) ** 2;
+    }
+    if (!(den > 0)) return 0; // degenerate target: the reference's nan_to_num(0)
+    if (!any) return (coef * num) / den / rows; // no dead latent fired: a constant term, no gradient
+    const scale = (2 * coef) / (rows * den);
+    for (let i = 0; i < d; i++) eHat[i] = scale * (eHat[i] + res[i]); // dL_aux/dê = scale · (ê − e)
+    for (let a = 0; a < kAux; a++) {
+      const zj = av[ko + a];
+      if (zj > 0) this.latentBackward(ai[ko + a], zj, eHat, x, ro);
+    }
+    return (coef * num) / den / rows;
   }
 
   release(): Promise<void> {
@@ -343,14 +469,20 @@ class DenseEngine implements Engine {
 export function chooseEngine(model: SaeModel): "sparse" | "dense" {
   const { k, dZ, engine } = model.config;
   if (engine === "sparse" || engine === "dense") return engine;
+  if (model.config.auxK) return "sparse"; // AuxK is implemented by the sparse engine only
   return k / dZ <= SPARSE_MAX_DENSITY ? "sparse" : "dense";
 }
 
 /** An engine bound to `model`'s parameter arrays (which it reads in place on every call). */
-export async function createEngine(model: SaeModel, threads = engineThreads()): Promise<Engine> {
-  const encoder = await Encoder.create(model, threads);
-  return chooseEngine(model) === "sparse"
-    ? new SparseEngine(model, encoder)
+export async function createEngine(
+  model: SaeModel,
+  threads = engineThreads(),
+  deadStats?: Float64Array,
+): Promise<Engine> {
+  const kind = chooseEngine(model);
+  const encoder = await Encoder.create(model, threads, kind === "sparse" ? model.config.auxK?.kAux ?? 0 : 0);
+  return kind === "sparse"
+    ? new SparseEngine(model, encoder, deadStats)
     : await DenseEngine.create(model, threads, encoder);
 }
 

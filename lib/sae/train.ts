@@ -27,6 +27,8 @@ export interface EpochRecord {
   dead: number;
   samplesPerS: number;
   seconds: number;
+  /** AuxK only: mean over the epoch's batches of the AuxK loss term (coefficient included). */
+  auxLoss?: number;
 }
 
 /** Adam moments (same layout as the parameters) and the number of steps taken. */
@@ -42,6 +44,8 @@ export interface TrainResult {
   optimizer: OptimizerState;
   /** Which engine ran ("sparse" | "dense"). */
   engine: string;
+  /** AuxK only: per latent, training samples since it last fired (resumes the dead-latent window). */
+  deadStats?: Float64Array;
 }
 
 export interface TrainOptions {
@@ -90,8 +94,9 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
   model.config = cfg;
   const optimizer = opts.resume?.optimizer ?? newOptimizerState(cfg);
   const history = opts.resume ? [...opts.resume.history] : [];
-  const engine = await createEngine(model, opts.threads ?? engineThreads());
+  const engine = await createEngine(model, opts.threads ?? engineThreads(), opts.resume?.deadStats);
   const result: TrainResult = { model, history, optimizer, engine: engine.kind };
+  if (engine.deadStats) result.deadStats = engine.deadStats;
   try {
     const { dIn: d, dZ, batchSize } = cfg;
     const n = X.rows;
@@ -114,6 +119,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
       const t0 = performance.now();
       const perm = epochPermutation(n, cfg.seed, epoch);
       const acc = new MetricsAccumulator(d, dZ);
+      let auxSum = 0, batches = 0;
       for (let start = 0; start < n; start += batchSize) {
         const rows = Math.min(batchSize, n - start);
         for (let r = 0; r < rows; r++) {
@@ -122,6 +128,8 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         }
         const out = await engine.step(batch.subarray(0, rows * d), rows);
         acc.addError(out.sse, rows);
+        auxSum += out.auxLoss ?? 0;
+        batches++;
         acc.addTopK(out.vals, out.idx, rows * cfg.k);
         projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
         const t = ++optimizer.step;
@@ -144,6 +152,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         samplesPerS: n / seconds,
         seconds,
       };
+      if (cfg.auxK) record.auxLoss = auxSum / batches;
       history.push(record);
       if (!quiet) {
         const elapsed = (performance.now() - trainStart) / 1000;
@@ -152,6 +161,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           `epoch ${epoch + 1}/${cfg.epochs} loss ${record.trainLoss.toPrecision(5)}` +
             (valLoss !== null ? ` val ${valLoss.toPrecision(5)}` : "") +
             ` nmse ${record.nmse.toFixed(4)} L0 ${record.l0.toFixed(1)} dead ${record.dead}` +
+            (record.auxLoss !== undefined ? ` auxk ${record.auxLoss.toPrecision(4)}` : "") +
             ` | ${record.samplesPerS.toFixed(0)} samples/s, ETA ${formatDuration(eta)}`,
         );
       }
