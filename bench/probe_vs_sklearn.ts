@@ -2,11 +2,11 @@
  * Benchmark: the L1 logistic-regression probe (lib/probe) vs scikit-learn's saga (shared checks/ref/lr_ref.py)
  * on the same data, side by side. Not a test: prints a Markdown table (and --json rows) for BENCHMARKS.md.
  *
- *   deno run -A bench/probe_vs_sklearn.ts [--cases d64,d1024,d20480,sae20480] [--repeats 3]
+ *   deno run -A bench/probe_vs_sklearn.ts [--cases d64,d1024,d20480,sae4096,sae20480] [--repeats 3]
  *                                         [--sklearn-timeout 900] [--json]
  *
- * Cases: `dN` are gen_data.py's planted sparse-logistic data (Gaussian; d20480 with 5 % nonzeros); `sae20480`
- * is SAE-like: d_z = 20480 nonnegative TopK activations, k = 512 active latents per row (2.5 %) drawn by
+ * Cases: `dN` are gen_data.py's planted sparse-logistic data (Gaussian; d20480 with 5 % nonzeros); `saeN`
+ * are SAE-like: d_z = N nonnegative TopK activations, k = 2.5 % of N active latents per row drawn by
  * Zipf-like latent popularity (∝ (rank + 10)^−0.8), exponential magnitudes, labels from a planted logistic model on 200 latents.
  * Our time is the in-process runProbe (standardize + fit + predict; median of --repeats) and, end to end, one
  * `deno task cli probe` process; scikit-learn's is lr_ref.py's fit_s (fit only) and its whole process. When
@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { id: "d64", nTrain: 4000, nTest: 2000, d: 64, density: 1 },
   { id: "d1024", nTrain: 4000, nTest: 2000, d: 1024, density: 1 },
   { id: "d20480", nTrain: 2000, nTest: 1000, d: 20480, density: 0.05 },
+  { id: "sae4096", nTrain: 1000, nTest: 500, d: 4096, density: 102 / 4096, sae: { k: 102 } },
   { id: "sae20480", nTrain: 3000, nTest: 1500, d: 20480, density: 512 / 20480, sae: { k: 512 } },
 ];
 
