@@ -39,7 +39,7 @@ Deno.test({
       try {
         for (const suffix of ["", "_short"]) {
           const audio = (await npyF32(`${DIR}/input${suffix}.npy`)).data;
-          const r = await runner.run(audio);
+          const r = await runner.run(audio, ["latent", "codes", "ehat", "projLatents"]);
           const latent = await npyF32(`${DIR}/latent${suffix}.npy`);
           assertEquals([r.latent!.rows, r.latent!.cols], latent.shape);
           assertEquals(r.latent!.rows, Math.ceil(audio.length / 320));
@@ -57,7 +57,18 @@ Deno.test({
             r.ehat!.data,
             (await npyF32(`${DIR}/ehat_${variant}${suffix}.npy`)).data,
           );
-          errors.push(`${variant}${suffix}: latent ${eLat.toExponential(2)}, ê ${eHat.toExponential(2)}`);
+          let eProj = "";
+          if (variant === "all") {
+            // The official `latents` output: stage i's in_proj output in columns 8i … 8i+7.
+            const proj = await npyF32(`${DIR}/proj_latents_all${suffix}.npy`);
+            assertEquals([r.projLatents!.rows, r.projLatents!.cols], proj.shape);
+            eProj = `, in_proj latents ${
+              assertClose(`proj_latents_all${suffix}`, r.projLatents!.data, proj.data).toExponential(2)
+            }`;
+          }
+          errors.push(
+            `${variant}${suffix}: latent ${eLat.toExponential(2)}, ê ${eHat.toExponential(2)}${eProj}`,
+          );
         }
       } finally {
         await runner.release();

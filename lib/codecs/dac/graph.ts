@@ -5,7 +5,8 @@
  *   RU(x) = x + conv1(Snake(conv7_dilated(Snake(x)))), every conv weight-normed with symmetric zero padding;
  *   RVQ stage i on each frame: z_e = in_proj(r), nearest code by cosine (L2-normalised z_e and codebook),
  *   out = out_proj(z_e + (c − z_e)) (the straight-through form), ê += out, r −= out.
- * Outputs: "latent" [T, D] (encoder output), "ehat" [T, D], "codes" [T, n_q] int64.
+ * Outputs: "latent" [T, D] (encoder output), "ehat" [T, D], "codes" [T, n_q] int64, and "projLatents"
+ * [T, n_q·codebook_dim] (the per-stage in_proj outputs z_e, the official `latents`, for debugging).
  */
 import type { DacConfig } from "./config.ts";
 import {
@@ -160,6 +161,7 @@ function normalizeRows(data: Float32Array, dim: number): Float32Array {
 export function dacQuantizer(net: Net, latentTD: string, w: TensorMap, cfg: DacConfig, nQ: number): {
   codes: string;
   ehat: string;
+  projLatents: string;
 } {
   const g = net.g;
   const D = cfg.latentDim;
@@ -171,6 +173,7 @@ export function dacQuantizer(net: Net, latentTD: string, w: TensorMap, cfg: DacC
   let r = latentTD;
   let ehat = "";
   const codes: string[] = [];
+  const projected: string[] = [];
   for (let i = 0; i < nQ; i++) {
     const p = `quantizer.quantizers.${i}`;
     const inProj = checkConv(loadConv(w, `${p}.in_proj`, SOURCE), `${p}.in_proj`, [d, D, 1]);
@@ -188,6 +191,7 @@ export function dacQuantizer(net: Net, latentTD: string, w: TensorMap, cfg: DacC
       unit2[k] = ss;
     }
     const ze = pointwise(net, r, inProj);
+    projected.push(ze);
     const norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [ze, ze]), axis1], { keepdims: 1 })]);
     const e = g.op("Div", [ze, g.op("Max", [norm, eps])]);
     const e2 = g.op("ReduceSum", [g.op("Mul", [e, e]), axis1], { keepdims: 1 });
@@ -201,7 +205,8 @@ export function dacQuantizer(net: Net, latentTD: string, w: TensorMap, cfg: DacC
     ehat = ehat ? g.op("Add", [ehat, out]) : out;
     r = g.op("Sub", [r, out]);
   }
-  return { codes: codes.length === 1 ? codes[0] : g.op("Concat", codes, { axis: 1 }), ehat };
+  const concat = (parts: string[]) => parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 1 });
+  return { codes: concat(codes), ehat, projLatents: concat(projected) };
 }
 
 /** The whole ê graph: audio [1, 1, L] (L a multiple of the hop) → latent, ehat [T, D], codes [T, nQ]. */
@@ -217,9 +222,10 @@ export function buildDacGraph(
   const net = new Net("dac");
   const latent = dacEncoder(net, net.audio(), w, cfg, opts.foldSnake ?? true);
   const latentTD = timeMajor(net, latent);
-  const { codes, ehat } = dacQuantizer(net, latentTD, w, cfg, nQ);
+  const { codes, ehat, projLatents } = dacQuantizer(net, latentTD, w, cfg, nQ);
   net.g.output(latentTD, "latent");
   net.g.output(ehat, "ehat");
   net.g.output(codes, "codes", undefined, 7);
+  net.g.output(projLatents, "projLatents");
   return net;
 }

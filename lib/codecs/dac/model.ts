@@ -16,6 +16,8 @@ export interface DacOutputs {
   /** n_q × T codebook indices, row-major (the fixtures' layout). */
   codes: Int32Array;
   ehat: Matrix;
+  /** The per-stage in_proj outputs z_e side by side, T × (n_q · codebook_dim) (the official `latents`). */
+  projLatents: Matrix;
 }
 
 export type DacOutputName = keyof DacOutputs;
@@ -45,6 +47,13 @@ export class DacRunner {
     const out: Partial<DacOutputs> = {};
     if (r.latent) out.latent = matrix(r.latent.dims[0], D, r.latent.data as Float32Array);
     if (r.ehat) out.ehat = matrix(r.ehat.dims[0], D, r.ehat.data as Float32Array);
+    if (r.projLatents) {
+      out.projLatents = matrix(
+        r.projLatents.dims[0],
+        r.projLatents.dims[1],
+        r.projLatents.data as Float32Array,
+      );
+    }
     if (r.codes) out.codes = codesByLevel(r.codes.data as BigInt64Array, r.codes.dims[0], this.nQ);
     return out;
   }
