@@ -158,26 +158,38 @@ Deno.test("extract: a killed run resumes where it stopped and recomputes nothing
   }
 });
 
-Deno.test("extract: one writer per store; a lock left by a dead process is taken over", async () => {
+Deno.test("extract: one writer per store; the lock of a killed process is released by the OS", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const unlock = await lockStore(dir);
-    await assertRejects(() => lockStore(dir), Error, `another extraction (pid ${Deno.pid})`);
+    const unlock = await lockStore(dir, true);
+    let second = false;
+    const waiting = lockStore(dir, true).then((u) => {
+      second = true;
+      return u;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert(!second, "a second writer must wait while the first holds the lock");
     await unlock();
-    // A stale lock (a pid that cannot exist) does not block the next run.
-    await Deno.writeTextFile(
-      join(dir, "store.lock"),
-      JSON.stringify({ pid: 2 ** 31 - 2, host: Deno.hostname() }),
-    );
-    const again = await lockStore(dir);
-    await again();
-    // Nor does a live process that merely reuses the pid (its start time differs from the owner's).
-    await Deno.writeTextFile(
-      join(dir, "store.lock"),
-      JSON.stringify({ pid: 1, host: Deno.hostname(), start: "0" }),
-    );
-    await (await lockStore(dir))();
-    assert(!(await Deno.stat(join(dir, "store.lock")).then(() => true, () => false)));
+    await (await waiting)();
+    assert(second);
+    // A lock file left by a process killed with SIGKILL holds no lock: the next writer gets it at once.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = Deno.openSync(${JSON.stringify(join(dir, "store.lock"))}, {write: true});
+        f.lockSync(true); console.log("locked"); setTimeout(() => {}, 60000);`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    await reader.read();
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    const t = performance.now();
+    await (await lockStore(dir, true))();
+    assertLess(performance.now() - t, 2000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

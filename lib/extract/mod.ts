@@ -108,7 +108,7 @@ export async function extractFeatures(
   const info: CodecInfo = codecInfo(entry);
   const { dataset, rows } = await manifestRows(opts.manifestPath);
   const storeDir = resolve(opts.storeDir ?? featureStoreDir(dataset, entry.id));
-  const unlock = await lockStore(storeDir);
+  const unlock = await lockStore(storeDir, opts.quiet);
   try {
     return await extractLocked(opts, load, entry, info, dataset, rows, storeDir, t0);
   } finally {

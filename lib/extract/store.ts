@@ -16,6 +16,7 @@ import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { type Matrix, readMatrix, writeMatrix } from "../common/matrix.ts";
 import type { CodecInfo } from "../codecs/types.ts";
+import { log } from "../common/progress.ts";
 
 /** One stored utterance. */
 export interface StoredRow {
@@ -263,77 +264,33 @@ async function readFailures(path: string): Promise<Failure[]> {
 }
 
 /**
- * Takes the store's writer lock (`store.lock`, holding the owner's pid and host): two extractions writing one
- * store would interleave shard numbers. A lock left by a process that no longer runs is taken over.
+ * Takes the store's writer lock: an OS file lock (flock) on `store.lock`, which the OS releases when its holder
+ * exits, even when killed, so a crashed run never leaves a stale lock. A second extraction of the same store
+ * waits (saying so) until the first one finishes, then finds its work stored. The file holds the holder's pid,
+ * for the message only.
  */
-export async function lockStore(dir: string): Promise<() => Promise<void>> {
+export async function lockStore(dir: string, quiet = false): Promise<() => Promise<void>> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, "store.lock");
-  const me = {
-    pid: Deno.pid,
-    host: Deno.hostname(),
-    start: procStart(Deno.pid),
-    since: new Date().toISOString(),
-  };
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  const notice = setTimeout(() => {
+    let owner = "another process";
     try {
-      const f = await Deno.open(path, { write: true, createNew: true });
-      await f.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
-      f.close();
-      return async () => {
-        await Deno.remove(path).catch(() => {});
-      };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      let owner: { pid?: number; host?: string; start?: string } = {};
-      try {
-        owner = JSON.parse(await Deno.readTextFile(path));
-      } catch { /* half-written lock: treat as stale */ }
-      if (owner.pid !== undefined && owner.host === me.host && processAlive(owner.pid, owner.start)) {
-        throw new Error(
-          `${dir}: another extraction (pid ${owner.pid}) is writing this store; wait for it or use another --store`,
-        );
-      }
-      if (owner.pid !== undefined && owner.host !== me.host) {
-        throw new Error(
-          `${dir}: locked by pid ${owner.pid} on ${owner.host}; remove ${path} if that run is gone`,
-        );
-      }
-      await Deno.remove(path).catch(() => {});
-    }
-  }
-  throw new Error(`${dir}: cannot take the store lock ${path}`);
-}
-
-/** Fields of /proc/<pid>/stat after "pid (name)": state, ppid, …; undefined without /proc. */
-function procStat(pid: number): string[] | undefined {
+      owner = `pid ${JSON.parse(Deno.readTextFileSync(path)).pid}`;
+    } catch { /* written by nobody yet */ }
+    log(`${dir}: another extraction (${owner}) is writing this store; waiting for it to finish`, quiet);
+  }, 500);
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
+    await file.lock(true);
+  } finally {
+    clearTimeout(notice);
   }
-}
-
-/** The process's start time in clock ticks since boot (tells a reused pid from the lock's owner). */
-function procStart(pid: number): string | undefined {
-  return procStat(pid)?.[19];
-}
-
-function processAlive(pid: number, start?: string): boolean {
-  if (pid === Deno.pid) return true;
-  const stat = procStat(pid);
-  if (stat) {
-    // A zombie (Z) or dying (X) process holds no lock, nor does a new process that reuses the pid.
-    if (stat[0] === "Z" || stat[0] === "X") return false;
-    return start === undefined || stat[19] === start;
-  }
-  // No such process, if this system has /proc at all; without it (macOS, Windows) assume the owner is
-  // alive: a wrong "stale" would let two writers corrupt the store.
-  try {
-    Deno.statSync("/proc/self");
-    return false;
-  } catch {
-    return true;
-  }
+  await file.truncate(0);
+  await file.write(
+    new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n"),
+  );
+  return async () => {
+    await file.unlock();
+    file.close();
+  };
 }
