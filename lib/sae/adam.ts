@@ -28,12 +28,12 @@ export function adamRange(a: AdamParam, t: number, h: AdamHyper, from = 0, to = 
   const { p, g, m, v } = a;
   const b1 = h.beta1, b2 = h.beta2, c1 = 1 - b1, c2 = 1 - b2, eps = h.eps;
   const stepSize = h.lr / (1 - b1 ** t);
-  const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+  const invBc2Sqrt = 1 / Math.sqrt(1 - b2 ** t);
   for (let i = from; i < to; i++) {
     const gi = g[i];
     const mi = (m[i] = b1 * m[i] + c1 * gi);
     const vi = (v[i] = b2 * v[i] + c2 * gi * gi);
-    p[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+    p[i] -= (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
   }
 }
 
@@ -42,11 +42,11 @@ export function adamRangeZeroGrad(a: AdamParam, t: number, h: AdamHyper, from: n
   const { p, m, v } = a;
   const b1 = h.beta1, b2 = h.beta2, eps = h.eps;
   const stepSize = h.lr / (1 - b1 ** t);
-  const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+  const invBc2Sqrt = 1 / Math.sqrt(1 - b2 ** t);
   for (let i = from; i < to; i++) {
     const mi = (m[i] = b1 * m[i]);
     const vi = (v[i] = b2 * v[i]);
     if (mi === 0) continue; // the update is exactly zero (torch adds -0)
-    p[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+    p[i] -= (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
   }
 }

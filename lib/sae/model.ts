@@ -78,11 +78,13 @@ export function initModel(X: Matrix, cfg: SaeConfig): SaeModel {
 
 /** Renormalises each d-long row to unit Euclidean norm (decoder columns; computed in float64). */
 export function normalizeRows(w: Float32Array, rows: number, d: number): void {
-  for (let j = 0; j < rows; j++) {
-    const o = j * d;
-    let ss = 0;
-    for (let i = 0; i < d; i++) ss += w[o + i] * w[o + i];
-    const norm = Math.fround(Math.sqrt(ss));
-    for (let i = 0; i < d; i++) w[o + i] /= norm;
-  }
+  for (let j = 0; j < rows; j++) normalizeRow(w, j * d, d);
+}
+
+/** Rescales w[o, o + d) to unit norm: divides by the float32-rounded norm, as torch's `w /= w.norm()`. */
+export function normalizeRow(w: Float32Array, o: number, d: number): void {
+  let ss = 0;
+  for (let i = 0; i < d; i++) ss += w[o + i] * w[o + i];
+  const norm = Math.fround(Math.sqrt(ss));
+  for (let i = 0; i < d; i++) w[o + i] /= norm;
 }

@@ -11,7 +11,7 @@ import { formatDuration, log } from "../common/progress.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
 import { ADAM_BETAS, type AdamHyper, adamRange, adamRangeZeroGrad } from "./adam.ts";
 import { createEngine, engineThreads } from "./engine.ts";
-import { initModel, normalizeRows, type SaeModel } from "./model.ts";
+import { initModel, normalizeRow, type SaeModel } from "./model.ts";
 import { evaluate } from "./evaluate.ts";
 import { MetricsAccumulator, totalSumSquares } from "./metrics.ts";
 
@@ -133,11 +133,11 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         acc.addTopK(out.vals, out.idx, rows * cfg.k);
         projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
         const t = ++optimizer.step;
-        for (const a of params) {
-          if (!a.rows || g.touched === null) adamRange(a, t, hyper);
-          else adamByRows(a, t, hyper, g.touched, d);
-        }
-        normalizeRows(model.wDecT, dZ, d);
+        // Adam on every element (torch semantics), then unit-norm decoder columns; row by row so each
+        // decoder row is renormalised while still in cache (rows are independent, so the result is the same).
+        adamByRows(params[0], t, hyper, g.touched, d, false);
+        adamByRows(params[1], t, hyper, g.touched, d, true);
+        adamRange(params[2], t, hyper);
         opts.onStep?.(t, out.sse / (rows * d));
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -190,16 +190,22 @@ function projectDecoderGrad(
   }
 }
 
-/** Adam over a d_z × d parameter, skipping gradient reads for latent rows with no gradient this step. */
+/**
+ * Adam over a d_z × d parameter, skipping gradient reads for latent rows with no gradient this step
+ * (`touched` null: every row has one); with `normalize`, each row is then rescaled to unit norm.
+ */
 function adamByRows(
   a: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array },
   t: number,
   h: AdamHyper,
-  touched: Uint8Array,
+  touched: Uint8Array | null,
   d: number,
+  normalize: boolean,
 ): void {
-  for (let j = 0; j < touched.length; j++) {
-    if (touched[j]) adamRange(a, t, h, j * d, (j + 1) * d);
+  const rows = a.p.length / d;
+  for (let j = 0; j < rows; j++) {
+    if (touched === null || touched[j]) adamRange(a, t, h, j * d, (j + 1) * d);
     else adamRangeZeroGrad(a, t, h, j * d, (j + 1) * d);
+    if (normalize) normalizeRow(a.p, j * d, d);
   }
 }
