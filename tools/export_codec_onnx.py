@@ -171,7 +171,7 @@ def main():
         sidecar["bitrate_kbps"] = a.bitrate_kbps
     sidecar_path = os.path.splitext(a.out)[0] + ".json"
     with open(sidecar_path, "w") as f:
-        json.dump(sidecar, f, indent=1)
+        json.dump(sidecar, f, indent=2)
         f.write("\n")
 
     # References: audio at the verification lengths (and the traced one) with PyTorch's ê.
