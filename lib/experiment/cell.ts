@@ -20,6 +20,8 @@ export interface CellSpec {
   features: FeatureKind[];
   sae: { batchSize: number; lr: number; adamEps: number };
   probe: { C: number; tol: number; maxIter: number };
+  /** Compute threads for this cell's SAE (cores ÷ parallel cells); not part of the cache key. */
+  threads?: number;
 }
 
 export interface CellData {
@@ -96,7 +98,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
   const dCodec = data.train.cols;
   const cfg = saeConfigFor(spec, dCodec);
   const t0 = performance.now();
-  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true });
+  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads: spec.threads });
   const saeSeconds = (performance.now() - t0) / 1000;
   const metrics = await saeMetrics(trained.model, data.train);
   const zVal2 = await encodeSae(trained.model, data.val2);

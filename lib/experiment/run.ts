@@ -212,6 +212,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
             features: config.features,
             sae: config.sae,
             probe: config.probe,
+            threads: Math.max(1, Math.floor(navigator.hardwareConcurrency / config.workers)),
           };
           const cfg = saeConfigFor(spec, td.data.train.cols);
           if (cfg.k >= cfg.dZ) {
