@@ -104,8 +104,12 @@ export async function extractFeatures(
 ): Promise<FeatureSet & { summary: ExtractSummary }> {
   const t0 = performance.now();
   const load: LoadOptions = { modelsDir: opts.modelsDir, offline: opts.offline, quiet: opts.quiet };
-  const entry = await getCodec(opts.codecId, load);
-  const info: CodecInfo = codecInfo(entry);
+  // The loaded codec, not the registry entry, knows the real dimensions (a scaled-down fixture config differs
+  // from the official one the entry describes).
+  const loaded = await (await getCodec(opts.codecId, load)).load(load);
+  const info: CodecInfo = codecInfo(loaded);
+  loaded.dispose();
+  const entry = info;
   const { dataset, rows } = await manifestRows(opts.manifestPath);
   const storeDir = resolve(opts.storeDir ?? featureStoreDir(dataset, entry.id));
   const unlock = await lockStore(storeDir, opts.quiet);
