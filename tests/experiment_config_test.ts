@@ -102,3 +102,14 @@ Deno.test("summarize: one row per cell and feature across seeds, reference rows 
   assertEquals(out[0].n_seeds, 3);
   assertAlmostEquals(out[0].delta_f1_mean as number, -0.2);
 });
+
+Deno.test("bootstrap: confusion-matrix macro-F1 equals the probe stage's macro-F1", async () => {
+  const { macroF1 } = await import("../lib/probe/mod.ts");
+  const { macroF1FromConfusion } = await import("../lib/experiment/stats.ts");
+  const truth = [0, 0, 1, 1, 1, 0, 1], pred = [0, 1, 1, 0, 1, 0, 1];
+  const c = [0, 0, 0, 0];
+  truth.forEach((t, i) => c[t * 2 + pred[i]]++);
+  assertAlmostEquals(macroF1FromConfusion(c), macroF1(truth, pred), 1e-12);
+  // One class only in truth and predictions: scikit-learn averages over the classes present.
+  assertAlmostEquals(macroF1FromConfusion([3, 0, 0, 0]), macroF1([0, 0, 0], [0, 0, 0]), 1e-12);
+});
