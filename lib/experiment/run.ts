@@ -11,7 +11,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
-import { type Matrix, takeRows } from "../common/matrix.ts";
+import { takeRows } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
