@@ -3,6 +3,7 @@
  * display labels, codec ordering, and seed aggregation (mean with a 95 % t interval).
  */
 import type pl from "nodejs-polars";
+import { seedInterval } from "../experiment/stats.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -68,40 +69,6 @@ export function orderCodecs(ids: string[]): string[] {
   });
 }
 
-// Two-sided 97.5 % Student-t quantiles for 1..30 degrees of freedom; beyond that the normal 1.96.
-const T975 = [
-  12.706,
-  4.303,
-  3.182,
-  2.776,
-  2.571,
-  2.447,
-  2.365,
-  2.306,
-  2.262,
-  2.228,
-  2.201,
-  2.179,
-  2.16,
-  2.145,
-  2.131,
-  2.12,
-  2.11,
-  2.101,
-  2.093,
-  2.086,
-  2.08,
-  2.074,
-  2.069,
-  2.064,
-  2.06,
-  2.056,
-  2.052,
-  2.048,
-  2.045,
-  2.042,
-];
-
 export interface Interval {
   mean: number;
   lo: number;
@@ -109,16 +76,12 @@ export interface Interval {
   n: number;
 }
 
-/** Mean and 95 % confidence interval of the mean (Student t); a single value gives a zero-width interval. */
+/** Mean and 95 % t-interval of the finite values (the experiment stage's `seedInterval`); none gives NaNs. */
 export function meanInterval(values: number[]): Interval {
   const v = values.filter((x) => Number.isFinite(x));
-  const n = v.length;
-  if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
-  const mean = v.reduce((a, b) => a + b, 0) / n;
-  if (n === 1) return { mean, lo: mean, hi: mean, n };
-  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T975[n - 2] ?? 1.96) * sd / Math.sqrt(n);
-  return { mean, lo: mean - half, hi: mean + half, n };
+  if (v.length === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
+  const iv = seedInterval(v);
+  return { mean: iv.mean, lo: iv.low, hi: iv.high, n: iv.n };
 }
 
 /** Groups rows by the listed fields (in first-seen order). */
