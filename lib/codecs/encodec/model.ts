@@ -3,10 +3,10 @@
  * ê = quantizer.decode(quantizer.encode(encoder(wav), frame_rate, bandwidth)), time-major (T × 128).
  */
 import { type Matrix, matrix } from "../../common/matrix.ts";
-import { euclideanRvq, Net, timeMajor } from "../nn/layers.ts";
-import { createSession, DType, runSession, type Session } from "../nn/onnx.ts";
-import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
-import { seanetEncoder } from "../nn/seanet.ts";
+import type { Net } from "../nn/layers.ts";
+import { createSession, runSession, type Session } from "../nn/onnx.ts";
+import type { TensorMap } from "../nn/safetensors.ts";
+import { buildSeanetRvqNet } from "../nn/seanet_rvq.ts";
 import type { EncodecConfig } from "./config.ts";
 
 export interface EncodeResult {
@@ -18,19 +18,7 @@ export interface EncodeResult {
 
 /** Builds the graph for `nq` codebooks; outputs "latent" [T, D], "codes" [T, nq] int64, "ehat" [T, D]. */
 export function buildEncodecNet(w: TensorMap, cfg: EncodecConfig, nq: number): Net {
-  const net = new Net("encodec");
-  const latent = seanetEncoder(net, net.audio(), w, "encoder", cfg.encoder);
-  const tm = timeMajor(net, latent);
-  const D = cfg.encoder.dimension;
-  const codebooks = Array.from({ length: nq }, (_, i) => {
-    const name = `quantizer.vq.layers.${i}._codebook.embed`;
-    return floatData(getTensor(w, name, [cfg.bins, D], "EnCodec weights"), name);
-  });
-  const rvq = euclideanRvq(net, tm, codebooks, D);
-  net.g.output(tm, "latent", ["T", D]);
-  net.g.output(rvq.codes, "codes", ["T", nq], DType.INT64);
-  net.g.output(rvq.ehat, "ehat", ["T", D]);
-  return net;
+  return buildSeanetRvqNet("encodec", w, cfg.encoder, cfg.bins, nq, "EnCodec weights");
 }
 
 export class EncodecRunner {

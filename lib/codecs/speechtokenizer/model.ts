@@ -3,10 +3,10 @@
  * [T, n_q], ê [T, D] = quantizer.decode(model.encode(x, n_q)) (time-major).
  */
 import { type Matrix, matrix } from "../../common/matrix.ts";
-import { euclideanRvq, Net, timeMajor } from "../nn/layers.ts";
-import { createSession, DType, runSession, type Session } from "../nn/onnx.ts";
-import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
-import { seanetEncoder } from "../nn/seanet.ts";
+import type { Net } from "../nn/layers.ts";
+import { createSession, runSession, type Session } from "../nn/onnx.ts";
+import type { TensorMap } from "../nn/safetensors.ts";
+import { buildSeanetRvqNet } from "../nn/seanet_rvq.ts";
 import type { SpeechTokenizerConfig } from "./config.ts";
 
 export interface SptResult {
@@ -18,19 +18,14 @@ export interface SptResult {
 
 export function buildSptNet(w: TensorMap, cfg: SpeechTokenizerConfig, nq: number): Net {
   if (nq < 1 || nq > cfg.nQ) throw new Error(`SpeechTokenizer: n_q ${nq} outside 1..${cfg.nQ}`);
-  const net = new Net("speechtokenizer");
-  const latent = seanetEncoder(net, net.audio(), w, "encoder", cfg.encoder);
-  const tm = timeMajor(net, latent);
-  const D = cfg.encoder.dimension;
-  const codebooks = Array.from({ length: nq }, (_, i) => {
-    const name = `quantizer.vq.layers.${i}._codebook.embed`;
-    return floatData(getTensor(w, name, [cfg.codebookSize, D], "SpeechTokenizer weights"), name);
-  });
-  const rvq = euclideanRvq(net, tm, codebooks, D);
-  net.g.output(tm, "latent", ["T", D]);
-  net.g.output(rvq.codes, "codes", ["T", nq], DType.INT64);
-  net.g.output(rvq.ehat, "ehat", ["T", D]);
-  return net;
+  return buildSeanetRvqNet(
+    "speechtokenizer",
+    w,
+    cfg.encoder,
+    cfg.codebookSize,
+    nq,
+    "SpeechTokenizer weights",
+  );
 }
 
 export class SptRunner {
