@@ -29,24 +29,32 @@ Deno.test("config: invalid fields are named in the error", () => {
   assertThrows(
     () => validateConfig({ ...minimal, codecs: [] }, "c.json"),
     Error,
-    "c.json: invalid run config: 'codecs'",
+    "c.json: invalid run config: codecs: must not be empty",
   );
   assertThrows(
     () => validateConfig({ ...minimal, tasks: ["us-vs-mars"] }, "c.json"),
     Error,
-    "unknown task 'us-vs-mars'",
+    'tasks[0]: unknown value "us-vs-mars"',
   );
-  assertThrows(() => validateConfig({ ...minimal, grid: { s: [0, 0.5] } }, "c.json"), Error, "'grid.s'");
-  assertThrows(() => validateConfig({ ...minimal, epoch: 3 }, "c.json"), Error, "unknown field 'epoch'");
+  assertThrows(
+    () => validateConfig({ ...minimal, grid: { s: [0, 0.5] } }, "c.json"),
+    Error,
+    "grid.s[0]: must be a number in (0, 1]",
+  );
+  assertThrows(
+    () => validateConfig({ ...minimal, epoch: 3 }, "c.json"),
+    Error,
+    "epoch: unknown key; did you mean epochs?",
+  );
   assertThrows(
     () => validateConfig({ ...minimal, seeds: [1, 1] }, "c.json"),
     Error,
-    "'seeds' has duplicates",
+    "seeds: has duplicates",
   );
   assertThrows(
     () => validateConfig({ ...minimal, features: ["zz"] }, "c.json"),
     Error,
-    "unknown feature 'zz'",
+    'features[0]: unknown value "zz"',
   );
 });
 
@@ -112,4 +120,39 @@ Deno.test("bootstrap: confusion-matrix macro-F1 equals the probe stage's macro-F
   assertAlmostEquals(macroF1FromConfusion(c), macroF1(truth, pred), 1e-12);
   // One class only in truth and predictions: scikit-learn averages over the classes present.
   assertAlmostEquals(macroF1FromConfusion([3, 0, 0, 0]), macroF1([0, 0, 0], [0, 0, 0]), 1e-12);
+});
+
+Deno.test("config: the published JSON Schema is generated from the run-config table (deno task schema)", async () => {
+  const { runConfigJsonSchema } = await import("../lib/experiment/config.ts");
+  const file = JSON.parse(
+    await Deno.readTextFile(new URL("../docs/run-config.schema.json", import.meta.url)),
+  );
+  assertEquals(file, runConfigJsonSchema(), "docs/run-config.schema.json is stale: run `deno task schema`");
+});
+
+Deno.test("config: nested typos, both epoch rules, wrong types and limits are named by path", () => {
+  const bad = (patch: Record<string, unknown>, message: string) =>
+    assertThrows(
+      () => validateConfig({ ...minimal, ...patch }, "c.json"),
+      Error,
+      `c.json: invalid run config: ${message}`,
+    );
+  bad({ sae: { learning_rate: 0.5 } }, "sae.learning_rate: unknown key; did you mean lr?");
+  bad({ probe: { c: 1 } }, "probe.c: unknown key; did you mean C?");
+  bad(
+    { datasets: [{ name: "x", manfest: "m.csv" }] },
+    "datasets[0].manfest: unknown key; did you mean manifest?",
+  );
+  bad({ epochs: { fixed: 3, paperScaled: 0.5 } }, "epochs: give exactly one of fixed, paperScaled");
+  bad({ tasks: "us-vs-uk" }, 'tasks: must be an array, got "us-vs-uk"');
+  bad({ grid: { q: ["2"] } }, 'grid.q[0]: must be a number in (0, 1024], got "2"');
+  bad({ workers: 1000 }, "workers: must be an integer in 1..64, got 1000");
+  bad({ grid: { q: [0.5], s: [0.5] } }, "grid: s = 0.5 with q = 0.5 gives k ≥ d_z");
+  // A $schema key (for editors) is accepted; q = 0.5 is accepted as in `sae train`.
+  const c = validateConfig({
+    ...minimal,
+    $schema: "../docs/run-config.schema.json",
+    grid: { q: [0.5], s: [0.25] },
+  });
+  assertEquals(c.grid.q, [0.5]);
 });

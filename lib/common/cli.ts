@@ -3,6 +3,7 @@
  * lines, and with `--json` prints one JSON summary object as the last line of stdout.
  */
 import { parseArgs } from "node:util";
+import { numberProblem, type NumberRule } from "./schema.ts";
 
 export type FlagSpec = Record<string, {
   type: "string" | "boolean";
@@ -90,8 +91,13 @@ export function need(flags: Record<string, unknown>, name: string): string {
   return v;
 }
 
-/** Reads an optional numeric flag, validating it. */
-export function num(flags: Record<string, unknown>, name: string, fallback?: number): number {
+/** Reads a numeric flag; with a rule (lib/common/limits.ts) checks it like the run config does. */
+export function num(
+  flags: Record<string, unknown>,
+  name: string,
+  fallback?: number,
+  rule?: NumberRule,
+): number {
   const v = flags[name];
   if (v === undefined) {
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
@@ -101,5 +107,7 @@ export function num(flags: Record<string, unknown>, name: string, fallback?: num
   if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) {
     throw new UsageError(`--${name} must be a number, got ${JSON.stringify(v)}`);
   }
+  const problem = rule && numberProblem(n, rule);
+  if (problem) throw new UsageError(`--${name} ${problem}`);
   return n;
 }

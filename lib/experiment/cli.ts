@@ -1,6 +1,7 @@
 /** `deno task cli grid --config FILE [--dry-run]`: the ΔF1 experiment grid. */
 import type { Command } from "../common/cli.ts";
-import { need } from "../common/cli.ts";
+import { need, num } from "../common/cli.ts";
+import { LIMITS } from "../common/limits.ts";
 import { readConfig } from "./config.ts";
 import { runGrid } from "./run.ts";
 
@@ -19,8 +20,11 @@ const grid: Command = {
     quiet: { type: "boolean", description: "no progress output" },
   },
   async run(flags) {
+    const workers = flags.workers === undefined
+      ? undefined
+      : num(flags, "workers", undefined, LIMITS.workers);
     const config = await readConfig(need(flags, "config"));
-    if (flags.workers !== undefined) config.workers = Math.max(1, Number(flags.workers) | 0);
+    if (workers !== undefined) config.workers = workers;
     const summary = await runGrid(config, { dryRun: Boolean(flags["dry-run"]), quiet: Boolean(flags.quiet) });
     if (flags["dry-run"]) {
       for (const c of summary.planned ?? []) {

@@ -1,9 +1,13 @@
 /**
  * The run config of an experiment grid: which datasets, tasks, codecs, SAE grid, seeds and probes to run,
- * and where results go. Read from JSON, validated at the boundary with messages that name the field.
+ * and where results go. One declared table (RUN_CONFIG_SPEC: key → type, constraints, default, at every
+ * level) validates a parsed JSON file once at the boundary and generates the published JSON Schema
+ * (docs/run-config.schema.json). Adding a field is one line in the table (and one in RunConfig).
  */
 import { dirname, resolve } from "node:path";
 import { readJson } from "../common/fs.ts";
+import { LIMITS } from "../common/limits.ts";
+import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
 
 export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
 export type FeatureKind = "z" | "z_pos" | "z_mag";
@@ -58,17 +62,119 @@ export interface RunConfig {
   bootstrap: number;
 }
 
-export const DEFAULTS: Omit<RunConfig, "name" | "datasets" | "codecs" | "outDir"> = {
-  tasks: [...TASK_IDS],
-  grid: { q: PAPER_Q, s: PAPER_S },
-  epochs: "paper",
-  seeds: [0],
-  features: [...FEATURE_KINDS],
-  workers: 2,
-  sae: { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 },
-  probe: { C: 1.0, tol: 1e-4, maxIter: 3000 },
-  bootstrap: 1000,
+const num = (rule: (typeof LIMITS)[keyof typeof LIMITS], extra: Partial<Spec> = {}): Spec =>
+  ({ type: "number", rule, ...extra }) as Spec;
+const numList = (rule: (typeof LIMITS)[keyof typeof LIMITS], extra: Partial<Spec> = {}): Spec =>
+  ({ type: "array", items: num(rule), minItems: 1, unique: true, ...extra }) as Spec;
+const taskList: Spec = {
+  type: "array",
+  items: { type: "string", enum: TASK_IDS },
+  minItems: 1,
+  unique: true,
 };
+
+/** The run-config table: every key, its type and constraints, its default. */
+export const RUN_CONFIG_SPEC: Spec = {
+  type: "object",
+  description: "nac-sae run config (`deno task cli grid --config FILE`)",
+  fields: {
+    $schema: { type: "string", description: "JSON Schema reference for editors (ignored)" },
+    $comment: { type: "string", description: "free text (recorded, ignored)" },
+    name: { type: "string", default: "run", description: "run name" },
+    datasets: {
+      type: "array",
+      required: true,
+      minItems: 1,
+      description: "datasets to run on",
+      items: {
+        type: "object",
+        fields: {
+          name: {
+            type: "string",
+            required: true,
+            description: '"fsdd", "synthetic", or a name for a manifest',
+          },
+          manifest: { type: "path", description: "a prepared manifest (CSV/Parquet)" },
+          source: { type: "path", description: "local copy of the dataset's files" },
+          options: { type: "object", fields: {}, freeForm: true, description: "options for the preparer" },
+          tasks: { ...taskList, description: "tasks on this dataset (default: every task it supports)" },
+        },
+      },
+    },
+    codecs: {
+      type: "array",
+      required: true,
+      minItems: 1,
+      unique: true,
+      items: { type: "string" },
+      description: "codec ids, e.g. lyra-6kbps",
+    },
+    tasks: { ...taskList, default: TASK_IDS, description: "binary accent tasks" },
+    grid: {
+      type: "object",
+      default: { q: PAPER_Q, s: PAPER_S },
+      description: "SAE grid: latent ratio q × relative sparsity s",
+      fields: {
+        q: numList(LIMITS.q, { default: PAPER_Q }),
+        s: numList(LIMITS.s, { default: PAPER_S }),
+      },
+    },
+    epochs: {
+      type: "oneOf",
+      default: "paper",
+      description: '"paper" (200; 500 for q∈{2,5}, s∈{0.10,0.05}), {"fixed": N} or {"paperScaled": F}',
+      variants: [
+        { type: "string", const: "paper" },
+        {
+          type: "object",
+          exactlyOne: true,
+          fields: { fixed: num(LIMITS.epochs), paperScaled: num(LIMITS.epochsScale) },
+        },
+      ],
+    },
+    seeds: numList(LIMITS.seed, { default: [0] }),
+    features: {
+      type: "array",
+      items: { type: "string", enum: FEATURE_KINDS },
+      minItems: 1,
+      unique: true,
+      default: FEATURE_KINDS,
+    },
+    outDir: { type: "path", required: true, description: "results directory" },
+    featureDir: { type: "path", description: "feature store (default <outDir>/features)" },
+    modelsDir: { type: "path", description: "codec weights folder" },
+    workers: num(LIMITS.workers, { default: 2, description: "parallel cells" }),
+    sae: {
+      type: "object",
+      default: { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 },
+      fields: {
+        batchSize: num(LIMITS.batchSize, { default: 1024, aliases: ["batch", "batch_size"] }),
+        lr: num(LIMITS.lr, { default: 1e-5, aliases: ["learning_rate", "learningRate", "learning-rate"] }),
+        adamEps: num(LIMITS.adamEps, { default: 6.25e-10, aliases: ["eps", "adam_eps", "epsilon"] }),
+      },
+    },
+    probe: {
+      type: "object",
+      default: { C: 1, tol: 1e-4, maxIter: 3000 },
+      fields: {
+        C: num(LIMITS.probeC, { default: 1, description: "inverse L1 strength" }),
+        tol: num(LIMITS.probeTol, { default: 1e-4 }),
+        maxIter: num(LIMITS.probeMaxIter, { default: 3000, aliases: ["max_iter", "maxIterations"] }),
+      },
+    },
+    bootstrap: num(LIMITS.bootstrap, { default: 1000, description: "bootstrap resamples (0 disables)" }),
+  },
+};
+
+/** The JSON Schema published at docs/run-config.schema.json (generated; a test keeps the file in sync). */
+export function runConfigJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://github.com/nac-sae/nac-sae/docs/run-config.schema.json",
+    title: "nac-sae run config",
+    ...toJsonSchema(RUN_CONFIG_SPEC),
+  };
+}
 
 export function epochsFor(rule: EpochsRule, q: number, s: number): number {
   const paper = (q === 2 || q === 5) && (s === 0.1 || s === 0.05) ? 500 : 200;
@@ -87,125 +193,32 @@ function fail(source: string, msg: string): never {
   throw new Error(`${source}: invalid run config: ${msg}`);
 }
 
-/** Validates a parsed config object, filling defaults. `baseDir` resolves relative paths. */
+/** Validates a parsed config object against RUN_CONFIG_SPEC, filling defaults. `baseDir` resolves paths. */
 export function validateConfig(raw: unknown, source = "<config>", baseDir = "."): RunConfig {
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(source, "expected a JSON object");
-  const r = raw as Record<string, unknown>;
-  const known = new Set([
-    "name",
-    "datasets",
-    "codecs",
-    "tasks",
-    "grid",
-    "epochs",
-    "seeds",
-    "features",
-    "outDir",
-    "featureDir",
-    "modelsDir",
-    "workers",
-    "sae",
-    "probe",
-    "bootstrap",
-    "$comment",
-  ]);
-  for (const k of Object.keys(r)) if (!known.has(k)) fail(source, `unknown field '${k}'`);
-  const str = (k: string, v: unknown) => {
-    if (typeof v !== "string" || !v) fail(source, `'${k}' must be a non-empty string`);
-    return v;
-  };
-  const numList = (k: string, v: unknown, ok: (n: number) => boolean) => {
-    if (!Array.isArray(v) || v.length === 0) fail(source, `'${k}' must be a non-empty array of numbers`);
-    for (const n of v) if (typeof n !== "number" || !ok(n)) fail(source, `'${k}' has an invalid value ${n}`);
-    if (new Set(v).size !== v.length) fail(source, `'${k}' has duplicates`);
-    return v as number[];
-  };
-  const path = (p: string) => resolve(baseDir, p);
-
-  if (!Array.isArray(r.datasets) || r.datasets.length === 0) {
-    fail(source, "'datasets' must be a non-empty array");
+  let v: Record<string, unknown>;
+  try {
+    v = validate(RUN_CONFIG_SPEC, raw, "", { resolvePath: (p) => resolve(baseDir, p) }) as Record<
+      string,
+      unknown
+    >;
+  } catch (e) {
+    if (e instanceof SchemaError) fail(source, e.message);
+    throw e;
   }
-  const datasets = (r.datasets as unknown[]).map((d, i): DatasetConfig => {
-    if (!d || typeof d !== "object") fail(source, `datasets[${i}] must be an object`);
-    const o = d as Record<string, unknown>;
-    const name = str(`datasets[${i}].name`, o.name);
-    const tasks = o.tasks === undefined ? undefined : (o.tasks as unknown[]).map((t) => {
-      if (!TASK_IDS.includes(t as TaskId)) {
-        fail(source, `datasets[${i}].tasks: unknown task '${t}' (${TASK_IDS})`);
-      }
-      return t as TaskId;
-    });
-    return {
-      name,
-      manifest: o.manifest === undefined ? undefined : path(str(`datasets[${i}].manifest`, o.manifest)),
-      source: o.source === undefined ? undefined : path(str(`datasets[${i}].source`, o.source)),
-      options: o.options as Record<string, unknown> | undefined,
-      tasks,
-    };
-  });
-  const names = datasets.map((d) => d.name);
-  if (new Set(names).size !== names.length) fail(source, "dataset names must be unique");
-
-  if (!Array.isArray(r.codecs) || r.codecs.length === 0) {
-    fail(source, "'codecs' must be a non-empty array of ids");
+  delete v.$schema;
+  delete v.$comment;
+  const config = v as unknown as RunConfig;
+  // Cross-field rules the table cannot express.
+  const names = config.datasets.map((d) => d.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) fail(source, `datasets: name '${dup}' appears twice (names must be unique)`);
+  for (const q of config.grid.q) {
+    for (const s of config.grid.s) {
+      // k = ⌈s·d⌉ < d_z = round(q·d) needs s < q for every codec dimension d.
+      if (s >= q) fail(source, `grid: s = ${s} with q = ${q} gives k ≥ d_z (s must be smaller than q)`);
+    }
   }
-  const codecs = (r.codecs as unknown[]).map((c, i) => str(`codecs[${i}]`, c));
-  const tasks = r.tasks === undefined ? DEFAULTS.tasks : (r.tasks as unknown[]).map((t) => {
-    if (!TASK_IDS.includes(t as TaskId)) fail(source, `unknown task '${t}' (known: ${TASK_IDS.join(", ")})`);
-    return t as TaskId;
-  });
-  const g = (r.grid ?? {}) as Record<string, unknown>;
-  const grid = {
-    q: g.q === undefined ? DEFAULTS.grid.q : numList("grid.q", g.q, (n) => n >= 1),
-    s: g.s === undefined ? DEFAULTS.grid.s : numList("grid.s", g.s, (n) => n > 0 && n <= 1),
-  };
-  let epochs: EpochsRule = DEFAULTS.epochs;
-  if (r.epochs !== undefined) {
-    const e = r.epochs as Record<string, unknown> | string;
-    if (e === "paper") epochs = "paper";
-    else if (
-      typeof e === "object" && typeof e.fixed === "number" && Number.isInteger(e.fixed) && e.fixed >= 1
-    ) {
-      epochs = { fixed: e.fixed };
-    } else if (typeof e === "object" && typeof e.paperScaled === "number" && e.paperScaled > 0) {
-      epochs = { paperScaled: e.paperScaled };
-    } else fail(source, `'epochs' must be "paper", {"fixed": N} or {"paperScaled": F}`);
-  }
-  const seeds = r.seeds === undefined
-    ? DEFAULTS.seeds
-    : numList("seeds", r.seeds, (n) => Number.isInteger(n) && n >= 0);
-  const features = r.features === undefined ? DEFAULTS.features : (r.features as unknown[]).map((f) => {
-    if (!FEATURE_KINDS.includes(f as FeatureKind)) fail(source, `unknown feature '${f}' (${FEATURE_KINDS})`);
-    return f as FeatureKind;
-  });
-  const workers = r.workers === undefined ? DEFAULTS.workers : Number(r.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail(source, "'workers' must be 1..64");
-  const sae = { ...DEFAULTS.sae, ...(r.sae as object ?? {}) };
-  const probe = { ...DEFAULTS.probe, ...(r.probe as object ?? {}) };
-  for (const [k, v] of Object.entries({ ...sae, ...probe })) {
-    if (typeof v !== "number" || !(v > 0)) fail(source, `'${k}' must be a positive number`);
-  }
-  const bootstrap = r.bootstrap === undefined ? DEFAULTS.bootstrap : Number(r.bootstrap);
-  if (!Number.isInteger(bootstrap) || bootstrap < 0) {
-    fail(source, "'bootstrap' must be a non-negative integer");
-  }
-  return {
-    name: r.name === undefined ? "run" : str("name", r.name),
-    datasets,
-    codecs,
-    tasks,
-    grid,
-    epochs,
-    seeds,
-    features,
-    outDir: path(str("outDir", r.outDir)),
-    featureDir: r.featureDir === undefined ? undefined : path(str("featureDir", r.featureDir)),
-    modelsDir: r.modelsDir === undefined ? undefined : path(str("modelsDir", r.modelsDir)),
-    workers,
-    sae,
-    probe,
-    bootstrap,
-  };
+  return config;
 }
 
 export async function readConfig(file: string): Promise<RunConfig> {

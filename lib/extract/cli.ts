@@ -1,4 +1,5 @@
 /** CLI of the extraction stage: `codecs` and `extract`. */
+import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { type Command, need, num, UsageError } from "../common/cli.ts";
 import { writeNpy } from "../common/npy.ts";
@@ -106,10 +107,9 @@ const extract: Command = {
       };
     }
     if (flags.manifest !== undefined) {
-      const workers = flags.workers !== undefined ? num(flags, "workers") : undefined;
-      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
-        throw new UsageError(`--workers must be a positive integer, got ${flags.workers}`);
-      }
+      const workers = flags.workers !== undefined
+        ? num(flags, "workers", undefined, LIMITS.workers)
+        : undefined;
       const r = await extractFeatures({
         manifestPath: need(flags, "manifest"),
         codecId,

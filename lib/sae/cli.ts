@@ -1,6 +1,7 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
 import { type Command, need, num, UsageError } from "../common/cli.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
+import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -9,8 +10,7 @@ import { checkFeatures, type TrainResult, trainSae } from "./train.ts";
 
 function setThreads(flags: Record<string, unknown>): void {
   if (flags.threads !== undefined) {
-    const t = num(flags, "threads");
-    if (!Number.isInteger(t) || t < 1) throw new UsageError(`--threads must be a positive integer, got ${t}`);
+    const t = num(flags, "threads", undefined, LIMITS.threads);
     Deno.env.set("NAC_SAE_THREADS", String(t));
   }
 }
@@ -62,7 +62,10 @@ const train: Command = {
     let cfg: SaeConfig;
     if (typeof flags.resume === "string") {
       resume = await loadCheckpoint(flags.resume);
-      cfg = { ...resume.model.config, epochs: num(flags, "epochs", resume.model.config.epochs) };
+      cfg = {
+        ...resume.model.config,
+        epochs: num(flags, "epochs", resume.model.config.epochs, LIMITS.epochs),
+      };
       for (const key of ["q", "s"] as const) {
         if (flags[key] !== undefined && num(flags, key) !== cfg[key]) {
           throw new UsageError(
@@ -76,12 +79,12 @@ const train: Command = {
       if (!["auto", "sparse", "dense"].includes(engine)) {
         throw new UsageError(`--engine must be auto, sparse or dense`);
       }
-      const q = num(flags, "q"), s = num(flags, "s");
+      const q = num(flags, "q", undefined, LIMITS.q), s = num(flags, "s", undefined, LIMITS.s);
       cfg = saeConfig(q, s, X.cols, {
-        epochs: flags.epochs === undefined ? undefined : num(flags, "epochs"),
-        seed: num(flags, "seed", 0),
-        batchSize: num(flags, "batch", 1024),
-        lr: num(flags, "lr", 1e-5),
+        epochs: flags.epochs === undefined ? undefined : num(flags, "epochs", undefined, LIMITS.epochs),
+        seed: num(flags, "seed", 0, LIMITS.seed),
+        batchSize: num(flags, "batch", 1024, LIMITS.batchSize),
+        lr: num(flags, "lr", 1e-5, LIMITS.lr),
         engine: engine as "auto",
       });
       if (flags.auxk) {
