@@ -16,6 +16,7 @@ import { sharedDir } from "../lib/common/assets.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
 import { encodeFile, extractFeatures, loadFeatureSet } from "../lib/extract/mod.ts";
 import { lockStore } from "../lib/extract/store.ts";
+import { meanOverTime, stdOverTime } from "../lib/codecs/types.ts";
 
 const SHARED = sharedDir() ?? "../shared";
 const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");
@@ -63,11 +64,19 @@ Deno.test("extract: store = per-file encoding, same for 1 and 2 workers; failure
     const solo = await encodeFile(join(FSDD, "1_nicolas_0.wav"), CODEC, { modelsDir: MODELS, offline: true });
     const i = one.ids.indexOf("1_nicolas_0");
     assertEquals(Array.from(one.u.data.subarray(i * 64, (i + 1) * 64)), Array.from(solo.u));
+    // Beside u (the mean, as always in u.npy) the store keeps the std of ê over time (statistics pooling).
+    assertEquals(
+      Array.from(one.uStd!.data.subarray(i * 64, (i + 1) * 64)),
+      Array.from(stdOverTime(solo.frames)),
+    );
+    assertEquals(Array.from(one.uStd!.data), Array.from(two.uStd!.data));
+    assertEquals(Array.from((await readMatrix(join(dir, "w1", "u.npy"))).data), Array.from(one.u.data));
 
     // loadFeatureSet reads the same thing back; a second run recomputes nothing.
     const loaded = await loadFeatureSet(join(dir, "w1"));
     assertEquals(loaded.ids, one.ids);
     assertEquals(Array.from(loaded.u.data), Array.from(one.u.data));
+    assertEquals(Array.from(loaded.uStd!.data), Array.from(one.uStd!.data));
     assertEquals(loaded.failures.length, 1);
     const again = await extractFeatures({ ...common, storeDir: join(dir, "w1"), workers: 1 });
     assertEquals([again.summary.cached, again.summary.computed], [8, 0]);
@@ -78,6 +87,41 @@ Deno.test("extract: store = per-file encoding, same for 1 and 2 workers; failure
       Error,
       "built with maxSeconds = 30, not 10",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: std over time is the population std per dimension; one frame gives 0", () => {
+  const e = { rows: 3, cols: 2, data: Float32Array.from([1, 10, 2, 10, 6, 10]) };
+  assertEquals(Array.from(meanOverTime(e)), [3, 10]);
+  assertEquals(Array.from(stdOverTime(e)), [Math.fround(Math.sqrt(14 / 3)), 0]);
+  assertEquals(Array.from(stdOverTime({ rows: 1, cols: 2, data: Float32Array.from([5, -1]) })), [0, 0]);
+});
+
+Deno.test("extract: a store written before the std was kept is completed (rows re-encoded, u unchanged)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const manifest = await makeManifest(dir, 4, false);
+    const common = { manifestPath: manifest, codecId: CODEC, modelsDir: MODELS, offline: true, quiet: true };
+    const store = join(dir, "store");
+    const fresh = await extractFeatures({ ...common, storeDir: store, workers: 1 });
+    // Turn it into the old layout: shards without .std.npy and no `std` in their meta; no u_std.npy.
+    for await (const e of Deno.readDir(join(store, "shards"))) {
+      const p = join(store, "shards", e.name);
+      if (e.name.endsWith(".std.npy")) await Deno.remove(p);
+      else if (e.name.endsWith(".json")) {
+        const { std: _std, ...meta } = JSON.parse(await Deno.readTextFile(p));
+        await Deno.writeTextFile(p, JSON.stringify(meta));
+      }
+    }
+    await Deno.remove(join(store, "u_std.npy"));
+    assertEquals((await loadFeatureSet(store)).uStd, undefined);
+    const again = await extractFeatures({ ...common, storeDir: store, workers: 1 });
+    assertEquals([again.summary.cached, again.summary.computed], [0, 4]);
+    assertEquals(Array.from(again.u.data), Array.from(fresh.u.data));
+    assertEquals(Array.from(again.uStd!.data), Array.from(fresh.uStd!.data));
+    assertEquals(Array.from((await loadFeatureSet(store)).uStd!.data), Array.from(fresh.uStd!.data));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,10 +1,11 @@
 /**
  * One utterance through the paper's preprocessing and a codec: decode → first `maxSeconds` → mono →
- * resample to the codec's rate → ê → u = mean over time. Shared by the worker and the in-thread path.
+ * resample to the codec's rate → ê → u = mean over time (and the std over time, for statistics pooling).
+ * Shared by the worker and the in-thread path.
  */
 import { loadAudio } from "../audio/mod.ts";
 import type { Codec } from "../codecs/types.ts";
-import { meanOverTime } from "../codecs/types.ts";
+import { meanOverTime, stdOverTime } from "../codecs/types.ts";
 
 export interface JobInput {
   index: number;
@@ -12,7 +13,7 @@ export interface JobInput {
 }
 
 export type JobOutput =
-  | { index: number; ok: true; u: Float32Array; frames: number; seconds: number }
+  | { index: number; ok: true; u: Float32Array; uStd: Float32Array; frames: number; seconds: number }
   | { index: number; ok: false; reason: string };
 
 export async function runJob(codec: Codec, job: JobInput, maxSeconds: number): Promise<JobOutput> {
@@ -36,6 +37,7 @@ export async function runJob(codec: Codec, job: JobInput, maxSeconds: number): P
       index: job.index,
       ok: true,
       u: meanOverTime(e),
+      uStd: stdOverTime(e),
       frames: e.rows,
       seconds: audio.length / codec.sampleRate,
     };

@@ -1,6 +1,6 @@
 /**
- * The extraction stage: audio → codec ê → u (mean over time), for one file or a whole manifest into a
- * resumable feature store (see `store.ts`) per (dataset, codec).
+ * The extraction stage: audio → codec ê → u (mean over time) and its std over time, for one file or a whole
+ * manifest into a resumable feature store (see `store.ts`) per (dataset, codec).
  */
 import type pl from "nodejs-polars";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -32,8 +32,10 @@ export interface FeatureSet {
   dataset: string;
   /** utterance_id of each row of `u`, in manifest order. */
   ids: string[];
-  /** N × d_codec. */
+  /** N × d_codec: the mean of ê over time (the paper's u). */
   u: Matrix;
+  /** N × d_codec: the std of ê over time (statistics pooling); absent in stores written before it was kept. */
+  uStd?: Matrix;
   /** Utterances excluded because they failed to decode or encode, with the reason. */
   failures: Failure[];
 }
@@ -133,9 +135,14 @@ async function extractLocked(
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
   await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
   const before = await readShards(storeDir, entry.id, entry.dCodec);
+  // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
   const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))
-    .filter((j) => !before.rows.has(rowKey(rows[j.index].utterance_id, j.path)));
+    .filter((j) => !before.rows.get(rowKey(rows[j.index].utterance_id, j.path))?.uStd);
   const cached = rows.length - todo.length;
+  const stale = todo.filter((j) => before.rows.has(rowKey(rows[j.index].utterance_id, j.path))).length;
+  if (stale > 0) {
+    log(`${storeDir}: ${stale} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+  }
   const workers = Math.max(
     1,
     Math.min(opts.workers ?? navigator.hardwareConcurrency, Math.max(todo.length, 1)),
@@ -167,6 +174,7 @@ async function extractLocked(
           writer.add(
             { utterance_id: r.utterance_id, path: r.path, frames: out.frames, seconds: out.seconds },
             out.u,
+            out.uStd,
           );
           audioSeconds += out.seconds;
           computed++;
@@ -214,7 +222,7 @@ async function extractLocked(
   if (failures.length > 0) {
     log(`${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`, opts.quiet);
   }
-  return { codecId: entry.id, dataset, ids: view.ids, u: view.u, failures, summary };
+  return { codecId: entry.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary };
 }
 
 /**
@@ -258,6 +266,7 @@ export async function loadFeatureSet(
     dataset: view.info.dataset,
     ids: view.ids,
     u: view.u,
+    ...(view.uStd ? { uStd: view.uStd } : {}),
     failures: view.failures,
   };
 }

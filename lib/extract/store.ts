@@ -1,14 +1,18 @@
 /**
- * The feature store of one (dataset, codec): u vectors (N × d float32) keyed by utterance.
+ * The feature store of one (dataset, codec): u vectors (N × d float32, the mean of ê over time) and beside them
+ * the std of ê over time (N × d, for statistics pooling), keyed by utterance.
  *
  * Layout of a store directory:
- *   shards/part-NNNNNN.npy + .json   the data of record, appended while a run progresses. The .json (ids,
- *                                    paths, frames, seconds) is written after its .npy and is the commit
+ *   shards/part-NNNNNN.npy + .std.npy + .json
+ *                                    the data of record, appended while a run progresses. The .json (ids,
+ *                                    paths, frames, seconds) is written after its .npy files and is the commit
  *                                    marker: a shard without it is ignored, so a killed run loses at most
- *                                    the results since its last flush, never corrupts anything.
- *   u.npy, index.csv, index.parquet  the merged view in manifest order (row i of u.npy = row i of the index),
- *   failures.csv, store.json         rewritten from the shards at the end of every run; store.json (counts,
- *                                    codec, manifest) is written last and marks the view complete.
+ *                                    the results since its last flush, never corrupts anything. Shards
+ *                                    written before the std was kept have no .std.npy (meta `std` absent).
+ *   u.npy, u_std.npy, index.csv,     the merged view in manifest order (row i of u.npy and u_std.npy = row i of
+ *   index.parquet, failures.csv,     the index), rewritten from the shards at the end of every run;
+ *   store.json                       store.json (counts, codec, manifest) is written last and marks the view
+ *                                    complete. u.npy is the mean, as it always was.
  * Every file is written atomically (temporary file + rename).
  */
 import { join } from "node:path";
@@ -50,13 +54,25 @@ interface ShardMeta {
   rows: StoredRow[];
   dCodec: number;
   codecId: string;
+  /** The shard has a `.std.npy` (absent in stores written before the std was kept). */
+  std?: boolean;
+}
+
+/** One stored utterance's pooled vectors; `uStd` is absent for rows from shards without a std file. */
+export interface StoredVectors {
+  row: StoredRow;
+  u: Float32Array;
+  uStd?: Float32Array;
 }
 
 const SHARDS = "shards";
 
-/** Rows kept across shards (first occurrence wins: duplicates from an interrupted compaction are equal). */
+/**
+ * Rows kept across shards (first occurrence wins: duplicates from an interrupted compaction are equal), except
+ * that a row with a std replaces one without.
+ */
 export interface ShardContents {
-  rows: Map<string, { row: StoredRow; u: Float32Array }>;
+  rows: Map<string, StoredVectors>;
   shardFiles: string[];
   nextShard: number;
 }
@@ -67,7 +83,7 @@ export function rowKey(utteranceId: string, path: string): string {
 
 /** Reads every committed shard of a store. */
 export async function readShards(dir: string, codecId: string, dCodec: number): Promise<ShardContents> {
-  const rows = new Map<string, { row: StoredRow; u: Float32Array }>();
+  const rows = new Map<string, StoredVectors>();
   const shardFiles: string[] = [];
   let nextShard = 1;
   const shardDir = join(dir, SHARDS);
@@ -93,15 +109,23 @@ export async function readShards(dir: string, codecId: string, dCodec: number): 
         `${npyPath}: ${m.rows}×${m.cols} does not match ${metaPath} (${meta.rows.length} rows)`,
       );
     }
+    const stdPath = npyPath.replace(/\.npy$/, ".std.npy");
+    const sd = meta.std ? await readMatrix(stdPath) : undefined;
+    if (sd && (sd.rows !== m.rows || sd.cols !== m.cols)) {
+      throw new Error(`${stdPath}: ${sd.rows}×${sd.cols} does not match ${npyPath} (${m.rows}×${m.cols})`);
+    }
     meta.rows.forEach((row, i) => {
       const key = rowKey(row.utterance_id, row.path);
-      if (!rows.has(key)) rows.set(key, { row, u: m.data.slice(i * m.cols, (i + 1) * m.cols) });
+      const have = rows.get(key);
+      if (have && (have.uStd || !sd)) return;
+      const slice = (a: Float32Array) => a.slice(i * m.cols, (i + 1) * m.cols);
+      rows.set(key, { row, u: slice(m.data), ...(sd ? { uStd: slice(sd.data) } : {}) });
     });
-    shardFiles.push(metaPath, npyPath);
+    shardFiles.push(metaPath, npyPath, ...(sd ? [stdPath] : []));
   }
   // Uncommitted leftovers (an .npy whose .json never landed) are harmless; note the highest number anyway.
   for await (const e of Deno.readDir(shardDir)) {
-    const m = /^part-(\d+)\.npy$/.exec(e.name);
+    const m = /^part-(\d+)(\.std)?\.npy$/.exec(e.name);
     if (m) nextShard = Math.max(nextShard, Number(m[1]) + 1);
   }
   return { rows, shardFiles, nextShard };
@@ -109,7 +133,7 @@ export async function readShards(dir: string, codecId: string, dCodec: number): 
 
 /** Appends results to the store in shards; `flush` commits what is buffered. */
 export class ShardWriter {
-  private buffer: { row: StoredRow; u: Float32Array }[] = [];
+  private buffer: StoredVectors[] = [];
   private next: number;
 
   constructor(
@@ -125,11 +149,13 @@ export class ShardWriter {
     return this.buffer.length;
   }
 
-  add(row: StoredRow, u: Float32Array): void {
-    if (u.length !== this.dCodec) {
-      throw new Error(`${row.utterance_id}: u has ${u.length} values, expected ${this.dCodec}`);
+  add(row: StoredRow, u: Float32Array, uStd: Float32Array): void {
+    for (const [name, v] of [["u", u], ["std", uStd]] as const) {
+      if (v.length !== this.dCodec) {
+        throw new Error(`${row.utterance_id}: ${name} has ${v.length} values, expected ${this.dCodec}`);
+      }
     }
-    this.buffer.push({ row, u });
+    this.buffer.push({ row, u, uStd });
   }
 
   async flush(): Promise<string[]> {
@@ -145,15 +171,21 @@ async function writeShard(
   n: number,
   codecId: string,
   dCodec: number,
-  items: { row: StoredRow; u: Float32Array }[],
+  items: StoredVectors[],
 ): Promise<string[]> {
   const base = join(dir, SHARDS, `part-${String(n).padStart(6, "0")}`);
+  const std = items.every((it) => it.uStd !== undefined);
   const data = new Float32Array(items.length * dCodec);
   items.forEach((it, i) => data.set(it.u, i * dCodec));
   await writeMatrix(`${base}.npy`, { rows: items.length, cols: dCodec, data });
-  const meta: ShardMeta = { codecId, dCodec, rows: items.map((it) => it.row) };
+  if (std) {
+    const sd = new Float32Array(items.length * dCodec);
+    items.forEach((it, i) => sd.set(it.uStd!, i * dCodec));
+    await writeMatrix(`${base}.std.npy`, { rows: items.length, cols: dCodec, data: sd });
+  }
+  const meta: ShardMeta = { codecId, dCodec, rows: items.map((it) => it.row), ...(std ? { std } : {}) };
   await writeJsonAtomic(`${base}.json`, meta);
-  return [`${base}.json`, `${base}.npy`];
+  return [`${base}.json`, `${base}.npy`, ...(std ? [`${base}.std.npy`] : [])];
 }
 
 /**
@@ -166,13 +198,22 @@ export async function writeMergedView(
   contents: ShardContents,
   order: string[],
   failures: Failure[],
-): Promise<{ ids: string[]; u: Matrix; rows: StoredRow[] }> {
+): Promise<{ ids: string[]; u: Matrix; uStd: Matrix; rows: StoredRow[] }> {
   const d = info.codec.dCodec;
   const kept = order.map((k) => contents.rows.get(k)).filter((x) => x !== undefined);
+  const missing = kept.find((it) => !it.uStd);
+  if (missing) {
+    throw new Error(`${dir}: ${missing.row.utterance_id} has no std over time stored (re-encode it first)`);
+  }
   const u: Matrix = { rows: kept.length, cols: d, data: new Float32Array(kept.length * d) };
-  kept.forEach((it, i) => u.data.set(it.u, i * d));
+  const uStd: Matrix = { rows: kept.length, cols: d, data: new Float32Array(kept.length * d) };
+  kept.forEach((it, i) => {
+    u.data.set(it.u, i * d);
+    uStd.data.set(it.uStd!, i * d);
+  });
   const rows = kept.map((it) => it.row);
   await writeMatrix(join(dir, "u.npy"), u);
+  await writeMatrix(join(dir, "u_std.npy"), uStd);
   const index = pl.DataFrame({
     row: rows.map((_, i) => i),
     utterance_id: rows.map((r) => r.utterance_id),
@@ -194,20 +235,25 @@ export async function writeMergedView(
   };
   await writeJsonAtomic(join(dir, "store.json"), storeInfo);
   await compactShards(dir, info.codec.id, d, contents);
-  return { ids: rows.map((r) => r.utterance_id), u, rows };
+  return { ids: rows.map((r) => r.utterance_id), u, uStd, rows };
 }
 
-/** Replaces many shards by one (written before the old ones are removed, so a kill loses nothing). */
+/**
+ * Replaces many shards by one (two when some rows predate the std: those keep a shard of their own), written
+ * before the old ones are removed, so a kill loses nothing.
+ */
 async function compactShards(
   dir: string,
   codecId: string,
   d: number,
   contents: ShardContents,
 ): Promise<void> {
-  if (contents.shardFiles.length <= 2) return;
-  await writeShard(dir, contents.nextShard, codecId, d, [...contents.rows.values()]);
+  if (contents.shardFiles.length <= 3) return;
+  const all = [...contents.rows.values()];
+  for (const part of [all.filter((it) => it.uStd), all.filter((it) => !it.uStd)]) {
+    if (part.length > 0) await writeShard(dir, contents.nextShard++, codecId, d, part);
+  }
   for (const f of contents.shardFiles) await Deno.remove(f).catch(() => {});
-  contents.nextShard++;
 }
 
 function csvField(s: string): string {
@@ -223,7 +269,9 @@ function failuresCsv(failures: Failure[]): string {
 /** Reads the merged view of a complete store. */
 export async function readMergedView(
   dir: string,
-): Promise<{ info: StoreInfo; ids: string[]; rows: StoredRow[]; u: Matrix; failures: Failure[] }> {
+): Promise<
+  { info: StoreInfo; ids: string[]; rows: StoredRow[]; u: Matrix; uStd?: Matrix; failures: Failure[] }
+> {
   const infoPath = join(dir, "store.json");
   if (!(await exists(infoPath))) {
     throw new Error(
@@ -232,6 +280,14 @@ export async function readMergedView(
   }
   const info = await readJson<StoreInfo>(infoPath);
   const u = await readMatrix(join(dir, "u.npy"));
+  // Stores written before the std was kept have no u_std.npy; statistics pooling then asks for re-extraction.
+  const stdPath = join(dir, "u_std.npy");
+  const uStd = (await exists(stdPath)) ? await readMatrix(stdPath) : undefined;
+  if (uStd && (uStd.rows !== u.rows || uStd.cols !== u.cols)) {
+    throw new Error(
+      `${dir}: u_std.npy is ${uStd.rows}×${uStd.cols}, u.npy ${u.rows}×${u.cols}; rerun extraction`,
+    );
+  }
   const index = pl.readCSV(await Deno.readTextFile(join(dir, "index.csv")), {
     dtypes: { utterance_id: pl.Utf8, path: pl.Utf8 },
   });
@@ -248,7 +304,7 @@ export async function readMergedView(
     );
   }
   const failures = await readFailures(join(dir, "failures.csv"));
-  return { info, ids: rows.map((r) => r.utterance_id), rows, u, failures };
+  return { info, ids: rows.map((r) => r.utterance_id), rows, u, ...(uStd ? { uStd } : {}), failures };
 }
 
 async function readFailures(path: string): Promise<Failure[]> {

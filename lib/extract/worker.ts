@@ -30,7 +30,10 @@ async function handle(msg: Message): Promise<void> {
     } else if (msg.type === "job") {
       if (!codec) throw new Error("worker: job before init");
       const out = await runJob(codec, msg, msg.maxSeconds);
-      self.postMessage({ type: "result", out }, out.ok ? [out.u.buffer as ArrayBuffer] : []);
+      self.postMessage(
+        { type: "result", out },
+        out.ok ? [out.u.buffer as ArrayBuffer, out.uStd.buffer as ArrayBuffer] : [],
+      );
     } else if (msg.type === "close") {
       codec?.dispose();
       codec = undefined;
