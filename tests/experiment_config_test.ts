@@ -1,7 +1,13 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import { epochsFor, validateConfig } from "../lib/experiment/config.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
-import { bootstrapDeltaF1, seedInterval } from "../lib/experiment/stats.ts";
+import {
+  bootstrapDeltaF1,
+  bootstrapF1,
+  seedInterval,
+  studentTCdf,
+  studentTQuantile,
+} from "../lib/experiment/stats.ts";
 import { summarize } from "../lib/experiment/run.ts";
 
 const minimal = { datasets: [{ name: "fsdd" }], codecs: ["lyra-6kbps"], outDir: "out" };
@@ -75,9 +81,28 @@ Deno.test("seed interval: mean, sample std and t-based 95 % interval", () => {
   const iv = seedInterval([1, 2, 3]);
   assertAlmostEquals(iv.mean, 2);
   assertAlmostEquals(iv.std, 1);
-  assertAlmostEquals(iv.high - iv.mean, (4.303 * 1) / Math.sqrt(3), 1e-9);
+  assertAlmostEquals(iv.high - iv.mean, (4.302653 * 1) / Math.sqrt(3), 1e-6);
   const one = seedInterval([0.5]);
   assertEquals([one.low, one.high, one.std], [0.5, 0.5, 0]);
+});
+
+Deno.test("t quantile: exact for any df (scipy.stats.t.ppf(0.975, df)), no normal shortcut beyond 30", () => {
+  const scipy: [number, number][] = [
+    [1, 12.706205],
+    [2, 4.302653],
+    [5, 2.570582],
+    [30, 2.042272],
+    [31, 2.039513],
+    [40, 2.021075],
+    [60, 2.000298],
+    [120, 1.97993],
+    [1000, 1.962339],
+  ];
+  for (const [df, t] of scipy) assertAlmostEquals(studentTQuantile(0.975, df), t, 2e-6);
+  assertAlmostEquals(studentTQuantile(0.025, 7), -studentTQuantile(0.975, 7), 1e-12);
+  assertAlmostEquals(studentTCdf(studentTQuantile(0.9, 3.5), 3.5), 0.9, 1e-10);
+  const iv = seedInterval(Array.from({ length: 41 }, (_, i) => i % 2));
+  assertAlmostEquals((iv.high - iv.mean) / (iv.std / Math.sqrt(41)), 2.021075, 2e-6);
 });
 
 Deno.test("bootstrap: identical predictions give a zero interval; better predictions a positive one", () => {
@@ -88,6 +113,9 @@ Deno.test("bootstrap: identical predictions give a zero interval; better predict
   const better = bootstrapDeltaF1(truth, truth, noisy, 500, 1);
   assertEquals(better.low > 0, true);
   assertEquals(better.high < 0.4, true);
+  const f1 = bootstrapF1(truth, noisy, 500, 1);
+  assertEquals(f1.low < 0.8 && 0.8 < f1.high, true, `F1 0.8 inside [${f1.low}, ${f1.high}]`);
+  assertEquals(bootstrapF1(truth, truth, 100, 2), { low: 1, high: 1 });
   // Seeded: the same seed reproduces the interval.
   assertEquals(bootstrapDeltaF1(truth, truth, noisy, 500, 1), better);
 });
