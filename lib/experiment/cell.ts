@@ -7,6 +7,7 @@
 import type { Matrix } from "../common/matrix.ts";
 import { encodeSae, type SaeConfig, saeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
 import { decisionFunction, magnitudeFeatures, positionFeatures, runProbe } from "../probe/mod.ts";
+import { type CellArtefacts, type ProbeArtefact, probeArtefact } from "./artefacts.ts";
 import type { FeatureKind } from "./config.ts";
 
 export interface CellSpec {
@@ -65,6 +66,8 @@ export interface CellOutcome {
     l0: number;
     dead: number;
   }[];
+  /** The SAE and the fitted probes; written to the cell's folder, never into its JSON. */
+  artefacts?: CellArtefacts;
 }
 
 export const DENSITY_GROUPS = 16;
@@ -104,6 +107,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
   const zVal2 = await encodeSae(trained.model, data.val2);
   const zTest = await encodeSae(trained.model, data.test);
   const outcomes: FeatureOutcome[] = [];
+  const probes: Record<string, ProbeArtefact> = {};
   for (const feature of spec.features) {
     const [xtr, xte] = feature === "z"
       ? [zVal2, zTest]
@@ -112,6 +116,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
       : [magnitudeFeatures(zVal2, cfg.k), magnitudeFeatures(zTest, cfg.k)];
     const r = runProbe(xtr, data.yVal2, xte, data.yTest, spec.probe);
     const decision = decisionFunction(xte, r.scaler, r.coef, r.intercept);
+    probes[feature] = probeArtefact(r, spec.probe.C);
     outcomes.push({
       feature,
       f1: r.macroF1,
@@ -142,5 +147,6 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
       l0: h.l0,
       dead: h.dead,
     })),
+    artefacts: { sae: { model: trained.model, history: trained.history, engine: trained.engine }, probes },
   };
 }

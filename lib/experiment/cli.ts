@@ -18,6 +18,10 @@ const grid: Command = {
     "dry-run": { type: "boolean", description: "list the cells and which are cached; compute nothing" },
     workers: { type: "string", description: "parallel cells (default from the config, 2)" },
     quiet: { type: "boolean", description: "no progress output" },
+    "no-checkpoints": {
+      type: "boolean",
+      description: "keep only each cell's metrics, not its SAE, probes and split lists (smaller footprint)",
+    },
   },
   async run(flags) {
     const workers = flags.workers === undefined
@@ -25,7 +29,11 @@ const grid: Command = {
       : num(flags, "workers", undefined, LIMITS.workers);
     const config = await readConfig(need(flags, "config"));
     if (workers !== undefined) config.workers = workers;
-    const summary = await runGrid(config, { dryRun: Boolean(flags["dry-run"]), quiet: Boolean(flags.quiet) });
+    const summary = await runGrid(config, {
+      dryRun: Boolean(flags["dry-run"]),
+      quiet: Boolean(flags.quiet),
+      checkpoints: !flags["no-checkpoints"],
+    });
     if (flags["dry-run"]) {
       for (const c of summary.planned ?? []) {
         console.log(

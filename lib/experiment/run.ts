@@ -17,6 +17,14 @@ import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/m
 import { getCodec } from "../codecs/registry.ts";
 import { extractFeatures, type FeatureSet } from "../extract/mod.ts";
 import { decisionFunction, runProbe } from "../probe/mod.ts";
+import {
+  artefactDir,
+  hasArtefacts,
+  type ProbeArtefact,
+  probeArtefact,
+  type SplitLists,
+  writeArtefacts,
+} from "./artefacts.ts";
 import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
 import { describeEpochs, epochsFor, type RunConfig, type TaskId } from "./config.ts";
 import { CellPool } from "./pool.ts";
@@ -26,6 +34,11 @@ export interface RunOptions {
   /** List the cells and whether each is cached; compute nothing. */
   dryRun?: boolean;
   quiet?: boolean;
+  /**
+   * Keep each cell's SAE, probes and split lists in `<outDir>/cells/<key>/` (default true; see artefacts.ts).
+   * Off: only the metrics JSON per cell, the smaller footprint.
+   */
+  checkpoints?: boolean;
 }
 
 export interface PlannedCell {
@@ -60,6 +73,8 @@ interface TaskData {
   bitrateKbps: number | null;
   data: CellData;
   dataHash: string;
+  /** The utterance ids behind each split's rows, and their labels. */
+  splits: SplitLists;
 }
 
 const STAGE_DIRS = ["sae", "probe"];
@@ -133,8 +148,22 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
           const idx = rows.map((r) => rowOf.get(r.utterance_id)).filter((i): i is number => i !== undefined);
           return takeRows(fs.u, idx);
         };
+        const kept = <R extends { utterance_id: string }>(rows: R[]) =>
+          rows.filter((r) => rowOf.has(r.utterance_id));
         const labels = (rows: { utterance_id: string; label: number }[]) =>
-          Int32Array.from(rows.filter((r) => rowOf.has(r.utterance_id)).map((r) => r.label));
+          Int32Array.from(kept(rows).map((r) => r.label));
+        const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
+        const splitLists: SplitLists = {
+          train: ids(splits.train),
+          val1: ids(splits.val1),
+          val2: ids(splits.val2),
+          test: ids(splits.test),
+          labels: Object.fromEntries(
+            [splits.train, splits.val1, splits.val2, splits.test].flatMap((rows) =>
+              kept(rows).map((r) => [r.utterance_id, r.label])
+            ),
+          ),
+        };
         const data: CellData = {
           train: pick(splits.train),
           val1: pick(splits.val1),
@@ -153,11 +182,17 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
           bitrateKbps: entry.bitrateKbps ?? null,
           data,
           dataHash: await hashData(data),
+          splits: splitLists,
         });
       }
     }
   }
   return { tasks, excluded };
+}
+
+/** The cell key naming a (dataset, codec, task)'s reference probe on u, its JSON and its folder. */
+function refCellKey(key: string): string {
+  return `ref-${key}`;
 }
 
 interface RefOutcome {
@@ -180,6 +215,7 @@ async function cached<T>(path: string, compute: () => Promise<T>): Promise<{ val
 /** Runs (or with dryRun, plans) the whole grid and writes the results tables. */
 export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise<RunSummary> {
   const quiet = opts.quiet ?? false;
+  const keep = opts.checkpoints ?? true;
   const started = new Date();
   const t0 = performance.now();
   const cellsDir = join(config.outDir, "cells");
@@ -229,7 +265,9 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
             k: cfg.k,
             dZ: cfg.dZ,
             key,
-            cached: await exists(join(cellsDir, `${key}.json`)),
+            // With checkpoints on, a cell cached without its folder (`--no-checkpoints`) is recomputed.
+            cached: await exists(join(cellsDir, `${key}.json`)) &&
+              (!keep || await hasArtefacts(artefactDir(cellsDir, key), true)),
             spec,
             td,
           });
@@ -251,13 +289,18 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   }
 
   // Reference F1 on u per (dataset, codec, task): one probe, cached like a cell.
-  const refs = new Map<TaskData, RefOutcome>();
+  const refs = new Map<TaskData, RefOutcome & { cellKey: string }>();
   for (const td of tasks) {
-    const key = await hashJson({ version, data: td.dataHash, probe: config.probe, ref: "u" });
-    const { value } = await cached(join(cellsDir, `ref-${key}.json`), () => {
+    const cellKey = refCellKey(await hashJson({ version, data: td.dataHash, probe: config.probe, ref: "u" }));
+    const path = join(cellsDir, `${cellKey}.json`);
+    const dir = artefactDir(cellsDir, cellKey);
+    if (keep && !(await hasArtefacts(dir, false))) await Deno.remove(path).catch(() => {});
+    const { value } = await cached(path, async () => {
       const r = runProbe(td.data.val2, td.data.yVal2, td.data.test, td.data.yTest, config.probe);
       const decision = decisionFunction(td.data.test, r.scaler, r.coef, r.intercept);
-      return Promise.resolve<RefOutcome>({
+      const probes: Record<string, ProbeArtefact> = { u: probeArtefact(r, config.probe.C) };
+      if (keep) await writeArtefacts(dir, { probes, splits: td.splits });
+      return {
         f1: r.macroF1,
         accuracy: r.accuracy,
         nnz: r.nnz,
@@ -265,9 +308,9 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
         converged: r.converged,
         probeSeconds: r.seconds,
         predictions: Array.from(decision, (v) => (v > 0 ? r.classes[1] : r.classes[0])),
-      });
+      };
     });
-    refs.set(td, value);
+    refs.set(td, { ...value, cellKey });
   }
 
   const progress = new Progress({
@@ -288,11 +331,15 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
         outcomes.set(p.key!, await readJson<CellOutcome>(path));
         return;
       }
-      const outcome = await pool.run(p.spec, p.td.data).catch((e) => {
+      const { artefacts, ...outcome } = await pool.run(p.spec, p.td.data).catch((e) => {
         throw new Error(
           `cell ${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s} seed=${p.seed}: ${e.message}`,
         );
       });
+      // The folder first, then the JSON that marks the cell as done.
+      if (keep && artefacts) {
+        await writeArtefacts(artefactDir(cellsDir, p.key!), { ...artefacts, splits: p.td.splits });
+      }
       await writeJsonAtomic(path, outcome);
       outcomes.set(p.key!, outcome);
       computed++;
@@ -375,7 +422,7 @@ async function writeResults(
   config: RunConfig,
   planned: (PlannedCell & { td: TaskData })[],
   outcomes: Map<string, CellOutcome>,
-  refs: Map<TaskData, RefOutcome>,
+  refs: Map<TaskData, RefOutcome & { cellKey: string }>,
 ): Promise<{ files: string[]; rows: number }> {
   const rows: Record<string, unknown>[] = [];
   const density: Record<string, unknown>[] = [];
@@ -422,6 +469,7 @@ async function writeResults(
         probe_seconds: ref.probeSeconds,
         ...counts(td),
         config_hash: null,
+        cell_key: ref.cellKey,
       });
     }
   }
@@ -458,6 +506,7 @@ async function writeResults(
         probe_seconds: f.probeSeconds,
         ...counts(p.td),
         config_hash: p.key,
+        cell_key: p.key,
       });
     }
     for (let g = 0; g < DENSITY_GROUPS; g++) {

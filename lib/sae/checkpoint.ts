@@ -40,7 +40,11 @@ function paramTensors(cfg: SaeConfig, t: { wEnc: Float32Array; wDecT: Float32Arr
   };
 }
 
-export async function saveCheckpoint(dir: string, result: TrainResult): Promise<void> {
+/** Writes `model.safetensors` only (what `encode` and the SAELens export need; no optimizer state). */
+export async function saveModel(
+  dir: string,
+  result: Pick<TrainResult, "model" | "history" | "engine">,
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const cfg = result.model.config;
   await writeSafetensors(join(dir, MODEL_FILE), paramTensors(cfg, result.model), {
@@ -50,6 +54,12 @@ export async function saveCheckpoint(dir: string, result: TrainResult): Promise<
     history: JSON.stringify(result.history),
     engine: result.engine,
   });
+}
+
+/** Writes `model.safetensors` and `optimizer.safetensors` (everything needed to resume training). */
+export async function saveCheckpoint(dir: string, result: TrainResult): Promise<void> {
+  await saveModel(dir, result);
+  const cfg = result.model.config;
   const { m, v, step } = result.optimizer;
   const tensors: Record<string, { shape: number[]; data: Float32Array | Float64Array }> = {};
   for (const [prefix, moments] of [["m", m], ["v", v]] as const) {

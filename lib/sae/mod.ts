@@ -22,5 +22,5 @@ export {
 } from "./train.ts";
 export { encodeSae, evaluate, saeMetrics } from "./evaluate.ts";
 export { computeMetrics, MetricsAccumulator, type SaeMetrics, totalSumSquares } from "./metrics.ts";
-export { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+export { loadCheckpoint, MODEL_FILE, saveCheckpoint, saveModel } from "./checkpoint.ts";
 export { chooseEngine, SPARSE_MAX_DENSITY } from "./engine.ts";
