@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
-import { writeNpy } from "../lib/common/npy.ts";
+import { writeNpy } from "../lib/formats/npy.ts";
 import { Rng } from "../lib/common/random.ts";
 import { readLabels } from "../lib/probe/labels.ts";
 import { runProbe } from "../lib/probe/mod.ts";

@@ -3,7 +3,7 @@
  * (epochs × N), so bench/sae_torch.py can replay exactly our batches. Usage:
  *   deno run --allow-write bench/sae_perms.ts N SEED EPOCHS OUT.npy
  */
-import { writeNpy } from "../lib/common/npy.ts";
+import { writeNpy } from "../lib/formats/npy.ts";
 import { epochPermutation } from "../lib/sae/train.ts";
 
 export function epochOrders(n: number, seed: number, epochs: number): Int32Array {

@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { DAC_24KHZ, dacConfigFromKwargs } from "../lib/codecs/dac/config.ts";
 import { buildDacGraph } from "../lib/codecs/dac/graph.ts";
 import { DacRunner } from "../lib/codecs/dac/model.ts";
-import { createSession, runSession } from "../lib/codecs/nn/onnx.ts";
+import { createSession, runSession } from "../lib/formats/onnx.ts";
 import { randomDacWeights } from "../lib/codecs/dac/random_weights.ts";
 import { DAC_CHECKPOINT, DAC_URL, dacOfficialName, readDacWeights } from "../lib/codecs/dac/weights.ts";
-import type { TensorMap } from "../lib/codecs/nn/safetensors.ts";
+import type { TensorMap } from "../lib/formats/safetensors.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
-import { writeSafetensors } from "../lib/common/safetensors.ts";
+import { writeSafetensors } from "../lib/formats/safetensors.ts";
 import { assertClose, assertCodes, CODEC_FIXTURES, npyF32, npyInt } from "./codecs_fixture_util.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/dac_24khz`;

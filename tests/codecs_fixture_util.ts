@@ -1,8 +1,8 @@
 /** Shared helpers for the codec parity tests (not a test file itself). */
 import { assert, assertLessOrEqual } from "@std/assert";
 import { sharedDir } from "../lib/common/assets.ts";
-import { readNpy } from "../lib/common/npy.ts";
-import type { TensorMap } from "../lib/codecs/nn/safetensors.ts";
+import { readNpy } from "../lib/formats/npy.ts";
+import type { TensorMap } from "../lib/formats/safetensors.ts";
 
 export const CODEC_FIXTURES = sharedDir() && `${sharedDir()}/fixtures/codecs`;
 

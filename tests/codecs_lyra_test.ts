@@ -9,7 +9,7 @@ import { loadAudio } from "../lib/audio/mod.ts";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readJson } from "../lib/common/fs.ts";
 import { sha256Hex } from "../lib/common/hash.ts";
-import { readNpy } from "../lib/common/npy.ts";
+import { readNpy } from "../lib/formats/npy.ts";
 import { LYRA_BITRATES, LYRA_CODECS, LyraCodec } from "../lib/codecs/lyra/mod.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
 import { meanOverTime } from "../lib/codecs/types.ts";

@@ -10,9 +10,9 @@ import { MIMI_OFFICIAL_CONFIG, mimiConfigFrom } from "../lib/codecs/mimi/config.
 import { MimiRunner } from "../lib/codecs/mimi/model.ts";
 import { randomMimiWeights } from "../lib/codecs/mimi/random_weights.ts";
 import { MIMI_CHECKPOINT, MIMI_URL, readMimiWeights } from "../lib/codecs/mimi/weights.ts";
-import { floatData, type TensorMap } from "../lib/codecs/nn/safetensors.ts";
+import { floatData, type TensorMap } from "../lib/formats/safetensors.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
-import { writeSafetensors } from "../lib/common/safetensors.ts";
+import { writeSafetensors } from "../lib/formats/safetensors.ts";
 import { assertClose, assertCodes, CODEC_FIXTURES, npyF32, npyInt } from "./codecs_fixture_util.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/mimi`;

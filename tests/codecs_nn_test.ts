@@ -20,9 +20,9 @@ import {
   snake,
   timeMajor,
 } from "../lib/codecs/nn/layers.ts";
-import { createSession, DType, float, GraphBuilder, runSession } from "../lib/codecs/nn/onnx.ts";
-import { parseSafetensors } from "../lib/codecs/nn/safetensors.ts";
-import { parseTorchCheckpoint, stateDictOf, unpickle } from "../lib/codecs/nn/torch_pickle.ts";
+import { createSession, DType, float, GraphBuilder, runSession } from "../lib/formats/onnx.ts";
+import { parseTensorMap } from "../lib/formats/safetensors.ts";
+import { parseTorchCheckpoint, stateDictOf, unpickle } from "../lib/formats/torch_pickle.ts";
 import { Rng } from "../lib/common/random.ts";
 
 const FIX = new URL("./fixtures/codecs/", import.meta.url).pathname;
@@ -63,7 +63,7 @@ Deno.test("nn: safetensors reads F32/F16/BF16/I64/I32 with shapes", () => {
   bytes.set(hb, 8);
   let o = 8 + hb.length;
   for (const [, , , b] of parts) (bytes.set(b, o), (o += b.length));
-  const m = parseSafetensors(bytes, "test.safetensors");
+  const m = parseTensorMap(bytes, "test.safetensors");
   assertEquals(Array.from(m.get("a")!.data), [1.5, -2, 3.25, 0]);
   assertEquals(m.get("a")!.shape, [2, 2]);
   close(m.get("h")!.data, [1, -2, 0.333251953125], 0, "f16");
@@ -71,7 +71,7 @@ Deno.test("nn: safetensors reads F32/F16/BF16/I64/I32 with shapes", () => {
   assert(m.get("l")!.data instanceof Int32Array);
   assertEquals(Array.from(m.get("l")!.data), [7, -3]);
   assertEquals(Array.from(m.get("i")!.data), [42]);
-  assertThrows(() => parseSafetensors(bytes.subarray(0, 40), "cut.safetensors"), Error, "cut.safetensors");
+  assertThrows(() => parseTensorMap(bytes.subarray(0, 40), "cut.safetensors"), Error, "cut.safetensors");
 });
 
 // ---------------------------------------------------------------------------------------------------------

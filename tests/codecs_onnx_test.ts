@@ -8,7 +8,7 @@ import { assert, assertEquals, assertLessOrEqual, assertRejects, assertStringInc
 import { join } from "node:path";
 import { readJson } from "../lib/common/fs.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
-import { readNpy } from "../lib/common/npy.ts";
+import { readNpy } from "../lib/formats/npy.ts";
 import { OnnxCodec } from "../lib/codecs/onnx/codec.ts";
 import { parseSidecar } from "../lib/codecs/onnx/sidecar.ts";
 import { getCodec, listCodecs } from "../lib/codecs/registry.ts";

@@ -1,5 +1,5 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { encodeNpy, parseNpy } from "../lib/common/npy.ts";
+import { encodeNpy, parseNpy } from "../lib/formats/npy.ts";
 import { Rng } from "../lib/common/random.ts";
 import { hashJson, stableStringify } from "../lib/common/hash.ts";
 

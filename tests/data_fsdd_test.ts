@@ -10,7 +10,7 @@ import {
   taskApplies,
   taskSplits,
 } from "../lib/data/mod.ts";
-import { readTar } from "../lib/data/tar.ts";
+import { readTar } from "../lib/formats/tar.ts";
 
 const shared = sharedDir();
 const fsddDir = shared ? join(shared, "data", "fsdd") : undefined;

@@ -7,7 +7,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { type Matrix, matrix } from "../lib/common/matrix.ts";
-import { writeNpy } from "../lib/common/npy.ts";
+import { writeNpy } from "../lib/formats/npy.ts";
 import { Rng } from "../lib/common/random.ts";
 import { commands } from "../lib/probe/cli.ts";
 import { buildDesign, fitL1Logistic, fitScaler, runProbe } from "../lib/probe/mod.ts";

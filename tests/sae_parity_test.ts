@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { writeMatrix } from "../lib/common/matrix.ts";
-import { writeNpy } from "../lib/common/npy.ts";
+import { writeNpy } from "../lib/formats/npy.ts";
 import { sha256File } from "../lib/common/hash.ts";
 import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";

@@ -1,8 +1,8 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { readMatrix, writeMatrix } from "../lib/common/matrix.ts";
-import { parseSafetensors, readSafetensors } from "../lib/common/safetensors.ts";
-import { encodeSafetensors } from "../lib/common/safetensors.ts";
+import { parseSafetensors, readSafetensors } from "../lib/formats/safetensors.ts";
+import { encodeSafetensors } from "../lib/formats/safetensors.ts";
 import { saeConfig } from "../lib/sae/config.ts";
 import { geometricMedian } from "../lib/sae/model.ts";
 import { loadCheckpoint, saveCheckpoint, transpose } from "../lib/sae/checkpoint.ts";

@@ -1,5 +1,5 @@
 /** A dense row-major float32 matrix: the currency between pipeline stages (features u, activations z). */
-import { type NpyArray, readNpy, writeNpy } from "./npy.ts";
+import { type NpyArray, readNpy, writeNpy } from "../formats/npy.ts";
 
 export interface Matrix {
   rows: number;

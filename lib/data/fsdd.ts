@@ -22,7 +22,7 @@ import { exists, writeFileAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
 import type { ManifestRow, Split } from "./manifest.ts";
-import { gunzip, readTar } from "./tar.ts";
+import { gunzip, readTar } from "../formats/tar.ts";
 import { broadOf } from "./taxonomy.ts";
 
 export const FSDD_ARCHIVE_URL =

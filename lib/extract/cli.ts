@@ -2,7 +2,7 @@
 import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { type Command, need, num, UsageError } from "../common/cli.ts";
-import { writeNpy } from "../common/npy.ts";
+import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
 import type { LoadOptions } from "../codecs/types.ts";
 import { encodeFile, extractFeatures, MAX_SECONDS } from "./mod.ts";

@@ -1,5 +1,5 @@
 /** Reading integer class labels from `.npy` files for the probe CLI. */
-import { readNpy } from "../common/npy.ts";
+import { readNpy } from "../formats/npy.ts";
 
 const INTEGER_KINDS = new Set(["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"]);
 

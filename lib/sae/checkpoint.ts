@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { exists } from "../common/fs.ts";
-import { readSafetensors, type SafeTensor, writeSafetensors } from "../common/safetensors.ts";
+import { readSafetensors, type SafeTensor, writeSafetensors } from "../formats/safetensors.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
 import type { SaeModel } from "./model.ts";
 import { type EpochRecord, newOptimizerState, type OptimizerState, type TrainResult } from "./train.ts";

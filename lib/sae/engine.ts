@@ -14,7 +14,7 @@
  * "auto" picks sparse when k/d_z ≤ SPARSE_MAX_DENSITY (the crossover measured on this machine).
  */
 import * as ort from "onnxruntime-node";
-import { ELEM, onnxModel } from "./onnx_graph.ts";
+import { DType as ELEM, onnxModel } from "../formats/onnx.ts";
 import type { SaeModel } from "./model.ts";
 
 /** Crossover of the two engines in k/d_z, measured at d=1024 (BENCHMARKS.md). */

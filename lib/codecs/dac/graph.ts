@@ -20,7 +20,7 @@ import {
   symmetricPadding,
   timeMajor,
 } from "../nn/layers.ts";
-import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
+import { floatData, getTensor, type TensorMap } from "../../formats/safetensors.ts";
 
 const SOURCE = "DAC weights";
 

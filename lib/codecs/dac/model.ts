@@ -5,8 +5,8 @@
 import { type Matrix, matrix } from "../../common/matrix.ts";
 import type { Net } from "../nn/layers.ts";
 import { codesByLevel, padToHop } from "../nn/frames.ts";
-import { createSession, runSession, type Session } from "../nn/onnx.ts";
-import type { TensorMap } from "../nn/safetensors.ts";
+import { createSession, runSession, type Session } from "../../formats/onnx.ts";
+import type { TensorMap } from "../../formats/safetensors.ts";
 import { type DacConfig, dacHop } from "./config.ts";
 import { buildDacGraph } from "./graph.ts";
 

@@ -5,7 +5,7 @@
  * uniform in [0.3, 2]; codebooks unit-variance.
  */
 import { Rng } from "../../common/random.ts";
-import type { TensorMap } from "../nn/safetensors.ts";
+import type { TensorMap } from "../../formats/safetensors.ts";
 import type { DacConfig } from "./config.ts";
 
 function uniform(rng: Rng, n: number, lo: number, hi: number): Float32Array {

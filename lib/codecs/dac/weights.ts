@@ -18,8 +18,8 @@
  * Decoder tensors are not needed for ê and are dropped.
  */
 import { readJson } from "../../common/fs.ts";
-import { readSafetensors, type TensorMap } from "../nn/safetensors.ts";
-import { readTorchCheckpoint, stateDictOf } from "../nn/torch_pickle.ts";
+import { readTensorMap, type TensorMap } from "../../formats/safetensors.ts";
+import { readTorchCheckpoint, stateDictOf } from "../../formats/torch_pickle.ts";
 import {
   type CodecWeightsSpec,
   resolveCodecWeights,
@@ -125,7 +125,7 @@ export async function readDacWeights(kind: DacLayout, files: string[]): Promise<
   const config = configPath
     ? dacConfigFromKwargs(kwargsOfConfigJson(await readJson(configPath), configPath), configPath)
     : DAC_24KHZ;
-  let weights = await readSafetensors(source);
+  let weights = await readTensorMap(source);
   if ([...weights.keys()].some((k) => k.startsWith("encoder.conv1."))) {
     weights = fromHfNames(weights, config.encoderRates.length);
   }

@@ -4,7 +4,7 @@
  * code runs the official model, the scaled-down fixtures and any checkpoint of this family.
  */
 import type { SeanetEncoderConfig } from "../nn/seanet.ts";
-import { getTensor, type TensorMap } from "../nn/safetensors.ts";
+import { getTensor, type TensorMap } from "../../formats/safetensors.ts";
 
 export interface EncodecConfig {
   sampleRate: number;

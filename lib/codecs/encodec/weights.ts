@@ -13,8 +13,8 @@
  * Decoder tensors are not needed for ê and are dropped.
  */
 import { readJson } from "../../common/fs.ts";
-import { encoderSubset, readSafetensors, type TensorMap } from "../nn/safetensors.ts";
-import { readTorchStateDict } from "../nn/torch_pickle.ts";
+import { encoderSubset, readTensorMap, type TensorMap } from "../../formats/safetensors.ts";
+import { readTorchStateDict } from "../../formats/torch_pickle.ts";
 import {
   type CodecWeightsSpec,
   resolveCodecWeights,
@@ -73,7 +73,7 @@ export async function readEncodecWeights(
 ): Promise<LoadedEncodecWeights> {
   const source = files[0];
   if (kind === "safetensors") {
-    let weights = await readSafetensors(files[0]);
+    let weights = await readTensorMap(files[0]);
     if (!weights.has("encoder.model.0.conv.conv.weight_v") && weights.has("encoder.layers.0.conv.weight_v")) {
       weights = fromHfNames(weights);
     }
@@ -82,7 +82,7 @@ export async function readEncodecWeights(
   }
   const weights = kind === "torch"
     ? await readTorchStateDict(files[0])
-    : fromHfNames(await readSafetensors(files[0]));
+    : fromHfNames(await readTensorMap(files[0]));
   return {
     weights: encoderSubset(weights),
     config: configFromWeights(OFFICIAL_24KHZ, weights, source),

@@ -10,9 +10,9 @@
  */
 import { type MimiConfig, mimiDownsampleStride } from "./config.ts";
 import { conv1d, euclideanRvq, loadConv, Net, seanetPadding, type Seq, timeMajor } from "../nn/layers.ts";
-import { float } from "../nn/onnx.ts";
+import { float } from "../../formats/onnx.ts";
 import { seanetEncoder } from "../nn/seanet.ts";
-import { floatData, getTensor, type TensorMap } from "../nn/safetensors.ts";
+import { floatData, getTensor, type TensorMap } from "../../formats/safetensors.ts";
 
 const SOURCE = "Mimi weights";
 

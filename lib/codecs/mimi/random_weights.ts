@@ -5,7 +5,7 @@
  * unit-variance with cluster_usage 1.
  */
 import { Rng } from "../../common/random.ts";
-import type { TensorMap } from "../nn/safetensors.ts";
+import type { TensorMap } from "../../formats/safetensors.ts";
 import { type MimiConfig, mimiDownsampleStride } from "./config.ts";
 
 function uniform(rng: Rng, n: number, scale: number): Float32Array {

@@ -18,7 +18,7 @@
  * Decoder-side tensors are not needed for ê and are dropped.
  */
 import { readJson } from "../../common/fs.ts";
-import { floatData, readSafetensors, type TensorMap } from "../nn/safetensors.ts";
+import { floatData, readTensorMap, type TensorMap } from "../../formats/safetensors.ts";
 import {
   type CodecWeightsSpec,
   resolveCodecWeights,
@@ -137,7 +137,7 @@ export async function readMimiWeights(kind: MimiLayout, files: string[]): Promis
   } else {
     config = mimiConfigFrom(MIMI_OFFICIAL_CONFIG, "Mimi official config");
   }
-  let weights = await readSafetensors(source);
+  let weights = await readTensorMap(source);
   if ([...weights.keys()].some((k) => k.startsWith("encoder.layers."))) {
     weights = fromHfNames(weights, config.transformer.numHeads);
   }

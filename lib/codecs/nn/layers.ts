@@ -4,8 +4,8 @@
  * function of L. Length-dependent amounts (the SEANet "extra" padding, reflect pads) are computed in
  * TypeScript per call and fed as small int64 inputs, so one graph serves every input length.
  */
-import { DType, float, GraphBuilder, type InitData } from "./onnx.ts";
-import { floatData, getTensor, type TensorMap } from "./safetensors.ts";
+import { DType, float, GraphBuilder, type InitData } from "../../formats/onnx.ts";
+import { floatData, getTensor, type TensorMap } from "../../formats/safetensors.ts";
 
 /** An activation [1, channels, T] with T = len(L) for audio of L samples. */
 export interface Seq {

@@ -16,7 +16,7 @@ import {
   type Seq,
 } from "./layers.ts";
 import { seanetPadding } from "./layers.ts";
-import type { TensorMap } from "./safetensors.ts";
+import type { TensorMap } from "../../formats/safetensors.ts";
 
 export interface SeanetEncoderConfig {
   channels: number;

@@ -3,8 +3,8 @@
  * "codes" [T, nq] int64 and "ehat" [T, D] (ê = sum of the chosen codebook entries).
  */
 import { euclideanRvq, Net, timeMajor } from "./layers.ts";
-import { DType } from "./onnx.ts";
-import { floatData, getTensor, type TensorMap } from "./safetensors.ts";
+import { DType } from "../../formats/onnx.ts";
+import { floatData, getTensor, type TensorMap } from "../../formats/safetensors.ts";
 import { seanetEncoder, type SeanetEncoderConfig } from "./seanet.ts";
 
 export function buildSeanetRvqNet(

@@ -4,7 +4,7 @@
  */
 import type { Matrix } from "../../common/matrix.ts";
 import type { Codec, LoadOptions } from "../types.ts";
-import { createSession, runSession, type Session } from "../nn/onnx.ts";
+import { createSession, runSession, type Session } from "../../formats/onnx.ts";
 import type { OnnxSidecar } from "./sidecar.ts";
 
 /** How many frames an exported graph may differ from ceil(samples / hop) (codec look-ahead/padding). */

@@ -4,8 +4,8 @@
  */
 import { type Matrix, matrix } from "../../common/matrix.ts";
 import type { Net } from "../nn/layers.ts";
-import { createSession, runSession, type Session } from "../nn/onnx.ts";
-import type { TensorMap } from "../nn/safetensors.ts";
+import { createSession, runSession, type Session } from "../../formats/onnx.ts";
+import type { TensorMap } from "../../formats/safetensors.ts";
 import { buildSeanetRvqNet } from "../nn/seanet_rvq.ts";
 import type { SpeechTokenizerConfig } from "./config.ts";
 

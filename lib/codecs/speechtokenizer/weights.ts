@@ -4,8 +4,8 @@
  * fnlp/SpeechTokenizer (a torch-saved state dict, read by the restricted unpickler).
  */
 import { readJson } from "../../common/fs.ts";
-import { encoderSubset, readSafetensors, type TensorMap } from "../nn/safetensors.ts";
-import { readTorchStateDict } from "../nn/torch_pickle.ts";
+import { encoderSubset, readTensorMap, type TensorMap } from "../../formats/safetensors.ts";
+import { readTorchStateDict } from "../../formats/torch_pickle.ts";
 import {
   type CodecWeightsSpec,
   resolveCodecWeights,
@@ -47,9 +47,7 @@ export interface LoadedSptWeights {
 }
 
 export async function readSptWeights(kind: string, files: string[]): Promise<LoadedSptWeights> {
-  const weights = kind === "safetensors"
-    ? await readSafetensors(files[0])
-    : await readTorchStateDict(files[0]);
+  const weights = kind === "safetensors" ? await readTensorMap(files[0]) : await readTorchStateDict(files[0]);
   const config = configFromJson(await readJson(files[1]), files[1]);
   return { weights: encoderSubset(weights), config, source: files[0] };
 }

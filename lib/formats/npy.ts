@@ -201,6 +201,6 @@ export async function readNpy(path: string): Promise<NpyArray> {
 
 /** Writes `.npy` atomically (temporary file + rename). */
 export async function writeNpy(path: string, data: NpyData, shape: number[]): Promise<void> {
-  const { writeFileAtomic } = await import("./fs.ts");
+  const { writeFileAtomic } = await import("../common/fs.ts");
   await writeFileAtomic(path, encodeNpy(data, shape));
 }

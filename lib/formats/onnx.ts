@@ -1,5 +1,5 @@
 /**
- * A minimal ONNX ModelProto writer (protobuf wire format by hand: varints and length-delimited fields, no
+ * ONNX: a minimal ModelProto writer (protobuf wire format by hand: varints and length-delimited fields, no
  * dependency) plus a GraphBuilder, and sessions over onnxruntime-node. The codecs build their graphs from
  * config + weights in TypeScript and let onnxruntime run them (measured ~5× faster than tfjs-wasm here).
  *
@@ -324,16 +324,7 @@ export class GraphBuilder {
   /** This graph as a GraphProto message. */
   encodeGraph(): ProtoWriter {
     const g = new ProtoWriter();
-    for (const n of this.nodes) {
-      const w = new ProtoWriter();
-      for (const i of n.inputs) w.str(1, i);
-      for (const o of n.outputs) w.str(2, o);
-      w.str(3, n.name);
-      w.str(4, n.opType);
-      for (const [k, v] of Object.entries(n.attrs)) w.message(5, attribute(k, v));
-      if (n.domain) w.str(7, n.domain);
-      g.message(1, w);
-    }
+    for (const n of this.nodes) g.message(1, nodeProto(n));
     g.str(2, this.graphName);
     for (const t of this.inits) g.message(5, tensorProto(t.name, t.data, t.dims));
     for (const v of this.inputs) g.message(11, valueInfo(v));
@@ -344,18 +335,80 @@ export class GraphBuilder {
   /** Serialized ModelProto (IR version 8, default domain at `opset`). */
   toBytes(): Uint8Array {
     if (this.parent) throw new Error(`ONNX subgraph '${this.graphName}' is serialized with its parent`);
-    const g = this.encodeGraph();
-    const m = new ProtoWriter();
-    m.int(1, 8);
-    m.str(2, "nac-sae");
-    m.str(3, "1");
-    m.message(7, g);
-    const opset = new ProtoWriter();
-    opset.str(1, "");
-    opset.int(2, this.opset);
-    m.message(8, opset);
-    return m.finish();
+    return modelProto(this.encodeGraph(), this.opset, "1");
   }
+}
+
+function nodeProto(n: NodeSpec): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of n.inputs) w.str(1, i);
+  for (const o of n.outputs) w.str(2, o);
+  w.str(3, n.name);
+  w.str(4, n.opType);
+  for (const [k, v] of Object.entries(n.attrs)) w.message(5, attribute(k, v));
+  if (n.domain) w.str(7, n.domain);
+  return w;
+}
+
+/** A ModelProto (IR version 8) around one graph, default domain at `opset`. */
+function modelProto(graph: ProtoWriter, opset: number, modelVersion?: string): Uint8Array {
+  const m = new ProtoWriter();
+  m.int(1, 8);
+  m.str(2, "nac-sae");
+  if (modelVersion !== undefined) m.str(3, modelVersion);
+  m.message(7, graph);
+  const set = new ProtoWriter();
+  set.str(1, "");
+  set.int(2, opset);
+  m.message(8, set);
+  return m.finish();
+}
+
+/** A node of a hand-written graph: the caller names every value. */
+export interface NamedNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, AttrValue>;
+}
+
+/** A graph input or output of a hand-written graph (a string dimension is symbolic). */
+export interface GraphValue {
+  name: string;
+  elem: number;
+  shape: (number | string)[];
+}
+
+/**
+ * A single-graph model from hand-named nodes, all inputs fed at run time (no initializers): the SAE's
+ * small training graphs. Larger graphs with weights use GraphBuilder.
+ */
+export function onnxModel(
+  name: string,
+  nodes: NamedNode[],
+  inputs: GraphValue[],
+  outputs: GraphValue[],
+  opset = 17,
+): Uint8Array {
+  const g = new ProtoWriter();
+  nodes.forEach((n, i) =>
+    g.message(
+      1,
+      nodeProto({
+        opType: n.op,
+        inputs: n.inputs,
+        outputs: n.outputs,
+        attrs: n.attrs ?? {},
+        name: `${n.op}_${i}`,
+        domain: "",
+      }),
+    )
+  );
+  g.str(2, name);
+  const spec = (v: GraphValue): ValueSpec => ({ name: v.name, elemType: v.elem, dims: v.shape });
+  for (const v of inputs) g.message(11, valueInfo(spec(v)));
+  for (const v of outputs) g.message(12, valueInfo(spec(v)));
+  return modelProto(g, opset);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,305 @@
+/**
+ * safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endian header length, a JSON
+ * header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}, then the raw
+ * little-endian tensor bytes. One header parser serves two views of a file:
+ * - `parseTensorMap`/`readTensorMap` (codec weights): floating dtypes widened to Float32Array, integer dtypes
+ *   to Int32Array (I64 must fit in 32 bits); aligned F32 tensors are views into the file's bytes (read-only).
+ * - `parseSafetensors`/`readSafetensors` (checkpoints): exact dtypes (F32, F64, I32, I64, U8) and the metadata;
+ *   `encodeSafetensors`/`writeSafetensors` write that view, so checkpoints open in Python (safetensors, numpy).
+ */
+import { writeFileAtomic } from "../common/fs.ts";
+
+export type TensorData = Float32Array | Int32Array;
+
+export interface Tensor {
+  /** dtype as stored in the file (F32, F16, BF16, I64, I32, ...). */
+  dtype: string;
+  shape: number[];
+  data: TensorData;
+}
+
+export type TensorMap = Map<string, Tensor>;
+
+/** One header entry: dtype, shape and the byte range of its data within the whole file. */
+export interface SafeEntry {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafeHeader {
+  entries: Map<string, SafeEntry>;
+  /** String-to-string metadata (`__metadata__`). */
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error("safetensors: this module assumes a little-endian platform");
+}
+
+/** Parses and checks the header of a safetensors file in memory; `source` names it in error messages. */
+export function parseSafetensorsHeader(bytes: Uint8Array, source = "safetensors"): SafeHeader {
+  if (bytes.length < 8) {
+    throw new Error(`${source}: too short for a safetensors file (${bytes.length} bytes)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen <= 0 || 8 + headerLen > bytes.length) {
+    throw new Error(
+      `${source}: invalid safetensors header length ${headerLen} (file has ${bytes.length} bytes)`,
+    );
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    throw new Error(`${source}: safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  const base = 8 + headerLen;
+  const entries = new Map<string, SafeEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets } = raw as { dtype: string; shape: number[]; data_offsets: number[] };
+    const width = BYTES[dtype];
+    if (!width) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${dtype}`);
+    const [begin, end] = data_offsets;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (begin < 0 || end - begin !== count * width || base + end > bytes.length) {
+      throw new Error(`${source}: tensor '${name}' data_offsets [${begin}, ${end}] do not match shape/dtype`);
+    }
+    entries.set(name, { dtype, shape, begin: base + begin, end: base + end });
+  }
+  return { entries, metadata };
+}
+
+/** Parses a safetensors file already in memory into widened tensors (see the module note). */
+export function parseTensorMap(bytes: Uint8Array, source = "safetensors"): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, e] of parseSafetensorsHeader(bytes, source).entries) {
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    out.set(name, {
+      dtype: e.dtype,
+      shape: e.shape,
+      data: decodeTensorData(bytes.subarray(e.begin, e.end), e.dtype, count, `${source}: ${name}`),
+    });
+  }
+  return out;
+}
+
+export async function readTensorMap(path: string): Promise<TensorMap> {
+  return parseTensorMap(await Deno.readFile(path), path);
+}
+
+/** Little-endian raw bytes → Float32Array (floating dtypes) or Int32Array (integer dtypes). */
+export function decodeTensorData(raw: Uint8Array, dtype: string, count: number, what: string): TensorData {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  switch (dtype) {
+    case "F32": {
+      // Aligned float32 data is used in place (a view into the file bytes): no copy of large checkpoints.
+      if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, count);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
+      return out;
+    }
+    case "F64": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, true);
+      return out;
+    }
+    case "F16": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+      return out;
+    }
+    case "BF16": {
+      const out = new Float32Array(count);
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) u[i] = dv.getUint16(2 * i, true) << 16;
+      return out;
+    }
+    case "I64": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = dv.getBigInt64(8 * i, true);
+        if (v > 2147483647n || v < -2147483648n) {
+          throw new Error(`${what}: int64 value ${v} does not fit int32`);
+        }
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    case "I32": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true);
+      return out;
+    }
+    case "I16": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getInt16(2 * i, true);
+      return out;
+    }
+    case "I8": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getInt8(i);
+      return out;
+    }
+    case "U8":
+    case "BOOL": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = raw[i];
+      return out;
+    }
+  }
+  throw new Error(`${what}: unsupported dtype ${dtype}`);
+}
+
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** Looks a tensor up, checking its shape when `shape` is given; the error names the tensor and `source`. */
+export function getTensor(map: TensorMap, name: string, shape?: number[], source = "weights"): Tensor {
+  const t = map.get(name);
+  if (!t) throw new Error(`${source}: missing tensor '${name}'`);
+  if (shape && (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i]))) {
+    throw new Error(`${source}: tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
+  }
+  return t;
+}
+
+/** A float tensor's data (throws for integer tensors). */
+export function floatData(t: Tensor, name = "tensor"): Float32Array {
+  if (!(t.data instanceof Float32Array)) {
+    throw new Error(`${name}: expected a floating tensor, got ${t.dtype}`);
+  }
+  return t.data;
+}
+
+/** The tensors needed for ê: names under `encoder.` and the codebooks (`….embed`); decoders and training state dropped. */
+export function encoderSubset(
+  map: TensorMap,
+  keep = (name: string) => name.startsWith("encoder.") || name.endsWith(".embed"),
+): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [k, v] of map) if (keep(k)) out.set(k, v);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Exact-dtype view, for checkpoints written and read by this toolkit
+
+export type SafeDtype = "F32" | "F64" | "I32" | "I64" | "U8";
+export type SafeData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+export interface SafeTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  data: SafeData;
+}
+
+export interface SafeFile {
+  tensors: Record<string, SafeTensor>;
+  /** String-to-string metadata (`__metadata__`). */
+  metadata: Record<string, string>;
+}
+
+const EXACT: Record<SafeDtype, (b: ArrayBuffer) => SafeData> = {
+  F32: (b) => new Float32Array(b),
+  F64: (b) => new Float64Array(b),
+  I32: (b) => new Int32Array(b),
+  I64: (b) => new BigInt64Array(b),
+  U8: (b) => new Uint8Array(b),
+};
+
+function dtypeOf(data: SafeData): SafeDtype {
+  if (data instanceof Float32Array) return "F32";
+  if (data instanceof Float64Array) return "F64";
+  if (data instanceof Int32Array) return "I32";
+  if (data instanceof BigInt64Array) return "I64";
+  return "U8";
+}
+
+/** Serialises tensors (in the given order) and metadata to safetensors bytes. */
+export function encodeSafetensors(
+  tensors: Record<string, { shape: number[]; data: SafeData }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new Error(`safetensors: tensor ${name} has ${t.data.length} values but shape (${t.shape})`);
+    }
+    header[name] = {
+      dtype: dtypeOf(t.data),
+      shape: t.shape,
+      data_offsets: [offset, offset + t.data.byteLength],
+    };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - ((json.length + 8) % 8)) % 8); // align the data start to 8 bytes
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const t of Object.values(tensors)) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Parses safetensors bytes keeping each tensor's dtype; tensors are copied (aligned). */
+export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): SafeFile {
+  const { entries, metadata } = parseSafetensorsHeader(bytes, source);
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [name, e] of entries) {
+    const make = EXACT[e.dtype as SafeDtype];
+    if (!make) throw new Error(`${source}: tensor ${name} has unsupported dtype ${e.dtype}`);
+    tensors[name] = {
+      dtype: e.dtype as SafeDtype,
+      shape: e.shape,
+      data: make(bytes.slice(e.begin, e.end).buffer),
+    };
+  }
+  return { tensors, metadata };
+}
+
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, { shape: number[]; data: SafeData }>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export async function readSafetensors(path: string): Promise<SafeFile> {
+  return parseSafetensors(await Deno.readFile(path), path);
+}
