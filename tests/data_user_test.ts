@@ -89,7 +89,7 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
     await assertRejects(() => prepare.run({}, ["librispeech"]), Error, "unknown dataset");
     const list = commands.find((c) => c.name === "data list")!;
     const l = await list.run({}, []) as { datasets: string[]; prepared: Record<string, unknown>[] };
-    assertEquals(l.datasets, ["fsdd", "synthetic", "user"]);
+    assertEquals(l.datasets, ["fsdd", "saa", "synthetic", "user"]);
     assertEquals(l.prepared, [{
       name: "user-myaccents",
       manifest_path: s.manifest_path,

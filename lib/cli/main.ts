@@ -19,7 +19,7 @@ const ENTRIES: Entry[] = [
   },
   {
     name: "data prepare",
-    summary: "prepare a dataset's manifest (fsdd, synthetic, or a user CSV)",
+    summary: "prepare a dataset's manifest (fsdd, saa, synthetic, or a user CSV)",
     module: () => import("../data/cli.ts"),
   },
   { name: "codecs", summary: "list registered codec ids", module: () => import("../extract/cli.ts") },

@@ -2,16 +2,21 @@
 import { join } from "node:path";
 import { type Command, num, UsageError } from "../common/cli.ts";
 import { exists } from "../common/fs.ts";
-import { datasetsRoot, prepareDataset } from "./prepare.ts";
+import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
 import { readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
 import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
 import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
+import { SAA_ARCHIVE_URL, SAA_ENV_VAR } from "./saa_source.ts";
 
 const DESCRIPTIONS: Record<string, string> = {
   fsdd:
     "Free Spoken Digit Dataset: real speech, 3000 utterances, 2 US vs 4 non-US speakers (US vs Non-US-UK); " +
     `--source DIR, $${FSDD_ENV_VAR}/fsdd, the cache, or ${FSDD_ARCHIVE_URL}`,
+  saa:
+    "Speech Accent Archive: real read speech, one recording per speaker, US / UK / other native English and " +
+    "L2 speakers (both tasks; 8 kHz; CC BY-NC-SA 2.0); GitHub mirror or Kaggle/GMU layout; " +
+    `--source DIR, $${SAA_ENV_VAR}/saa, the cache, or ${SAA_ARCHIVE_URL}`,
   synthetic:
     "eSpeak-NG accent corpus: North America / British Isles / Other voices × pitch × rate (both tasks); " +
     `default ${
@@ -51,7 +56,7 @@ const list: Command = {
     }
     console.log(`\nprepared in ${root}:`);
     if (prepared.length === 0) {
-      console.log("  (none yet: deno task cli data prepare fsdd|synthetic|user --csv FILE)");
+      console.log("  (none yet: deno task cli data prepare fsdd|saa|synthetic|user --csv FILE)");
     }
     for (const p of prepared) {
       console.log(
@@ -68,19 +73,25 @@ const list: Command = {
 const prepare: Command = {
   name: "data prepare",
   summary:
-    "prepare a dataset's manifest (fsdd, synthetic, or a user CSV) and print counts per split and label",
-  usage: "fsdd [--source DIR] | synthetic [--out DIR --seed N ...] | user --csv FILE [--out DIR]",
+    "prepare a dataset's manifest (fsdd, saa, synthetic, or a user CSV) and print counts per split and label",
+  usage:
+    "fsdd [--source DIR] | saa [--source DIR --seed N --out DIR] | synthetic [--out DIR --seed N ...] | " +
+    "user --csv FILE [--out DIR]",
   flags: {
     source: {
       type: "string",
-      description: `fsdd: folder holding fsdd/ (or the dataset itself); else $${FSDD_ENV_VAR}`,
+      description: `fsdd / saa: folder holding fsdd/ / saa/ (or the dataset itself); else $${FSDD_ENV_VAR}`,
     },
     csv: { type: "string", description: "user: the CSV (path, speaker_id, accent_narrow, split)" },
     out: {
       type: "string",
       description: "output folder for the manifest (and synthetic audio); default: the cache",
     },
-    seed: { type: "string", description: "synthetic: seed", default: String(SYNTHETIC_DEFAULTS.seed) },
+    seed: {
+      type: "string",
+      description: "synthetic, saa: seed (saa: of the stratified split)",
+      default: String(SYNTHETIC_DEFAULTS.seed),
+    },
     "speakers-per-accent": {
       type: "string",
       description: "synthetic: speakers per broad accent (≥ 3)",
@@ -97,21 +108,25 @@ const prepare: Command = {
       default: String(SYNTHETIC_DEFAULTS.jobs),
     },
     force: { type: "boolean", description: "synthetic: regenerate even if already prepared" },
-    offline: { type: "boolean", description: "fsdd: never download" },
+    offline: { type: "boolean", description: "fsdd, saa: never download" },
   },
   async run(flags, positionals) {
     const [which, ...rest] = positionals;
-    if (!which) throw new UsageError("which dataset? fsdd, synthetic or user");
+    if (!which) throw new UsageError("which dataset? fsdd, saa, synthetic or user");
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
     let name = which;
     if (which === "user") {
       if (typeof flags.csv !== "string") throw new UsageError("prepare user needs --csv FILE");
       name = flags.csv;
-    } else if (which !== "fsdd" && which !== "synthetic" && !which.toLowerCase().endsWith(".csv")) {
-      throw new UsageError(`unknown dataset ${JSON.stringify(which)}: fsdd, synthetic or user --csv FILE`);
+    } else if (
+      !(BUILTIN_DATASETS as readonly string[]).includes(which) && !which.toLowerCase().endsWith(".csv")
+    ) {
+      throw new UsageError(
+        `unknown dataset ${JSON.stringify(which)}: fsdd, saa, synthetic or user --csv FILE`,
+      );
     }
     const t0 = performance.now();
-    const { manifestPath, manifest } = await prepareDataset(name, {
+    const { manifestPath, manifest, report } = await prepareDataset(name, {
       source: flags.source as string | undefined,
       out: flags.out as string | undefined,
       offline: flags.offline === true,
@@ -123,9 +138,10 @@ const prepare: Command = {
     });
     const summary = summarizeManifest(manifest, manifestPath);
     const seconds = (performance.now() - t0) / 1000;
+    if (report) console.log(`${report}\n`);
     console.log(formatSummary(summary));
     console.log(`\nprepared in ${seconds.toFixed(1)} s`);
-    return { ...summary, seconds: Number(seconds.toFixed(2)) };
+    return { ...summary, ...(report ? { report } : {}), seconds: Number(seconds.toFixed(2)) };
   },
 };
 

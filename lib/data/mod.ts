@@ -38,6 +38,27 @@ export {
   SYNTHETIC_VOICES,
   type SyntheticOptions,
 } from "./synthetic.ts";
+export {
+  detectSaaLayout,
+  formatSaaReport,
+  readSaaSource,
+  SAA_CAVEAT,
+  SAA_CITATION,
+  SAA_LAYOUT_DESCRIPTIONS,
+  SAA_LICENCE,
+  type SaaLayout,
+  type SaaPrepared,
+  saaRows,
+} from "./saa.ts";
+export { labelSpeaker, parseBirthplace, SAA_ACCENT_TABLE } from "./saa_labels.ts";
+export {
+  downloadSaa,
+  locateSaa,
+  SAA_ARCHIVE_URL,
+  SAA_METADATA_URL,
+  SAA_MIRROR_COMMIT,
+} from "./saa_source.ts";
+export { DEFAULT_SPLIT_FRACTIONS, stratifiedSplit } from "./split.ts";
 export { prepareUser, USER_REQUIRED_COLUMNS, userRows } from "./user.ts";
 export { formatSummary, type ManifestSummary, summarizeManifest } from "./summary.ts";
 export { SENTENCES } from "./sentences.ts";

@@ -3,18 +3,20 @@ import type pl from "nodejs-polars";
 import { join, resolve } from "node:path";
 import { cacheRoot } from "../common/assets.ts";
 import { fsddRows, locateFsdd } from "./fsdd.ts";
+import { formatSaaReport, readSaaSource, saaRows } from "./saa.ts";
+import { locateSaa } from "./saa_source.ts";
 import { readManifest, writeManifest } from "./manifest.ts";
 import { generateSynthetic, type SyntheticOptions } from "./synthetic.ts";
 import { prepareUser } from "./user.ts";
 
 export interface PrepareOptions extends SyntheticOptions {
-  /** FSDD: a folder holding `fsdd/` or the dataset itself. */
+  /** FSDD / SAA: a folder holding `fsdd/` / `saa/` or the dataset itself. */
   source?: string;
   /** Never download. */
   offline?: boolean;
 }
 
-export const BUILTIN_DATASETS = ["fsdd", "synthetic"] as const;
+export const BUILTIN_DATASETS = ["fsdd", "saa", "synthetic"] as const;
 
 /** Where prepared manifests live unless an output folder is given: `<cache>/datasets/<name>/`. */
 export function datasetsRoot(): string {
@@ -22,18 +24,27 @@ export function datasetsRoot(): string {
 }
 
 /**
- * Prepares `name` — "fsdd", "synthetic", or the path of a user CSV (`.csv`) — and returns the validated
- * manifest and its path.
+ * Prepares `name` — "fsdd", "saa", "synthetic", or the path of a user CSV (`.csv`) — and returns the
+ * validated manifest, its path, and for some datasets a report of what was found (layout, left-out rows).
  */
 export async function prepareDataset(
   name: string,
   opts: PrepareOptions = {},
-): Promise<{ manifestPath: string; manifest: pl.DataFrame }> {
+): Promise<{ manifestPath: string; manifest: pl.DataFrame; report?: string }> {
   let manifestPath: string;
+  let report: string | undefined;
   if (name === "fsdd") {
     const dir = await locateFsdd({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
     manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), "fsdd")), "manifest.csv");
     await writeManifest(manifestPath, await fsddRows(dir));
+  } else if (name === "saa") {
+    const dir = await locateSaa({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
+    const seed = opts.seed ?? 0;
+    const folder = seed === 0 ? "saa" : `saa-seed${seed}`;
+    manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), folder)), "manifest.csv");
+    const prepared = saaRows(await readSaaSource(dir), seed);
+    await writeManifest(manifestPath, prepared.rows);
+    report = formatSaaReport(prepared);
   } else if (name === "synthetic") {
     manifestPath = await generateSynthetic(opts);
   } else if (name.toLowerCase().endsWith(".csv")) {
@@ -44,5 +55,5 @@ export async function prepareDataset(
         "user CSV (path, speaker_id, accent_narrow, split)",
     );
   }
-  return { manifestPath, manifest: await readManifest(manifestPath) };
+  return { manifestPath, manifest: await readManifest(manifestPath), report };
 }

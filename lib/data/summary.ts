@@ -14,7 +14,11 @@ export interface ManifestSummary {
   counts_broad: Record<string, Record<string, number>>;
   /** split → speakers. */
   speakers: Record<string, number>;
-  tasks: Record<TaskId, { applies: boolean; splits: Record<string, ClassBalance> }>;
+  /** Per task: whether it applies, its class balance per split, and the utterances it drops (by narrow label). */
+  tasks: Record<
+    TaskId,
+    { applies: boolean; splits: Record<string, ClassBalance>; excluded: Record<string, number> }
+  >;
 }
 
 function countBy(
@@ -40,7 +44,13 @@ export function summarizeManifest(manifest: pl.DataFrame, manifestPath: string):
   }
   const tasks = {} as ManifestSummary["tasks"];
   for (const t of TASK_IDS) {
-    tasks[t] = { applies: taskApplies(manifest, t), splits: taskBalance(manifest, t) };
+    const excluded: Record<string, number> = {};
+    for (const r of rows) {
+      if (TASKS[t].label(r.accent_narrow) === null) {
+        excluded[r.accent_narrow] = (excluded[r.accent_narrow] ?? 0) + 1;
+      }
+    }
+    tasks[t] = { applies: taskApplies(manifest, t), splits: taskBalance(manifest, t), excluded };
   }
   return {
     dataset: [...new Set(rows.map((r) => r.dataset))].join("+"),
@@ -93,6 +103,12 @@ export function formatSummary(s: ManifestSummary): string {
           `${String(b.n1).padStart(5)} ${c1}  (${(100 * b.usShare).toFixed(2)} % US, ${b.speakers} speakers)`,
       );
     }
+    const dropped = Object.entries(task.excluded).sort(([a], [b]) => (a < b ? -1 : 1));
+    const nDropped = dropped.reduce((a, [, n]) => a + n, 0);
+    lines.push(
+      `  in neither class: ${nDropped} utt` +
+        (nDropped ? ` (${dropped.map(([l, n]) => `${l} ${n}`).join(", ")})` : ""),
+    );
   }
   return lines.join("\n");
 }

@@ -66,3 +66,62 @@ export function readTar(tar: Uint8Array): TarEntry[] {
   }
   return entries;
 }
+
+/** Reads exactly `n` bytes from a byte stream (fewer only at its end). */
+class ByteReader {
+  private buf = new Uint8Array(0);
+  private done = false;
+  constructor(private readonly it: AsyncIterator<Uint8Array>) {}
+
+  async read(n: number): Promise<Uint8Array> {
+    while (this.buf.length < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      const joined = new Uint8Array(this.buf.length + r.value.length);
+      joined.set(this.buf);
+      joined.set(r.value, this.buf.length);
+      this.buf = joined;
+    }
+    const out = this.buf.slice(0, n);
+    this.buf = this.buf.subarray(out.length);
+    return out;
+  }
+}
+
+/**
+ * The regular files of an uncompressed tar stream, one at a time, so a large archive never sits in memory
+ * whole; `want(path)` decides which entries' contents are kept (others are read past).
+ */
+export async function* readTarStream(
+  stream: ReadableStream<Uint8Array>,
+  want: (path: string) => boolean = () => true,
+): AsyncGenerator<TarEntry> {
+  const reader = new ByteReader(stream[Symbol.asyncIterator]());
+  let nextPath: string | undefined;
+  let offset = 0;
+  while (true) {
+    const h = await reader.read(512);
+    if (h.length < 512 || h.every((b) => b === 0)) return;
+    const size = octal(h, 124, 12);
+    const type = String.fromCharCode(h[156] || 0x30);
+    const padded = Math.ceil(size / 512) * 512;
+    const body = await reader.read(padded);
+    if (body.length < padded) {
+      throw new Error(`truncated tar stream: entry at byte ${offset} needs ${size} bytes`);
+    }
+    offset += 512 + padded;
+    const data = body.subarray(0, size);
+    if (type === "x") {
+      nextPath = paxPath(data);
+      continue;
+    }
+    if (type === "g" || type === "L" || type === "K") continue;
+    const prefix = field(h, 257, 6) === "ustar" ? field(h, 345, 155) : "";
+    const name = nextPath ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
+    nextPath = undefined;
+    if ((type === "0" || type === "7") && want(name)) yield { path: name, data };
+  }
+}
