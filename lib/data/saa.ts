@@ -12,7 +12,7 @@
  * format (a quick read), decoding happens at extraction.
  */
 import { join, resolve } from "node:path";
-import { parseCsvRecords } from "../common/csv.ts";
+import { parseCsvRecords } from "../formats/csv.ts";
 import { exists } from "../common/fs.ts";
 import type { ManifestRow } from "./manifest.ts";
 import { labelSpeaker } from "./saa_labels.ts";

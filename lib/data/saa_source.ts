@@ -5,12 +5,12 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { cacheRoot, download } from "../common/assets.ts";
-import { parseCsvRecords } from "../common/csv.ts";
+import { parseCsvRecords } from "../formats/csv.ts";
 import { exists, writeFileAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log, Progress } from "../common/progress.ts";
 import { detectSaaLayout, SAA_CITATION, SAA_LICENCE } from "./saa.ts";
-import { readTarStream } from "./tar.ts";
+import { readTarStream } from "../formats/tar.ts";
 
 export const SAA_MIRROR_COMMIT = "74edf3388ae2526c2dd69e7a6e5bcfb20023a210";
 export const SAA_ARCHIVE_URL =
