@@ -99,6 +99,18 @@ Deno.test("sae train: resuming from a checkpoint equals the uninterrupted run; l
     assertEquals(f.tensors.b_pre.shape, [cfg.dIn]);
     assertEquals(JSON.parse(f.metadata.config).k, cfg.k);
     assertEquals(JSON.parse(f.metadata.metrics).epoch, cfg.epochs);
+    // Metadata JSON keys are snake_case, like every other JSON the toolkit writes.
+    const meta = JSON.parse(f.metadata.config);
+    assertEquals([meta.d_in, meta.d_z, meta.batch_size, meta.adam_eps], [
+      cfg.dIn,
+      cfg.dZ,
+      cfg.batchSize,
+      cfg.adamEps,
+    ]);
+    assert(!("dZ" in meta), "camelCase key in checkpoint metadata");
+    assert(
+      "train_loss" in JSON.parse(f.metadata.metrics) && "samples_per_s" in JSON.parse(f.metadata.history)[0],
+    );
     assertEquals(Array.from(transpose(Float32Array.from([1, 2, 3, 4, 5, 6]), 2, 3)), [1, 4, 2, 5, 3, 6]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -40,6 +40,11 @@ const ENTRIES: Entry[] = [
     module: () => import("../sae/cli.ts"),
   },
   {
+    name: "sae export",
+    summary: "export an SAE checkpoint to the SAELens layout (sae_weights.safetensors + cfg.json)",
+    module: () => import("../sae/cli.ts"),
+  },
+  {
     name: "probe",
     summary: "L1 logistic-regression probe: fit on train, macro-F1 on test",
     module: () => import("../probe/cli.ts"),

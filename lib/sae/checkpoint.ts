@@ -1,8 +1,8 @@
 /**
  * SAE checkpoints: a directory with
  *   model.safetensors      W_enc (d_z × d), W_dec (d × d_z), b_pre (d), float32; `__metadata__` holds
- *                          "format" ("nac-sae/topk-sae/1"), "config" (SaeConfig JSON), "metrics" (last epoch's
- *                          record JSON), "history" (all epoch records JSON), "engine".
+ *                          "format" ("nac-sae/topk-sae/2"), "config" (the SAE config as JSON), "metrics" (last
+ *                          epoch's record), "history" (all epoch records), "engine"; JSON keys in snake_case.
  *   optimizer.safetensors  Adam moments "m.W_enc", "m.W_dec", "m.b_pre", "v.…" in the same layouts as the
  *                          parameters; `__metadata__` "step" (Adam steps taken); with AuxK also
  *                          "auxk.samples_since_fired" (F64, d_z). Needed only to resume training.
@@ -10,12 +10,15 @@
  */
 import { join } from "node:path";
 import { exists } from "../common/fs.ts";
+import { toCamelKeys, toSnakeKeys } from "../common/keys.ts";
 import { readSafetensors, type SafeTensor, writeSafetensors } from "../formats/safetensors.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
 import type { SaeModel } from "./model.ts";
 import { type EpochRecord, newOptimizerState, type OptimizerState, type TrainResult } from "./train.ts";
 
-export const CHECKPOINT_FORMAT = "nac-sae/topk-sae/1";
+export const CHECKPOINT_FORMAT = "nac-sae/topk-sae/2";
+/** Format 1 wrote the metadata JSON with camelCase keys; it still loads. */
+const READABLE_FORMATS = ["nac-sae/topk-sae/1", CHECKPOINT_FORMAT];
 export const MODEL_FILE = "model.safetensors";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 
@@ -49,9 +52,9 @@ export async function saveModel(
   const cfg = result.model.config;
   await writeSafetensors(join(dir, MODEL_FILE), paramTensors(cfg, result.model), {
     format: CHECKPOINT_FORMAT,
-    config: JSON.stringify(cfg),
-    metrics: JSON.stringify(result.history.at(-1) ?? null),
-    history: JSON.stringify(result.history),
+    config: JSON.stringify(toSnakeKeys(cfg)),
+    metrics: JSON.stringify(toSnakeKeys(result.history.at(-1) ?? null)),
+    history: JSON.stringify(toSnakeKeys(result.history)),
     engine: result.engine,
   });
 }
@@ -100,13 +103,13 @@ export async function loadCheckpoint(dir: string): Promise<TrainResult> {
   const modelPath = join(dir, MODEL_FILE);
   if (!(await exists(modelPath))) throw new Error(`${dir}: not an SAE checkpoint (no ${MODEL_FILE})`);
   const { tensors, metadata } = await readSafetensors(modelPath);
-  if (metadata.format !== CHECKPOINT_FORMAT) {
+  if (!READABLE_FORMATS.includes(metadata.format)) {
     throw new Error(`${modelPath}: unknown checkpoint format ${JSON.stringify(metadata.format)}`);
   }
-  const config = JSON.parse(metadata.config) as SaeConfig;
+  const config = toCamelKeys<SaeConfig>(JSON.parse(metadata.config));
   validateConfig(config);
   const model: SaeModel = { config, ...loadParams(tensors, config, modelPath) };
-  const history = JSON.parse(metadata.history ?? "[]") as EpochRecord[];
+  const history = toCamelKeys<EpochRecord[]>(JSON.parse(metadata.history ?? "[]"));
   const optPath = join(dir, OPTIMIZER_FILE);
   let optimizer: OptimizerState;
   let deadStats: Float64Array | undefined;

@@ -6,6 +6,7 @@ import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
+import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
 import { checkFeatures, type TrainResult, trainSae } from "./train.ts";
 
 function setThreads(flags: Record<string, unknown>): void {
@@ -165,4 +166,34 @@ const encode: Command = {
   },
 };
 
-export const commands: Command[] = [train, encode];
+const exportCmd: Command = {
+  name: "sae export",
+  summary: "export a checkpoint to another library's layout; saelens: sae_weights.safetensors (W_enc " +
+    "[d_in, d_sae], W_dec [d_sae, d_in], b_enc zeros, b_dec = b_pre) and cfg.json (architecture topk, k)",
+  usage: "--checkpoint DIR --out DIR [--format saelens] [--json]",
+  flags: {
+    checkpoint: {
+      type: "string",
+      description: "checkpoint directory written by `sae train` (or a grid cell's)",
+    },
+    format: {
+      type: "string",
+      default: "saelens",
+      description: `target layout: ${EXPORT_FORMATS.join(" | ")}`,
+    },
+    out: { type: "string", description: "output folder (created; its files are overwritten)" },
+  },
+  async run(flags) {
+    const format = String(flags.format ?? "saelens");
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new UsageError(
+        `--format must be one of ${EXPORT_FORMATS.join(", ")}, got ${JSON.stringify(format)}`,
+      );
+    }
+    const summary = await exportSaeLens(need(flags, "checkpoint"), need(flags, "out"));
+    for (const f of summary.files) console.log(`wrote ${f}`);
+    return { format, ...summary };
+  },
+};
+
+export const commands: Command[] = [train, encode, exportCmd];

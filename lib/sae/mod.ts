@@ -24,3 +24,4 @@ export { encodeSae, evaluate, saeMetrics } from "./evaluate.ts";
 export { computeMetrics, MetricsAccumulator, type SaeMetrics, totalSumSquares } from "./metrics.ts";
 export { loadCheckpoint, MODEL_FILE, saveCheckpoint, saveModel } from "./checkpoint.ts";
 export { chooseEngine, SPARSE_MAX_DENSITY } from "./engine.ts";
+export { EXPORT_FORMATS, type ExportFormat, exportSaeLens } from "./export.ts";
