@@ -38,3 +38,31 @@ export async function readJson<T>(path: string): Promise<T> {
     throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
   }
 }
+
+/**
+ * Checks, before any long work, that `path` can become an output file (`kind` "file") or folder ("dir"):
+ * the path itself is not of the other kind, and its nearest existing ancestor is a folder. `label` names
+ * the flag or field in the message (e.g. "--out").
+ */
+export async function checkOutputPath(path: string, kind: "file" | "dir", label: string): Promise<void> {
+  const stat = await Deno.stat(path).catch(() => undefined);
+  if (stat) {
+    if (kind === "file" && stat.isDirectory) {
+      throw new Error(`${label} ${path}: is a directory; give a file path`);
+    }
+    if (kind === "dir" && !stat.isDirectory) {
+      throw new Error(`${label} ${path}: exists and is not a directory; give a directory path`);
+    }
+    return;
+  }
+  for (let dir = dirname(path);; dir = dirname(dir)) {
+    const s = await Deno.stat(dir).catch(() => undefined);
+    if (s) {
+      if (!s.isDirectory) {
+        throw new Error(`${label} ${path}: ${dir} is a file, so nothing can be created under it`);
+      }
+      return;
+    }
+    if (dirname(dir) === dir) return;
+  }
+}

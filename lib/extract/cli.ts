@@ -2,6 +2,7 @@
 import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
 import type { LoadOptions } from "../codecs/types.ts";
@@ -84,6 +85,7 @@ const extract: Command = {
     if (flags.audio !== undefined) {
       const audio = need(flags, "audio");
       const out = need(flags, "out");
+      await checkOutputPath(out, "file", "--out");
       const r = await encodeFile(audio, codecId, { ...load, maxSeconds: maxSeconds || Infinity });
       const shape = flags.frames ? [r.frames.rows, r.frames.cols] : [r.u.length];
       await writeNpy(out, flags.frames ? r.frames.data : r.u, shape);
@@ -110,6 +112,7 @@ const extract: Command = {
       const workers = flags.workers !== undefined
         ? num(flags, "workers", undefined, LIMITS.workers)
         : undefined;
+      if (typeof flags.store === "string") await checkOutputPath(flags.store, "dir", "--store");
       const r = await extractFeatures({
         manifestPath: need(flags, "manifest"),
         codecId,
@@ -121,7 +124,8 @@ const extract: Command = {
       });
       const s = r.summary;
       console.log(
-        `${s.storeDir}: ${s.done}/${s.total} utterances stored (${s.cached} cached, ${s.computed} computed, ` +
+        `${s.storeDir}: ${s.done}/${s.total} utterances stored (${s.cached} cached, ${s.computed} computed` +
+          `${s.reencoded ? ` (${s.reencoded} re-encoded: file changed)` : ""}, ` +
           `${s.failed} failed); ${s.utterancesPerSecond.toFixed(1)} utt/s, ${
             s.realTimeFactor.toFixed(1)
           }× real time ` +

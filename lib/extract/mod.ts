@@ -6,6 +6,7 @@ import type pl from "nodejs-polars";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { cacheRoot } from "../common/assets.ts";
 import { exists, readJson, writeJsonAtomic } from "../common/fs.ts";
+import { sha256File } from "../common/hash.ts";
 import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { loadAudio } from "../audio/mod.ts";
@@ -19,6 +20,7 @@ import {
   readShards,
   rowKey,
   ShardWriter,
+  type StoredRow,
   writeMergedView,
 } from "./store.ts";
 
@@ -64,6 +66,8 @@ export interface ExtractSummary {
   done: number;
   cached: number;
   computed: number;
+  /** Stored utterances whose audio file changed since (same id and path, other bytes): encoded again. */
+  reencoded: number;
   failed: number;
   seconds: number;
   audioSeconds: number;
@@ -135,13 +139,22 @@ async function extractLocked(
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
   await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
   const before = await readShards(storeDir, entry.id, entry.dCodec);
+  const hashes = await hashFiles(rows, opts.quiet);
+  const keys = rows.map((r, i) => rowKey(r.utterance_id, r.path, hashes[i]));
   // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
   const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))
-    .filter((j) => !before.rows.get(rowKey(rows[j.index].utterance_id, j.path))?.uStd);
+    .filter((j) => !before.rows.get(keys[j.index])?.uStd);
   const cached = rows.length - todo.length;
-  const stale = todo.filter((j) => before.rows.has(rowKey(rows[j.index].utterance_id, j.path))).length;
-  if (stale > 0) {
-    log(`${storeDir}: ${stale} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+  const noStd = todo.filter((j) => before.rows.has(keys[j.index])).length;
+  if (noStd > 0) {
+    log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+  }
+  const stale = staleKeys(before.rows.values(), new Set(keys), rows);
+  if (stale.size > 0) {
+    log(
+      `${stale.size} stored utterance(s) changed on disk since they were encoded: encoding them again`,
+      opts.quiet,
+    );
   }
   const workers = Math.max(
     1,
@@ -172,7 +185,13 @@ async function extractLocked(
         const r = rows[out.index];
         if (out.ok) {
           writer.add(
-            { utterance_id: r.utterance_id, path: r.path, frames: out.frames, seconds: out.seconds },
+            {
+              utterance_id: r.utterance_id,
+              path: r.path,
+              frames: out.frames,
+              seconds: out.seconds,
+              sha256: hashes[out.index],
+            },
             out.u,
             out.uStd,
           );
@@ -196,11 +215,12 @@ async function extractLocked(
   const encodeSeconds = (performance.now() - tEncode) / 1000;
 
   const after = await readShards(storeDir, entry.id, entry.dCodec);
+  for (const k of stale) after.rows.delete(k); // superseded: compaction drops them
   const view = await writeMergedView(
     storeDir,
     { dataset, codec: info, manifest: resolve(opts.manifestPath), maxSeconds },
     after,
-    rows.map((r) => rowKey(r.utterance_id, r.path)),
+    keys,
     failures,
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -212,6 +232,7 @@ async function extractLocked(
     done: view.ids.length,
     cached,
     computed,
+    reencoded: stale.size,
     failed: failures.length,
     seconds,
     audioSeconds,
@@ -223,6 +244,43 @@ async function extractLocked(
     log(`${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`, opts.quiet);
   }
   return { codecId: entry.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary };
+}
+
+/**
+ * sha256 of every manifest file's bytes (read once per distinct path). An unreadable file gets an empty hash:
+ * it matches nothing stored, so its worker reports the read error as the utterance's failure.
+ */
+async function hashFiles(rows: ManifestRow[], quiet?: boolean): Promise<string[]> {
+  const byPath = new Map<string, string>();
+  const progress = rows.length >= 2000
+    ? new Progress({ label: "hash audio files", total: rows.length, unit: "file", quiet })
+    : undefined;
+  const out: string[] = [];
+  for (const r of rows) {
+    let h = byPath.get(r.path);
+    if (h === undefined) {
+      h = await sha256File(r.path).catch(() => "");
+      byPath.set(r.path, h);
+    }
+    out.push(h);
+    progress?.tick(1);
+  }
+  return out;
+}
+
+/** Stored keys of manifest utterances (same id and path) whose file content is not the current one. */
+function staleKeys(
+  stored: Iterable<{ row: StoredRow }>,
+  current: Set<string>,
+  rows: ManifestRow[],
+): Set<string> {
+  const wanted = new Set(rows.map((r) => `${r.utterance_id}\u0000${r.path}`));
+  const stale = new Set<string>();
+  for (const { row } of stored) {
+    const key = rowKey(row.utterance_id, row.path, row.sha256 ?? "");
+    if (!current.has(key) && wanted.has(`${row.utterance_id}\u0000${row.path}`)) stale.add(key);
+  }
+  return stale;
 }
 
 /**

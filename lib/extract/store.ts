@@ -10,7 +10,8 @@
  *                                    the results since its last flush, never corrupts anything. Shards
  *                                    written before the std was kept have no .std.npy (meta `std` absent).
  *   u.npy, u_std.npy, index.csv,     the merged view in manifest order (row i of u.npy and u_std.npy = row i of
- *   index.parquet, failures.csv,     the index), rewritten from the shards at the end of every run;
+ *   index.parquet, failures.csv,     the index, which keeps each file's sha256: rows are keyed by content),
+ *                                    rewritten from the shards at the end of every run;
  *   store.json                       store.json (counts, codec, manifest) is written last and marks the view
  *                                    complete. u.npy is the mean, as it always was.
  * Every file is written atomically (temporary file + rename).
@@ -30,6 +31,8 @@ export interface StoredRow {
   frames: number;
   /** Seconds of audio encoded (after the 30 s crop). */
   seconds: number;
+  /** sha256 of the audio file's bytes when it was encoded: a changed file is re-encoded, never reused. */
+  sha256: string;
 }
 
 export interface Failure {
@@ -77,8 +80,9 @@ export interface ShardContents {
   nextShard: number;
 }
 
-export function rowKey(utteranceId: string, path: string): string {
-  return `${utteranceId}\u0000${path}`;
+/** A stored row is valid for (utterance, path) only while the file's bytes have the same sha256. */
+export function rowKey(utteranceId: string, path: string, sha256: string): string {
+  return `${utteranceId}\u0000${path}\u0000${sha256}`;
 }
 
 /** Reads every committed shard of a store. */
@@ -115,7 +119,8 @@ export async function readShards(dir: string, codecId: string, dCodec: number): 
       throw new Error(`${stdPath}: ${sd.rows}×${sd.cols} does not match ${npyPath} (${m.rows}×${m.cols})`);
     }
     meta.rows.forEach((row, i) => {
-      const key = rowKey(row.utterance_id, row.path);
+      // Rows stored before content keys existed have no sha256: they never match, so they are re-encoded.
+      const key = rowKey(row.utterance_id, row.path, row.sha256 ?? "");
       const have = rows.get(key);
       if (have && (have.uStd || !sd)) return;
       const slice = (a: Float32Array) => a.slice(i * m.cols, (i + 1) * m.cols);
@@ -220,8 +225,16 @@ export async function writeMergedView(
     path: rows.map((r) => r.path),
     frames: rows.map((r) => r.frames),
     seconds: rows.map((r) => r.seconds),
+    sha256: rows.map((r) => r.sha256),
   }, {
-    schema: { row: pl.Int32, utterance_id: pl.Utf8, path: pl.Utf8, frames: pl.Int32, seconds: pl.Float64 },
+    schema: {
+      row: pl.Int32,
+      utterance_id: pl.Utf8,
+      path: pl.Utf8,
+      frames: pl.Int32,
+      seconds: pl.Float64,
+      sha256: pl.Utf8,
+    },
   });
   await writeFileAtomic(join(dir, "index.csv"), index.writeCSV().toString());
   await writeFileAtomic(join(dir, "index.parquet"), new Uint8Array(index.writeParquet()));
@@ -289,13 +302,14 @@ export async function readMergedView(
     );
   }
   const index = pl.readCSV(await Deno.readTextFile(join(dir, "index.csv")), {
-    dtypes: { utterance_id: pl.Utf8, path: pl.Utf8 },
+    dtypes: { utterance_id: pl.Utf8, path: pl.Utf8, sha256: pl.Utf8 },
   });
   const rows: StoredRow[] = index.toRecords().map((r) => ({
     utterance_id: String(r.utterance_id),
     path: String(r.path),
     frames: Number(r.frames),
     seconds: Number(r.seconds),
+    sha256: String(r.sha256 ?? ""),
   }));
   if (u.rows !== rows.length || u.rows !== info.rows || u.cols !== info.codec.dCodec) {
     throw new Error(

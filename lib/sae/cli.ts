@@ -1,5 +1,6 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
 import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { checkOutputPath } from "../common/fs.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
@@ -56,6 +57,7 @@ const train: Command = {
     setThreads(flags);
     const featuresPath = need(flags, "features");
     const out = need(flags, "out");
+    await checkOutputPath(out, "dir", "--out");
     const X = await readMatrix(featuresPath);
     checkFeatures(X, X.cols, featuresPath);
     const val = typeof flags.val === "string" ? await readMatrix(flags.val) : undefined;
@@ -149,6 +151,7 @@ const encode: Command = {
     const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
     const featuresPath = need(flags, "features");
     const out = need(flags, "out");
+    await checkOutputPath(out, "file", "--out");
     const X = await readMatrix(featuresPath);
     checkFeatures(X, ckpt.model.config.dIn, featuresPath);
     const z = await encodeSae(ckpt.model, X);
