@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { sharedDir } from "../../lib/common/assets.ts";
-import { writeNpy } from "../../lib/common/npy.ts";
+import { writeNpy } from "../../lib/formats/npy.ts";
 
 export const SHARED = sharedDir() ?? "../shared";
 export const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");
