@@ -27,6 +27,7 @@ export {
   type TaskSpec,
   type TaskSplits,
   taskSplits,
+  speakerFolds,
   validationHalves,
 } from "./tasks.ts";
 export { BUILTIN_DATASETS, datasetsRoot, prepareDataset, type PrepareOptions } from "./prepare.ts";

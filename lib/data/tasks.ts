@@ -150,3 +150,31 @@ export function taskBalance(manifest: pl.DataFrame, task: TaskId): Record<keyof 
   const s = taskSplits(manifest, task);
   return { train: balance(s.train), val1: balance(s.val1), val2: balance(s.val2), test: balance(s.test) };
 }
+
+/**
+ * Speaker-level stratified folds for cross-validating the probe stage: within each class, speakers ordered by
+ * a hash of their id are dealt to folds 0, 1, …, k−1 in turn (the turn carries across classes), so every
+ * speaker's rows share one fold, each class is spread over the folds, and the result depends only on the set
+ * of (speaker, label) pairs. A speaker's class is the label of its first row. Returns the fold of each row.
+ */
+export function speakerFolds(rows: TaskRow[], folds: number, what = "probe rows"): Int32Array {
+  if (!Number.isInteger(folds) || folds < 2) {
+    throw new Error(`${what}: folds must be an integer ≥ 2, got ${folds}`);
+  }
+  const labelOf = new Map<string, 0 | 1>();
+  for (const r of rows) if (!labelOf.has(r.speaker_id)) labelOf.set(r.speaker_id, r.label);
+  const foldOf = new Map<string, number>();
+  let turn = 0;
+  for (const label of [0, 1] as const) {
+    const speakers = [...labelOf].filter(([, l]) => l === label).map(([s]) => s);
+    if (speakers.length < 2) {
+      throw new Error(
+        `${what}: class ${label} has ${speakers.length} speaker(s); speaker-level cross-validation needs ≥ 2 per class`,
+      );
+    }
+    speakers.sort((a, b) => fnv1a(a) - fnv1a(b) || (a < b ? -1 : a > b ? 1 : 0));
+    for (const s of speakers) foldOf.set(s, turn++ % folds);
+  }
+  if (labelOf.size < folds) throw new Error(`${what}: ${labelOf.size} speakers cannot fill ${folds} folds`);
+  return Int32Array.from(rows, (r) => foldOf.get(r.speaker_id)!);
+}
