@@ -17,7 +17,8 @@ Deno.test("config: defaults are the paper's grid, epochs rule and probe settings
   assertEquals(c.grid, { q: [2, 5, 10, 20], s: [0.5, 0.25, 0.1, 0.05] });
   assertEquals(c.epochs, "paper");
   assertEquals(c.sae, { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 });
-  assertEquals(c.probe, { C: 1, tol: 1e-4, maxIter: 3000 });
+  assertEquals(c.probe, { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 20 });
+  assertEquals(c.pooling, "mean");
   assertEquals(c.outDir, "/base/out");
   assertEquals(c.tasks, ["us-vs-uk", "us-vs-non-us-uk"]);
 });

@@ -25,6 +25,10 @@ export const LIMITS = {
   probeTol: { exclusiveMin: 0, max: 1 },
   probeMaxIter: { integer: true, min: 1, max: 10_000_000 },
   bootstrap: { integer: true, min: 0, max: 1_000_000 },
+  /** Folds of the speaker-level k-fold probe protocol. */
+  folds: { integer: true, min: 2, max: 100 },
+  /** Label-permuted probes per task (chance level). */
+  permutations: { integer: true, min: 0, max: 10_000 },
   /** Seconds of audio kept per file. */
   maxSeconds: { exclusiveMin: 0, max: 3600 },
 } as const satisfies Record<string, NumberRule>;

@@ -18,6 +18,7 @@ export {
 } from "./manifest.ts";
 export {
   type ClassBalance,
+  speakerFolds,
   TASK_IDS,
   taskApplies,
   taskBalance,
@@ -27,7 +28,6 @@ export {
   type TaskSpec,
   type TaskSplits,
   taskSplits,
-  speakerFolds,
   validationHalves,
 } from "./tasks.ts";
 export { BUILTIN_DATASETS, datasetsRoot, prepareDataset, type PrepareOptions } from "./prepare.ts";

@@ -5,6 +5,7 @@
  *   <outDir>/cells/<key>.json           the cell's metrics (the cache entry)
  *   <outDir>/cells/<key>/model.safetensors   the SAE, exactly as `sae train --out` writes it (no optimizer)
  *   <outDir>/cells/<key>/probes.json    per feature kind: coef, intercept, scaler {mean, scale}, classes, nnz, C
+ *                                       (k-fold protocol: one probe per fold, keys `<feature>/fold-<f>`)
  *   <outDir>/cells/<key>/splits.json    utterance ids of train / val1 / val2 / test and their labels
  *   <outDir>/cells/ref-<key>/           the reference probe on u: probes.json (feature "u") and splits.json
  *
@@ -35,6 +36,8 @@ export interface SplitLists {
   val2: string[];
   test: string[];
   labels: Record<string, number>;
+  /** k-fold protocol: the fold in which each probe utterance is predicted. */
+  folds?: Record<string, number>;
 }
 
 /** What a computed cell hands back besides its metrics. */
@@ -52,6 +55,16 @@ export function probeArtefact(r: ProbeResult, C: number): ProbeArtefact {
     nnz: r.nnz,
     C,
   };
+}
+
+/** A protocol's fitted probes: `feature` for the paper's split, `feature/fold-f` per fold of k-fold. */
+export function protocolArtefacts(
+  feature: string,
+  fits: ProbeResult[],
+  C: number,
+): Record<string, ProbeArtefact> {
+  if (fits.length === 1) return { [feature]: probeArtefact(fits[0], C) };
+  return Object.fromEntries(fits.map((r, f) => [`${feature}/fold-${f}`, probeArtefact(r, C)]));
 }
 
 /** The artefact folder of a cell key (`<key>` or `ref-<key>`). */

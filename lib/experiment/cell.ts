@@ -4,11 +4,11 @@
  * feature kind, and record ΔF1 against the reference F1 on u. Pure computation on matrices, so it runs the same
  * in the main thread or a worker.
  */
-import type { Matrix } from "../common/matrix.ts";
+import { type Matrix, takeRows } from "../common/matrix.ts";
 import { encodeSae, type SaeConfig, saeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
-import { decisionFunction, magnitudeFeatures, positionFeatures, runProbe } from "../probe/mod.ts";
-import { type CellArtefacts, type ProbeArtefact, probeArtefact } from "./artefacts.ts";
-import type { FeatureKind } from "./config.ts";
+import { magnitudeFeatures, positionFeatures, type ProbeRows, runProtocol } from "../probe/mod.ts";
+import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
+import type { FeatureKind, Pooling, ProbeConfig } from "./config.ts";
 
 export interface CellSpec {
   dataset: string;
@@ -19,19 +19,22 @@ export interface CellSpec {
   seed: number;
   epochs: number;
   features: FeatureKind[];
+  /** How u was pooled (the matrices already hold it; recorded so the cache key names it). */
+  pooling: Pooling;
   sae: { batchSize: number; lr: number; adamEps: number };
-  probe: { C: number; tol: number; maxIter: number };
+  probe: ProbeConfig;
   /** Compute threads for this cell's SAE (cores ÷ parallel cells); not part of the cache key. */
   threads?: number;
 }
 
 export interface CellData {
+  /** Fits the SAE. */
   train: Matrix;
+  /** Monitors SAE training. */
   val1: Matrix;
-  val2: Matrix;
-  test: Matrix;
-  yVal2: Int32Array;
-  yTest: Int32Array;
+  /** The probe stage's rows (split: val2 then test; kfold: val1, val2 and test) and their protocol. */
+  probe: Matrix;
+  probeRows: ProbeRows;
 }
 
 export interface FeatureOutcome {
@@ -42,7 +45,7 @@ export interface FeatureOutcome {
   nIter: number;
   converged: boolean;
   probeSeconds: number;
-  /** Test-set predictions (for bootstrap intervals). */
+  /** Pooled predictions on the protocol's scored rows (for bootstrap intervals). */
   predictions: number[];
 }
 
@@ -56,7 +59,7 @@ export interface CellOutcome {
   deadLatents: number;
   saeSeconds: number;
   outcomes: FeatureOutcome[];
-  /** Test-set activation density of z in 16 ordered latent-index groups (paper Fig. 4). */
+  /** Activation density of z on the scored rows in 16 ordered latent-index groups (paper Fig. 4). */
   densityGroups: number[];
   curves: {
     epoch: number;
@@ -104,19 +107,13 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
   const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads: spec.threads });
   const saeSeconds = (performance.now() - t0) / 1000;
   const metrics = await saeMetrics(trained.model, data.train);
-  const zVal2 = await encodeSae(trained.model, data.val2);
-  const zTest = await encodeSae(trained.model, data.test);
+  const z = await encodeSae(trained.model, data.probe);
   const outcomes: FeatureOutcome[] = [];
   const probes: Record<string, ProbeArtefact> = {};
   for (const feature of spec.features) {
-    const [xtr, xte] = feature === "z"
-      ? [zVal2, zTest]
-      : feature === "z_pos"
-      ? [positionFeatures(zVal2), positionFeatures(zTest)]
-      : [magnitudeFeatures(zVal2, cfg.k), magnitudeFeatures(zTest, cfg.k)];
-    const r = runProbe(xtr, data.yVal2, xte, data.yTest, spec.probe);
-    const decision = decisionFunction(xte, r.scaler, r.coef, r.intercept);
-    probes[feature] = probeArtefact(r, spec.probe.C);
+    const x = feature === "z" ? z : feature === "z_pos" ? positionFeatures(z) : magnitudeFeatures(z, cfg.k);
+    const r = runProtocol(x, data.probeRows, spec.probe);
+    Object.assign(probes, protocolArtefacts(feature, r.fits, spec.probe.C));
     outcomes.push({
       feature,
       f1: r.macroF1,
@@ -125,9 +122,11 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
       nIter: r.nIter,
       converged: r.converged,
       probeSeconds: r.seconds,
-      predictions: Array.from(decision, (v) => (v > 0 ? r.classes[1] : r.classes[0])),
+      predictions: Array.from(r.predictions),
     });
   }
+  const scored: number[] = [];
+  data.probeRows.testFold.forEach((f, i) => (f >= 0 ? scored.push(i) : 0));
   return {
     k: cfg.k,
     dZ: cfg.dZ,
@@ -138,7 +137,7 @@ export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutco
     deadLatents: metrics.deadLatents,
     saeSeconds,
     outcomes,
-    densityGroups: densityByGroup(zTest),
+    densityGroups: densityByGroup(takeRows(z, scored)),
     curves: trained.history.map((h) => ({
       epoch: h.epoch,
       trainLoss: h.trainLoss,

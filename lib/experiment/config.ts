@@ -11,6 +11,25 @@ import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema
 
 export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
 export type FeatureKind = "z" | "z_pos" | "z_mag";
+/** How u is pooled from ê over time: the paper's mean, or statistics pooling [mean, std] (d doubles). */
+export type Pooling = "mean" | "mean+std";
+/** Which rows train the probes and which score them (see lib/probe/protocol.ts). */
+export type ProbeProtocol = "split" | "kfold";
+
+export const POOLINGS: Pooling[] = ["mean", "mean+std"];
+export const PROBE_PROTOCOLS: ProbeProtocol[] = ["split", "kfold"];
+
+export interface ProbeConfig {
+  C: number;
+  tol: number;
+  maxIter: number;
+  /** "split": the paper's (train on val2, score test); "kfold": speaker-level k-fold over val + test. */
+  protocol: ProbeProtocol;
+  /** Folds of the k-fold protocol (ignored by "split"). */
+  folds: number;
+  /** Label-permuted probes per task giving the chance level of the reference F1 (0 disables). */
+  permutations: number;
+}
 
 export const TASK_IDS: TaskId[] = ["us-vs-uk", "us-vs-non-us-uk"];
 export const FEATURE_KINDS: FeatureKind[] = ["z", "z_pos", "z_mag"];
@@ -57,7 +76,9 @@ export interface RunConfig {
   /** Parallel cells (one per core). */
   workers: number;
   sae: { batchSize: number; lr: number; adamEps: number };
-  probe: { C: number; tol: number; maxIter: number };
+  /** "mean" (the paper) or "mean+std" (statistics pooling). */
+  pooling: Pooling;
+  probe: ProbeConfig;
   /** Bootstrap resamples over test utterances for single-seed intervals (0 disables). */
   bootstrap: number;
 }
@@ -153,13 +174,32 @@ export const RUN_CONFIG_SPEC: Spec = {
         adamEps: num(LIMITS.adamEps, { default: 6.25e-10, aliases: ["eps", "adam_eps", "epsilon"] }),
       },
     },
+    pooling: {
+      type: "string",
+      enum: POOLINGS,
+      default: "mean",
+      description:
+        '"mean": u = mean of ê over time (the paper); "mean+std": [mean, std] over time (d doubles)',
+    },
     probe: {
       type: "object",
-      default: { C: 1, tol: 1e-4, maxIter: 3000 },
+      default: { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 20 },
       fields: {
         C: num(LIMITS.probeC, { default: 1, description: "inverse L1 strength" }),
         tol: num(LIMITS.probeTol, { default: 1e-4 }),
         maxIter: num(LIMITS.probeMaxIter, { default: 3000, aliases: ["max_iter", "maxIterations"] }),
+        protocol: {
+          type: "string",
+          enum: PROBE_PROTOCOLS,
+          default: "split",
+          description: '"split": train on val2, score test (the paper); "kfold": speaker-level k-fold over ' +
+            "val + test, pooled predictions (the SAE still trains on train only)",
+        },
+        folds: num(LIMITS.folds, { default: 5, description: "folds of the kfold protocol" }),
+        permutations: num(LIMITS.permutations, {
+          default: 20,
+          description: "label-permuted probes per task: the chance level of the reference F1 (0 disables)",
+        }),
       },
     },
     bootstrap: num(LIMITS.bootstrap, { default: 1000, description: "bootstrap resamples (0 disables)" }),

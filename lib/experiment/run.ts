@@ -11,24 +11,39 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
-import { takeRows } from "../common/matrix.ts";
+import { type Matrix, takeRows } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
-import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/mod.ts";
+import {
+  prepareDataset,
+  readManifest,
+  speakerFolds,
+  taskApplies,
+  type TaskRow,
+  type TaskSplits,
+  taskSplits,
+} from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { extractFeatures, type FeatureSet } from "../extract/mod.ts";
-import { decisionFunction, runProbe } from "../probe/mod.ts";
+import { permutedLabelF1, runProtocol } from "../probe/mod.ts";
 import {
   artefactDir,
   hasArtefacts,
-  type ProbeArtefact,
-  probeArtefact,
+  protocolArtefacts,
   type SplitLists,
   writeArtefacts,
 } from "./artefacts.ts";
 import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
-import { describeEpochs, epochsFor, type RunConfig, type TaskId } from "./config.ts";
+import {
+  describeEpochs,
+  epochsFor,
+  type Pooling,
+  type ProbeConfig,
+  type RunConfig,
+  type TaskId,
+} from "./config.ts";
 import { CellPool } from "./pool.ts";
-import { bootstrapDeltaF1, seedInterval } from "./stats.ts";
+import { bootstrapDeltaF1, bootstrapF1, percentileInterval, seedInterval } from "./stats.ts";
+import type { ProbeRows } from "../probe/mod.ts";
 
 export interface RunOptions {
   /** List the cells and whether each is cached; compute nothing. */
@@ -102,11 +117,48 @@ function bytesOf(a: Float32Array | Int32Array): Uint8Array {
 }
 
 async function hashData(d: CellData): Promise<string> {
-  const parts = [d.train, d.val1, d.val2, d.test].map((m) => `${m.rows}x${m.cols}`);
+  const parts = [d.train, d.val1, d.probe].map((m) => `${m.rows}x${m.cols}`);
+  parts.push(`folds=${d.probeRows.folds}`);
   const hashes = await Promise.all(
-    [d.train.data, d.val1.data, d.val2.data, d.test.data, d.yVal2, d.yTest].map((a) => sha256Hex(bytesOf(a))),
+    [d.train.data, d.val1.data, d.probe.data, d.probeRows.y, d.probeRows.testFold].map((a) =>
+      sha256Hex(bytesOf(a))
+    ),
   );
   return sha256Hex(parts.join(",") + hashes.join(","));
+}
+
+/** u as the run pools it: the mean of ê over time, or [mean, std] side by side (statistics pooling). */
+function pooled(fs: FeatureSet, pooling: Pooling): Matrix {
+  if (pooling === "mean") return fs.u;
+  if (!fs.uStd) throw new Error(`${fs.dataset}/${fs.codecId}: the feature store has no std over time`);
+  const d = fs.u.cols, out = new Float32Array(fs.u.rows * 2 * d);
+  for (let i = 0; i < fs.u.rows; i++) {
+    out.set(fs.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
+    out.set(fs.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
+  }
+  return { rows: fs.u.rows, cols: 2 * d, data: out };
+}
+
+/**
+ * The probe stage's rows of a task under the run's protocol: the paper's split (val2 trains, test is scored)
+ * or speaker-level k-fold over every non-SAE row (val1, val2, test), each row scored in its speaker's fold.
+ */
+function probeRowsOf(
+  splits: TaskSplits,
+  probe: ProbeConfig,
+  what: string,
+): { rows: TaskRow[]; testFold: (rows: TaskRow[]) => Int32Array } {
+  if (probe.protocol === "split") {
+    const test = new Set(splits.test.map((r) => r.utterance_id));
+    return {
+      rows: [...splits.val2, ...splits.test],
+      testFold: (rows) => Int32Array.from(rows, (r) => (test.has(r.utterance_id) ? 0 : -1)),
+    };
+  }
+  return {
+    rows: [...splits.val1, ...splits.val2, ...splits.test],
+    testFold: (rows) => speakerFolds(rows, probe.folds, `${what}: probe rows`),
+  };
 }
 
 async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) {
@@ -119,6 +171,12 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
     const dsTasks = (ds.tasks ?? config.tasks).filter((t) =>
       config.tasks.includes(t) || ds.tasks?.includes(t)
     );
+    // The protocol's folds are checked on the manifest, before any extraction.
+    for (const task of dsTasks) {
+      if (!taskApplies(manifest, task)) continue;
+      const plan = probeRowsOf(taskSplits(manifest, task), config.probe, `${ds.name}/${task}`);
+      plan.testFold(plan.rows);
+    }
     for (const codecId of config.codecs) {
       const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
       const storeDir = join(config.featureDir ?? join(config.outDir, "features"), ds.name, codecId);
@@ -144,9 +202,10 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
           continue;
         }
         const splits = taskSplits(manifest, task);
+        const u = pooled(fs, config.pooling);
         const pick = (rows: { utterance_id: string }[]) => {
           const idx = rows.map((r) => rowOf.get(r.utterance_id)).filter((i): i is number => i !== undefined);
-          return takeRows(fs.u, idx);
+          return takeRows(u, idx);
         };
         const kept = <R extends { utterance_id: string }>(rows: R[]) =>
           rows.filter((r) => rowOf.has(r.utterance_id));
@@ -164,17 +223,27 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
             ),
           ),
         };
+        for (const name of ["train", "val2", "test"] as const) {
+          if (kept(splits[name]).length === 0) {
+            throw new Error(`${ds.name}/${codecId}/${task}: the ${name} split is empty`);
+          }
+        }
+        const plan = probeRowsOf(splits, config.probe, `${ds.name}/${codecId}/${task}`);
+        const probeRows = kept(plan.rows);
+        const testFold = plan.testFold(probeRows);
+        if (config.probe.protocol === "kfold") {
+          splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
+        }
         const data: CellData = {
           train: pick(splits.train),
           val1: pick(splits.val1),
-          val2: pick(splits.val2),
-          test: pick(splits.test),
-          yVal2: labels(splits.val2),
-          yTest: labels(splits.test),
+          probe: pick(probeRows),
+          probeRows: {
+            y: labels(probeRows),
+            testFold,
+            folds: config.probe.protocol === "split" ? 1 : config.probe.folds,
+          },
         };
-        for (const [name, m] of Object.entries({ train: data.train, val2: data.val2, test: data.test })) {
-          if (m.rows === 0) throw new Error(`${ds.name}/${codecId}/${task}: the ${name} split is empty`);
-        }
         tasks.push({
           dataset: ds.name,
           codec: codecId,
@@ -196,6 +265,10 @@ function refCellKey(key: string): string {
 }
 
 interface RefOutcome {
+  /** Macro-F1 of label-permuted probes under the same protocol (the chance level), one per permutation. */
+  chance: number[];
+  /** Training rows of the protocol's smallest fold. */
+  minTrainRows: number;
   f1: number;
   accuracy: number;
   nnz: number;
@@ -246,6 +319,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
             seed,
             epochs: epochsFor(config.epochs, q, s),
             features: config.features,
+            pooling: config.pooling,
             sae: config.sae,
             probe: config.probe,
             threads: Math.max(1, Math.floor(navigator.hardwareConcurrency / config.workers)),
@@ -296,9 +370,8 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
     const dir = artefactDir(cellsDir, cellKey);
     if (keep && !(await hasArtefacts(dir, false))) await Deno.remove(path).catch(() => {});
     const { value } = await cached(path, async () => {
-      const r = runProbe(td.data.val2, td.data.yVal2, td.data.test, td.data.yTest, config.probe);
-      const decision = decisionFunction(td.data.test, r.scaler, r.coef, r.intercept);
-      const probes: Record<string, ProbeArtefact> = { u: probeArtefact(r, config.probe.C) };
+      const r = runProtocol(td.data.probe, td.data.probeRows, config.probe);
+      const probes = protocolArtefacts("u", r.fits, config.probe.C);
       if (keep) await writeArtefacts(dir, { probes, splits: td.splits });
       return {
         f1: r.macroF1,
@@ -307,7 +380,9 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
         nIter: r.nIter,
         converged: r.converged,
         probeSeconds: r.seconds,
-        predictions: Array.from(decision, (v) => (v > 0 ? r.classes[1] : r.classes[0])),
+        predictions: Array.from(r.predictions),
+        minTrainRows: r.minTrainRows,
+        chance: permutedLabelF1(td.data.probe, td.data.probeRows, config.probe.permutations, 0, config.probe),
       };
     });
     refs.set(td, { ...value, cellKey });
@@ -388,6 +463,13 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   };
 }
 
+/** Labels of the protocol's scored rows, in the order of its pooled predictions. */
+function scoredTruth(rows: ProbeRows): Int32Array {
+  const out: number[] = [];
+  rows.testFold.forEach((f, i) => (f >= 0 ? out.push(rows.y[i]) : 0));
+  return Int32Array.from(out);
+}
+
 /** Columns holding whole numbers (JS numbers would otherwise be inferred as Float64). */
 const INT_COLUMNS = [
   "seed",
@@ -405,6 +487,7 @@ const INT_COLUMNS = [
   "epoch",
   "dead",
   "n_seeds",
+  "probe_folds",
 ];
 
 async function writeTable(base: string, rows: Record<string, unknown>[]): Promise<string[]> {
@@ -433,22 +516,48 @@ async function writeResults(
     task: td.task,
     seed,
   });
+  // Which protocol produced every number: pooling of u and the probe protocol (folds: 1 for the split).
+  const protocol = (td: TaskData) => ({
+    pooling: config.pooling,
+    probe_protocol: config.probe.protocol,
+    probe_folds: td.data.probeRows.folds,
+  });
   const counts = (td: TaskData) => ({
     n_sae_train: td.data.train.rows,
-    n_probe_train: td.data.val2.rows,
-    n_test: td.data.test.rows,
+    n_probe_train: refs.get(td)!.minTrainRows,
+    n_test: refs.get(td)!.predictions.length,
     bitrate_kbps: td.bitrateKbps,
   });
+  const truthOf = new Map([...refs.keys()].map((td) => [td, scoredTruth(td.data.probeRows)]));
+  const f1Interval = (td: TaskData, predictions: number[], seed: number) =>
+    config.bootstrap > 0 ? bootstrapF1(truthOf.get(td)!, predictions, config.bootstrap, seed) : null;
+  // Validity of each task: the reference F1's interval against the label-permuted chance level.
+  const validity = new Map([...refs].map(([td, ref]) => {
+    const ci = f1Interval(td, ref.predictions, 0);
+    const chance = ref.chance.length > 0 ? percentileInterval(ref.chance) : null;
+    return [td, {
+      f1_ref_low: ci?.low ?? null,
+      f1_ref_high: ci?.high ?? null,
+      chance_f1: chance?.mean ?? null,
+      chance_f1_low: chance?.low ?? null,
+      chance_f1_high: chance?.high ?? null,
+      ref_above_chance: ci && chance ? ci.low > chance.high : null,
+    }];
+  }));
   // Reference rows: feature "u", one per seed so each seed's ΔF1 has its own baseline row.
   for (const td of refs.keys()) {
     const ref = refs.get(td)!;
     for (const seed of config.seeds) {
+      const ci = f1Interval(td, ref.predictions, 0);
       rows.push({
         ...base(td, seed),
+        ...protocol(td),
         q: null,
         s: null,
         feature: "u",
         f1: ref.f1,
+        f1_low: ci?.low ?? null,
+        f1_high: ci?.high ?? null,
         f1_ref: ref.f1,
         delta_f1: 0,
         delta_f1_low: null,
@@ -468,6 +577,7 @@ async function writeResults(
         sae_seconds: null,
         probe_seconds: ref.probeSeconds,
         ...counts(td),
+        ...validity.get(td)!,
         config_hash: null,
         cell_key: ref.cellKey,
       });
@@ -478,14 +588,18 @@ async function writeResults(
     const ref = refs.get(p.td)!;
     for (const f of o.outcomes) {
       const ci = config.seeds.length === 1 && config.bootstrap > 0 && f.predictions.length > 0
-        ? bootstrapDeltaF1(p.td.data.yTest, f.predictions, ref.predictions, config.bootstrap, p.seed)
+        ? bootstrapDeltaF1(truthOf.get(p.td)!, f.predictions, ref.predictions, config.bootstrap, p.seed)
         : null;
+      const f1ci = f1Interval(p.td, f.predictions, p.seed);
       rows.push({
         ...base(p.td, p.seed),
+        ...protocol(p.td),
         q: p.q,
         s: p.s,
         feature: f.feature,
         f1: f.f1,
+        f1_low: f1ci?.low ?? null,
+        f1_high: f1ci?.high ?? null,
         f1_ref: ref.f1,
         delta_f1: f.f1 - ref.f1,
         delta_f1_low: ci?.low ?? null,
@@ -505,6 +619,7 @@ async function writeResults(
         sae_seconds: o.saeSeconds,
         probe_seconds: f.probeSeconds,
         ...counts(p.td),
+        ...validity.get(p.td)!,
         config_hash: p.key,
         cell_key: p.key,
       });
@@ -537,12 +652,12 @@ async function writeResults(
   return { files, rows: rows.length };
 }
 
-/** Mean ± std and 95 % interval of ΔF1 across seeds per (dataset, codec, task, q, s, feature). */
+/** Mean ± std and 95 % interval of ΔF1 across seeds per (dataset, codec, task, protocol, q, s, feature). */
 export function summarize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
   const groups = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     if (r.feature === "u") continue;
-    const k = [r.dataset, r.codec, r.task, r.q, r.s, r.feature].join("|");
+    const k = [r.dataset, r.codec, r.task, r.pooling, r.probe_protocol, r.q, r.s, r.feature].join("|");
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((rs) => {
@@ -552,6 +667,9 @@ export function summarize(rows: Record<string, unknown>[]): Record<string, unkno
       dataset: r0.dataset,
       codec: r0.codec,
       task: r0.task,
+      pooling: r0.pooling,
+      probe_protocol: r0.probe_protocol,
+      probe_folds: r0.probe_folds,
       q: r0.q,
       s: r0.s,
       feature: r0.feature,

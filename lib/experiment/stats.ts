@@ -200,3 +200,11 @@ export function bootstrapF1(
   const at = (p: number) => f1[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
   return { low: at(0.025), high: at(0.975) };
 }
+
+/** Mean and the 2.5 % / 97.5 % percentiles of a sample (e.g. F1 of label-permuted probes). */
+export function percentileInterval(values: number[]): { mean: number; low: number; high: number } {
+  if (values.length === 0) throw new Error("percentileInterval: no values");
+  const v = [...values].sort((a, b) => a - b);
+  const at = (p: number) => v[Math.min(v.length - 1, Math.max(0, Math.floor(p * v.length)))];
+  return { mean: v.reduce((a, b) => a + b, 0) / v.length, low: at(0.025), high: at(0.975) };
+}

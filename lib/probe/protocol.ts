@@ -9,7 +9,7 @@
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
 import { classificationMetrics } from "./metrics.ts";
-import { type ProbeOptions, runProbe } from "./probe.ts";
+import { type ProbeOptions, type ProbeResult, runProbe } from "./probe.ts";
 
 export interface ProbeRows {
   /** Labels (0/1) of every row. */
@@ -27,7 +27,7 @@ export interface ProtocolResult {
   predictions: Int32Array;
   macroF1: number;
   accuracy: number;
-  /** Nonzero coefficients, averaged over folds. */
+  /** Nonzero coefficients, averaged over folds (rounded). */
   nnz: number;
   /** Newton iterations, the most any fold needed. */
   nIter: number;
@@ -36,6 +36,8 @@ export interface ProtocolResult {
   /** Training rows of the smallest fold. */
   minTrainRows: number;
   seconds: number;
+  /** The fitted probe of each fold. */
+  fits: ProbeResult[];
 }
 
 /** Checks a probe-row plan against its matrix: lengths, fold range, every fold has rows to predict. */
@@ -63,6 +65,7 @@ export function runProtocol(x: Matrix, rows: ProbeRows, opts: ProbeOptions = {})
   const slot = new Map(scored.map((i, s) => [i, s]));
   const predictions = new Int32Array(scored.length);
   let nnz = 0, nIter = 0, converged = true, minTrainRows = Infinity;
+  const fits: ProbeResult[] = [];
   for (let f = 0; f < rows.folds; f++) {
     const train: number[] = [], test: number[] = [];
     for (let i = 0; i < x.rows; i++) (rows.testFold[i] === f ? test : train).push(i);
@@ -77,6 +80,7 @@ export function runProtocol(x: Matrix, rows: ProbeRows, opts: ProbeOptions = {})
     nIter = Math.max(nIter, r.nIter);
     converged &&= r.converged;
     minTrainRows = Math.min(minTrainRows, train.length);
+    fits.push(r);
   }
   const truth = Int32Array.from(scored, (i) => rows.y[i]);
   const m = classificationMetrics(truth, predictions);
@@ -86,11 +90,12 @@ export function runProtocol(x: Matrix, rows: ProbeRows, opts: ProbeOptions = {})
     predictions,
     macroF1: m.macroF1,
     accuracy: m.accuracy,
-    nnz,
+    nnz: Math.round(nnz),
     nIter,
     converged,
     minTrainRows,
     seconds: (performance.now() - t0) / 1000,
+    fits,
   };
 }
 
