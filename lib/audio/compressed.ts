@@ -6,6 +6,7 @@
 import { FLACDecoder } from "@wasm-audio-decoders/flac";
 import { MPEGDecoder } from "mpg123-decoder";
 import { AudioError, checkHeaderValues, type DecodedAudio } from "./errors.ts";
+import { flacFrames } from "./flac_frames.ts";
 
 interface DecoderResult {
   channelData: Float32Array[];
@@ -20,7 +21,7 @@ function firstError(r: DecoderResult): string | undefined {
 }
 
 /** Total samples per channel and format from the mandatory STREAMINFO block (0 = unknown length). */
-function flacStreamInfo(bytes: Uint8Array, path: string): { totalSamples: number } {
+function flacStreamInfo(bytes: Uint8Array, path: string): { totalSamples: number; bitsPerSample: number } {
   // "fLaC", 4-byte block header, 34-byte STREAMINFO.
   if (bytes.length < 42) {
     throw new AudioError(path, `truncated header: ${bytes.length} bytes, a FLAC header needs at least 42`);
@@ -33,16 +34,36 @@ function flacStreamInfo(bytes: Uint8Array, path: string): { totalSamples: number
   checkHeaderValues(path, sampleRate, channels);
   const totalSamples = (bytes[s + 13] & 0x0f) * 2 ** 32 +
     ((bytes[s + 14] << 24) >>> 0) + (bytes[s + 15] << 16) + (bytes[s + 16] << 8) + bytes[s + 17];
-  return { totalSamples };
+  const bitsPerSample = (((bytes[s + 12] & 1) << 4) | (bytes[s + 13] >> 4)) + 1;
+  return { totalSamples, bitsPerSample };
+}
+
+/**
+ * The decoder scales B-bit integers by 1 / (2^(B-1) - 1); WAV reading (and sox) by 1 / 2^(B-1). Rescaled
+ * here (through the exact integer) so a FLAC file and the WAV it was made from decode to identical floats.
+ */
+function rescaleFlac(channels: Float32Array[], bits: number): void {
+  const from = 2 ** (bits - 1) - 1, to = 2 ** (bits - 1);
+  for (const x of channels) for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i] * from) / to;
 }
 
 export async function decodeFlac(bytes: Uint8Array, path: string): Promise<DecodedAudio> {
-  const { totalSamples } = flacStreamInfo(bytes, path);
+  const { totalSamples, bitsPerSample } = flacStreamInfo(bytes, path);
+  // Frames are split here, not by the decoder's bundled parser, which loses a short final block.
+  const split = flacFrames(bytes);
+  if ("error" in split) {
+    throw new AudioError(
+      path,
+      `truncated data or corrupt FLAC stream: ${split.error}` +
+        (totalSamples > 0 ? ` (STREAMINFO declares ${totalSamples} samples)` : ""),
+    );
+  }
+  if (split.frames.length === 0) throw new AudioError(path, "zero-length audio (no FLAC frames)");
   const decoder = new FLACDecoder();
   await decoder.ready;
   let r: DecoderResult;
   try {
-    r = await decoder.decodeFile(bytes) as DecoderResult;
+    r = await decoder.decodeFrames(split.frames) as DecoderResult;
   } catch (e) {
     throw new AudioError(path, `corrupt FLAC stream (${(e as Error).message})`);
   } finally {
@@ -58,12 +79,14 @@ export async function decodeFlac(bytes: Uint8Array, path: string): Promise<Decod
         : "truncated or corrupt data: no complete FLAC frame decoded",
     );
   }
-  if (totalSamples > 0 && r.samplesDecoded < totalSamples) {
+  if (totalSamples > 0 && r.samplesDecoded !== totalSamples) {
     throw new AudioError(
       path,
-      `truncated data: STREAMINFO declares ${totalSamples} samples, only ${r.samplesDecoded} decoded`,
+      `${r.samplesDecoded < totalSamples ? "truncated" : "inconsistent"} data: STREAMINFO declares ` +
+        `${totalSamples} samples, ${r.samplesDecoded} decoded`,
     );
   }
+  rescaleFlac(r.channelData, bitsPerSample);
   return { channels: r.channelData, sampleRate: r.sampleRate };
 }
 
