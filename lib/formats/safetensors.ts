@@ -51,41 +51,96 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error("safetensors: this module assumes a little-endian platform");
 }
 
-/** Parses and checks the header of a safetensors file in memory; `source` names it in error messages. */
+/**
+ * Parses and fully checks the header of a safetensors file in memory; `source` names it in error messages.
+ * Checked as the format's reference implementation does, so wrong weights are never read: the header is a JSON
+ * object; every entry has a known dtype, a shape of non-negative integers and integer data_offsets
+ * [begin ≤ end] with end − begin = dtype size × ∏shape; sorted by begin, the entries tile the data section
+ * exactly (no overlap, no gap, nothing past the end, no trailing bytes); `__metadata__` maps strings to strings.
+ */
 export function parseSafetensorsHeader(bytes: Uint8Array, source = "safetensors"): SafeHeader {
-  if (bytes.length < 8) {
-    throw new Error(`${source}: too short for a safetensors file (${bytes.length} bytes)`);
-  }
+  const fail = (msg: string): never => {
+    throw new Error(`${source}: invalid safetensors file: ${msg}`);
+  };
+  if (bytes.length < 8) fail(`too short (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen <= 0 || 8 + headerLen > bytes.length) {
-    throw new Error(
-      `${source}: invalid safetensors header length ${headerLen} (file has ${bytes.length} bytes)`,
+  const headerLen64 = view.getBigUint64(0, true);
+  if (headerLen64 === 0n || headerLen64 + 8n > BigInt(bytes.length)) {
+    fail(`header length ${headerLen64} does not fit the file (${bytes.length} bytes)`);
+  }
+  const headerLen = Number(headerLen64);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!header || typeof header !== "object" || Array.isArray(header)) {
+    fail(
+      `header must be a JSON object, got ${
+        header === null ? "null" : Array.isArray(header) ? "an array" : typeof header
+      }`,
     );
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
-  } catch (e) {
-    throw new Error(`${source}: safetensors header is not valid JSON (${(e as Error).message})`);
-  }
   const base = 8 + headerLen;
+  const dataLength = bytes.length - base;
   const entries = new Map<string, SafeEntry>();
   let metadata: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(header)) {
+  const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
+      if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail("__metadata__ must be an object");
+      for (const [k, v] of Object.entries(raw as object)) {
+        if (typeof v !== "string") fail(`__metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
+      }
       metadata = raw as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets } = raw as { dtype: string; shape: number[]; data_offsets: number[] };
-    const width = BYTES[dtype];
-    if (!width) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${dtype}`);
-    const [begin, end] = data_offsets;
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (begin < 0 || end - begin !== count * width || base + end > bytes.length) {
-      throw new Error(`${source}: tensor '${name}' data_offsets [${begin}, ${end}] do not match shape/dtype`);
+    const at = `tensor '${name}'`;
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail(`${at} must be an object`);
+    const { dtype, shape, data_offsets } = raw as Record<string, unknown>;
+    const width = typeof dtype === "string" ? BYTES[dtype] : undefined;
+    if (!width) fail(`${at} has unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) {
+      fail(`${at} shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
     }
-    entries.set(name, { dtype, shape, begin: base + begin, end: base + end });
+    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every(isCount)) {
+      fail(`${at} data_offsets must be two non-negative integers, got ${JSON.stringify(data_offsets)}`);
+    }
+    const [begin, end] = data_offsets as number[];
+    if (begin > end) fail(`${at} data_offsets [${begin}, ${end}] run backwards`);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== count * width!) {
+      fail(
+        `${at} data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} × [${shape}] needs ` +
+          `${count * width!}`,
+      );
+    }
+    if (end > dataLength) {
+      fail(`${at} data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
+    }
+    entries.set(name, {
+      dtype: dtype as string,
+      shape: shape as number[],
+      begin: base + begin,
+      end: base + end,
+    });
+  }
+  // The entries must tile the data section: sorted by offset, each starts where the previous one ended.
+  const sorted = [...entries].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let at = base, prev = "";
+  for (const [name, e] of sorted) {
+    if (e.begin < at) {
+      fail(`tensors '${prev}' and '${name}' overlap (data_offsets [${e.begin - base}, ${e.end - base}])`);
+    }
+    if (e.begin > at) {
+      fail(`gap of ${e.begin - at} bytes before tensor '${name}' (data_offsets must be contiguous)`);
+    }
+    at = e.end;
+    prev = name;
+  }
+  if (at !== bytes.length) {
+    fail(`${bytes.length - at} bytes after the last tensor are not indexed by the header`);
   }
   return { entries, metadata };
 }
