@@ -9,6 +9,7 @@ import pl from "nodejs-polars";
 import { sharedDir } from "../lib/common/assets.ts";
 import { exists, readJson } from "../lib/common/fs.ts";
 import { prepareDataset } from "../lib/data/mod.ts";
+import { parquetKeyValueMetadata } from "../lib/formats/parquet.ts";
 import { takeRows } from "../lib/common/matrix.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { runGrid } from "../lib/experiment/run.ts";
@@ -83,6 +84,9 @@ Deno.test({
     const again = await runGrid(config(join(dir, "out")), { quiet: true });
     assertEquals([again.cells.cached, again.cells.computed], [2, 0]);
 
+    // Plain string columns for other Parquet readers (no Polars string_view schema in the footer).
+    const resultsBytes = await Deno.readFile(join(dir, "out", "results.parquet"));
+    assertEquals(Object.keys(parquetKeyValueMetadata(resultsBytes)), []);
     const rows = pl.readParquet(join(dir, "out", "results.parquet")).toRecords();
     const fs = await loadFeatureSet(join(dir, "features", "subset", "lyra-3.2kbps"));
     const rowOf = new Map(fs.ids.map((id, i) => [id, i]));

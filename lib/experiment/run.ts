@@ -12,6 +12,7 @@ import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
+import { parquetBytes } from "../formats/parquet.ts";
 import { log, Progress } from "../common/progress.ts";
 import {
   prepareDataset,
@@ -494,9 +495,7 @@ async function writeTable(base: string, rows: Record<string, unknown>[]): Promis
   let df = pl.DataFrame(rows);
   const ints = INT_COLUMNS.filter((c) => df.columns.includes(c));
   if (ints.length > 0) df = df.withColumns(...ints.map((c) => pl.col(c).cast(pl.Int32)));
-  const tmp = `${base}.tmp-${Deno.pid}`;
-  df.writeParquet(`${tmp}.parquet`);
-  await Deno.rename(`${tmp}.parquet`, `${base}.parquet`);
+  await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
   await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
   return [`${base}.parquet`, `${base}.csv`];
 }

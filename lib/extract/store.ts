@@ -20,6 +20,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { type Matrix, readMatrix, writeMatrix } from "../common/matrix.ts";
+import { parquetBytes } from "../formats/parquet.ts";
 import type { CodecInfo } from "../codecs/types.ts";
 import { log } from "../common/progress.ts";
 
@@ -237,7 +238,7 @@ export async function writeMergedView(
     },
   });
   await writeFileAtomic(join(dir, "index.csv"), index.writeCSV().toString());
-  await writeFileAtomic(join(dir, "index.parquet"), new Uint8Array(index.writeParquet()));
+  await writeFileAtomic(join(dir, "index.parquet"), parquetBytes(index));
   await writeFileAtomic(join(dir, "failures.csv"), failuresCsv(failures));
   const storeInfo: StoreInfo = {
     version: 1,
