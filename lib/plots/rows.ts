@@ -3,7 +3,7 @@
  * display labels, codec ordering, and seed aggregation (mean with a 95 % t interval).
  */
 import type pl from "nodejs-polars";
-import { seedInterval } from "../experiment/stats.ts";
+import { seedInterval } from "../common/stats.ts";
 
 export type Row = Record<string, unknown>;
 
