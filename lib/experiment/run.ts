@@ -166,8 +166,13 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
   const tasks: TaskData[] = [];
   const excluded: RunSummary["excluded"] = [];
   for (const ds of config.datasets) {
-    const manifestPath = ds.manifest ??
-      (await prepareDataset(ds.name, { source: ds.source, quiet, ...(ds.options ?? {}) })).manifestPath;
+    let manifestPath = ds.manifest;
+    if (!manifestPath) {
+      const prepared = await prepareDataset(ds.name, { source: ds.source, quiet, ...(ds.options ?? {}) });
+      manifestPath = prepared.manifestPath;
+      // What preparing found (e.g. SAA: layout, speakers left out, caveats) is shown, not only stored.
+      if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
+    }
     const manifest = await readManifest(manifestPath);
     const dsTasks = (ds.tasks ?? config.tasks).filter((t) =>
       config.tasks.includes(t) || ds.tasks?.includes(t)
