@@ -46,7 +46,10 @@ const demo: Command = {
     "both tasks, all four feature kinds; writes results/demo/{results.parquet,results.csv,report.html}.",
   usage: "[--out DIR] [--epochs-scale F] [--json]",
   flags: {
-    out: { type: "string", description: "results directory", default: "results/demo" },
+    out: {
+      type: "string",
+      description: "results folder (relative: to your working folder; default: the project's results/demo)",
+    },
     "epochs-scale": {
       type: "string",
       description: "scale the paper's epoch rule (a visible shortcut; recorded in the results and report)",
@@ -55,7 +58,9 @@ const demo: Command = {
   },
   async run(flags) {
     const t0 = performance.now();
-    const outDir = resolve(projectRoot(), String(flags.out ?? "results/demo"));
+    const outDir = typeof flags.out === "string"
+      ? resolve(flags.out)
+      : join(projectRoot(), "results", "demo");
     const scale = flags["epochs-scale"] === undefined ? undefined : Number(flags["epochs-scale"]);
     if (scale !== undefined && !(scale > 0)) throw new Error("--epochs-scale must be a positive number");
     const config = demoConfig(outDir, scale === undefined || scale === 1 ? "paper" : { paperScaled: scale });

@@ -4,6 +4,7 @@
  * so `--help` and light commands start fast.
  */
 import { type Command, runCommand } from "../common/cli.ts";
+import { formatVersion, versionInfo } from "./version.ts";
 
 interface Entry {
   name: string;
@@ -69,11 +70,28 @@ const ENTRIES: Entry[] = [
 function usage(): string {
   const w = Math.max(...ENTRIES.map((e) => e.name.length)) + 2;
   return "nac-sae: measure how interpretable neural audio codecs are (SAE + accent probes, ΔF1)\n\n" +
-    "Usage: deno task cli <command> [options]   (each command takes --help and --json)\n\nCommands:\n" +
-    ENTRIES.map((e) => `  ${e.name.padEnd(w)}${e.summary}`).join("\n") + "\n";
+    "Usage: deno task cli <command> [options]   (each command takes --help and --json)\n" +
+    "       deno task cli --version [--json]\n\nCommands:\n" +
+    ENTRIES.map((e) => `  ${e.name.padEnd(w)}${e.summary}`).join("\n") + "\n\n" +
+    "Relative paths mean the folder you run the command from. From outside the checkout:\n" +
+    "  deno task --config /path/to/nac-sae/deno.json cli <command> ...   (or tools/nac-sae on your PATH)\n";
+}
+
+/** A usage error before any command runs; with --json also the JSON error object on stdout. */
+function usageFailure(message: string, args: string[], help = ""): number {
+  console.error(`error: ${message}\n${help ? `\n${help}` : ""}`);
+  if (args.includes("--json")) {
+    console.log(JSON.stringify({ error: { kind: "usage", message, command: null, exit_code: 2 } }));
+  }
+  return 2;
 }
 
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "--version" || args[0] === "-V") {
+    const v = await versionInfo();
+    console.log(args.includes("--json") ? JSON.stringify(v) : formatVersion(v));
+    return 0;
+  }
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     console.log(usage());
     return args.length === 0 ? 2 : 0;
@@ -87,13 +105,12 @@ export async function main(args: string[]): Promise<number> {
   if (!entry) {
     const group = ENTRIES.filter((e) => e.name.split(" ")[0] === args[0]);
     if (group.length > 0) {
-      console.error(
-        `error: '${args[0]}' needs a subcommand: ${group.map((e) => e.name).join(", ")}\n`,
+      return usageFailure(
+        `'${args[0]}' needs a subcommand: ${group.map((e) => e.name).join(", ")}`,
+        args,
       );
-      return 2;
     }
-    console.error(`error: unknown command '${args[0]}'\n\n${usage()}`);
-    return 2;
+    return usageFailure(`unknown command '${args[0]}'`, args, usage());
   }
   const { commands } = await entry.module();
   const cmd = commands.find((c) => c.name === entry.name);
@@ -101,6 +118,16 @@ export async function main(args: string[]): Promise<number> {
   return await runCommand(cmd, args.slice(entry.name.split(" ").length));
 }
 
+/**
+ * `deno task` runs tasks in the project folder and puts the caller's folder in INIT_CWD; working from there
+ * makes every relative path on the command line mean what the user typed.
+ */
+export function enterCallerFolder(): void {
+  const caller = Deno.env.get("INIT_CWD");
+  if (caller && caller !== Deno.cwd()) Deno.chdir(caller);
+}
+
 if (import.meta.main) {
+  enterCallerFolder();
   Deno.exit(await main(Deno.args));
 }

@@ -3,6 +3,7 @@
  * lines, and with `--json` prints one JSON summary object as the last line of stdout.
  */
 import { parseArgs } from "node:util";
+import { toSnakeKeys } from "./keys.ts";
 import { numberProblem, type NumberRule } from "./schema.ts";
 
 export type FlagSpec = Record<string, {
@@ -61,8 +62,7 @@ export async function runCommand(cmd: Command, args: string[]): Promise<number> 
       strict: true,
     });
   } catch (e) {
-    console.error(`error: ${(e as Error).message}\n\n${helpText(cmd)}`);
-    return 2;
+    return fail(cmd, new UsageError((e as Error).message), args.includes("--json"));
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) {
@@ -71,17 +71,34 @@ export async function runCommand(cmd: Command, args: string[]): Promise<number> 
   }
   try {
     const summary = await cmd.run(values, parsed.positionals);
-    if (values.json) console.log(JSON.stringify(summary));
+    // One key style for every summary (snake_case), whatever the stage's objects use.
+    if (values.json) console.log(JSON.stringify(toSnakeKeys(summary)));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${helpText(cmd)}`);
-      return 2;
-    }
-    console.error(`error: ${(e as Error).message}`);
-    if (Deno.env.get("NAC_SAE_DEBUG")) console.error((e as Error).stack);
-    return 1;
+    return fail(cmd, e as Error, Boolean(values.json));
   }
+}
+
+/**
+ * Reports a failure: the message on stderr (with the help for usage errors), and with `--json` also a JSON
+ * error object `{"error": {"kind": "usage" | "runtime", "message", "command", "exit_code"}}` as the last line
+ * of stdout, where a script expects the summary. Returns the exit code: 2 for usage errors, 1 otherwise.
+ */
+function fail(cmd: Command, e: Error, json: boolean): number {
+  const usage = e instanceof UsageError;
+  const exitCode = usage ? 2 : 1;
+  console.error(usage ? `error: ${e.message}\n\n${helpText(cmd)}` : `error: ${e.message}`);
+  if (!usage && Deno.env.get("NAC_SAE_DEBUG")) console.error(e.stack);
+  if (json) {
+    const error = {
+      kind: usage ? "usage" : "runtime",
+      message: e.message,
+      command: cmd.name,
+      exit_code: exitCode,
+    };
+    console.log(JSON.stringify({ error }));
+  }
+  return exitCode;
 }
 
 /** Reads a required string flag. */

@@ -3,8 +3,12 @@
  * converted at the boundary from the camelCase of the TypeScript objects, and back when reading.
  */
 
-/** "dIn" → "d_in", "samplesPerS" → "samples_per_s"; keys already in snake_case are unchanged. */
+/**
+ * "dIn" → "d_in", "samplesPerS" → "samples_per_s". Only identifier-like camelCase keys change: keys that are
+ * data (accent labels such as "North America", task ids such as "us-vs-uk", snake_case keys) stay as they are.
+ */
 export function snakeKey(key: string): string {
+  if (!/^[a-z][a-zA-Z0-9]*$/.test(key)) return key;
   return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
