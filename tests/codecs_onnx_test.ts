@@ -100,7 +100,7 @@ Deno.test("onnx adapter: sidecars are discovered by id from a models directory; 
     }).output();
     const listed = JSON.parse(new TextDecoder().decode(list.stdout).trim().split("\n").at(-1)!);
     const tiny = listed.codecs.find((c: { id: string }) => c.id === "tiny-onnx");
-    assertEquals([tiny?.sampleRate, tiny?.dCodec, tiny?.frameRate], [16000, 8, 400]);
+    assertEquals([tiny?.sample_rate, tiny?.d_codec, tiny?.frame_rate], [16000, 8, 400]);
     const e = await readNpy(out);
     const want = await readMatrix(join(FIX, "ehat_1000.npy"));
     assertEquals(e.shape, [25, 8]);
