@@ -24,7 +24,7 @@ import {
   taskSplits,
 } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
-import { extractFeatures, type FeatureSet } from "../extract/mod.ts";
+import { extractFeatures, type FeatureSet, loadFeatureSet } from "../extract/mod.ts";
 import { permutedLabelF1, runProtocol } from "../probe/mod.ts";
 import {
   artefactDir,
@@ -55,6 +55,13 @@ export interface RunOptions {
    * Off: only the metrics JSON per cell, the smaller footprint.
    */
   checkpoints?: boolean;
+  /**
+   * "extract" (default): extract what the feature stores lack. "stored": read complete stores only, never
+   * extract or rewrite them (array tasks and merges of another executor, many processes at once).
+   */
+  features?: "extract" | "stored";
+  /** Recorded in run_info.json as `executor` (e.g. the Slurm job ids). */
+  executor?: Record<string, unknown>;
 }
 
 export interface PlannedCell {
@@ -82,7 +89,7 @@ export interface RunSummary {
 }
 
 /** Everything one (dataset, codec, task) needs: the split matrices and labels. */
-interface TaskData {
+export interface TaskData {
   dataset: string;
   codec: string;
   task: TaskId;
@@ -162,7 +169,7 @@ function probeRowsOf(
   };
 }
 
-async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) {
+async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, storedOnly: boolean) {
   const tasks: TaskData[] = [];
   const excluded: RunSummary["excluded"] = [];
   for (const ds of config.datasets) {
@@ -190,7 +197,7 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean) 
         log(`${ds.name}/${codecId}: features not extracted yet`, quiet);
         continue;
       }
-      const fs: FeatureSet = await extractFeatures({
+      const fs: FeatureSet = storedOnly ? await loadFeatureSet(storeDir) : await extractFeatures({
         manifestPath,
         codecId,
         storeDir,
@@ -291,17 +298,44 @@ async function cached<T>(path: string, compute: () => Promise<T>): Promise<{ val
   return { value, hit: false };
 }
 
-/** Runs (or with dryRun, plans) the whole grid and writes the results tables. */
-export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise<RunSummary> {
+/** A cell of the plan with what computing it needs. */
+export type GridCell = PlannedCell & { spec: CellSpec; td: TaskData };
+
+/** The grid's cells with their cache keys, over the loaded task data. */
+export interface GridPlan {
+  version: string;
+  tasks: TaskData[];
+  excluded: RunSummary["excluded"];
+  planned: GridCell[];
+  extractSeconds: number;
+}
+
+/** A cell's coordinates as one string: how plans and messages name it. */
+export function cellId(c: Pick<PlannedCell, "dataset" | "codec" | "task" | "q" | "s" | "seed">): string {
+  return `${c.dataset}/${c.codec}/${c.task}/q=${c.q}/s=${c.s}/seed=${c.seed}`;
+}
+
+/** Whether a cell is stored (with its checkpoint folder when checkpoints are kept). */
+async function isCached(cellsDir: string, key: string, keep: boolean): Promise<boolean> {
+  // With checkpoints on, a cell cached without its folder (`--no-checkpoints`) is recomputed.
+  return await exists(join(cellsDir, `${key}.json`)) &&
+    (!keep || await hasArtefacts(artefactDir(cellsDir, key), true));
+}
+
+/** Loads (extracting if needed) the task data and keys every cell of the grid. */
+export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promise<GridPlan> {
   const quiet = opts.quiet ?? false;
   const keep = opts.checkpoints ?? true;
-  const started = new Date();
-  const t0 = performance.now();
   const cellsDir = join(config.outDir, "cells");
   await Deno.mkdir(cellsDir, { recursive: true });
   const version = await codeVersion();
   const tExtract = performance.now();
-  const { tasks, excluded } = await loadTaskData(config, quiet, opts.dryRun ?? false);
+  const { tasks, excluded } = await loadTaskData(
+    config,
+    quiet,
+    opts.dryRun ?? false,
+    opts.features === "stored",
+  );
   const extractSeconds = (performance.now() - tExtract) / 1000;
   if (excluded.length > 0) {
     log(`excluded ${excluded.length} utterance(s) that failed to decode (listed in run_info.json):`, quiet);
@@ -311,7 +345,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   }
 
   // Plan every cell with its cache key.
-  const planned: (PlannedCell & { spec: CellSpec; td: TaskData })[] = [];
+  const planned: GridCell[] = [];
   for (const td of tasks) {
     for (const q of config.grid.q) {
       for (const s of config.grid.s) {
@@ -334,10 +368,11 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
           if (cfg.k >= cfg.dZ) {
             throw new Error(`grid cell q=${q}, s=${s}: k=${cfg.k} must be < d_z=${cfg.dZ}`);
           }
+          // Threads never change a result, and they differ between machines (array tasks, the merge).
           const key = await hashJson({
             version,
             data: td.dataHash,
-            spec: { ...spec, dataset: "", codec: "" },
+            spec: { ...spec, dataset: "", codec: "", threads: undefined },
           });
           planned.push({
             ...spec,
@@ -345,9 +380,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
             k: cfg.k,
             dZ: cfg.dZ,
             key,
-            // With checkpoints on, a cell cached without its folder (`--no-checkpoints`) is recomputed.
-            cached: await exists(join(cellsDir, `${key}.json`)) &&
-              (!keep || await hasArtefacts(artefactDir(cellsDir, key), true)),
+            cached: await isCached(cellsDir, key, keep),
             spec,
             td,
           });
@@ -355,19 +388,80 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
       }
     }
   }
-  const nCached = planned.filter((p) => p.cached).length;
-  if (opts.dryRun) {
-    return {
-      outDir: config.outDir,
-      cells: { total: planned.length, cached: nCached, computed: 0 },
-      rows: 0,
-      seconds: (performance.now() - t0) / 1000,
-      files: [],
-      excluded,
-      planned: planned.map(({ spec: _s, td: _t, ...p }) => p),
-    };
-  }
+  return { version, tasks, excluded, planned, extractSeconds };
+}
 
+/**
+ * Computes the given cells on this machine (config.workers in parallel) and stores each under
+ * `<outDir>/cells/<key>.json` (and its folder) as it finishes; cells already stored are skipped. Returns how
+ * many it computed.
+ */
+export async function computeCells(
+  config: RunConfig,
+  cells: GridCell[],
+  opts: { quiet?: boolean; label?: string; checkpoints?: boolean } = {},
+): Promise<number> {
+  const keep = opts.checkpoints ?? true;
+  const cellsDir = join(config.outDir, "cells");
+  const todo: GridCell[] = [];
+  for (const c of cells) if (!(await isCached(cellsDir, c.key!, keep))) todo.push(c);
+  const progress = new Progress({
+    label: opts.label ?? "grid cells",
+    total: cells.length,
+    unit: "cells",
+    quiet: opts.quiet,
+    intervalMs: 3000,
+  });
+  const nCached = cells.length - todo.length;
+  progress.tick(nCached, `${nCached} cached`);
+  if (todo.length === 0) return 0;
+  const pool = new CellPool(Math.min(config.workers, todo.length));
+  let computed = 0;
+  try {
+    await Promise.all(todo.map(async (p) => {
+      const { artefacts, ...outcome } = await pool.run(p.spec, p.td.data).catch((e) => {
+        throw new Error(`cell ${cellId(p)}: ${e.message}`);
+      });
+      // The folder first, then the JSON that marks the cell as done.
+      if (keep && artefacts) {
+        await writeArtefacts(artefactDir(cellsDir, p.key!), { ...artefacts, splits: p.td.splits });
+      }
+      await writeJsonAtomic(join(cellsDir, `${p.key}.json`), outcome);
+      computed++;
+      progress.tick(1, `${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s}`);
+    }));
+  } finally {
+    pool.close();
+  }
+  return computed;
+}
+
+/**
+ * Writes the results tables, run_info.json and run_config.json from the stored cells (computing only the
+ * reference probes on u). Every planned cell must be stored; the error lists those that are not.
+ */
+export async function writeGrid(
+  config: RunConfig,
+  plan: GridPlan,
+  run: {
+    started: Date;
+    t0: number;
+    computed: number;
+    checkpoints?: boolean;
+    executor?: Record<string, unknown>;
+  },
+): Promise<RunSummary> {
+  const keep = run.checkpoints ?? true;
+  const { version, tasks, excluded, planned } = plan;
+  const cellsDir = join(config.outDir, "cells");
+  const missing: GridCell[] = [];
+  for (const p of planned) if (!(await exists(join(cellsDir, `${p.key}.json`)))) missing.push(p);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.length} of ${planned.length} cells are not computed yet (${cellsDir}): ` +
+        missing.slice(0, 5).map(cellId).join(", ") + (missing.length > 5 ? ", ..." : ""),
+    );
+  }
   // Reference F1 on u per (dataset, codec, task): one probe, cached like a cell.
   const refs = new Map<TaskData, RefOutcome & { cellKey: string }>();
   for (const td of tasks) {
@@ -393,48 +487,15 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
     });
     refs.set(td, { ...value, cellKey });
   }
-
-  const progress = new Progress({
-    label: "grid cells",
-    total: planned.length,
-    unit: "cells",
-    quiet,
-    intervalMs: 3000,
-  });
-  progress.tick(nCached, `${nCached} cached`);
-  const pool = new CellPool(Math.min(config.workers, Math.max(1, planned.length - nCached)));
   const outcomes = new Map<string, CellOutcome>();
-  let computed = 0;
-  try {
-    await Promise.all(planned.map(async (p) => {
-      const path = join(cellsDir, `${p.key}.json`);
-      if (p.cached) {
-        outcomes.set(p.key!, await readJson<CellOutcome>(path));
-        return;
-      }
-      const { artefacts, ...outcome } = await pool.run(p.spec, p.td.data).catch((e) => {
-        throw new Error(
-          `cell ${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s} seed=${p.seed}: ${e.message}`,
-        );
-      });
-      // The folder first, then the JSON that marks the cell as done.
-      if (keep && artefacts) {
-        await writeArtefacts(artefactDir(cellsDir, p.key!), { ...artefacts, splits: p.td.splits });
-      }
-      await writeJsonAtomic(path, outcome);
-      outcomes.set(p.key!, outcome);
-      computed++;
-      progress.tick(1, `${p.dataset}/${p.codec}/${p.task} q=${p.q} s=${p.s}`);
-    }));
-  } finally {
-    pool.close();
-  }
+  for (const p of planned) outcomes.set(p.key!, await readJson<CellOutcome>(join(cellsDir, `${p.key}.json`)));
 
+  const nCached = planned.length - run.computed;
   const { files, rows } = await writeResults(config, planned, outcomes, refs);
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - run.t0) / 1000;
   await writeJsonAtomic(join(config.outDir, "run_info.json"), {
     name: config.name,
-    started: started.toISOString(),
+    started: run.started.toISOString(),
     finished: new Date().toISOString(),
     seconds,
     environment: {
@@ -445,9 +506,10 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
       arch: Deno.build.arch,
       cpus: navigator.hardwareConcurrency,
     },
-    cells: { total: planned.length, computed, cached: nCached },
+    executor: run.executor ?? { kind: "local", workers: config.workers },
+    cells: { total: planned.length, computed: run.computed, cached: nCached },
     stages: {
-      extract_and_load_seconds: extractSeconds,
+      extract_and_load_seconds: plan.extractSeconds,
       sae_seconds_total: [...outcomes.values()].reduce((a, o) => a + o.saeSeconds, 0),
       probe_seconds_total: [...outcomes.values()].reduce(
         (a, o) => a + o.outcomes.reduce((b, f) => b + f.probeSeconds, 0),
@@ -461,7 +523,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   await writeJsonAtomic(join(config.outDir, "run_config.json"), config);
   return {
     outDir: config.outDir,
-    cells: { total: planned.length, cached: nCached, computed },
+    cells: { total: planned.length, cached: nCached, computed: run.computed },
     rows,
     seconds,
     files: [...files, join(config.outDir, "run_info.json"), join(config.outDir, "run_config.json")],
@@ -474,6 +536,28 @@ function scoredTruth(rows: ProbeRows): Int32Array {
   const out: number[] = [];
   rows.testFold.forEach((f, i) => (f >= 0 ? out.push(rows.y[i]) : 0));
   return Int32Array.from(out);
+}
+
+/** Runs (or with dryRun, plans) the whole grid on this machine and writes the results tables. */
+export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise<RunSummary> {
+  const started = new Date();
+  const t0 = performance.now();
+  const plan = await planGrid(config, opts);
+  const nCached = plan.planned.filter((p) => p.cached).length;
+  if (opts.dryRun) {
+    return {
+      outDir: config.outDir,
+      cells: { total: plan.planned.length, cached: nCached, computed: 0 },
+      rows: 0,
+      seconds: (performance.now() - t0) / 1000,
+      files: [],
+      excluded: plan.excluded,
+      planned: plan.planned.map(({ spec: _s, td: _t, ...p }) => p),
+    };
+  }
+  const checkpoints = opts.checkpoints ?? true;
+  const computed = await computeCells(config, plan.planned, { quiet: opts.quiet, checkpoints });
+  return await writeGrid(config, plan, { started, t0, computed, checkpoints, executor: opts.executor });
 }
 
 /** Columns holding whole numbers (JS numbers would otherwise be inferred as Float64). */
