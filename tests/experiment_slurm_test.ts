@@ -105,7 +105,7 @@ function comparable(outDir: string): Record<string, unknown>[] {
 async function cellMtimes(outDir: string): Promise<Map<string, number>> {
   const m = new Map<string, number>();
   for await (const e of Deno.readDir(join(outDir, "cells"))) {
-    if (!e.name.startsWith("ref-")) {
+    if (e.isFile && e.name.endsWith(".json") && !e.name.startsWith("ref-")) {
       m.set(e.name, (await Deno.stat(join(outDir, "cells", e.name))).mtime!.getTime());
     }
   }
