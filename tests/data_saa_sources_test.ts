@@ -100,6 +100,13 @@ Deno.test({
     const e = await assertRejects(() => readSaaSource(dir));
     assertStringIncludes((e as Error).message, "row 8: ");
     assertStringIncludes((e as Error).message, "balanta1.mp3 not found");
+    // So is a filename listed twice.
+    await Deno.writeTextFile(
+      join(dir, "speakers_all.csv"),
+      csv + '30,0,"york, uk",english2,english,male,99,uk,FALSE,,,\n',
+    );
+    const dup = await assertRejects(() => readSaaSource(dir));
+    assertStringIncludes((dup as Error).message, "row 9: filename english2 already on row 2");
   },
 });
 

@@ -145,30 +145,30 @@ async function readKaggle(dir: string): Promise<SaaSource> {
   const skipped: Record<string, number> = {};
   const seen = new Map<string, number>();
   const problems: string[] = [];
-  records.forEach((r, i) => {
+  const missingTag = "listed with file_missing? = TRUE";
+  for (const [i, r] of records.entries()) {
     const where = `${metaPath}: row ${i + 1}`;
     const id = r.filename.trim();
-    if (id === "") return problems.push(`${where}: empty filename`);
-    const missingFlag = (r["file_missing?"] ?? "").trim().toLowerCase() === "true";
     const file = `${id}.mp3`;
-    if (!files.has(file)) {
-      if (missingFlag) {
-        skipped["listed with file_missing? = TRUE"] = (skipped["listed with file_missing? = TRUE"] ?? 0) + 1;
+    if (id === "") problems.push(`${where}: empty filename`);
+    else if (seen.has(id)) problems.push(`${where}: filename ${id} already on row ${seen.get(id)! + 1}`);
+    else if (!files.has(file)) {
+      if ((r["file_missing?"] ?? "").trim().toLowerCase() === "true") {
+        skipped[missingTag] = (skipped[missingTag] ?? 0) + 1;
       } else problems.push(`${where}: ${join(recDir, file)} not found (file_missing? is not TRUE)`);
-      return;
+    } else {
+      seen.set(id, i);
+      files.delete(file);
+      recordings.push({
+        speakerId: id,
+        path: join(recDir, file),
+        nativeLanguage: r.native_language,
+        birthplace: r.birthplace || r.country,
+        sex: r.sex,
+        age: r.age,
+      });
     }
-    if (seen.has(id)) return problems.push(`${where}: filename ${id} already on row ${seen.get(id)! + 1}`);
-    seen.set(id, i);
-    files.delete(file);
-    recordings.push({
-      speakerId: id,
-      path: join(recDir, file),
-      nativeLanguage: r.native_language,
-      birthplace: r.birthplace || r.country,
-      sex: r.sex,
-      age: r.age,
-    });
-  });
+  }
   if (problems.length > 0) {
     throw new Error(
       `${metaPath}: ${problems.length} problem(s):\n  ` + problems.slice(0, 20).join("\n  ") +
