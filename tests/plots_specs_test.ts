@@ -104,7 +104,14 @@ Deno.test("training curves spec: one panel per (q, s), train and validation line
 });
 
 Deno.test("codec order: family, then bitrate", () => {
-  assertEquals(orderCodecs(["lyra-9.2kbps", "encodec-6kbps", "lyra-3.2kbps", "dac", "encodec-1.5kbps"]), [
+  const rows = [
+    { codec: "lyra-9.2kbps", codec_family: "lyra", bitrate_kbps: 9.2 },
+    { codec: "encodec-6kbps", codec_family: "encodec", bitrate_kbps: 6 },
+    { codec: "lyra-3.2kbps", codec_family: "lyra", bitrate_kbps: 3.2 },
+    { codec: "dac", codec_family: "dac", bitrate_kbps: null },
+    { codec: "encodec-1.5kbps", codec_family: "encodec", bitrate_kbps: 1.5 },
+  ];
+  assertEquals(orderCodecs(rows), [
     "dac",
     "encodec-1.5kbps",
     "encodec-6kbps",

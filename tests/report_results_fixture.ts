@@ -2,8 +2,16 @@
  * A small results directory in the experiment stage's schema (BRIEF "Results files"), filled with synthetic,
  * seeded numbers: for unit tests of charts, tables, the report and the notebooks — not a measurement.
  */
-import pl from "nodejs-polars";
 import { join } from "node:path";
+import {
+  CURVE_TABLE,
+  type CurveRow,
+  DENSITY_TABLE,
+  type DensityRow,
+  RESULT_TABLE,
+  type ResultRow,
+  tableFrame,
+} from "../lib/formats/results.ts";
 import { Rng } from "../lib/common/random.ts";
 
 export interface FixtureOptions {
@@ -15,36 +23,15 @@ export interface FixtureOptions {
   epochs?: number;
 }
 
-const INT = new Set([
-  "q",
-  "seed",
-  "nnz",
-  "n_iter",
-  "k",
-  "d_z",
-  "d_codec",
-  "epochs",
-  "dead_latents",
-  "n_sae_train",
-  "n_probe_train",
-  "n_test",
-  "group",
-  "epoch",
-  "dead",
-]);
-const STR = new Set(["dataset", "codec", "task", "feature", "config_hash"]);
-
-function frame(rows: Record<string, unknown>[]): pl.DataFrame {
-  const cols = Object.keys(rows[0]);
-  return pl.DataFrame(cols.map((c) => {
-    const v = rows.map((r) => r[c] ?? null);
-    if (c === "converged") return pl.Series(c, v, pl.Bool);
-    if (STR.has(c)) return pl.Series(c, v, pl.Utf8);
-    // Via Float64: nodejs-polars 0.25.2 turns null into 0 in a Series built directly as Int32.
-    const f = pl.Series(c, v, pl.Float64);
-    return INT.has(c) ? f.cast(pl.Int32) : f;
-  }));
-}
+/** The registry's family and bitrate of the codec ids the fixture uses (results columns codec_family, bitrate_kbps). */
+const CODECS: Record<string, { family: string; bitrate: number | null }> = {
+  "lyra-3.2kbps": { family: "lyra", bitrate: 3.2 },
+  "lyra-6kbps": { family: "lyra", bitrate: 6 },
+  "lyra-9.2kbps": { family: "lyra", bitrate: 9.2 },
+  "encodec-1.5kbps": { family: "encodec", bitrate: 1.5 },
+  "encodec-6kbps": { family: "encodec", bitrate: 6 },
+  dac: { family: "dac", bitrate: null },
+};
 
 export function fixtureFrames(opts: FixtureOptions = {}) {
   const codecs = opts.codecs ?? ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"];
@@ -59,34 +46,28 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
     { dataset: "fsdd", task: "us-vs-non-us-uk" },
   ];
   const rng = new Rng(7);
-  const results: Record<string, unknown>[] = [];
-  const density: Record<string, unknown>[] = [];
-  const curves: Record<string, unknown>[] = [];
+  const results: ResultRow[] = [];
+  const density: DensityRow[] = [];
+  const curves: CurveRow[] = [];
   for (const { dataset, task } of settings) {
     for (const [ci, codec] of codecs.entries()) {
-      const bitrate = Number(/([\d.]+)kbps/.exec(codec)?.[1] ?? NaN);
+      const info = CODECS[codec];
+      if (!info) throw new Error(`fixture: no family/bitrate listed for codec '${codec}'`);
+      const setting = { dataset, codec, codec_family: info.family, bitrate_kbps: info.bitrate, task };
       for (const seed of seeds) {
         const ref = 0.7 + 0.05 * ci + 0.01 * rng.normal();
-        const common = {
-          dataset,
-          codec,
-          task,
-          seed,
-          d_codec: dCodec,
-          n_sae_train: 300,
-          n_probe_train: 80,
-          n_test: 90,
-          bitrate_kbps: Number.isFinite(bitrate) ? bitrate : null,
-        };
-        const row = (over: Record<string, unknown>) => ({
-          dataset,
-          codec,
-          task,
+        const row = (over: Partial<ResultRow>): ResultRow => ({
+          ...setting,
+          pooling: "mean",
+          probe_protocol: "split",
+          probe_folds: 1,
           q: null,
           s: null,
           seed,
           feature: "u",
           f1: ref,
+          f1_low: null,
+          f1_high: null,
           f1_ref: ref,
           delta_f1: 0,
           delta_f1_low: null,
@@ -105,11 +86,17 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           dead_latents: null,
           sae_seconds: null,
           probe_seconds: 0.1,
-          n_sae_train: common.n_sae_train,
-          n_probe_train: common.n_probe_train,
-          n_test: common.n_test,
-          bitrate_kbps: common.bitrate_kbps,
+          n_sae_train: 300,
+          n_probe_train: 80,
+          n_test: 90,
+          f1_ref_low: null,
+          f1_ref_high: null,
+          chance_f1: null,
+          chance_f1_low: null,
+          chance_f1_high: null,
+          ref_above_chance: null,
           config_hash: null,
+          cell_key: `ref-${codec}${task}`,
           ...over,
         });
         results.push(row({}));
@@ -138,22 +125,25 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                 dead_latents: 3,
                 sae_seconds: 1.5,
                 config_hash: hash,
+                cell_key: hash,
               }));
             }
             for (let g = 0; g < 16; g++) {
               density.push({
-                ...pick(common),
+                ...setting,
                 q,
                 s,
+                seed,
                 group: g,
                 density: (k / dZ) * (1 + 0.3 * Math.sin(g + ci)),
               });
             }
             for (let e = 1; e <= epochs; e++) {
               curves.push({
-                ...pick(common),
+                ...setting,
                 q,
                 s,
+                seed,
                 epoch: e,
                 train_loss: 1 / e + 0.01,
                 val_loss: 1.1 / e + 0.02,
@@ -167,11 +157,11 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
       }
     }
   }
-  return { results: frame(results), density: frame(density), curves: frame(curves) };
-}
-
-function pick(c: { dataset: string; codec: string; task: string; seed: number }) {
-  return { dataset: c.dataset, codec: c.codec, task: c.task, seed: c.seed };
+  return {
+    results: tableFrame(RESULT_TABLE, results),
+    density: tableFrame(DENSITY_TABLE, density),
+    curves: tableFrame(CURVE_TABLE, curves),
+  };
 }
 
 /** Writes results/density/curves (.parquet + .csv), run_config.json and run_info.json into `dir`. */

@@ -8,7 +8,6 @@
  * keys it affects. Writes are atomic.
  */
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
@@ -42,6 +41,20 @@ import {
   type RunConfig,
   type TaskId,
 } from "./config.ts";
+import {
+  type Column,
+  CURVE_TABLE,
+  type CurveRow,
+  DENSITY_TABLE,
+  type DensityRow,
+  RESULT_TABLE,
+  type ResultRow,
+  type RowOf,
+  type SettingRow,
+  SUMMARY_TABLE,
+  type SummaryRow,
+  tableFrame,
+} from "../formats/results.ts";
 import { CellPool } from "./pool.ts";
 import { bootstrapDeltaF1, bootstrapF1, percentileInterval, seedInterval } from "./stats.ts";
 import type { ProbeRows } from "../probe/mod.ts";
@@ -93,6 +106,8 @@ export interface TaskData {
   dataset: string;
   codec: string;
   task: TaskId;
+  /** The codec's registry family and nominal bitrate (results columns codec_family, bitrate_kbps). */
+  family: string;
   bitrateKbps: number | null;
   data: CellData;
   dataHash: string;
@@ -261,6 +276,7 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, 
           dataset: ds.name,
           codec: codecId,
           task,
+          family: entry.family,
           bitrateKbps: entry.bitrateKbps ?? null,
           data,
           dataHash: await hashData(data),
@@ -560,33 +576,173 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
   return await writeGrid(config, plan, { started, t0, computed, checkpoints, executor: opts.executor });
 }
 
-/** Columns holding whole numbers (JS numbers would otherwise be inferred as Float64). */
-const INT_COLUMNS = [
-  "seed",
-  "k",
-  "d_z",
-  "d_codec",
-  "epochs",
-  "nnz",
-  "n_iter",
-  "dead_latents",
-  "n_sae_train",
-  "n_probe_train",
-  "n_test",
-  "group",
-  "epoch",
-  "dead",
-  "n_seeds",
-  "probe_folds",
-];
-
-async function writeTable(base: string, rows: Record<string, unknown>[]): Promise<string[]> {
-  let df = pl.DataFrame(rows);
-  const ints = INT_COLUMNS.filter((c) => df.columns.includes(c));
-  if (ints.length > 0) df = df.withColumns(...ints.map((c) => pl.col(c).cast(pl.Int32)));
+/** Writes one declared table as `<base>.parquet` and `<base>.csv` (atomically, each). */
+async function writeTable<T extends readonly Column[]>(
+  base: string,
+  table: T,
+  rows: readonly RowOf<T>[],
+): Promise<string[]> {
+  const df = tableFrame(table, rows, base);
   await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
   await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
   return [`${base}.parquet`, `${base}.csv`];
+}
+
+/** What every row of one (dataset, codec, task) shares, and the scored labels behind its intervals. */
+interface TaskColumns {
+  setting: SettingRow;
+  /** Which protocol produced every number: pooling of u and the probe protocol (folds: 1 for the split). */
+  protocol: Pick<ResultRow, "pooling" | "probe_protocol" | "probe_folds">;
+  sizes: Pick<ResultRow, "n_sae_train" | "n_probe_train" | "n_test">;
+  /** Validity of the task: the reference F1's interval against the label-permuted chance level. */
+  validity: Pick<
+    ResultRow,
+    "f1_ref_low" | "f1_ref_high" | "chance_f1" | "chance_f1_low" | "chance_f1_high" | "ref_above_chance"
+  >;
+  truth: Int32Array;
+}
+
+function f1Interval(config: RunConfig, truth: Int32Array, predictions: number[], seed: number) {
+  return config.bootstrap > 0 ? bootstrapF1(truth, predictions, config.bootstrap, seed) : null;
+}
+
+function taskColumns(config: RunConfig, td: TaskData, ref: RefOutcome): TaskColumns {
+  const truth = scoredTruth(td.data.probeRows);
+  const ci = f1Interval(config, truth, ref.predictions, 0);
+  const chance = ref.chance.length > 0 ? percentileInterval(ref.chance) : null;
+  return {
+    setting: {
+      dataset: td.dataset,
+      codec: td.codec,
+      task: td.task,
+      codec_family: td.family,
+      bitrate_kbps: td.bitrateKbps,
+    },
+    protocol: {
+      pooling: config.pooling,
+      probe_protocol: config.probe.protocol,
+      probe_folds: td.data.probeRows.folds,
+    },
+    sizes: {
+      n_sae_train: td.data.train.rows,
+      n_probe_train: ref.minTrainRows,
+      n_test: ref.predictions.length,
+    },
+    validity: {
+      f1_ref_low: ci?.low ?? null,
+      f1_ref_high: ci?.high ?? null,
+      chance_f1: chance?.mean ?? null,
+      chance_f1_low: chance?.low ?? null,
+      chance_f1_high: chance?.high ?? null,
+      ref_above_chance: ci && chance ? ci.low > chance.high : null,
+    },
+    truth,
+  };
+}
+
+/** Reference rows: feature "u", one per seed so each seed's ΔF1 has its own baseline row. */
+function referenceRows(
+  config: RunConfig,
+  td: TaskData,
+  ref: RefOutcome & { cellKey: string },
+  tc: TaskColumns,
+): ResultRow[] {
+  const ci = f1Interval(config, tc.truth, ref.predictions, 0);
+  return config.seeds.map((seed) => ({
+    ...tc.setting,
+    ...tc.protocol,
+    q: null,
+    s: null,
+    seed,
+    feature: "u",
+    f1: ref.f1,
+    f1_low: ci?.low ?? null,
+    f1_high: ci?.high ?? null,
+    f1_ref: ref.f1,
+    delta_f1: 0,
+    delta_f1_low: null,
+    delta_f1_high: null,
+    accuracy: ref.accuracy,
+    nnz: ref.nnz,
+    n_iter: ref.nIter,
+    converged: ref.converged,
+    k: null,
+    d_z: null,
+    d_codec: td.data.train.cols,
+    epochs: null,
+    nmse: null,
+    explained_variance: null,
+    l0: null,
+    dead_latents: null,
+    sae_seconds: null,
+    probe_seconds: ref.probeSeconds,
+    ...tc.sizes,
+    ...tc.validity,
+    config_hash: null,
+    cell_key: ref.cellKey,
+  }));
+}
+
+/** One cell's rows in the three tables: a results row per feature kind, its density groups, its curve. */
+function cellRows(
+  config: RunConfig,
+  p: PlannedCell & { td: TaskData },
+  o: CellOutcome,
+  ref: RefOutcome,
+  tc: TaskColumns,
+): { results: ResultRow[]; density: DensityRow[]; curves: CurveRow[] } {
+  const cell = { ...tc.setting, q: p.q, s: p.s, seed: p.seed };
+  const results = o.outcomes.map((f): ResultRow => {
+    const ci = config.seeds.length === 1 && config.bootstrap > 0 && f.predictions.length > 0
+      ? bootstrapDeltaF1(tc.truth, f.predictions, ref.predictions, config.bootstrap, p.seed)
+      : null;
+    const f1ci = f1Interval(config, tc.truth, f.predictions, p.seed);
+    return {
+      ...cell,
+      ...tc.protocol,
+      feature: f.feature,
+      f1: f.f1,
+      f1_low: f1ci?.low ?? null,
+      f1_high: f1ci?.high ?? null,
+      f1_ref: ref.f1,
+      delta_f1: f.f1 - ref.f1,
+      delta_f1_low: ci?.low ?? null,
+      delta_f1_high: ci?.high ?? null,
+      accuracy: f.accuracy,
+      nnz: f.nnz,
+      n_iter: f.nIter,
+      converged: f.converged,
+      k: o.k,
+      d_z: o.dZ,
+      d_codec: o.dCodec,
+      epochs: p.epochs,
+      nmse: o.nmse,
+      explained_variance: o.explainedVariance,
+      l0: o.l0,
+      dead_latents: o.deadLatents,
+      sae_seconds: o.saeSeconds,
+      probe_seconds: f.probeSeconds,
+      ...tc.sizes,
+      ...tc.validity,
+      config_hash: p.key,
+      cell_key: p.key!,
+    };
+  });
+  const density = Array.from({ length: DENSITY_GROUPS }, (_, g) => ({
+    ...cell,
+    group: g,
+    density: o.densityGroups[g],
+  }));
+  const curves = o.curves.map((c) => ({
+    ...cell,
+    epoch: c.epoch,
+    train_loss: c.trainLoss,
+    val_loss: c.valLoss,
+    nmse: c.nmse,
+    l0: c.l0,
+    dead: c.dead,
+  }));
+  return { results, density, curves };
 }
 
 async function writeResults(
@@ -595,161 +751,56 @@ async function writeResults(
   outcomes: Map<string, CellOutcome>,
   refs: Map<TaskData, RefOutcome & { cellKey: string }>,
 ): Promise<{ files: string[]; rows: number }> {
-  const rows: Record<string, unknown>[] = [];
-  const density: Record<string, unknown>[] = [];
-  const curves: Record<string, unknown>[] = [];
-  const base = (td: TaskData, seed: number) => ({
-    dataset: td.dataset,
-    codec: td.codec,
-    task: td.task,
-    seed,
-  });
-  // Which protocol produced every number: pooling of u and the probe protocol (folds: 1 for the split).
-  const protocol = (td: TaskData) => ({
-    pooling: config.pooling,
-    probe_protocol: config.probe.protocol,
-    probe_folds: td.data.probeRows.folds,
-  });
-  const counts = (td: TaskData) => ({
-    n_sae_train: td.data.train.rows,
-    n_probe_train: refs.get(td)!.minTrainRows,
-    n_test: refs.get(td)!.predictions.length,
-    bitrate_kbps: td.bitrateKbps,
-  });
-  const truthOf = new Map([...refs.keys()].map((td) => [td, scoredTruth(td.data.probeRows)]));
-  const f1Interval = (td: TaskData, predictions: number[], seed: number) =>
-    config.bootstrap > 0 ? bootstrapF1(truthOf.get(td)!, predictions, config.bootstrap, seed) : null;
-  // Validity of each task: the reference F1's interval against the label-permuted chance level.
-  const validity = new Map([...refs].map(([td, ref]) => {
-    const ci = f1Interval(td, ref.predictions, 0);
-    const chance = ref.chance.length > 0 ? percentileInterval(ref.chance) : null;
-    return [td, {
-      f1_ref_low: ci?.low ?? null,
-      f1_ref_high: ci?.high ?? null,
-      chance_f1: chance?.mean ?? null,
-      chance_f1_low: chance?.low ?? null,
-      chance_f1_high: chance?.high ?? null,
-      ref_above_chance: ci && chance ? ci.low > chance.high : null,
-    }];
-  }));
-  // Reference rows: feature "u", one per seed so each seed's ΔF1 has its own baseline row.
-  for (const td of refs.keys()) {
-    const ref = refs.get(td)!;
-    for (const seed of config.seeds) {
-      const ci = f1Interval(td, ref.predictions, 0);
-      rows.push({
-        ...base(td, seed),
-        ...protocol(td),
-        q: null,
-        s: null,
-        feature: "u",
-        f1: ref.f1,
-        f1_low: ci?.low ?? null,
-        f1_high: ci?.high ?? null,
-        f1_ref: ref.f1,
-        delta_f1: 0,
-        delta_f1_low: null,
-        delta_f1_high: null,
-        accuracy: ref.accuracy,
-        nnz: ref.nnz,
-        n_iter: ref.nIter,
-        converged: ref.converged,
-        k: null,
-        d_z: null,
-        d_codec: td.data.train.cols,
-        epochs: null,
-        nmse: null,
-        explained_variance: null,
-        l0: null,
-        dead_latents: null,
-        sae_seconds: null,
-        probe_seconds: ref.probeSeconds,
-        ...counts(td),
-        ...validity.get(td)!,
-        config_hash: null,
-        cell_key: ref.cellKey,
-      });
-    }
-  }
+  const results: ResultRow[] = [];
+  const density: DensityRow[] = [];
+  const curves: CurveRow[] = [];
+  const columns = new Map([...refs].map(([td, ref]) => [td, taskColumns(config, td, ref)]));
+  for (const [td, ref] of refs) results.push(...referenceRows(config, td, ref, columns.get(td)!));
   for (const p of planned) {
-    const o = outcomes.get(p.key!)!;
-    const ref = refs.get(p.td)!;
-    for (const f of o.outcomes) {
-      const ci = config.seeds.length === 1 && config.bootstrap > 0 && f.predictions.length > 0
-        ? bootstrapDeltaF1(truthOf.get(p.td)!, f.predictions, ref.predictions, config.bootstrap, p.seed)
-        : null;
-      const f1ci = f1Interval(p.td, f.predictions, p.seed);
-      rows.push({
-        ...base(p.td, p.seed),
-        ...protocol(p.td),
-        q: p.q,
-        s: p.s,
-        feature: f.feature,
-        f1: f.f1,
-        f1_low: f1ci?.low ?? null,
-        f1_high: f1ci?.high ?? null,
-        f1_ref: ref.f1,
-        delta_f1: f.f1 - ref.f1,
-        delta_f1_low: ci?.low ?? null,
-        delta_f1_high: ci?.high ?? null,
-        accuracy: f.accuracy,
-        nnz: f.nnz,
-        n_iter: f.nIter,
-        converged: f.converged,
-        k: o.k,
-        d_z: o.dZ,
-        d_codec: o.dCodec,
-        epochs: p.epochs,
-        nmse: o.nmse,
-        explained_variance: o.explainedVariance,
-        l0: o.l0,
-        dead_latents: o.deadLatents,
-        sae_seconds: o.saeSeconds,
-        probe_seconds: f.probeSeconds,
-        ...counts(p.td),
-        ...validity.get(p.td)!,
-        config_hash: p.key,
-        cell_key: p.key,
-      });
-    }
-    for (let g = 0; g < DENSITY_GROUPS; g++) {
-      density.push({ ...base(p.td, p.seed), q: p.q, s: p.s, group: g, density: o.densityGroups[g] });
-    }
-    for (const c of o.curves) {
-      curves.push({
-        ...base(p.td, p.seed),
-        q: p.q,
-        s: p.s,
-        epoch: c.epoch,
-        train_loss: c.trainLoss,
-        val_loss: c.valLoss,
-        nmse: c.nmse,
-        l0: c.l0,
-        dead: c.dead,
-      });
-    }
+    const rows = cellRows(config, p, outcomes.get(p.key!)!, refs.get(p.td)!, columns.get(p.td)!);
+    results.push(...rows.results);
+    density.push(...rows.density);
+    curves.push(...rows.curves);
   }
+  const out = (name: string) => join(config.outDir, name);
   const files = [
-    ...await writeTable(join(config.outDir, "results"), rows),
-    ...await writeTable(join(config.outDir, "density"), density),
-    ...await writeTable(join(config.outDir, "curves"), curves),
+    ...await writeTable(out("results"), RESULT_TABLE, results),
+    ...await writeTable(out("density"), DENSITY_TABLE, density),
+    ...await writeTable(out("curves"), CURVE_TABLE, curves),
   ];
   if (config.seeds.length > 1) {
-    files.push(...await writeTable(join(config.outDir, "summary"), summarize(rows)));
+    files.push(...await writeTable(out("summary"), SUMMARY_TABLE, summarize(results)));
   }
-  return { files, rows: rows.length };
+  return { files, rows: results.length };
 }
 
+/** What `summarize` reads of a results row. */
+export type SummaryInput = Pick<
+  ResultRow,
+  | "dataset"
+  | "codec"
+  | "task"
+  | "pooling"
+  | "probe_protocol"
+  | "probe_folds"
+  | "q"
+  | "s"
+  | "feature"
+  | "delta_f1"
+  | "k"
+  | "d_z"
+>;
+
 /** Mean ± std and 95 % interval of ΔF1 across seeds per (dataset, codec, task, protocol, q, s, feature). */
-export function summarize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  const groups = new Map<string, Record<string, unknown>[]>();
+export function summarize(rows: readonly SummaryInput[]): SummaryRow[] {
+  const groups = new Map<string, SummaryInput[]>();
   for (const r of rows) {
     if (r.feature === "u") continue;
     const k = [r.dataset, r.codec, r.task, r.pooling, r.probe_protocol, r.q, r.s, r.feature].join("|");
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((rs) => {
-    const iv = seedInterval(rs.map((r) => r.delta_f1 as number));
+    const iv = seedInterval(rs.map((r) => r.delta_f1));
     const r0 = rs[0];
     return {
       dataset: r0.dataset,
@@ -758,11 +809,11 @@ export function summarize(rows: Record<string, unknown>[]): Record<string, unkno
       pooling: r0.pooling,
       probe_protocol: r0.probe_protocol,
       probe_folds: r0.probe_folds,
-      q: r0.q,
-      s: r0.s,
+      q: r0.q!,
+      s: r0.s!,
       feature: r0.feature,
-      k: r0.k,
-      d_z: r0.d_z,
+      k: r0.k!,
+      d_z: r0.d_z!,
       n_seeds: iv.n,
       delta_f1_mean: iv.mean,
       delta_f1_std: iv.std,

@@ -31,7 +31,6 @@ export {
   meanInterval,
   meanOf,
   orderCodecs,
-  parseCodecId,
   records,
   round,
   type Row,

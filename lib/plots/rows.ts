@@ -53,19 +53,26 @@ export function distinct<T = unknown>(rows: Row[], field: string): T[] {
   ) as T[];
 }
 
-/** Family and bitrate parsed from a registry id such as "lyra-3.2kbps" or "encodec-1.5kbps". */
-export function parseCodecId(id: string): { family: string; bitrateKbps?: number } {
-  const m = /^(.+?)-(\d+(?:\.\d+)?)kbps$/.exec(id);
-  if (!m) return { family: id.split("-")[0] };
-  return { family: m[1], bitrateKbps: Number(m[2]) };
-}
-
-/** Codec ids ordered by family, then bitrate (so bitrate variants sit together, lowest first). */
-export function orderCodecs(ids: string[]): string[] {
-  return [...new Set(ids)].sort((a, b) => {
-    const pa = parseCodecId(a), pb = parseCodecId(b);
+/**
+ * The distinct codecs of result rows, ordered by family, then bitrate (the results columns `codec_family`,
+ * `bitrate_kbps`), then id: bitrate variants sit together, lowest first.
+ */
+export function orderCodecs(rows: Row[]): string[] {
+  const info = new Map<string, { family: string; bitrate: number }>();
+  for (const r of rows) {
+    const codec = r.codec as string;
+    if (info.has(codec)) continue;
+    if (typeof r.codec_family !== "string") {
+      throw new Error(
+        `codec '${codec}': the rows have no codec_family (results written before it; rerun the grid)`,
+      );
+    }
+    info.set(codec, { family: r.codec_family, bitrate: (r.bitrate_kbps as number | null) ?? 0 });
+  }
+  return [...info.keys()].sort((a, b) => {
+    const pa = info.get(a)!, pb = info.get(b)!;
     if (pa.family !== pb.family) return pa.family.localeCompare(pb.family);
-    return (pa.bitrateKbps ?? 0) - (pb.bitrateKbps ?? 0) || a.localeCompare(b);
+    return pa.bitrate - pb.bitrate || a.localeCompare(b);
   });
 }
 

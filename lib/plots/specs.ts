@@ -3,6 +3,7 @@
  * (schema: BRIEF "Results files"). Each builder filters, aggregates over seeds, and embeds the rows it plots.
  */
 import type pl from "nodejs-polars";
+import { CURVE_TABLE, DENSITY_TABLE, requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 import {
   distinct,
   FEATURE_LABELS,
@@ -22,22 +23,9 @@ export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json
 /** A Vega-Lite v5 top-level spec (kept structural: the builders below are the only producers). */
 export type VegaLiteSpec = Record<string, unknown> & { $schema: string };
 
-const RESULT_COLUMNS = [
-  "dataset",
-  "codec",
-  "task",
-  "q",
-  "s",
-  "seed",
-  "feature",
-  "f1",
-  "f1_ref",
-  "delta_f1",
-  "k",
-  "d_z",
-];
-const DENSITY_COLUMNS = ["dataset", "codec", "task", "q", "s", "seed", "group", "density"];
-const CURVE_COLUMNS = ["dataset", "codec", "task", "q", "s", "seed", "epoch", "train_loss", "val_loss"];
+const RESULT_COLUMNS = requiredColumns(RESULT_TABLE);
+const DENSITY_COLUMNS = requiredColumns(DENSITY_TABLE);
+const CURVE_COLUMNS = requiredColumns(CURVE_TABLE);
 
 export interface DeltaF1Options {
   task: string;
@@ -96,6 +84,8 @@ export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] 
       task: opts.task,
       feature,
       codec: key.codec,
+      codec_family: g[0].codec_family,
+      bitrate_kbps: g[0].bitrate_kbps,
       q: key.q,
       s: key.s,
       k: g[0].k,
@@ -147,7 +137,7 @@ const ZERO_RULE = {
 export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
   const rows = deltaF1Rows(results, opts);
   const feature = opts.feature ?? "z";
-  const codecs = orderCodecs(rows.map((r) => r.codec as string));
+  const codecs = orderCodecs(rows);
   const { dataset } = rows[0];
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -182,7 +172,7 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
 export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
   const rows = deltaF1Rows(results, opts);
   const feature = opts.feature ?? "z";
-  const codecs = orderCodecs(rows.map((r) => r.codec as string));
+  const codecs = orderCodecs(rows);
   const seeds = Math.max(...rows.map((r) => r.seeds as number));
   const how = seeds > 1
     ? `line = mean of up to ${seeds} seeds, band = 95 % interval (t)`
@@ -259,7 +249,7 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
     density: round(meanOf(g, "density"), 4),
     seeds: g.length,
   }));
-  const codecs = orderCodecs(values.map((r) => r.codec as string));
+  const codecs = orderCodecs(rows);
   const settings = distinct<string>(values, "setting");
   const layer = {
     mark: { type: "line", point: true },

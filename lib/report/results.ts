@@ -6,21 +6,7 @@ import pl from "nodejs-polars";
 import { isAbsolute, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { projectRoot } from "../common/assets.ts";
-
-export const RESULT_COLUMNS = [
-  "dataset",
-  "codec",
-  "task",
-  "q",
-  "s",
-  "seed",
-  "feature",
-  "f1",
-  "f1_ref",
-  "delta_f1",
-  "k",
-  "d_z",
-];
+import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 
 export interface RunInfo {
   name?: string;
@@ -68,9 +54,14 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
   }
   const results = await readTable(dir, "results");
   if (!results) throw new Error(`${dir}: no results.parquet or results.csv (not a results directory?)`);
-  const missing = RESULT_COLUMNS.filter((c) => !results.columns.includes(c));
+  const missing = requiredColumns(RESULT_TABLE).filter((c) => !results.columns.includes(c));
   if (missing.length > 0) {
-    throw new Error(`${dir}/results: missing column(s) ${missing.join(", ")}`);
+    throw new Error(
+      `${dir}/results: missing column(s) ${
+        missing.join(", ")
+      } (written by an older version? rerun the grid: ` +
+        "cached cells are reused and the tables rewritten)",
+    );
   }
   if (results.height === 0) throw new Error(`${dir}/results: the table has no rows`);
   const optionalJson = async (name: string) => {

@@ -12,14 +12,13 @@ import {
   groupBy,
   meanOf,
   orderCodecs,
-  parseCodecId,
   records,
   round,
   type Row,
   taskLabel,
   where,
 } from "../plots/mod.ts";
-import { RESULT_COLUMNS } from "./results.ts";
+import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 
 /** Paper order of the tasks. */
 const TASK_ORDER = ["us-vs-uk", "us-vs-non-us-uk"];
@@ -33,7 +32,7 @@ function rank(task: string): number {
 }
 
 function rowsOf(results: pl.DataFrame): Row[] {
-  return records(results, RESULT_COLUMNS, "results");
+  return records(results, requiredColumns(RESULT_TABLE), "results");
 }
 
 /** Builds a frame column by column so the column order and types are the table's, not inference's. */
@@ -60,7 +59,7 @@ function deltaPct(rows: Row[], eq: Record<string, unknown>): number | null {
 /** Table 1: reference macro-F1 (%) of a probe on u, one row per (dataset, task), one column per codec. */
 export function table1(results: pl.DataFrame): pl.DataFrame {
   const rows = rowsOf(results);
-  const codecs = orderCodecs(distinct<string>(rows, "codec"));
+  const codecs = orderCodecs(rows);
   const settings = groupBy(rows, ["dataset", "task"])
     .map((g) => g.key)
     .sort((a, b) =>
@@ -102,7 +101,7 @@ export function table2(results: pl.DataFrame, opts: Table2Options = {}): pl.Data
   const qs = distinct<number>(rows, "q");
   const out: { dataset: string; codec: string; features: string; cells: (number | null)[] }[] = [];
   for (const dataset of distinct<string>(rows, "dataset")) {
-    for (const codec of orderCodecs(distinct<string>(where(rows, { dataset }), "codec"))) {
+    for (const codec of orderCodecs(where(rows, { dataset }))) {
       for (const [feature, label] of FEATURE_ROWS) {
         const cells = qs.map((q) => deltaPct(rows, { dataset, codec, feature, q }));
         if (cells.every((c) => c === null)) continue;
@@ -120,10 +119,12 @@ export function table2(results: pl.DataFrame, opts: Table2Options = {}): pl.Data
 
 /** Codec families with at least two bitrate variants in the results, variants ordered by bitrate. */
 export function bitrateFamilies(results: pl.DataFrame): { family: string; codecs: string[] }[] {
+  const rows = rowsOf(results);
   const byFamily = new Map<string, string[]>();
-  for (const codec of orderCodecs(distinct<string>(rowsOf(results), "codec"))) {
-    const { family, bitrateKbps } = parseCodecId(codec);
-    if (bitrateKbps === undefined) continue;
+  for (const codec of orderCodecs(rows)) {
+    const r = where(rows, { codec })[0];
+    if (typeof r.bitrate_kbps !== "number") continue;
+    const family = r.codec_family as string;
     byFamily.set(family, [...(byFamily.get(family) ?? []), codec]);
   }
   return [...byFamily.entries()].filter(([, c]) => c.length >= 2).map(([family, codecs]) => ({
@@ -228,7 +229,7 @@ export function saeConfigTable(configs: SaeConfig[]): pl.DataFrame {
 /** Utterances per split behind each (dataset, codec, task): SAE training, probe training, test; and d_codec. */
 export function splitSizesTable(results: pl.DataFrame): pl.DataFrame {
   const rows = rowsOf(results);
-  const codecs = orderCodecs(distinct<string>(rows, "codec"));
+  const codecs = orderCodecs(rows);
   const groups = groupBy(rows, ["dataset", "task", "codec"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
     rank(a.key.task as string) - rank(b.key.task as string) ||
