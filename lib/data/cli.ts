@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { type Command, num, UsageError } from "../common/cli.ts";
 import { exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
-import { readManifest } from "./manifest.ts";
+import { findDuplicateAudio } from "./duplicates.ts";
+import { manifestRows, readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
 import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
 import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
@@ -108,6 +109,10 @@ const prepare: Command = {
       default: String(SYNTHETIC_DEFAULTS.jobs),
     },
     force: { type: "boolean", description: "synthetic: regenerate even if already prepared" },
+    "allow-duplicate-audio": {
+      type: "boolean",
+      description: "accept the same audio content in two splits (leakage; refused by default)",
+    },
     offline: { type: "boolean", description: "fsdd, saa: never download" },
   },
   async run(flags, positionals) {
@@ -131,12 +136,14 @@ const prepare: Command = {
       out: flags.out as string | undefined,
       offline: flags.offline === true,
       force: flags.force === true,
+      allowDuplicateAudio: flags["allow-duplicate-audio"] === true,
       seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed),
       speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
       utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
       jobs: num(flags, "jobs", SYNTHETIC_DEFAULTS.jobs),
     });
-    const summary = summarizeManifest(manifest, manifestPath);
+    const duplicates = await findDuplicateAudio(manifestRows(manifest));
+    const summary = summarizeManifest(manifest, manifestPath, duplicates.withinSplit);
     const seconds = (performance.now() - t0) / 1000;
     if (report) console.log(`${report}\n`);
     console.log(formatSummary(summary));

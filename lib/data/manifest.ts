@@ -7,6 +7,7 @@
 import pl from "nodejs-polars";
 import { dirname, extname, isAbsolute, relative, resolve } from "node:path";
 import { exists } from "../common/fs.ts";
+import { findDuplicateAudio } from "./duplicates.ts";
 import { isNarrowLabel, NARROW_LABELS, NARROW_TO_BROAD } from "./taxonomy.ts";
 
 export const MANIFEST_COLUMNS = [
@@ -49,6 +50,11 @@ export interface ValidateOptions {
   source: string;
   /** Check that every audio file exists (default true). */
   checkFiles?: boolean;
+  /**
+   * With checkFiles: the same audio content (bytes) in two splits is an error (leakage) unless "allow".
+   * Default "error".
+   */
+  duplicateAudio?: "error" | "allow";
 }
 
 /** Row label for messages: 1-based data row (the CSV header is line 1, so row N is on line N + 1). */
@@ -129,9 +135,29 @@ export async function validateRows(
     for (let i = 0; i < rows.length; i += 512) {
       found.push(...await Promise.all(rows.slice(i, i + 512).map((r) => exists(r.path))));
     }
+    const notFile: boolean[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      notFile.push(found[i] && !(await Deno.stat(rows[i].path)).isFile);
+    }
     rows.forEach((r, i) => {
       if (!found[i]) problems.push(`${rowName(rowIndex[i], r.utterance_id)}: file not found: ${r.path}`);
+      else if (notFile[i]) {
+        problems.push(
+          `${rowName(rowIndex[i], r.utterance_id)}: not a regular file (a directory?): ${r.path}`,
+        );
+      }
     });
+    if (problems.length === 0 && (opts.duplicateAudio ?? "error") === "error") {
+      const { crossSplit } = await findDuplicateAudio(rows);
+      for (const g of crossSplit) {
+        const where = g.rows.map((i) => `${rowName(rowIndex[i], rows[i].utterance_id)} [${rows[i].split}]`);
+        problems.push(
+          `same audio content (sha256 ${g.sha256.slice(0, 12)}…) in ${g.splits.join(" and ")}: ` +
+            `${where.join(", ")}; the same recording in two splits leaks into the test ` +
+            `(remove the copies, or allow it explicitly: --allow-duplicate-audio / "allowDuplicateAudio": true)`,
+        );
+      }
+    }
   }
   if (problems.length > 0) throw new ManifestError(opts.source, problems);
   return rows;
@@ -153,6 +179,8 @@ function readTable(path: string): pl.DataFrame {
 export interface ReadManifestOptions {
   /** Check that every audio file exists (default true). */
   checkFiles?: boolean;
+  /** See ValidateOptions.duplicateAudio. */
+  duplicateAudio?: "error" | "allow";
 }
 
 /** Reads and validates a manifest; returns it as a DataFrame with absolute `path`s. */
@@ -169,6 +197,7 @@ export async function readManifest(path: string, opts: ReadManifestOptions = {})
     baseDir: dirname(full),
     source: full,
     checkFiles: opts.checkFiles,
+    duplicateAudio: opts.duplicateAudio,
   });
   return manifestFrame(rows, df.columns);
 }
@@ -196,7 +225,7 @@ export function manifestRows(df: pl.DataFrame): ManifestRow[] {
 export async function writeManifest(
   path: string,
   rows: ManifestRow[],
-  opts: { checkFiles?: boolean; source?: string } = {},
+  opts: { checkFiles?: boolean; source?: string; duplicateAudio?: "error" | "allow" } = {},
 ): Promise<pl.DataFrame> {
   const full = resolve(path);
   const base = dirname(full);
@@ -204,6 +233,7 @@ export async function writeManifest(
     baseDir: base,
     source: opts.source ?? full,
     checkFiles: opts.checkFiles,
+    duplicateAudio: opts.duplicateAudio,
   });
   const stored = valid.map((r) => {
     const rel = relative(base, r.path);

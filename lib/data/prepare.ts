@@ -14,6 +14,8 @@ export interface PrepareOptions extends SyntheticOptions {
   source?: string;
   /** Never download. */
   offline?: boolean;
+  /** Accept the same audio content in two splits (leakage; refused by default). */
+  allowDuplicateAudio?: boolean;
 }
 
 export const BUILTIN_DATASETS = ["fsdd", "saa", "synthetic"] as const;
@@ -33,27 +35,28 @@ export async function prepareDataset(
 ): Promise<{ manifestPath: string; manifest: pl.DataFrame; report?: string }> {
   let manifestPath: string;
   let report: string | undefined;
+  const duplicateAudio = opts.allowDuplicateAudio ? "allow" as const : "error" as const;
   if (name === "fsdd") {
     const dir = await locateFsdd({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
     manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), "fsdd")), "manifest.csv");
-    await writeManifest(manifestPath, await fsddRows(dir));
+    await writeManifest(manifestPath, await fsddRows(dir), { duplicateAudio });
   } else if (name === "saa") {
     const dir = await locateSaa({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
     const seed = opts.seed ?? 0;
     const folder = seed === 0 ? "saa" : `saa-seed${seed}`;
     manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), folder)), "manifest.csv");
     const prepared = saaRows(await readSaaSource(dir), seed);
-    await writeManifest(manifestPath, prepared.rows);
+    await writeManifest(manifestPath, prepared.rows, { duplicateAudio });
     report = formatSaaReport(prepared);
   } else if (name === "synthetic") {
     manifestPath = await generateSynthetic(opts);
   } else if (name.toLowerCase().endsWith(".csv")) {
-    manifestPath = await prepareUser(name, opts.out);
+    manifestPath = await prepareUser(name, opts.out, duplicateAudio);
   } else {
     throw new Error(
       `unknown dataset ${JSON.stringify(name)}: expected ${BUILTIN_DATASETS.join(", ")} or the path of a ` +
         "user CSV (path, speaker_id, accent_narrow, split)",
     );
   }
-  return { manifestPath, manifest: await readManifest(manifestPath), report };
+  return { manifestPath, manifest: await readManifest(manifestPath, { duplicateAudio }), report };
 }

@@ -14,6 +14,8 @@ export interface ManifestSummary {
   counts_broad: Record<string, Record<string, number>>;
   /** split → speakers. */
   speakers: Record<string, number>;
+  /** split → rows whose audio content (bytes) already appears earlier in the same split. */
+  duplicate_audio: Record<string, number>;
   /** Per task: whether it applies, its class balance per split, and the utterances it drops (by narrow label). */
   tasks: Record<
     TaskId,
@@ -36,7 +38,12 @@ function countBy(
   return out;
 }
 
-export function summarizeManifest(manifest: pl.DataFrame, manifestPath: string): ManifestSummary {
+/** `duplicates`: split → rows repeating content within the split (see findDuplicateAudio). */
+export function summarizeManifest(
+  manifest: pl.DataFrame,
+  manifestPath: string,
+  duplicates: Record<string, number> = {},
+): ManifestSummary {
   const rows = manifestRows(manifest);
   const speakers: Record<string, number> = {};
   for (const s of SPLITS) {
@@ -60,6 +67,7 @@ export function summarizeManifest(manifest: pl.DataFrame, manifestPath: string):
     counts: countBy(rows, "split", "accent_narrow"),
     counts_broad: countBy(rows, "split", "accent_broad"),
     speakers,
+    duplicate_audio: duplicates,
     tasks,
   };
 }
@@ -90,6 +98,14 @@ export function formatSummary(s: ManifestSummary): string {
       s.n_speakers,
     ].map((x) => String(x).padStart(11)).join(""),
   );
+  const dup = Object.entries(s.duplicate_audio).filter(([, n]) => n > 0);
+  if (dup.length > 0) {
+    lines.push(
+      "",
+      `warning: duplicate audio within a split (same bytes as an earlier row): ` +
+        dup.map(([split, n]) => `${split} ${n}`).join(", ") + " utterances",
+    );
+  }
   for (const t of TASK_IDS) {
     const task = s.tasks[t];
     const [c0, c1] = TASKS[t].classes;

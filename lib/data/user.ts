@@ -60,9 +60,13 @@ export function defaultUserDir(csvPath: string): string {
 }
 
 /** Validates a user CSV and writes it as a manifest (default: in the cache); returns the manifest path. */
-export async function prepareUser(csvPath: string, out?: string): Promise<string> {
+export async function prepareUser(
+  csvPath: string,
+  out?: string,
+  duplicateAudio: "error" | "allow" = "error",
+): Promise<string> {
   const rows = await userRows(csvPath);
   const manifestPath = join(resolve(out ?? defaultUserDir(csvPath)), "manifest.csv");
-  await writeManifest(manifestPath, rows, { source: resolve(csvPath) });
+  await writeManifest(manifestPath, rows, { source: resolve(csvPath), duplicateAudio });
   return manifestPath;
 }

@@ -48,6 +48,8 @@ export interface DatasetConfig {
   options?: Record<string, unknown>;
   /** Tasks to run on this dataset; default: every task in the run that the dataset supports. */
   tasks?: TaskId[];
+  /** Accept the same audio content in two splits (leakage; refused by default). */
+  allowDuplicateAudio?: boolean;
 }
 
 /** How many epochs each SAE config trains for. */
@@ -119,6 +121,10 @@ export const RUN_CONFIG_SPEC: Spec = {
           source: { type: "path", description: "local copy of the dataset's files" },
           options: { type: "object", fields: {}, freeForm: true, description: "options for the preparer" },
           tasks: { ...taskList, description: "tasks on this dataset (default: every task it supports)" },
+          allowDuplicateAudio: {
+            type: "boolean",
+            description: "accept the same audio in two splits (leakage)",
+          },
         },
       },
     },

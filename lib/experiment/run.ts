@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
+import { lockDir } from "../common/lock.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { parquetBytes } from "../formats/parquet.ts";
 import { log, Progress } from "../common/progress.ts";
@@ -188,14 +189,22 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, 
   const tasks: TaskData[] = [];
   const excluded: RunSummary["excluded"] = [];
   for (const ds of config.datasets) {
+    const allowDuplicateAudio = ds.allowDuplicateAudio;
     let manifestPath = ds.manifest;
     if (!manifestPath) {
-      const prepared = await prepareDataset(ds.name, { source: ds.source, quiet, ...(ds.options ?? {}) });
+      const prepared = await prepareDataset(ds.name, {
+        source: ds.source,
+        quiet,
+        allowDuplicateAudio,
+        ...(ds.options ?? {}),
+      });
       manifestPath = prepared.manifestPath;
       // What preparing found (e.g. SAA: layout, speakers left out, caveats) is shown, not only stored.
       if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
     }
-    const manifest = await readManifest(manifestPath);
+    const manifest = await readManifest(manifestPath, {
+      duplicateAudio: allowDuplicateAudio ? "allow" : "error",
+    });
     const dsTasks = (ds.tasks ?? config.tasks).filter((t) =>
       config.tasks.includes(t) || ds.tasks?.includes(t)
     );
@@ -307,11 +316,61 @@ interface RefOutcome {
   predictions: number[];
 }
 
+/**
+ * Reads a cached cell or reference JSON, checking the fields the results need; a damaged file (e.g. `{}`) is an
+ * error naming the file and the field, never a JavaScript internal.
+ */
+async function readCachedOutcome<T>(path: string, fields: Record<string, "number" | "array">): Promise<T> {
+  const value = await readJson<Record<string, unknown>>(path);
+  const bad = (field: string, want: string, got: unknown) => {
+    throw new Error(
+      `${path}: damaged cached result: '${field}' must be ${want}, got ${
+        JSON.stringify(got) ?? "nothing"
+      }; ` +
+        `delete the file to recompute it`,
+    );
+  };
+  if (!value || typeof value !== "object" || Array.isArray(value)) bad("(top level)", "an object", value);
+  for (const [k, kind] of Object.entries(fields)) {
+    const v = value[k];
+    if (kind === "number" && typeof v !== "number" && v !== null) bad(k, "a number", v);
+    if (kind === "array" && !Array.isArray(v)) bad(k, "an array", v);
+  }
+  if (Array.isArray(value.outcomes)) {
+    value.outcomes.forEach((o: Record<string, unknown>, i: number) => {
+      if (!o || typeof o !== "object") bad(`outcomes[${i}]`, "an object", o);
+      if (typeof o.feature !== "string") bad(`outcomes[${i}].feature`, "a string", o.feature);
+      if (typeof o.f1 !== "number") bad(`outcomes[${i}].f1`, "a number", o.f1);
+      if (!Array.isArray(o.predictions)) bad(`outcomes[${i}].predictions`, "an array", o.predictions);
+    });
+  }
+  return value as T;
+}
+
+const CELL_FIELDS = {
+  k: "number",
+  dZ: "number",
+  nmse: "number",
+  saeSeconds: "number",
+  outcomes: "array",
+} as const;
+const REF_FIELDS = { f1: "number", predictions: "array", chance: "array" } as const;
+
 async function cached<T>(path: string, compute: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
-  if (await exists(path)) return { value: await readJson<T>(path), hit: true };
+  if (await exists(path)) return { value: await readCachedOutcome<T>(path, REF_FIELDS), hit: true };
   const value = await compute();
   await writeJsonAtomic(path, value);
   return { value, hit: false };
+}
+
+/**
+ * The cache key of a cell: the stages' code version, the exact data and the cell's settings, never machine
+ * parallelism (threads, workers): they never change a result, and they differ between machines (array tasks,
+ * the merge), so a rerun on another machine or worker count finds the same cells.
+ */
+export function cellCacheKey(version: string, dataHash: string, spec: CellSpec): Promise<string> {
+  const { threads: _threads, ...settings } = spec;
+  return hashJson({ version, data: dataHash, spec: { ...settings, dataset: "", codec: "" } });
 }
 
 /** A cell of the plan with what computing it needs. */
@@ -384,12 +443,7 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
           if (cfg.k >= cfg.dZ) {
             throw new Error(`grid cell q=${q}, s=${s}: k=${cfg.k} must be < d_z=${cfg.dZ}`);
           }
-          // Threads never change a result, and they differ between machines (array tasks, the merge).
-          const key = await hashJson({
-            version,
-            data: td.dataHash,
-            spec: { ...spec, dataset: "", codec: "", threads: undefined },
-          });
+          const key = await cellCacheKey(version, td.dataHash, spec);
           planned.push({
             ...spec,
             task: td.task,
@@ -504,7 +558,9 @@ export async function writeGrid(
     refs.set(td, { ...value, cellKey });
   }
   const outcomes = new Map<string, CellOutcome>();
-  for (const p of planned) outcomes.set(p.key!, await readJson<CellOutcome>(join(cellsDir, `${p.key}.json`)));
+  for (const p of planned) {
+    outcomes.set(p.key!, await readCachedOutcome<CellOutcome>(join(cellsDir, `${p.key}.json`), CELL_FIELDS));
+  }
 
   const nCached = planned.length - run.computed;
   const { files, rows } = await writeResults(config, planned, outcomes, refs);
@@ -554,8 +610,22 @@ function scoredTruth(rows: ProbeRows): Int32Array {
   return Int32Array.from(out);
 }
 
-/** Runs (or with dryRun, plans) the whole grid on this machine and writes the results tables. */
+/**
+ * Runs (or with dryRun, plans) the whole grid on this machine and writes the results tables, holding a lock
+ * on its outDir (`grid.lock`): a second grid on the same outDir waits, saying so,
+ * instead of computing every cell a second time. A dry run takes no lock.
+ */
 export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise<RunSummary> {
+  if (opts.dryRun) return await runGridLocked(config, opts);
+  const unlock = await lockDir(config.outDir, "grid.lock", "another grid", opts.quiet);
+  try {
+    return await runGridLocked(config, opts);
+  } finally {
+    await unlock();
+  }
+}
+
+async function runGridLocked(config: RunConfig, opts: RunOptions): Promise<RunSummary> {
   const started = new Date();
   const t0 = performance.now();
   const plan = await planGrid(config, opts);

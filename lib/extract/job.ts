@@ -23,6 +23,9 @@ export async function runJob(codec: Codec, job: JobInput, maxSeconds: number): P
   } catch (e) {
     return { index: job.index, ok: false, reason: `decode: ${(e as Error).message}` };
   }
+  if (audio.length === 0) {
+    return { index: job.index, ok: false, reason: `no samples left after cropping to ${maxSeconds} s` };
+  }
   if (codec.minSamples !== undefined && audio.length < codec.minSamples) {
     return {
       index: job.index,

@@ -137,6 +137,7 @@ async function extractLocked(
   t0: number,
 ): Promise<FeatureSet & { summary: ExtractSummary }> {
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
+  checkCrop(maxSeconds, info);
   await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
   const before = await readShards(storeDir, entry.id, entry.dCodec);
   const hashes = await hashFiles(rows, opts.quiet);
@@ -246,6 +247,17 @@ async function extractLocked(
   return { codecId: entry.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary };
 }
 
+/** A crop shorter than one codec frame leaves nothing real to encode: refused before any work. */
+export function checkCrop(maxSeconds: number, codec: { id: string; frameRate: number }): void {
+  if (!(maxSeconds > 0)) throw new Error(`maxSeconds must be > 0 (Infinity: no crop), got ${maxSeconds}`);
+  if (maxSeconds < 1 / codec.frameRate) {
+    throw new Error(
+      `a crop to ${maxSeconds} s is shorter than one ${codec.id} frame (${1 / codec.frameRate} s); ` +
+        `nothing would be encoded`,
+    );
+  }
+}
+
 /**
  * sha256 of every manifest file's bytes (read once per distinct path). An unreadable file gets an empty hash:
  * it matches nothing stored, so its worker reports the read error as the utterance's failure.
@@ -353,6 +365,7 @@ export async function encodeFile(
   const entry = await getCodec(codecId, opts);
   const codec = await entry.load(opts);
   try {
+    checkCrop(opts.maxSeconds ?? MAX_SECONDS, codec);
     const audio = await loadAudio(path, {
       sampleRate: codec.sampleRate,
       maxSeconds: opts.maxSeconds ?? MAX_SECONDS,

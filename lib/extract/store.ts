@@ -22,7 +22,7 @@ import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs
 import { type Matrix, readMatrix, writeMatrix } from "../common/matrix.ts";
 import { parquetBytes } from "../formats/parquet.ts";
 import type { CodecInfo } from "../codecs/types.ts";
-import { log } from "../common/progress.ts";
+import { lockDir } from "../common/lock.ts";
 
 /** One stored utterance. */
 export interface StoredRow {
@@ -335,33 +335,9 @@ async function readFailures(path: string): Promise<Failure[]> {
 }
 
 /**
- * Takes the store's writer lock: an OS file lock (flock) on `store.lock`, which the OS releases when its holder
- * exits, even when killed, so a crashed run never leaves a stale lock. A second extraction of the same store
- * waits (saying so) until the first one finishes, then finds its work stored. The file holds the holder's pid,
- * for the message only.
+ * Takes the store's writer lock (`store.lock`, see lib/common/lock.ts): a second extraction of the same store
+ * waits (saying so) until the first one finishes, then finds its work stored.
  */
-export async function lockStore(dir: string, quiet = false): Promise<() => Promise<void>> {
-  await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, "store.lock");
-  const file = await Deno.open(path, { read: true, write: true, create: true });
-  const notice = setTimeout(() => {
-    let owner = "another process";
-    try {
-      owner = `pid ${JSON.parse(Deno.readTextFileSync(path)).pid}`;
-    } catch { /* written by nobody yet */ }
-    log(`${dir}: another extraction (${owner}) is writing this store; waiting for it to finish`, quiet);
-  }, 500);
-  try {
-    await file.lock(true);
-  } finally {
-    clearTimeout(notice);
-  }
-  await file.truncate(0);
-  await file.write(
-    new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n"),
-  );
-  return async () => {
-    await file.unlock();
-    file.close();
-  };
+export function lockStore(dir: string, quiet = false): Promise<() => Promise<void>> {
+  return lockDir(dir, "store.lock", "another extraction", quiet);
 }

@@ -1,6 +1,7 @@
 /** `deno task cli probe`: fit the L1 logistic-regression probe on .npy features and score the test set. */
 import { type Command, need, num } from "../common/cli.ts";
 import { readMatrix } from "../common/matrix.ts";
+import { log } from "../common/progress.ts";
 import { readLabels } from "./labels.ts";
 import { runProbe } from "./mod.ts";
 
@@ -33,6 +34,13 @@ const probe: Command = {
       readLabels(paths.testLabels),
     ]);
     const r = runProbe(Xtr, ytr, Xte, yte, { C, tol, maxIter, names: paths });
+    const testClasses = new Set(yte);
+    if (testClasses.size < 2) {
+      log(
+        `warning: ${paths.testLabels}: all ${yte.length} test rows are class ${yte[0]}; ` +
+          `macro-F1 is averaged over that one class only`,
+      );
+    }
     console.log(
       `probe: macro-F1 ${(100 * r.macroF1).toFixed(2)} %, accuracy ${(100 * r.accuracy).toFixed(2)} %, ` +
         `${r.nnz}/${Xtr.cols} nonzero coefficients, ${r.nIter} Newton iterations` +

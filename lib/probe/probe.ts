@@ -62,6 +62,30 @@ export function binaryClasses(y: Int32Array, name = "training labels"): [number,
   return [set[0], set[1]];
 }
 
+/**
+ * Checks that test labels use the training classes: a test label never seen in training (e.g. train {1, 2},
+ * test {0, 1}) would be scored as a third class, so it is an error naming both files and the values found.
+ */
+export function checkLabelSets(
+  classes: [number, number],
+  yte: Int32Array,
+  names: { trainLabels: string; testLabels: string },
+): void {
+  const counts = new Map<number, number>();
+  for (const v of yte) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const unseen = [...counts].filter(([v]) => v !== classes[0] && v !== classes[1]).sort((a, b) =>
+    a[0] - b[0]
+  );
+  if (unseen.length > 0) {
+    const found = [...counts.keys()].sort((a, b) => a - b);
+    throw new Error(
+      `${names.testLabels}: labels {${found.join(", ")}} do not match the training classes ` +
+        `{${classes.join(", ")}} of ${names.trainLabels}; never seen in training: ` +
+        unseen.map(([v, n]) => `${v} (${n} row${n === 1 ? "" : "s"})`).join(", "),
+    );
+  }
+}
+
 /** Decision values b + Σ_j w_j (x_ij − μ_j)/σ_j, over the nonzero coefficients only. */
 export function decisionFunction(
   X: Matrix,
@@ -107,10 +131,12 @@ export function runProbe(
   if (Xtr.cols !== Xte.cols) {
     throw new Error(`${names.test}: ${Xte.cols} features but ${names.train} has ${Xtr.cols}`);
   }
+  if (Xtr.rows === 0) throw new Error(`${names.train}: no rows (the training set is empty)`);
   if (Xte.rows === 0) throw new Error(`${names.test}: no rows`);
   assertFinite(Xtr, names.train);
   assertFinite(Xte, names.test);
   const classes = binaryClasses(ytr, names.trainLabels);
+  checkLabelSets(classes, yte, names);
   const t0 = performance.now();
   const scaler = fitScaler(Xtr);
   const design = buildDesign(Xtr, scaler);

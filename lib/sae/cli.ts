@@ -8,7 +8,7 @@ import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./confi
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
-import { checkFeatures, type TrainResult, trainSae } from "./train.ts";
+import { checkFeatures, checkTrainable, type TrainResult, trainSae } from "./train.ts";
 
 function setThreads(flags: Record<string, unknown>): void {
   if (flags.threads !== undefined) {
@@ -60,6 +60,7 @@ const train: Command = {
     await checkOutputPath(out, "dir", "--out");
     const X = await readMatrix(featuresPath);
     checkFeatures(X, X.cols, featuresPath);
+    checkTrainable(X, featuresPath);
     const val = typeof flags.val === "string" ? await readMatrix(flags.val) : undefined;
     let resume: TrainResult | undefined;
     let cfg: SaeConfig;

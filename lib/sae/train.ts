@@ -75,6 +75,26 @@ export function checkFeatures(X: Matrix, dIn: number, source: string): void {
   assertFinite(X, source);
 }
 
+/**
+ * Training features must vary: with one row, or every row identical, the variance NMSE divides by is 0 (NMSE
+ * NaN) and every latent ends dead. Refused before training, naming the file.
+ */
+export function checkTrainable(X: Matrix, source: string): void {
+  if (X.rows < 2) {
+    throw new Error(
+      `${source}: ${X.rows} row; training an SAE needs at least 2 rows (NMSE is relative to their variance)`,
+    );
+  }
+  for (let j = 0; j < X.cols; j++) {
+    const first = X.data[j];
+    for (let i = 1; i < X.rows; i++) if (X.data[i * X.cols + j] !== first) return;
+  }
+  throw new Error(
+    `${source}: all ${X.rows} rows are identical (every feature is constant); an SAE cannot learn from them ` +
+      `(NMSE would be NaN)`,
+  );
+}
+
 export function newOptimizerState(cfg: SaeConfig): OptimizerState {
   const n = cfg.dZ * cfg.dIn;
   const zeros = () => ({
@@ -88,6 +108,7 @@ export function newOptimizerState(cfg: SaeConfig): OptimizerState {
 export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   validateConfig(cfg);
   checkFeatures(X, cfg.dIn, "training features");
+  checkTrainable(X, "training features");
   if (opts.val) checkFeatures(opts.val, cfg.dIn, "validation features");
   const quiet = opts.quiet ?? false;
   const model = opts.resume?.model ?? initModel(X, cfg);
