@@ -7,7 +7,7 @@ import { ManifestError, type ManifestRow, readManifest, writeManifest } from "..
 const dir = await Deno.makeTempDir({ prefix: "nac-sae-manifest-" });
 addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 await Deno.mkdir(join(dir, "audio"));
-for (let i = 0; i < 6; i++) await Deno.writeFile(join(dir, "audio", `u${i}.wav`), new Uint8Array(4));
+for (let i = 0; i < 6; i++) await Deno.writeFile(join(dir, "audio", `u${i}.wav`), Uint8Array.of(i, 0, 0, 0)); // distinct bytes: no duplicate content
 
 function rows(): ManifestRow[] {
   const spk = ["a", "a", "b", "b", "c", "c"];

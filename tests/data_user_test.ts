@@ -22,7 +22,10 @@ const speakers = [
 const lines = ["path,speaker_id,accent_narrow,split,gender"];
 for (const [spk, accent, split] of speakers) {
   for (let i = 0; i < 4; i++) {
-    await Deno.writeFile(join(tmp, "clips", `${spk}_${i}.wav`), tone);
+    // Distinct bytes per clip (the last sample differs): the same content in two splits would be leakage.
+    const clip = tone.slice();
+    clip[clip.length - 2] ^= lines.length;
+    await Deno.writeFile(join(tmp, "clips", `${spk}_${i}.wav`), clip);
     lines.push(`clips/${spk}_${i}.wav,${spk},${accent},${split},f`);
   }
 }

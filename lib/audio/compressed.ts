@@ -12,7 +12,24 @@ interface DecoderResult {
   channelData: Float32Array[];
   samplesDecoded: number;
   sampleRate: number;
-  errors: { message: string; frameNumber?: number }[];
+  errors: { message: string; frameNumber?: number; inputBytes?: number; outputSamples?: number }[];
+}
+
+/**
+ * Runs a decoder call with its own console.error lines (mpg123-decoder prints each error there) held back:
+ * the errors come back in the result and are reported once, in our message.
+ */
+function quietDecoder<T>(call: () => T): T {
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].startsWith("mpg123-decoder:")) return;
+    original(...args);
+  };
+  try {
+    return call();
+  } finally {
+    console.error = original;
+  }
 }
 
 function firstError(r: DecoderResult): string | undefined {
@@ -95,14 +112,25 @@ export async function decodeMp3(bytes: Uint8Array, path: string): Promise<Decode
   await decoder.ready;
   let r: DecoderResult;
   try {
-    r = decoder.decode(bytes) as DecoderResult;
+    r = quietDecoder(() => decoder.decode(bytes) as DecoderResult);
   } catch (e) {
     throw new AudioError(path, `corrupt MP3 stream (${(e as Error).message})`);
   } finally {
     decoder.free();
   }
-  const err = firstError(r);
-  if (err) throw new AudioError(path, `corrupt MP3 stream: ${err}`);
+  if (r.errors.length > 0) {
+    // One decode call covers the whole stream, so the decoder's frame number is always 0: say where instead.
+    const e = r.errors[0];
+    const at = e.outputSamples !== undefined && r.sampleRate > 0
+      ? ` after ${e.outputSamples} good samples (${(e.outputSamples / r.sampleRate).toFixed(2)} s)`
+      : "";
+    throw new AudioError(
+      path,
+      `corrupt MP3 stream: ${e.message}${at}, ${r.errors.length} decoder error${
+        r.errors.length > 1 ? "s" : ""
+      }`,
+    );
+  }
   if (r.samplesDecoded === 0) {
     throw new AudioError(path, "no MPEG audio frames could be decoded (zero-length or not MP3)");
   }

@@ -7,6 +7,7 @@
 import pl from "nodejs-polars";
 import { dirname, extname, isAbsolute, relative, resolve } from "node:path";
 import { exists } from "../common/fs.ts";
+import { readCsvTable } from "./csv_table.ts";
 import { findDuplicateAudio } from "./duplicates.ts";
 import { isNarrowLabel, NARROW_LABELS, NARROW_TO_BROAD } from "./taxonomy.ts";
 
@@ -72,13 +73,13 @@ export async function validateRows(
   opts: ValidateOptions,
 ): Promise<ManifestRow[]> {
   const problems: string[] = [];
+  if (records.length === 0) throw new ManifestError(opts.source, ["no rows (only the header)"]);
   const missing = MANIFEST_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     throw new ManifestError(opts.source, [
       `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (has: ${columns.join(", ")})`,
     ]);
   }
-  if (records.length === 0) throw new ManifestError(opts.source, ["no rows"]);
   const rows: ManifestRow[] = [];
   const rowIndex: number[] = [];
   const firstRowOfId = new Map<string, number>();
@@ -150,7 +151,10 @@ export async function validateRows(
     if (problems.length === 0 && (opts.duplicateAudio ?? "error") === "error") {
       const { crossSplit } = await findDuplicateAudio(rows);
       for (const g of crossSplit) {
-        const where = g.rows.map((i) => `${rowName(rowIndex[i], rows[i].utterance_id)} [${rows[i].split}]`);
+        const shown = g.rows.slice(0, 4).map((i) =>
+          `${rowName(rowIndex[i], rows[i].utterance_id)} [${rows[i].split}]`
+        );
+        const where = g.rows.length > 4 ? [...shown, `… ${g.rows.length - 4} more rows`] : shown;
         problems.push(
           `same audio content (sha256 ${g.sha256.slice(0, 12)}…) in ${g.splits.join(" and ")}: ` +
             `${where.join(", ")}; the same recording in two splits leaks into the test ` +
@@ -163,17 +167,23 @@ export async function validateRows(
   return rows;
 }
 
-/** Reads a CSV or Parquet table as string columns (empty CSV cells become null). */
-function readTable(path: string): pl.DataFrame {
+/** Reads a CSV (strictly, see csv_table.ts) or Parquet table as string columns (empty cells → null). */
+async function readTable(path: string): Promise<{ columns: string[]; records: Record<string, unknown>[] }> {
   const ext = extname(path).toLowerCase();
   if (ext === ".parquet") {
-    const df = pl.readParquet(path);
-    return df.select(...df.columns.map((c) => pl.col(c).cast(pl.Utf8)));
+    let df: pl.DataFrame;
+    try {
+      df = pl.readParquet(path);
+    } catch (e) {
+      throw new Error(`${path}: cannot read Parquet (${(e as Error).message.split("\n")[0]})`);
+    }
+    df = df.select(...df.columns.map((c) => pl.col(c).cast(pl.Utf8)));
+    return { columns: df.columns, records: df.toRecords() as Record<string, unknown>[] };
   }
   if (ext !== ".csv") {
     throw new Error(`${path}: a manifest must be .csv or .parquet, got ${JSON.stringify(ext)}`);
   }
-  return pl.readCSV(path, { inferSchemaLength: 0, hasHeader: true });
+  return await readCsvTable(path);
 }
 
 export interface ReadManifestOptions {
@@ -187,19 +197,14 @@ export interface ReadManifestOptions {
 export async function readManifest(path: string, opts: ReadManifestOptions = {}): Promise<pl.DataFrame> {
   const full = resolve(path);
   if (!(await exists(full))) throw new Error(`${full}: manifest not found`);
-  let df: pl.DataFrame;
-  try {
-    df = readTable(full);
-  } catch (e) {
-    throw new Error(`${full}: cannot read manifest (${(e as Error).message})`);
-  }
-  const rows = await validateRows(df.toRecords() as Record<string, unknown>[], df.columns, {
+  const table = await readTable(full);
+  const rows = await validateRows(table.records, table.columns, {
     baseDir: dirname(full),
     source: full,
     checkFiles: opts.checkFiles,
     duplicateAudio: opts.duplicateAudio,
   });
-  return manifestFrame(rows, df.columns);
+  return manifestFrame(rows, table.columns);
 }
 
 /** Rows → DataFrame with the standard columns first, then the optional ones (all as strings). */

@@ -5,10 +5,10 @@
  * `path` is absolute or relative to the CSV's folder; accent_narrow is a Vox-Profile narrow label;
  * split is train | validation | test. The broad label is derived (or, if given, checked).
  */
-import pl from "nodejs-polars";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { cacheRoot } from "../common/assets.ts";
 import { exists } from "../common/fs.ts";
+import { readCsvTable } from "./csv_table.ts";
 import { ManifestError, type ManifestRow, writeManifest } from "./manifest.ts";
 import { isNarrowLabel, NARROW_TO_BROAD } from "./taxonomy.ts";
 
@@ -18,22 +18,18 @@ export const USER_REQUIRED_COLUMNS = ["path", "speaker_id", "accent_narrow", "sp
 export async function userRows(csvPath: string): Promise<ManifestRow[]> {
   const full = resolve(csvPath);
   if (!(await exists(full))) throw new Error(`${full}: CSV not found`);
-  let df: pl.DataFrame;
-  try {
-    df = pl.readCSV(full, { inferSchemaLength: 0, hasHeader: true });
-  } catch (e) {
-    throw new Error(`${full}: cannot read CSV (${(e as Error).message})`);
-  }
-  const missing = USER_REQUIRED_COLUMNS.filter((c) => !df.columns.includes(c));
+  const table = await readCsvTable(full);
+  const missing = USER_REQUIRED_COLUMNS.filter((c) => !table.columns.includes(c));
   if (missing.length > 0) {
     throw new ManifestError(full, [
       `missing column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
-      `(required: ${USER_REQUIRED_COLUMNS.join(", ")}; has: ${df.columns.join(", ")})`,
+      `(required: ${USER_REQUIRED_COLUMNS.join(", ")}; has: ${table.columns.join(", ")})`,
     ]);
   }
+  if (table.records.length === 0) throw new ManifestError(full, ["no rows (only the header)"]);
   const base = dirname(full);
   const dataset = basename(full, extname(full));
-  return (df.toRecords() as Record<string, string | null>[]).map((r) => {
+  return table.records.map((r) => {
     const path = r.path ? resolve(base, r.path) : "";
     const narrow = r.accent_narrow ?? "";
     const id = r.utterance_id ??
