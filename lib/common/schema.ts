@@ -175,6 +175,8 @@ function validateObject(
     if (v === undefined) {
       if (f.required) throw new SchemaError(at(k), "required key is missing");
       if (f.default !== undefined) out[k] = structuredClone(f.default);
+      // A nested table without its own default takes its fields' defaults (one definition of each default).
+      else if (f.type === "object" && !f.exactlyOne && !f.freeForm) out[k] = validate(f, {}, at(k), ctx);
       continue;
     }
     out[k] = validate(f, v, at(k), ctx);

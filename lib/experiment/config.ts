@@ -139,7 +139,6 @@ export const RUN_CONFIG_SPEC: Spec = {
     tasks: { ...taskList, default: TASK_IDS, description: "binary accent tasks" },
     grid: {
       type: "object",
-      default: { q: PAPER_Q, s: PAPER_S },
       description: "SAE grid: latent ratio q × relative sparsity s",
       fields: {
         q: numList(LIMITS.q, { default: PAPER_Q }),
@@ -173,7 +172,6 @@ export const RUN_CONFIG_SPEC: Spec = {
     workers: num(LIMITS.workers, { default: 2, description: "parallel cells" }),
     sae: {
       type: "object",
-      default: { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 },
       fields: {
         batchSize: num(LIMITS.batchSize, { default: 1024, aliases: ["batch", "batch_size"] }),
         lr: num(LIMITS.lr, { default: 1e-5, aliases: ["learning_rate", "learningRate", "learning-rate"] }),
@@ -189,7 +187,6 @@ export const RUN_CONFIG_SPEC: Spec = {
     },
     probe: {
       type: "object",
-      default: { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 20 },
       fields: {
         C: num(LIMITS.probeC, { default: 1, description: "inverse L1 strength" }),
         tol: num(LIMITS.probeTol, { default: 1e-4 }),

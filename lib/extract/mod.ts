@@ -68,6 +68,8 @@ export interface ExtractSummary {
   computed: number;
   /** Stored utterances whose audio file changed since (same id and path, other bytes): encoded again. */
   reencoded: number;
+  /** Utterances whose audio bytes repeat an earlier row's (a file listed twice, or a copy). */
+  duplicateContent: number;
   failed: number;
   seconds: number;
   audioSeconds: number;
@@ -149,6 +151,15 @@ async function extractLocked(
   const noStd = todo.filter((j) => before.rows.has(keys[j.index])).length;
   if (noStd > 0) {
     log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+  }
+  const repeated = hashes.length - new Set(hashes.filter((h) => h !== "")).size -
+    hashes.filter((h) => !h).length;
+  if (repeated > 0) {
+    log(
+      `warning: ${repeated} of ${rows.length} utterances repeat the audio content (same bytes) of an earlier ` +
+        `row; each is stored under its own id`,
+      opts.quiet,
+    );
   }
   const stale = staleKeys(before.rows.values(), new Set(keys), rows);
   if (stale.size > 0) {
@@ -234,6 +245,7 @@ async function extractLocked(
     cached,
     computed,
     reencoded: stale.size,
+    duplicateContent: repeated,
     failed: failures.length,
     seconds,
     audioSeconds,
