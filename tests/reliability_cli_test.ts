@@ -162,6 +162,7 @@ Deno.test("reliability/sae: --out naming a file is refused before training (seco
     assertError(
       await cli(["sae", "encode", "--checkpoint", dir, "--features", X, "--out", join(file, "z.npy")]),
       1,
+      `${file} is a file, so nothing can be created under it`,
     );
   });
 });

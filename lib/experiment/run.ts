@@ -320,7 +320,10 @@ interface RefOutcome {
  * Reads a cached cell or reference JSON, checking the fields the results need; a damaged file (e.g. `{}`) is an
  * error naming the file and the field, never a JavaScript internal.
  */
-export async function readCachedOutcome<T>(path: string, fields: Record<string, "number" | "array">): Promise<T> {
+export async function readCachedOutcome<T>(
+  path: string,
+  fields: Record<string, "number" | "array">,
+): Promise<T> {
   const value = await readJson<Record<string, unknown>>(path);
   const bad = (field: string, want: string, got: unknown) => {
     throw new Error(

@@ -149,10 +149,10 @@ const encode: Command = {
   async run(flags) {
     setThreads(flags);
     const t0 = performance.now();
-    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
-    const featuresPath = need(flags, "features");
     const out = need(flags, "out");
     await checkOutputPath(out, "file", "--out");
+    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
+    const featuresPath = need(flags, "features");
     const X = await readMatrix(featuresPath);
     checkFeatures(X, ckpt.model.config.dIn, featuresPath);
     const z = await encodeSae(ckpt.model, X);
