@@ -23,8 +23,6 @@ export interface CellSpec {
   pooling: Pooling;
   sae: { batchSize: number; lr: number; adamEps: number };
   probe: ProbeConfig;
-  /** Compute threads for this cell's SAE (cores ÷ parallel cells); not part of the cache key. */
-  threads?: number;
 }
 
 export interface CellData {
@@ -100,11 +98,15 @@ export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS): number[] {
   return out;
 }
 
-export async function runCell(spec: CellSpec, data: CellData): Promise<CellOutcome> {
+/**
+ * `threads`: compute threads for the SAE (cores ÷ parallel cells). Machine parallelism, so deliberately not in
+ * CellSpec (the cache key): the engines give bit-identical results at any thread count (lib/sae/engine.ts).
+ */
+export async function runCell(spec: CellSpec, data: CellData, threads = 1): Promise<CellOutcome> {
   const dCodec = data.train.cols;
   const cfg = saeConfigFor(spec, dCodec);
   const t0 = performance.now();
-  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads: spec.threads });
+  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads });
   const saeSeconds = (performance.now() - t0) / 1000;
   const metrics = await saeMetrics(trained.model, data.train);
   const z = await encodeSae(trained.model, data.probe);

@@ -12,14 +12,15 @@ interface Pending {
 export class CellPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: { id: number; spec: CellSpec; data: CellData }[] = [];
+  private readonly queue: { id: number; spec: CellSpec; data: CellData; threads: number }[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly busy = new Map<Worker, number>();
   private nextId = 0;
   /** With one worker, cells run in this thread one after another (not interleaved, so each finishes early). */
   private inline: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly size: number) {
+  /** `threadsPerCell`: compute threads each cell's SAE uses (results do not depend on it). */
+  constructor(readonly size: number, readonly threadsPerCell = 1) {
     if (size > 1) {
       for (let i = 0; i < size; i++) {
         const w = new Worker(new URL("./cell_worker.ts", import.meta.url), { type: "module" });
@@ -37,14 +38,14 @@ export class CellPool {
 
   run(spec: CellSpec, data: CellData): Promise<CellOutcome> {
     if (this.size <= 1) {
-      const result = this.inline.then(() => runCell(spec, data));
+      const result = this.inline.then(() => runCell(spec, data, this.threadsPerCell));
       this.inline = result.catch(() => {});
       return result;
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.queue.push({ id, spec, data });
+      this.queue.push({ id, spec, data, threads: this.threadsPerCell });
       this.dispatch();
     });
   }

@@ -57,6 +57,7 @@ import {
   tableFrame,
 } from "../formats/results.ts";
 import { CellPool } from "./pool.ts";
+import { computeTotals, previousRuns, type RunRecord } from "./run_history.ts";
 import { bootstrapDeltaF1, bootstrapF1, percentileInterval, seedInterval } from "./stats.ts";
 import type { ProbeRows } from "../probe/mod.ts";
 
@@ -76,6 +77,8 @@ export interface RunOptions {
   features?: "extract" | "stored";
   /** Recorded in run_info.json as `executor` (e.g. the Slurm job ids). */
   executor?: Record<string, unknown>;
+  /** Compute threads per cell's SAE; default cores ÷ workers. Changes speed only, never a result. */
+  threadsPerCell?: number;
 }
 
 export interface PlannedCell {
@@ -367,13 +370,18 @@ async function cached<T>(path: string, compute: () => Promise<T>): Promise<{ val
 }
 
 /**
- * The cache key of a cell: the stages' code version, the exact data and the cell's settings, never machine
- * parallelism (threads, workers): they never change a result, and they differ between machines (array tasks,
- * the merge), so a rerun on another machine or worker count finds the same cells.
+ * What a cell's cache key hashes: the stages' code version, the exact data and the cell's settings — never
+ * machine parallelism (threads, workers, cores; CellSpec has none): it never changes a result
+ * (tests/experiment_parallelism_test.ts) and differs between machines (array tasks, the merge), so a rerun on
+ * another machine or worker count finds the same cells.
  */
+export function cellKeyInput(version: string, dataHash: string, spec: CellSpec): Record<string, unknown> {
+  return { version, data: dataHash, spec: { ...spec, dataset: "", codec: "" } };
+}
+
+/** The cache key of a cell (see cellKeyInput). */
 export function cellCacheKey(version: string, dataHash: string, spec: CellSpec): Promise<string> {
-  const { threads: _threads, ...settings } = spec;
-  return hashJson({ version, data: dataHash, spec: { ...settings, dataset: "", codec: "" } });
+  return hashJson(cellKeyInput(version, dataHash, spec));
 }
 
 /** A cell of the plan with what computing it needs. */
@@ -440,7 +448,6 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
             pooling: config.pooling,
             sae: config.sae,
             probe: config.probe,
-            threads: Math.max(1, Math.floor(navigator.hardwareConcurrency / config.workers)),
           };
           const cfg = saeConfigFor(spec, td.data.train.cols);
           if (cfg.k >= cfg.dZ) {
@@ -472,7 +479,13 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
 export async function computeCells(
   config: RunConfig,
   cells: GridCell[],
-  opts: { quiet?: boolean; label?: string; checkpoints?: boolean } = {},
+  opts: {
+    quiet?: boolean;
+    label?: string;
+    checkpoints?: boolean;
+    /** Compute threads per cell's SAE; default cores ÷ workers. Changes speed only, never a result. */
+    threadsPerCell?: number;
+  } = {},
 ): Promise<number> {
   const keep = opts.checkpoints ?? true;
   const cellsDir = join(config.outDir, "cells");
@@ -488,7 +501,10 @@ export async function computeCells(
   const nCached = cells.length - todo.length;
   progress.tick(nCached, `${nCached} cached`);
   if (todo.length === 0) return 0;
-  const pool = new CellPool(Math.min(config.workers, todo.length));
+  const pool = new CellPool(
+    Math.min(config.workers, todo.length),
+    opts.threadsPerCell ?? Math.max(1, Math.floor(navigator.hardwareConcurrency / config.workers)),
+  );
   let computed = 0;
   try {
     await Promise.all(todo.map(async (p) => {
@@ -568,10 +584,27 @@ export async function writeGrid(
   const nCached = planned.length - run.computed;
   const { files, rows } = await writeResults(config, planned, outcomes, refs);
   const seconds = (performance.now() - run.t0) / 1000;
-  await writeJsonAtomic(join(config.outDir, "run_info.json"), {
+  const finished = new Date().toISOString();
+  const executor = run.executor ?? { kind: "local", workers: config.workers };
+  const infoPath = join(config.outDir, "run_info.json");
+  const thisRun: RunRecord = {
+    started: run.started.toISOString(),
+    finished,
+    seconds,
+    cells: { total: planned.length, computed: run.computed, cached: nCached },
+    extract_and_load_seconds: plan.extractSeconds,
+    code_version: version,
+    executor,
+  };
+  const runs = [...await previousRuns(infoPath), thisRun];
+  const cellSeconds = [...outcomes.values()].map((o) => ({
+    sae: o.saeSeconds,
+    probe: o.outcomes.reduce((b, f) => b + f.probeSeconds, 0),
+  }));
+  await writeJsonAtomic(infoPath, {
     name: config.name,
     started: run.started.toISOString(),
-    finished: new Date().toISOString(),
+    finished,
     seconds,
     environment: {
       deno: Deno.version.deno,
@@ -581,7 +614,7 @@ export async function writeGrid(
       arch: Deno.build.arch,
       cpus: navigator.hardwareConcurrency,
     },
-    executor: run.executor ?? { kind: "local", workers: config.workers },
+    executor,
     cells: { total: planned.length, computed: run.computed, cached: nCached },
     stages: {
       extract_and_load_seconds: plan.extractSeconds,
@@ -591,6 +624,9 @@ export async function writeGrid(
         0,
       ),
     },
+    // What the results cost: each cell's own seconds, whichever run computed it (a cached rerun keeps them).
+    compute: computeTotals(cellSeconds, runs),
+    runs,
     epochs_rule: describeEpochs(config.epochs),
     code_version: version,
     excluded,
@@ -645,7 +681,11 @@ async function runGridLocked(config: RunConfig, opts: RunOptions): Promise<RunSu
     };
   }
   const checkpoints = opts.checkpoints ?? true;
-  const computed = await computeCells(config, plan.planned, { quiet: opts.quiet, checkpoints });
+  const computed = await computeCells(config, plan.planned, {
+    quiet: opts.quiet,
+    checkpoints,
+    threadsPerCell: opts.threadsPerCell,
+  });
   return await writeGrid(config, plan, { started, t0, computed, checkpoints, executor: opts.executor });
 }
 

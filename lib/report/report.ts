@@ -65,12 +65,28 @@ export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
     entries.push(["utterances excluded (unreadable/too short)", String(info.excluded.length)]);
   }
   if (info?.started) entries.push(["started", String(info.started)]);
-  if (typeof info?.seconds === "number") entries.push(["run seconds", info.seconds.toFixed(1)]);
-  if (info?.cells) {
+  // Compute time of the results (each cell's own seconds, kept when a rerun reads it from the cache), not
+  // the wall time of the latest — possibly cached — run.
+  const compute = info?.compute;
+  if (compute) {
     entries.push([
-      "cells (computed / cached / total)",
-      `${info.cells.computed} / ${info.cells.cached} / ${info.cells.total}`,
+      "compute seconds (SAE / probes, summed over cells)",
+      `${compute.sae_seconds.toFixed(1)} / ${compute.probe_seconds.toFixed(1)}`,
     ]);
+    entries.push([
+      "wall seconds of the runs that computed cells",
+      compute.computing_runs_wall_seconds.toFixed(1),
+    ]);
+  }
+  const last = info?.runs?.at(-1);
+  if (last) {
+    entries.push([
+      `latest run (of ${info!.runs!.length})`,
+      `${last.seconds.toFixed(1)} s wall, cells computed / cached / total ${last.cells.computed} / ` +
+      `${last.cells.cached} / ${last.cells.total}`,
+    ]);
+  } else if (typeof info?.seconds === "number") {
+    entries.push(["run seconds", info.seconds.toFixed(1)]);
   }
   return pl.DataFrame([
     pl.Series("item", entries.map((e) => e[0]), pl.Utf8),

@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { projectRoot } from "../common/assets.ts";
 import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
+import type { ComputeTotals, RunRecord } from "../experiment/run_history.ts";
 
 export interface RunInfo {
   name?: string;
@@ -16,6 +17,9 @@ export interface RunInfo {
   environment?: Record<string, unknown>;
   cells?: { total?: number; computed?: number; cached?: number };
   stages?: Record<string, number>;
+  /** Compute time of the results and the history of runs (lib/experiment/run_history.ts). */
+  compute?: ComputeTotals;
+  runs?: RunRecord[];
   [key: string]: unknown;
 }
 

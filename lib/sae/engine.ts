@@ -12,6 +12,10 @@
  * - "dense": one ORT graph with the full dense forward/backward (6 GEMMs, like autograd). Wins when
  *   k/d_z is large (q=2, s=0.5: k/d_z = 0.25), where the sparse loops would do more work than fast GEMMs.
  * "auto" picks sparse when k/d_z ≤ SPARSE_MAX_DENSITY (the crossover measured on this machine).
+ *
+ * Results do not depend on the thread count (see `gemmThreads`): every GEMM either has its K dimension summed
+ * in blocks that MLAS fixes whatever the threads (TransA, or K ≤ 128), or runs with only as many threads as keep
+ * each thread's slice of N at least K wide; everything else reduces in JS in a fixed order.
  */
 import * as ort from "onnxruntime-node";
 import { DType as ELEM, onnxModel } from "../formats/onnx.ts";
@@ -50,12 +54,66 @@ export interface Engine {
   release(): Promise<void>;
 }
 
+/** MLAS's SGEMM default slices (MLAS_SGEMM_STRIDEN/K) and the column alignment of its per-thread N slices. */
+const MLAS_STRIDE = 128;
+const MLAS_THREAD_ALIGN_N = 16;
+
+/**
+ * The K slice width MlasSgemmOperation uses for an N × K (not transposed A) problem, as `min(width, K)` so
+ * that "one slice" compares equal: it shrinks toward K when N ≥ K and doubles while N ≤ StrideN / 2.
+ */
+function mlasSliceK(n: number, k: number): number {
+  let strideN = MLAS_STRIDE, strideK = MLAS_STRIDE;
+  if (n >= k) {
+    while (strideK / 2 >= k) strideK /= 2;
+  } else {
+    while (strideN > 16 && strideN / 2 >= n) {
+      strideK *= 2;
+      strideN /= 2;
+    }
+  }
+  return Math.min(strideK, k);
+}
+
+/**
+ * The most threads (≤ `threads`) for an ORT Gemm C = A·B (A: M × K, not transposed; output width N) whose
+ * result is bit-identical to the single-threaded one, for any M.
+ *
+ * Why (onnxruntime 1.30, mlas/lib/sgemm.cpp): MlasGemmBatch splits the output along N when N > M (else along
+ * M), in 16-column blocks, and each thread runs MlasSgemmOperation on its slice. Every output element is one
+ * FMA chain per K slice, the slices summed in order, and the K slice width depends on the thread's N (see
+ * mlasSliceK). So the arithmetic is the single-threaded one exactly when every thread's N slice gets the K
+ * slicing of the whole N. Splits along M never change it, nor do TransA Gemms (MLAS never widens their K
+ * slice). tests/sae_threads_test.ts checks the engines bit for bit at 1–4 threads.
+ */
+export function gemmThreads(n: number, k: number, threads: number): number {
+  const whole = mlasSliceK(n, k);
+  const blocks = Math.ceil(n / MLAS_THREAD_ALIGN_N);
+  let ok = 1;
+  for (let t = 2; t <= Math.min(threads, blocks); t++) {
+    // MlasPartitionWork: the first `extra` threads get one block more; the last slice is cut at N.
+    const per = Math.floor(blocks / t), extra = blocks % t;
+    let same = true;
+    for (let i = 0, start = 0; i < t; i++) {
+      const count = per + (i < extra ? 1 : 0);
+      const width = Math.min(n - start * MLAS_THREAD_ALIGN_N, count * MLAS_THREAD_ALIGN_N);
+      if (width > 0 && mlasSliceK(width, k) !== whole) same = false;
+      start += count;
+    }
+    if (!same) break;
+    ok = t;
+  }
+  return ok;
+}
+
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
-    graphOptimizationLevel: "all",
+    // Off: ORT's basic fusions rewrite our TransA Gemms + Transpose back into NoTrans Gemms whose K blocking
+    // depends on the thread count (see gemmThreads); these small graphs gain nothing measurable from them.
+    graphOptimizationLevel: "disabled",
   };
 }
 
@@ -112,7 +170,10 @@ function denseGraph(d: number, dZ: number, k: number): Uint8Array {
     { op: "Shape", inputs: ["pre"], outputs: ["pre_shape"] },
     { op: "ConstantOfShape", inputs: ["pre_shape"], outputs: ["zeros"] },
     { op: "ScatterElements", inputs: ["zeros", "idx", "zv"], outputs: ["z"], attrs: { axis: 1 } },
-    { op: "MatMul", inputs: ["z", "w_dec_t"], outputs: ["zd"] },
+    // z·W_decᵀ and dpre·W_enc have K = d_z: computed as TransA Gemms (transposed results), whose K blocking
+    // MLAS keeps whatever the threads (see gemmThreads).
+    { op: "Gemm", inputs: ["w_dec_t", "z"], outputs: ["zd_t"], attrs: { transA: 1, transB: 1 } },
+    { op: "Transpose", inputs: ["zd_t"], outputs: ["zd"], attrs: { perm: [1, 0] } },
     { op: "Add", inputs: ["zd", "b_pre"], outputs: ["u_hat"] },
     { op: "Sub", inputs: ["u_hat", "u"], outputs: ["r"] },
     { op: "Mul", inputs: ["r", "r"], outputs: ["r2"] },
@@ -124,7 +185,8 @@ function denseGraph(d: number, dZ: number, k: number): Uint8Array {
     { op: "Mul", inputs: ["dz", "on_f"], outputs: ["dpre"] },
     { op: "Gemm", inputs: ["dpre", "x"], outputs: ["g_w_enc"], attrs: { transA: 1 } },
     { op: "Gemm", inputs: ["z", "du"], outputs: ["g_w_dec_t"], attrs: { transA: 1 } },
-    { op: "MatMul", inputs: ["dpre", "w_enc"], outputs: ["dx"] },
+    { op: "Gemm", inputs: ["w_enc", "dpre"], outputs: ["dx_t"], attrs: { transA: 1, transB: 1 } },
+    { op: "Transpose", inputs: ["dx_t"], outputs: ["dx"], attrs: { perm: [1, 0] } },
     { op: "Sub", inputs: ["du", "dx"], outputs: ["db"] },
     { op: "ReduceSum", inputs: ["db", "axis0"], outputs: ["g_b_pre"], attrs: { keepdims: 0 } },
   ], [
@@ -188,7 +250,7 @@ class Encoder {
     const { dIn, dZ, k } = model.config;
     const session = await ort.InferenceSession.create(
       encoderGraph(dIn, dZ, k, kAux),
-      sessionOptions(threads),
+      sessionOptions(gemmThreads(dZ, dIn, threads)),
     );
     return new Encoder(session, model, kAux);
   }
@@ -428,7 +490,11 @@ class DenseEngine implements Engine {
   }
   static async create(model: SaeModel, threads: number, encoder: Encoder): Promise<DenseEngine> {
     const { dIn, dZ, k } = model.config;
-    const session = await ort.InferenceSession.create(denseGraph(dIn, dZ, k), sessionOptions(threads));
+    // Its NoTrans Gemms have the encoder's shape (N = d_z, K = d); the others are TransA.
+    const session = await ort.InferenceSession.create(
+      denseGraph(dIn, dZ, k),
+      sessionOptions(gemmThreads(dZ, dIn, threads)),
+    );
     return new DenseEngine(model, session, encoder);
   }
 

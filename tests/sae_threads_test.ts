@@ -1,0 +1,86 @@
+/**
+ * The SAE's arithmetic does not depend on the thread count: one training step and one encoding give
+ * bit-identical losses, top-k and gradients with 1, 2, 3 and 4 compute threads, for both engines, across
+ * shapes where onnxruntime's GEMM would otherwise change its K blocking with the threads (few rows, K = d_z
+ * or d above 128), and for a 1-row batch. The rule behind it is `gemmThreads` (engine.ts).
+ */
+import { assert, assertEquals } from "@std/assert";
+import { saeConfig } from "../lib/sae/config.ts";
+import { initModel } from "../lib/sae/model.ts";
+import { createEncoder, createEngine, gemmThreads } from "../lib/sae/engine.ts";
+import { plantedData } from "./sae_data.ts";
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+Deno.test("sae engine: gemmThreads keeps each thread's K slicing equal to the single-threaded one", () => {
+  assertEquals(gemmThreads(128, 64, 4), 4); // K ≤ 128: one K slice whatever the split
+  assertEquals(gemmThreads(20480, 1024, 2), 2); // the C check's encoder: slices of 128 either way
+  assertEquals(gemmThreads(400, 200, 2), 2); // 208 + 192 columns: still slices of 128
+  assertEquals(gemmThreads(64, 320, 2), 1); // the old dense z·W_decᵀ (N = d = 64): 256 alone, 512 on 32 columns
+  assertEquals(gemmThreads(120, 160, 4), 1); // 64-column slices would widen K slices to 256
+  assertEquals(gemmThreads(1280, 640, 16), 16); // 80 columns per thread keep 128
+});
+
+const SHAPES = [
+  // rows, d, q, s, engine
+  { rows: 20, d: 64, q: 5, s: 0.25 }, // dense; the tiny-corpus case that flipped a ΔF1 sign
+  { rows: 20, d: 64, q: 5, s: 0.1 }, // sparse
+  { rows: 300, d: 64, q: 20, s: 0.5 }, // dense, demo-sized
+  { rows: 24, d: 160, q: 5, s: 0.5 }, // dense, K = d > 128 on the NoTrans Gemms
+  { rows: 24, d: 160, q: 5, s: 0.02 }, // sparse, K = d > 128
+  { rows: 1, d: 160, q: 5, s: 0.5 }, // a 1-row batch (MLAS's M = 1 kernel)
+  { rows: 40, d: 256, q: 2, s: 0.25 }, // N slice exactly K at 2 threads
+  { rows: 24, d: 160, q: 0.75, s: 0.25 }, // d_z = 120 < K = 160: gemmThreads keeps 1 thread
+];
+
+Deno.test("sae engine: one step and one encoding are bit-identical with 1, 2, 3 and 4 threads", async () => {
+  for (const { rows, d, q, s } of SHAPES) {
+    const X = plantedData(Math.max(rows, 8), d, 3);
+    const cfg = saeConfig(q, s, d, { epochs: 1, batchSize: 1024, seed: 3, lr: 1e-3 });
+    const u = X.data.subarray(0, rows * d);
+    let first: Float32Array[] | null = null;
+    let firstKind = "";
+    for (const threads of [1, 2, 3, 4]) {
+      const model = initModel(X, cfg);
+      const engine = await createEngine(model, threads);
+      const step = await engine.step(u, rows);
+      const out = [
+        Float32Array.of(step.sse),
+        step.vals.slice(),
+        Float32Array.from(step.idx),
+        engine.grads.wEnc.slice(),
+        engine.grads.wDecT.slice(),
+        engine.grads.bPre.slice(),
+      ];
+      await engine.release();
+      const enc = await createEncoder(model, threads);
+      const e = await enc.encode(u, rows);
+      out.push(e.vals.slice(), Float32Array.from(e.idx));
+      await enc.release();
+      const label = `rows ${rows}, d ${d}, q ${q}, s ${s} (${engine.kind}), ${threads} threads`;
+      if (first === null) {
+        first = out;
+        firstKind = engine.kind;
+        continue;
+      }
+      assertEquals(engine.kind, firstKind);
+      const names = [
+        "sse",
+        "vals",
+        "idx",
+        "grad W_enc",
+        "grad W_dec",
+        "grad b_pre",
+        "encode vals",
+        "encode idx",
+      ];
+      for (let i = 0; i < out.length; i++) {
+        assert(sameBits(first[i], out[i]), `${label}: ${names[i]} differs from 1 thread`);
+      }
+    }
+  }
+});
