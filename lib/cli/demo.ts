@@ -6,7 +6,8 @@
  * A second run reuses every cached cell.
  */
 import { join, resolve } from "node:path";
-import type { Command } from "../common/cli.ts";
+import { type Command, num } from "../common/cli.ts";
+import { LIMITS } from "../common/limits.ts";
 import { projectRoot, sharedDir } from "../common/assets.ts";
 import { log } from "../common/progress.ts";
 import { type RunConfig, validateConfig } from "../experiment/config.ts";
@@ -61,8 +62,9 @@ const demo: Command = {
     const outDir = typeof flags.out === "string"
       ? resolve(flags.out)
       : join(projectRoot(), "results", "demo");
-    const scale = flags["epochs-scale"] === undefined ? undefined : Number(flags["epochs-scale"]);
-    if (scale !== undefined && !(scale > 0)) throw new Error("--epochs-scale must be a positive number");
+    const scale = flags["epochs-scale"] === undefined
+      ? undefined
+      : num(flags, "epochs-scale", undefined, LIMITS.epochsScale);
     const config = demoConfig(outDir, scale === undefined || scale === 1 ? "paper" : { paperScaled: scale });
     const quiet = Boolean(flags.quiet);
     const summary = await runGrid(config, { quiet });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type Command, num, UsageError } from "../common/cli.ts";
 import { exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
+import { LIMITS } from "../common/limits.ts";
 import { findDuplicateAudio } from "./duplicates.ts";
 import { manifestRows, readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
@@ -137,10 +138,10 @@ const prepare: Command = {
       offline: flags.offline === true,
       force: flags.force === true,
       allowDuplicateAudio: flags["allow-duplicate-audio"] === true,
-      seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed),
+      seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed, LIMITS.seed),
       speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
       utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
-      jobs: num(flags, "jobs", SYNTHETIC_DEFAULTS.jobs),
+      jobs: num(flags, "jobs", SYNTHETIC_DEFAULTS.jobs, LIMITS.workers),
     });
     const duplicates = await findDuplicateAudio(manifestRows(manifest));
     const summary = summarizeManifest(manifest, manifestPath, duplicates.withinSplit);
