@@ -11,6 +11,7 @@ import {
   trainingCurvesChart,
   VEGA_LITE_SCHEMA,
 } from "../lib/plots/mod.ts";
+import pl from "nodejs-polars";
 import { fixtureFrames } from "./report_results_fixture.ts";
 
 const one = fixtureFrames();
@@ -24,13 +25,18 @@ Deno.test("Figs 2/3 spec: v5 schema, one panel per q, one line per codec, zero r
   assertEquals(spec.$schema, "https://vega.github.io/schema/vega-lite/v5.json");
   assertEquals(VEGA_LITE_SCHEMA, spec.$schema);
   assertEquals(spec.facet.column.field, "q");
-  const [line, rule] = spec.spec.layer;
+  const [line, points, rule] = spec.spec.layer;
   assertEquals(line.mark.type, "line");
+  assertEquals(points.mark.type, "point");
+  // Untrained SAEs are drawn as crosses; results without `sae_trained` say "not assessed".
+  assertEquals(points.encoding.shape.field, "sae_fit");
+  assertEquals(points.encoding.shape.scale.range[1], "cross");
+  assertEquals(spec.data.values[0].sae_fit, "not assessed");
   assertEquals(line.encoding.x.field, "s");
   assertEquals(line.encoding.y.field, "delta_f1_pct");
   assertEquals(line.encoding.color.field, "codec");
   assertEquals(line.encoding.color.scale.domain, ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]);
-  const tips = line.encoding.tooltip.map((t: Any) => t.field);
+  const tips = points.encoding.tooltip.map((t: Any) => t.field);
   for (const f of ["f1_pct", "f1_ref_pct", "k", "d_z", "delta_f1_pct"]) assert(tips.includes(f), f);
   assertEquals(rule.mark.type, "rule");
   assertEquals(rule.encoding.y.datum, 0);
@@ -76,7 +82,16 @@ Deno.test("seed aggregation: mean and 95 % t interval over seeds; bootstrap inte
   assertEquals(single.interval, "bootstrap over test utterances");
   assertAlmostEquals((single.hi_pct as number) - (single.lo_pct as number), 6, 0.02);
   const spec = deltaF1SeedChart(three.results, { task: "us-vs-uk" }) as Any;
-  assertEquals(spec.spec.layer.map((l: Any) => l.mark.type), ["area", "line", "rule"]);
+  assertEquals(spec.spec.layer.map((l: Any) => l.mark.type), ["area", "line", "point", "rule"]);
+  // "over seeds" only when there are seeds; one seed names its bootstrap interval.
+  assert(spec.title.text.includes("over seeds") && spec.title.subtitle.includes("t-interval over seeds"));
+  const oneSeed = deltaF1SeedChart(one.results, { task: "us-vs-uk" }) as Any;
+  assert(!oneSeed.title.text.includes("over seeds") && oneSeed.title.text.includes("bootstrap"));
+  // A cell whose SAE is untrained (any seed) is marked, and the subtitle counts them.
+  const flagged = three.results.withColumns(pl.col("q").eq(2).not().alias("sae_trained"));
+  const fs = deltaF1SeedChart(flagged, { task: "us-vs-uk" }) as Any;
+  assertEquals(fs.data.values.filter((r: Any) => r.sae_fit === "untrained").length, 12);
+  assert(fs.title.subtitle.includes("✕ = untrained SAE (12 of 48 points)"), fs.title.subtitle);
   assertEquals(meanInterval([2]).hi, 2);
   assertAlmostEquals(meanInterval([1, 3]).hi, 2 + 12.706205 * Math.SQRT2 / Math.SQRT2, 1e-6);
 });

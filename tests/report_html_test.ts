@@ -16,7 +16,8 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
     assertEquals(summary.path, join(dir, "report.html"));
     // Figs 2/3 (3 settings) + z_pos/z_mag (2) + Fig 4 + bootstrap-interval charts (3) + curves.
     assertEquals(summary.charts, 10);
-    assertEquals(summary.tables, 5);
+    // Table 1, reference vs chance, claims, codec differences, Table 2, Table 3 (×1), SAE fit.
+    assertEquals(summary.tables, 8);
     assertEquals(summary.notes, []);
     const html = await Deno.readTextFile(summary.path);
     assertEquals((html.match(/<svg /g) ?? []).length, summary.charts);
@@ -25,6 +26,9 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
     for (
       const h of [
         "Table 1",
+        "Is the reference above chance?",
+        "Paper claims on this run",
+        "ΔF1 differences between codecs",
         "Figures 2 and 3",
         "Table 2",
         "Figure 4",
@@ -36,6 +40,9 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
       has(`<h2>${h}`);
     }
     has("How to read ΔF1");
+    for (const claim of ["(1) sparsity trend", "(2) position vs magnitude", "(3) bitrate"]) has(claim);
+    has("one seed)"); // claims say what their replicates are
+    has("bootstrap intervals over scored utterances (one seed)");
     has(`&quot;deno&quot;: &quot;${Deno.version.deno}&quot;`); // environment from run_info.json
     has("sae_seconds_total"); // stage timings
     has(">SAE epochs</td>"); // the epoch rule is visible

@@ -97,8 +97,47 @@ export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] 
       hi_pct: round(d.hi),
       seeds: d.n,
       interval: boot ? "bootstrap over test utterances" : d.n > 1 ? "t over seeds" : "none",
+      sae_fit: saeFit(g),
     };
   });
+}
+
+/**
+ * Whether the cell's SAEs reached the PCA-k yardstick (results column `sae_trained`): "untrained" when any
+ * seed's SAE did not, "not assessed" for results without the column.
+ */
+export function saeFit(rows: Row[]): "trained" | "untrained" | "not assessed" {
+  const flags = rows.map((r) => r.sae_trained).filter((v) => typeof v === "boolean");
+  if (flags.length === 0) return "not assessed";
+  return flags.every((v) => v) ? "trained" : "untrained";
+}
+
+/** Points over the lines: a filled circle for a trained SAE, a cross for an untrained one (never mixed in). */
+function fitPoints(codecs: string[]) {
+  return {
+    mark: { type: "point", filled: true, size: 60 },
+    encoding: {
+      x: S_AXIS,
+      y: { field: "delta_f1_pct", type: "quantitative" },
+      color: codecColor(codecs),
+      shape: {
+        field: "sae_fit",
+        type: "nominal",
+        title: "SAE",
+        scale: { domain: ["trained", "untrained", "not assessed"], range: ["circle", "cross", "circle"] },
+      },
+      tooltip: [...DELTA_TOOLTIP, { field: "sae_fit", title: "SAE" }, {
+        field: "interval",
+        title: "interval",
+      }],
+    },
+  };
+}
+
+/** Subtitle words on untrained SAEs, when there are any. */
+function fitNote(rows: Row[]): string {
+  const bad = rows.filter((r) => r.sae_fit === "untrained").length;
+  return bad > 0 ? `; ✕ = untrained SAE (${bad} of ${rows.length} points)` : "";
 }
 
 const DELTA_TOOLTIP = [
@@ -111,6 +150,8 @@ const DELTA_TOOLTIP = [
   { field: "f1_pct", type: "quantitative", title: "F1 (%)" },
   { field: "f1_ref_pct", type: "quantitative", title: "F1_ref (%)" },
   { field: "seeds", type: "quantitative" },
+  { field: "lo_pct", title: "95 % lo" },
+  { field: "hi_pct", title: "95 % hi" },
 ];
 
 function qFacet() {
@@ -144,7 +185,8 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
     title: {
       text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature} — ${taskLabel(opts.task)}`,
       subtitle:
-        `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information lost`,
+        `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information ` +
+        `lost${fitNote(rows)}`,
     },
     data: { values: rows },
     facet: { column: qFacet() },
@@ -153,14 +195,14 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
       height: 170,
       layer: [
         {
-          mark: { type: "line", point: true },
+          mark: { type: "line" },
           encoding: {
             x: S_AXIS,
             y: { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
             color: codecColor(codecs),
-            tooltip: DELTA_TOOLTIP,
           },
         },
+        fitPoints(codecs),
         ZERO_RULE,
       ],
     },
@@ -174,14 +216,19 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
   const feature = opts.feature ?? "z";
   const codecs = orderCodecs(rows);
   const seeds = Math.max(...rows.map((r) => r.seeds as number));
+  const boot = rows.some((r) => r.interval === "bootstrap over test utterances");
   const how = seeds > 1
-    ? `line = mean of up to ${seeds} seeds, band = 95 % interval (t)`
-    : "one seed: band = 95 % bootstrap interval over test utterances";
+    ? `line = mean of ${seeds} seeds, band = 95 % t-interval over seeds`
+    : boot
+    ? "one seed: band = 95 % bootstrap interval over scored utterances"
+    : "one seed and no bootstrap: no interval";
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
-      text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature} over seeds — ${taskLabel(opts.task)}`,
-      subtitle: `dataset: ${rows[0].dataset}; ${how}`,
+      text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature}${
+        seeds > 1 ? " over seeds" : boot ? " with bootstrap intervals" : ""
+      } — ${taskLabel(opts.task)}`,
+      subtitle: `dataset: ${rows[0].dataset}; ${how}${fitNote(rows)}`,
     },
     data: { values: rows },
     facet: { column: qFacet() },
@@ -200,17 +247,14 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
           },
         },
         {
-          mark: { type: "line", point: true },
+          mark: { type: "line" },
           encoding: {
             x: S_AXIS,
             color: codecColor(codecs),
             y: { field: "delta_f1_pct", type: "quantitative" },
-            tooltip: [...DELTA_TOOLTIP, { field: "lo_pct", title: "95 % lo" }, {
-              field: "hi_pct",
-              title: "95 % hi",
-            }],
           },
         },
+        fitPoints(codecs),
         ZERO_RULE,
       ],
     },

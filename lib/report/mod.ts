@@ -14,10 +14,20 @@ export {
   table3,
   type Table3Options,
 } from "./tables.ts";
+export {
+  type ClaimRow,
+  claimsTable,
+  CODEC_ORIENTATION,
+  codecDifferences,
+  paperClaims,
+  referenceValidity,
+  type Verdict,
+} from "./claims.ts";
 export { displayNote, displayTable, escapeHtml, tableHtml, type TableHtmlOptions } from "./html.ts";
 export {
   buildReportHtml,
   PAPER_DIFFERENCE,
+  READING_CLAIMS,
   READING_DELTA_F1,
   type ReportSummary,
   runSummaryTable,

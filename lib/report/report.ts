@@ -21,6 +21,13 @@ import {
 import { escapeHtml, tableHtml } from "./html.ts";
 import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
+import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
+
+export const READING_CLAIMS =
+  "Each claim is a contrast D in ΔF1 percentage points with a 95 % t-interval over replicates: the seeds when " +
+  "the run has several, else the configurations it is paired over (one seed). holds = the interval lies on " +
+  "the paper's side of 0; does not hold = on the other side; inconclusive = it contains 0. Caveats name cells " +
+  "with untrained SAEs and references not clearly above chance: a claim read there is not evidence.";
 
 export const READING_DELTA_F1 =
   "ΔF1 = F1(probe on SAE features) − F1(probe on u), in percentage points. Higher (less negative) means " +
@@ -162,6 +169,29 @@ export async function buildReportHtml(
         "Probe on u = mean of ê over time; higher is better.",
       ),
   );
+  await page.section(
+    "Is the reference above chance? Reference F1 (%) and the label-permuted chance level",
+    () =>
+      page.table(
+        referenceValidity(results),
+        "Reference macro-F1 on u with its 95 % bootstrap interval, and the F1 of label-permuted probes (mean, 2.5–97.5 %)",
+        "above_chance = NO: the reference's interval reaches into the chance range — ΔF1 on that task and codec " +
+          "measures noise, not lost accent information.",
+      ),
+  );
+  await page.section("Paper claims on this run's data", () => {
+    page.p(READING_CLAIMS);
+    page.table(
+      claimsTable(results),
+      "The paper's three claims: holds / does not hold / inconclusive, with the numbers",
+    );
+  });
+  await page.section("ΔF1 differences between codecs", () =>
+    page.table(
+      codecDifferences(results),
+      "Mean ΔF1 (%) on z over the grid, per pair of codecs, with the 95 % interval of the difference",
+      "within intervals: the ranking of that pair is not supported by these results.",
+    ));
   await page.section("Figures 2 and 3 — ΔF1 (%) on z across q and s", async () => {
     for (const s of settings) await page.chart(deltaF1Chart(results, { ...s, feature: "z" }));
   });
@@ -201,7 +231,9 @@ export async function buildReportHtml(
     records(results, ["delta_f1_low"], "results").some((r) => typeof r.delta_f1_low === "number");
   if (multiSeed || hasBootstrap) {
     await page.section(
-      multiSeed ? "ΔF1 (%) with 95 % intervals over seeds" : "ΔF1 (%) with 95 % bootstrap intervals",
+      multiSeed
+        ? "ΔF1 (%) with 95 % intervals over seeds"
+        : "ΔF1 (%) with 95 % bootstrap intervals over scored utterances (one seed)",
       async () => {
         for (const s of settings) await page.chart(deltaF1SeedChart(results, { ...s, feature: "z" }));
       },

@@ -1,0 +1,131 @@
+/**
+ * The paper-claims table and the validity tables on planted results: each claim's verdict follows the sign
+ * and interval of its contrast; replicates are seeds when there are several, else configurations.
+ */
+import { assert, assertEquals } from "@std/assert";
+import pl from "nodejs-polars";
+import { Rng } from "../lib/common/random.ts";
+import { claimsTable, codecDifferences, paperClaims, referenceValidity } from "../lib/report/claims.ts";
+
+/** ΔF1 of a (codec, s, feature): planted per codec, plus seeded noise of `noise`. */
+function planted(seeds: number[], noise: number, trained = true): pl.DataFrame {
+  const rng = new Rng(3);
+  const rows: Record<string, unknown>[] = [];
+  const effect = (codec: string, s: number, feature: string) => {
+    // 3.2 kbps: strong sparsity trend, magnitude loses less; 9.2 kbps: flat, position loses less; 6 ≈ 3.2.
+    const base = codec === "lyra-9.2kbps" ? -0.12 : -0.02;
+    const trend = codec === "lyra-9.2kbps" ? 0 : s <= 0.05 ? -0.08 : s >= 0.25 ? 0 : -0.03;
+    const split = feature === "z_pos"
+      ? (codec === "lyra-9.2kbps" ? 0.02 : -0.05)
+      : feature === "z_mag"
+      ? (codec === "lyra-9.2kbps" ? -0.02 : 0.02)
+      : 0;
+    return base + trend + split;
+  };
+  for (const codec of ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]) {
+    for (const seed of seeds) {
+      rows.push({
+        dataset: "saa",
+        codec,
+        task: "us-vs-uk",
+        q: null,
+        s: null,
+        seed,
+        feature: "u",
+        f1: 0.6,
+        delta_f1: 0,
+        f1_ref_low: 0.5,
+        f1_ref_high: 0.7,
+        chance_f1: 0.45,
+        chance_f1_low: 0.4,
+        chance_f1_high: codec === "lyra-6kbps" ? 0.55 : 0.48,
+        ref_above_chance: codec !== "lyra-6kbps",
+        sae_trained: null,
+        pooling: "mean",
+        probe_protocol: "split",
+        probe_folds: 1,
+      });
+      for (const q of [2, 5, 10, 20]) {
+        for (const s of [0.5, 0.25, 0.1, 0.05]) {
+          for (const feature of ["z", "z_pos", "z_mag"]) {
+            rows.push({
+              dataset: "saa",
+              codec,
+              task: "us-vs-uk",
+              q,
+              s,
+              seed,
+              feature,
+              f1: 0.5,
+              delta_f1: effect(codec, s, feature) + noise * rng.normal(),
+              f1_ref_low: 0.5,
+              f1_ref_high: 0.7,
+              chance_f1: 0.45,
+              chance_f1_low: 0.4,
+              chance_f1_high: codec === "lyra-6kbps" ? 0.55 : 0.48,
+              ref_above_chance: codec !== "lyra-6kbps",
+              sae_trained: trained || q !== 20,
+              pooling: "mean",
+              probe_protocol: "split",
+              probe_folds: 1,
+            });
+          }
+        }
+      }
+    }
+  }
+  return pl.DataFrame(rows);
+}
+
+const find = (rows: ReturnType<typeof paperClaims>, claim: string, codec: string) =>
+  rows.find((r) => r.claim.startsWith(claim) && r.codec.startsWith(codec))!;
+
+Deno.test("claims: verdicts follow the planted effects; one seed pairs over configurations", () => {
+  const rows = paperClaims(planted([0], 0.005));
+  const trend = find(rows, "(1)", "lyra-3.2kbps");
+  assertEquals(trend.verdict, "holds");
+  assertEquals(trend.replicates, "4 q values (one seed)");
+  assert(trend.low_pct > 0 && Math.abs(trend.d_pct - 8) < 1, JSON.stringify(trend));
+  assertEquals(find(rows, "(1)", "lyra-9.2kbps").verdict, "inconclusive");
+  const posMag = find(rows, "(2)", "lyra-3.2kbps");
+  assertEquals(posMag.verdict, "holds");
+  assert(posMag.numbers.endsWith("magnitude loses less"), posMag.numbers);
+  assert(posMag.contrast.includes("assumed"), "Lyra's orientation is marked as an assumption");
+  const posMag9 = find(rows, "(2)", "lyra-9.2kbps");
+  assertEquals(posMag9.verdict, "does not hold");
+  assert(posMag9.numbers.endsWith("position loses less"));
+  const bitrate = find(rows, "(3)", "lyra (3.2 / 6 / 9.2 kbps)");
+  assertEquals(bitrate.verdict, "holds");
+  assertEquals(bitrate.replicates, "16 q×s values (one seed)");
+  assert(bitrate.numbers.includes("lyra-6kbps"), bitrate.numbers);
+  // The reference of 6 kbps is not above chance: every claim touching it says so.
+  assert(find(rows, "(1)", "lyra-6kbps").caveats.includes("not clearly above chance: lyra-6kbps"));
+  assertEquals(trend.caveats, "");
+});
+
+Deno.test("claims: with seeds the interval is over seeds; untrained SAE cells are named", () => {
+  const rows = paperClaims(planted([0, 1, 2], 0.005, false));
+  const trend = find(rows, "(1)", "lyra-3.2kbps");
+  assertEquals(trend.replicates, "3 seeds");
+  assertEquals(trend.verdict, "holds");
+  assert(trend.caveats.includes("9 of 36 cells with untrained SAEs"), trend.caveats);
+  // Pure noise around a zero contrast is inconclusive, never "holds".
+  const noisy = paperClaims(planted([0, 1], 0.2));
+  assertEquals(find(noisy, "(1)", "lyra-9.2kbps").verdict === "holds", false);
+  const df = claimsTable(planted([0], 0.005));
+  assertEquals(df.columns.slice(0, 6), ["claim", "dataset", "task", "codec", "contrast", "d_pct"]);
+  assertEquals(df.height, 3 + 3 + 1);
+});
+
+Deno.test("codec differences and reference validity: overlaps and weak references are flagged", () => {
+  const diffs = codecDifferences(planted([0], 0.005)).toRecords();
+  const pair = (a: string, b: string) => diffs.find((r) => r.codec_a === a && r.codec_b === b)!;
+  assertEquals(pair("lyra-3.2kbps", "lyra-9.2kbps").reading, "lyra-3.2kbps higher");
+  const close = codecDifferences(planted([0], 0.05)).toRecords()
+    .find((r) => r.codec_a === "lyra-3.2kbps" && r.codec_b === "lyra-6kbps")!;
+  assertEquals(close.reading, "within intervals: not distinguishable");
+  const validity = referenceValidity(planted([0], 0.005)).toRecords();
+  assertEquals(validity.map((r) => r.above_chance), ["yes", "NO", "yes"]);
+  assertEquals(validity[0].protocol, "mean, split");
+  assertEquals([validity[0].f1_ref_pct, validity[0].low_pct, validity[0].chance_high_pct], [60, 50, 48]);
+});
