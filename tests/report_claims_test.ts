@@ -27,6 +27,8 @@ function planted(seeds: number[], noise: number, trained = true): pl.DataFrame {
       rows.push({
         dataset: "saa",
         codec,
+        codec_family: "lyra",
+        bitrate_kbps: Number(codec.slice(5, -4)),
         task: "us-vs-uk",
         q: null,
         s: null,
@@ -51,6 +53,8 @@ function planted(seeds: number[], noise: number, trained = true): pl.DataFrame {
             rows.push({
               dataset: "saa",
               codec,
+              codec_family: "lyra",
+              bitrate_kbps: Number(codec.slice(5, -4)),
               task: "us-vs-uk",
               q,
               s,

@@ -15,7 +15,7 @@
  */
 import pl from "nodejs-polars";
 import { seedInterval } from "../common/stats.ts";
-import { distinct, orderCodecs, parseCodecId, records, type Row, taskLabel, where } from "../plots/mod.ts";
+import { distinct, orderCodecs, records, type Row, taskLabel, where } from "../plots/mod.ts";
 
 export type Verdict = "holds" | "does not hold" | "inconclusive";
 
@@ -151,7 +151,10 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
   for (const dataset of distinct<string>(rows, "dataset")) {
     for (const task of distinct<string>(where(rows, { dataset }), "task")) {
       const setting = where(rows, { dataset, task });
-      const codecs = orderCodecs(distinct<string>(setting, "codec"));
+      const codecs = orderCodecs(setting);
+      const infoOf = new Map(setting.map((r) => [r.codec as string, r]));
+      const familyOf = (codec: string) => infoOf.get(codec)!.codec_family as string;
+      const bitrateOf = (codec: string) => infoOf.get(codec)!.bitrate_kbps as number | null;
       for (const codec of codecs) {
         const z = where(setting, { codec, feature: "z" });
         push(claimRow(
@@ -170,7 +173,7 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
         ));
       }
       for (const codec of codecs) {
-        const family = parseCodecId(codec).family;
+        const family = familyOf(codec);
         const orientation = CODEC_ORIENTATION[family];
         if (!orientation) continue;
         const at5 = where(setting, { codec, s: 0.05 });
@@ -196,8 +199,9 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
       }
       const families = new Map<string, string[]>();
       for (const codec of codecs) {
-        const p = parseCodecId(codec);
-        if (p.bitrateKbps !== undefined) families.set(p.family, [...(families.get(p.family) ?? []), codec]);
+        if (typeof bitrateOf(codec) === "number") {
+          families.set(familyOf(codec), [...(families.get(familyOf(codec)) ?? []), codec]);
+        }
       }
       for (const [family, variants] of families) {
         if (variants.length < 2) continue;
@@ -211,7 +215,7 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
             claim: "(3) bitrate",
             dataset,
             task: taskLabel(task),
-            codec: `${family} (${variants.map((c) => parseCodecId(c).bitrateKbps).join(" / ")} kbps)`,
+            codec: `${family} (${variants.map(bitrateOf).join(" / ")} kbps)`,
             contrast: `ΔF1(${low}) − ΔF1(${high}) > 0`,
           },
           where(z, { codec: low }),
@@ -264,7 +268,7 @@ export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
   for (const dataset of distinct<string>(rows, "dataset")) {
     for (const task of distinct<string>(where(rows, { dataset }), "task")) {
       const setting = where(rows, { dataset, task });
-      const codecs = orderCodecs(distinct<string>(setting, "codec"));
+      const codecs = orderCodecs(setting);
       for (let i = 0; i < codecs.length; i++) {
         for (let j = i + 1; j < codecs.length; j++) {
           const c = contrast(where(setting, { codec: codecs[i] }), where(setting, { codec: codecs[j] }), [
