@@ -7,12 +7,13 @@
  *
  *   deno run -A bench/codecs_dac_mimi.ts [--codecs dac,mimi] [--threads 1,2] [--repeats 10] [--no-torch]
  */
+import { GraphRunner } from "../lib/codecs/nn/graph_codec.ts";
 import { parseArgs } from "node:util";
 import { DAC_24KHZ } from "../lib/codecs/dac/config.ts";
-import { DacRunner } from "../lib/codecs/dac/model.ts";
+import { DAC } from "../lib/codecs/dac/model.ts";
 import { randomDacWeights } from "../lib/codecs/dac/random_weights.ts";
 import { MIMI_OFFICIAL_CONFIG, mimiConfigFrom } from "../lib/codecs/mimi/config.ts";
-import { MimiRunner } from "../lib/codecs/mimi/model.ts";
+import { MIMI } from "../lib/codecs/mimi/model.ts";
 import { randomMimiWeights } from "../lib/codecs/mimi/random_weights.ts";
 
 const { values: args } = parseArgs({
@@ -47,7 +48,7 @@ if (args.codecs.includes("dac")) {
       label,
       nq,
       make: async (threads) => {
-        const r = await DacRunner.create(w, DAC_24KHZ, nq, threads);
+        const r = await GraphRunner.create(DAC, w, DAC_24KHZ, nq, threads);
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });
@@ -62,7 +63,7 @@ if (args.codecs.includes("mimi")) {
       label,
       nq,
       make: async (threads) => {
-        const r = await MimiRunner.create(w, cfg, nq, threads);
+        const r = await GraphRunner.create(MIMI, w, cfg, nq, threads);
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });

@@ -7,12 +7,13 @@
  *
  *   deno run -A bench/codecs_seanet.ts [--codecs encodec,speechtokenizer] [--threads 1,2] [--repeats 15] [--no-torch]
  */
+import { GraphRunner } from "../lib/codecs/nn/graph_codec.ts";
 import { parseArgs } from "node:util";
 import { nqForBandwidth, OFFICIAL_24KHZ } from "../lib/codecs/encodec/config.ts";
-import { EncodecRunner } from "../lib/codecs/encodec/model.ts";
+import { ENCODEC } from "../lib/codecs/encodec/model.ts";
 import { randomSeanetWeights } from "../lib/codecs/nn/seanet.ts";
 import { OFFICIAL_CONFIG } from "../lib/codecs/speechtokenizer/config.ts";
-import { SptRunner } from "../lib/codecs/speechtokenizer/model.ts";
+import { SPEECHTOKENIZER } from "../lib/codecs/speechtokenizer/model.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -49,7 +50,7 @@ if (args.codecs.includes("encodec")) {
       nq,
       sampleRate: 24000,
       make: async (threads) => {
-        const r = await EncodecRunner.create(w, OFFICIAL_24KHZ, nq, threads);
+        const r = await GraphRunner.create(ENCODEC, w, OFFICIAL_24KHZ, nq, threads);
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });
@@ -65,7 +66,7 @@ if (args.codecs.includes("speechtokenizer")) {
       nq,
       sampleRate: 16000,
       make: async (threads) => {
-        const r = await SptRunner.create(w, cfg, nq, threads);
+        const r = await GraphRunner.create(SPEECHTOKENIZER, w, cfg, nq, threads);
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });

@@ -4,10 +4,11 @@
  * official and Hugging Face names), supplement/full (the real full-size architecture, weights rebuilt by the
  * documented rule), a full-size 30 s run, weight resolution and the official .th checkpoint format.
  */
+import { GraphRunner } from "../lib/codecs/nn/graph_codec.ts";
 import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { nqForBandwidth, OFFICIAL_24KHZ } from "../lib/codecs/encodec/config.ts";
-import { EncodecRunner } from "../lib/codecs/encodec/model.ts";
+import { ENCODEC } from "../lib/codecs/encodec/model.ts";
 import { OFFICIAL_CHECKPOINT, OFFICIAL_URL, readEncodecWeights } from "../lib/codecs/encodec/weights.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
 import { sha256Hex } from "../lib/common/hash.ts";
@@ -23,47 +24,6 @@ import {
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/encodec_24khz`;
 const SUP = DIR && `${DIR}/supplement`;
 const ignore = !DIR;
-
-Deno.test({
-  name: "encodec: primary fixture parity (1.5/6/12 kbps, long and short clip)",
-  ignore,
-  fn: async () => {
-    const { weights, config } = await readEncodecWeights("safetensors", [
-      `${DIR}/weights.safetensors`,
-      `${DIR}/config.json`,
-    ]);
-    assertEquals([config.bins, config.nQ, config.encoder.nFilters], [256, 24, 4]);
-    for (const bw of [1.5, 6, 12]) {
-      const nq = nqForBandwidth(config, bw);
-      assertEquals(nq, { 1.5: 2, 6: 10, 12: 20 }[bw]);
-      const runner = await EncodecRunner.create(weights, config, nq, 1);
-      for (const suffix of ["", "_short"]) {
-        const audio = (await npyF32(`${DIR}/input${suffix}.npy`)).data;
-        const r = await runner.run(audio);
-        const latent = await npyF32(`${DIR}/latent${suffix}.npy`);
-        assertEquals([r.latent!.rows, r.latent!.cols], latent.shape);
-        assertEquals(r.latent!.rows, Math.ceil(audio.length / 320));
-        assertClose(`latent${suffix}`, r.latent!.data, latent.data);
-        const margin = (await npyF32(`${DIR}/margin_12${suffix}.npy`)).data;
-        const T = latent.shape[0];
-        const skip = assertCodes(
-          `codes_${bw}${suffix}`,
-          r.codes!,
-          (await npyInt(`${DIR}/codes_${bw}${suffix}.npy`)).data,
-          nq,
-          margin.subarray(0, nq * T),
-        );
-        assertEquals(skip.size, 0);
-        assertClose(
-          `ehat_${bw}${suffix}`,
-          r.ehat!.data,
-          (await npyF32(`${DIR}/ehat_${bw}${suffix}.npy`)).data,
-        );
-      }
-      await runner.release();
-    }
-  },
-});
 
 Deno.test({
   name: "encodec: registry id encodec-6kbps resolves the fixture folder through --models",
@@ -104,7 +64,7 @@ for (const names of ["official", "hf"]) {
       for (const bw of [1.5, 6, 12]) {
         const nq = nqForBandwidth(config, bw);
         assertEquals(nq, { 1.5: 2, 6: 8, 12: 16 }[bw]);
-        const runner = await EncodecRunner.create(weights, config, nq, 1);
+        const runner = await GraphRunner.create(ENCODEC, weights, config, nq, 1);
         for (const input of TINY_INPUTS) {
           const audio = (await npyF32(`${SUP}/tiny/inputs/${input}.npy`)).data;
           const ref = `${SUP}/tiny/${input}`;
@@ -149,7 +109,7 @@ Deno.test({
     const config = OFFICIAL_24KHZ;
     for (const bw of [1.5, 6, 12]) {
       const nq = nqForBandwidth(config, bw);
-      const runner = await EncodecRunner.create(weights, config, nq);
+      const runner = await GraphRunner.create(ENCODEC, weights, config, nq);
       for (const input of ["speech_24100", "noise_len321"]) {
         const audio = (await npyF32(`${SUP}/full/inputs/${input}.npy`)).data;
         const ref = `${SUP}/full/${input}`;
@@ -175,7 +135,12 @@ Deno.test({
   ignore,
   fn: async () => {
     const weights = await ruleWeights(`${SUP}/full/weights_check.json`);
-    const runner = await EncodecRunner.create(weights, OFFICIAL_24KHZ, nqForBandwidth(OFFICIAL_24KHZ, 6));
+    const runner = await GraphRunner.create(
+      ENCODEC,
+      weights,
+      OFFICIAL_24KHZ,
+      nqForBandwidth(OFFICIAL_24KHZ, 6),
+    );
     const audio = new Float32Array(30 * 24000 + 17);
     for (let i = 0; i < audio.length; i++) audio[i] = 0.3 * Math.sin(i * 0.031) * Math.sin(i * 0.0007);
     const before = Deno.memoryUsage().rss;

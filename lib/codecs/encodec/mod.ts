@@ -1,49 +1,18 @@
 /**
- * EnCodec 24 kHz codecs for the registry: ids `encodec-<bw>kbps` for the official target bandwidths.
+ * EnCodec 24 kHz codecs for the registry: ids `encodec-<bw>kbps` for the official target bandwidths (weights
+ * resolved as in lib/codecs/nn/weights_resolve.ts, folder `encodec_24khz`).
  * ê (T × 128, 75 frames/s) = the dequantized RVQ output the decoder consumes; see README "Codecs".
  */
-import type { Codec, CodecEntry, LoadOptions } from "../types.ts";
-import { frameRate, hopLength, nqForBandwidth, OFFICIAL_24KHZ } from "./config.ts";
-import { EncodecRunner } from "./model.ts";
-import { loadEncodecWeights, OFFICIAL_URL } from "./weights.ts";
+import { graphCodecEntries } from "../nn/graph_codec.ts";
+import type { CodecEntry } from "../types.ts";
+import { nqForBandwidth } from "./config.ts";
+import { ENCODEC } from "./model.ts";
 
-const SOURCE =
-  `EnCodec 24 kHz, facebookresearch/encodec (code MIT), weights ${OFFICIAL_URL} (licence not stated)`;
-
-function entry(kbps: number): CodecEntry {
-  const id = `encodec-${kbps}kbps`;
-  return {
-    id,
-    family: "encodec",
-    sampleRate: OFFICIAL_24KHZ.sampleRate,
-    dCodec: OFFICIAL_24KHZ.encoder.dimension,
-    frameRate: frameRate(OFFICIAL_24KHZ),
+export const ENCODEC_CODECS: CodecEntry[] = graphCodecEntries(
+  ENCODEC,
+  [1.5, 3, 6, 12, 24].map((kbps) => ({
+    id: `encodec-${kbps}kbps`,
+    nQ: (cfg) => nqForBandwidth(cfg, kbps),
     bitrateKbps: kbps,
-    minSamples: 1,
-    source: SOURCE,
-    load: (opts: LoadOptions = {}) => loadEncodec(id, kbps, opts),
-  };
-}
-
-/** Loads EnCodec at `kbps` (weights resolved as in lib/codecs/nn/weights_resolve.ts, folder `encodec_24khz`). */
-export async function loadEncodec(id: string, kbps: number, opts: LoadOptions = {}): Promise<Codec> {
-  const { weights, config, source } = await loadEncodecWeights(opts);
-  const nq = nqForBandwidth(config, kbps);
-  const runner = await EncodecRunner.create(weights, config, nq, opts.threads);
-  return {
-    id,
-    family: "encodec",
-    sampleRate: config.sampleRate,
-    dCodec: config.encoder.dimension,
-    frameRate: frameRate(config),
-    bitrateKbps: kbps,
-    minSamples: 1,
-    source: `${SOURCE}; loaded from ${source} (${nq} of ${config.nQ} codebooks × ${config.bins}, hop ${
-      hopLength(config)
-    })`,
-    encode: async (audio: Float32Array) => (await runner.run(audio, ["ehat"])).ehat!,
-    dispose: () => void runner.release(),
-  };
-}
-
-export const ENCODEC_CODECS: CodecEntry[] = [1.5, 3, 6, 12, 24].map(entry);
+  })),
+);
