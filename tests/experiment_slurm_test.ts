@@ -143,23 +143,52 @@ Deno.test({
         viaSlurm,
         "--executor",
         "slurm",
+        "--shard-size",
+        "70",
         "--wait",
         "--poll",
         "1",
       ]);
-      assertStringIncludes(out, "extraction array job");
+      assertStringIncludes(out, "after 2 feature extraction shard(s)");
+      assertStringIncludes(out, "fold job");
       assertStringIncludes(out, "4/4 cells computed");
       assertEquals(comparable(join(dir, "slurm")), comparable(join(dir, "local")));
       const sub = await submission(join(dir, "slurm"), "001");
-      for (
-        const f of ["plan.json", "config.json", "task.sh", "merge.sh", "logs/task-0.out", "logs/merge.out"]
-      ) {
+      const files = ["plan.json", "config.json", "task.sh", "merge.sh", "logs/task-0.out", "logs/merge.out"];
+      for (const f of [...files, "extract.sh", "fold.sh", "logs/extract-1.out", "logs/fold.out"]) {
         assert(await Deno.stat(join(sub.dir, f)).then(() => true, () => false), `${f} missing in ${sub.dir}`);
       }
       const info = JSON.parse(await Deno.readTextFile(join(dir, "slurm", "run_info.json")));
       assertEquals(info.executor.kind, "slurm");
       assertEquals(info.executor.jobs.merge, sub.jobs.merge);
       assert(await Deno.stat(join(dir, "slurm", "report.html")).then(() => true, () => false));
+    });
+
+    await t.step("extract --executor slurm: shards, fold; the store equals a local extraction", async () => {
+      const store = join(dir, "store-slurm");
+      const args = ["extract", "--codec", "lyra-3.2kbps", "--manifest", manifest, "--store", store];
+      const out = await mustRun([
+        ...args,
+        "--models",
+        `${shared}/models`,
+        "--executor",
+        "slurm",
+        "--shard-size",
+        "50",
+        "--wait",
+        "--poll",
+        "1",
+      ]);
+      assertStringIncludes(out, "3 extraction shard(s)");
+      assertStringIncludes(out, "3/3 shards extracted");
+      const local = join(features, "fsdd-mini", "lyra-3.2kbps");
+      for (const f of ["u.npy", "index.csv"]) {
+        assertEquals(await Deno.readFile(join(store, f)), await Deno.readFile(join(local, f)), f);
+      }
+      const parts = await Array.fromAsync(Deno.readDir(join(store, "parts"))).catch(() => []);
+      assertEquals(parts.length, 0, "parts left after the fold");
+      const again = await mustRun([...args, "--executor", "slurm"]);
+      assertStringIncludes(again, "complete, nothing to extract");
     });
 
     await t.step(

@@ -2,8 +2,11 @@
  * A thin client of the Slurm commands (sbatch, squeue, scontrol, sacct, scancel, sinfo), run as external
  * processes. Job states come from squeue while a job is queued or running, then from scontrol (finished jobs
  * stay visible for MinJobAge, 300 s by default) or sacct (when accounting is on); a state no command knows any
- * more is reported as null and the caller judges from what the job left on disk.
+ * more is reported as null and the caller judges from what the job left on disk. Also what the executors of
+ * the stages share: the submission folders, the batch scripts, following jobs, the Slurm CLI flags.
  */
+import { type FlagSpec, num, UsageError } from "./cli.ts";
+import { Progress } from "./progress.ts";
 
 /** Resource flags a user gives once; passed through to every sbatch call. */
 export interface SlurmOptions {
@@ -156,4 +159,239 @@ function expandRange(spec: string): number[] {
 /** Quotes one word for a POSIX shell. */
 export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** How a job starts this toolkit: this Deno, this checkout (both on the filesystem the nodes share). */
+export interface Toolkit {
+  /** The deno executable. */
+  deno: string;
+  /** The checkout's root (holds deno.json, lib/, node_modules/). */
+  root: string;
+}
+
+/** Permissions of array tasks and merge jobs: no subprocesses, no network (data and weights are local). */
+export const TASK_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** The shell command line running the toolkit's CLI with `args`. */
+export function toolkitCommand(t: Toolkit, args: string[]): string {
+  return [
+    t.deno,
+    "run",
+    `--config=${t.root}/deno.json`,
+    ...TASK_PERMISSIONS,
+    `${t.root}/lib/cli/main.ts`,
+    ...args,
+  ].map(shellQuote).join(" ");
+}
+
+/** A batch script. Paths in it are absolute, so the caller's folder (INIT_CWD of `deno task`) is dropped. */
+export function script(title: string, body: string[]): string {
+  return ["#!/bin/bash", `# ${title}`, "set -euo pipefail", "unset INIT_CWD", ...body, ""].join("\n");
+}
+
+/** The jobs of one submission and how they were submitted (`submission.json`). */
+export interface SubmissionRecord {
+  version: 1;
+  /** "001", "002", ... */
+  submission: string;
+  /** `<outDir>/slurm/NNN`. */
+  dir: string;
+  /** Where the results go (a grid's outDir, or a feature store). */
+  outDir: string;
+  plan: string;
+  /** Job ids by role (extract, fold, array, merge). */
+  jobs: Record<string, string | undefined>;
+  commands: string[];
+  submitted: string;
+}
+
+/** The newest submission of an outDir (`<outDir>/slurm/NNN/submission.json`), or null. */
+export async function latestSubmission<T extends SubmissionRecord>(outDir: string): Promise<T | null> {
+  const dir = `${outDir}/slurm`;
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory && /^\d{3,}$/.test(e.name)) names.push(e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  for (const n of names.sort().reverse()) {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dir}/${n}/submission.json`)) as T;
+    } catch { /* a plan never submitted (dry run, failed sbatch) */ }
+  }
+  return null;
+}
+
+/** Creates the next submission folder `<outDir>/slurm/NNN/` with `logs/`. */
+export async function nextSubmissionDir(outDir: string): Promise<{ name: string; dir: string }> {
+  const dir = `${outDir}/slurm`;
+  await Deno.mkdir(dir, { recursive: true });
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) if (/^\d{3,}$/.test(e.name)) n = Math.max(n, Number(e.name));
+  const name = String(n + 1).padStart(3, "0");
+  await Deno.mkdir(`${dir}/${name}/logs`, { recursive: true });
+  return { name, dir: `${dir}/${name}` };
+}
+
+/** Refuses a new submission while the previous one of the same outDir is queued or running. */
+export async function refuseWhileActive(outDir: string): Promise<SubmissionRecord | null> {
+  const previous = await latestSubmission(outDir);
+  if (!previous) return null;
+  const ids = Object.values(previous.jobs).filter((j): j is string => !!j);
+  if ((await queued(ids)).length > 0) {
+    throw new SlurmError(
+      `submission ${previous.submission} of ${outDir} is still queued or running (jobs ${ids.join(", ")}); ` +
+        `follow it with --follow, or scancel it before submitting again`,
+    );
+  }
+  return previous;
+}
+
+/** "array 54: 2 running, 1 pending(dependency); merge 55: 1 pending(dependency)". */
+export function describeQueue(states: JobState[], jobs: Record<string, string | undefined>): string {
+  const parts: string[] = [];
+  for (const [role, id] of Object.entries(jobs)) {
+    if (!id) continue;
+    const mine = states.filter((s) => s.id === id || s.id.startsWith(`${id}_`));
+    if (mine.length === 0) continue;
+    const counts = new Map<string, number>();
+    for (const s of mine) {
+      const label = s.state === "PENDING" && s.reason && s.reason !== "None"
+        ? `PENDING(${s.reason})`
+        : s.state;
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+    }
+    parts.push(`${role} ${id}: ${[...counts].map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ")}`);
+  }
+  return parts.join("; ");
+}
+
+/**
+ * Polls until none of the jobs is queued, reporting `countDone()` of `total` with the queue state as the usual
+ * progress line (a line whenever either changes, at most every few seconds in logs).
+ */
+export async function waitForJobs(
+  jobs: Record<string, string | undefined>,
+  total: number,
+  countDone: () => Promise<number>,
+  opts: { label: string; unit: string; pollSeconds?: number; quiet?: boolean },
+): Promise<void> {
+  const ids = Object.values(jobs).filter((j): j is string => !!j);
+  const progress = new Progress({
+    label: opts.label,
+    total,
+    unit: opts.unit,
+    quiet: opts.quiet,
+    intervalMs: 5000,
+  });
+  let shown = 0, lastQueue = "";
+  for (;;) {
+    const active = await queued(ids);
+    const done = await countDone();
+    const queue = describeQueue(active, jobs);
+    if (done !== shown || queue !== lastQueue) {
+      progress.tick(done - shown, queue || "queue empty");
+      shown = done;
+      lastQueue = queue;
+    }
+    if (active.length === 0) return;
+    await new Promise((r) => setTimeout(r, (opts.pollSeconds ?? 10) * 1000));
+  }
+}
+
+/** The last lines of a log file ("" when missing). */
+export async function logTail(path: string, lines = 6): Promise<string> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** A unit of work that did not finish: which job and task, Slurm's state, its log and its units. */
+export interface UnitFailure {
+  role: string;
+  /** Array task index; null for a plain job. */
+  index: number | null;
+  /** Slurm's state when it still knows it (FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ...). */
+  state: string | null;
+  log: string;
+  units: string[];
+  /** The task's own error, or the last lines of its log. */
+  detail: string;
+}
+
+/** Human-readable lines for failures. */
+export function describeUnitFailures(
+  failures: UnitFailure[],
+  jobs: Record<string, string | undefined>,
+): string[] {
+  const lines: string[] = [];
+  for (const f of failures) {
+    const what = f.index === null
+      ? `${f.role} job ${jobs[f.role]}`
+      : `${f.role} task ${jobs[f.role]}_${f.index}`;
+    lines.push(`${what} did not finish (${f.state ?? "state no longer known to Slurm"}); log: ${f.log}`);
+    lines.push(`  units: ${f.units.join(", ")}`);
+    if (f.detail) lines.push(...f.detail.split("\n").map((l) => `  | ${l}`));
+  }
+  return lines;
+}
+
+/** The Slurm flags of every command with `--executor slurm`. */
+export const SLURM_FLAGS: FlagSpec = {
+  executor: { type: "string", description: "local (this machine, default) or slurm (array job + merge job)" },
+  wait: { type: "boolean", description: "slurm: follow the jobs until the merge has finished" },
+  follow: { type: "boolean", description: "follow the latest Slurm submission (as --wait)" },
+  status: { type: "boolean", description: "report the latest Slurm submission once" },
+  partition: { type: "string", description: "slurm: --partition" },
+  time: { type: "string", description: "slurm: --time limit of each job (e.g. 2:00:00)" },
+  mem: { type: "string", description: "slurm: --mem of each job (e.g. 8G)" },
+  "cpus-per-task": { type: "string", description: "slurm: --cpus-per-task (parallel work in one task)" },
+  gres: { type: "string", description: "slurm: --gres of the array tasks (e.g. gpu:1)" },
+  "array-parallelism": { type: "string", description: "slurm: at most N array tasks at once (%N)" },
+  "sbatch-arg": {
+    type: "string",
+    multiple: true,
+    description: "slurm: extra sbatch flag, verbatim (repeatable, e.g. --sbatch-arg=--account=abc)",
+  },
+  "shard-size": {
+    type: "string",
+    description: "slurm: utterances per extraction array task (default 500)",
+  },
+  poll: { type: "string", description: "slurm: seconds between queue polls when following", default: "10" },
+};
+
+/** `--executor`, checked. */
+export function executorFlag(flags: Record<string, unknown>): "local" | "slurm" {
+  const e = (flags.executor as string | undefined) ?? "local";
+  if (e !== "local" && e !== "slurm") throw new UsageError(`--executor must be local or slurm, got '${e}'`);
+  return e;
+}
+
+/** A positive integer flag, or undefined when absent. */
+export function positiveIntFlag(flags: Record<string, unknown>, name: string): number | undefined {
+  if (flags[name] === undefined) return undefined;
+  return num(flags, name, undefined, { integer: true, min: 1 });
+}
+
+/** The resource options of the Slurm flags. */
+export function slurmOptionsFromFlags(flags: Record<string, unknown>): SlurmOptions {
+  const extra = (flags["sbatch-arg"] as string[] | undefined) ?? [];
+  for (const a of extra) {
+    if (!a.startsWith("-")) throw new UsageError(`--sbatch-arg takes an sbatch flag, got '${a}'`);
+  }
+  return {
+    partition: flags.partition as string | undefined,
+    time: flags.time as string | undefined,
+    mem: flags.mem as string | undefined,
+    cpusPerTask: positiveIntFlag(flags, "cpus-per-task"),
+    gres: flags.gres as string | undefined,
+    arrayParallelism: positiveIntFlag(flags, "array-parallelism"),
+    sbatchArgs: extra,
+  };
 }

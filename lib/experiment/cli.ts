@@ -1,17 +1,24 @@
 /** `deno task cli grid --config FILE [--dry-run] [--executor local|slurm ...]`: the ΔF1 experiment grid. */
 import { fileURLToPath } from "node:url";
 import type { Command } from "../common/cli.ts";
-import { need, num, UsageError } from "../common/cli.ts";
+import { need, num } from "../common/cli.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
-import { queued, type SlurmOptions } from "../common/slurm.ts";
+import {
+  describeUnitFailures,
+  executorFlag,
+  latestSubmission,
+  positiveIntFlag,
+  queued,
+  SLURM_FLAGS,
+  slurmOptionsFromFlags,
+  type Toolkit,
+} from "../common/slurm.ts";
 import { readConfig, type RunConfig } from "./config.ts";
 import {
-  describeFailures,
   type FollowResult,
   followSubmission,
   judgeSubmission,
-  latestSubmission,
   mergeGrid,
   runPlanTask,
   type Submission,
@@ -40,26 +47,11 @@ const grid: Command = {
       type: "boolean",
       description: "keep only each cell's metrics, not its SAE, probes and split lists (smaller footprint)",
     },
-    executor: { type: "string", description: "local (this machine) or slurm (array job + merge job)" },
-    wait: { type: "boolean", description: "slurm: follow the jobs until the merge has written the results" },
-    follow: { type: "boolean", description: "follow the outDir's latest Slurm submission (as --wait)" },
-    status: { type: "boolean", description: "report the outDir's latest Slurm submission once" },
-    partition: { type: "string", description: "slurm: --partition" },
-    time: { type: "string", description: "slurm: --time limit of each array task (e.g. 2:00:00)" },
-    mem: { type: "string", description: "slurm: --mem of each array task (e.g. 8G)" },
-    "cpus-per-task": { type: "string", description: "slurm: --cpus-per-task (parallel cells in a task)" },
-    gres: { type: "string", description: "slurm: --gres of the array tasks (e.g. gpu:1)" },
-    "array-parallelism": { type: "string", description: "slurm: at most N array tasks at once (%N)" },
-    "sbatch-arg": {
-      type: "string",
-      multiple: true,
-      description: "slurm: extra sbatch flag, verbatim (repeatable, e.g. --sbatch-arg=--account=abc)",
-    },
+    ...SLURM_FLAGS,
     "cells-per-task": {
       type: "string",
       description: "slurm: cells per array task (default 1, more when over 100 tasks)",
     },
-    poll: { type: "string", description: "slurm: seconds between queue polls when following", default: "10" },
     plan: { type: "string", description: "internal (array tasks, merge job): the submission's plan.json" },
     "task-index": { type: "string", description: "internal: run this array task's share of --plan" },
     merge: { type: "boolean", description: "with --plan: write the results tables from the cached cells" },
@@ -72,21 +64,17 @@ const grid: Command = {
     if (workers !== undefined) config.workers = workers;
     const checkpoints = !flags["no-checkpoints"];
     const quiet = Boolean(flags.quiet);
-    const executor = (flags.executor as string | undefined) ?? "local";
-    if (executor !== "local" && executor !== "slurm") {
-      throw new UsageError(`--executor must be local or slurm, got '${executor}'`);
-    }
+    const executor = executorFlag(flags);
     if (flags.plan !== undefined) {
       const plan = need(flags, "plan");
       if (flags.merge) return printSummary(await mergeGrid(config, plan, quiet), false);
-      const index = num(flags, "task-index");
-      if (!Number.isInteger(index) || index < 0) throw new UsageError("--task-index must be an integer ≥ 0");
+      const index = num(flags, "task-index", undefined, { integer: true, min: 0 });
       const r = await runPlanTask(config, plan, index, { quiet });
       console.log(`task ${index}: ${r.cells} cell(s), ${r.computed} computed`);
       return { task: index, ...r };
     }
     if (flags.follow || flags.status) {
-      const sub = await latestSubmission(config.outDir);
+      const sub = await latestSubmission<Submission>(config.outDir);
       if (!sub) throw new Error(`${config.outDir}: no Slurm submission (no slurm/NNN/submission.json)`);
       return await follow(sub, flags, quiet, Boolean(flags.status));
     }
@@ -116,27 +104,9 @@ function printSummary(summary: RunSummary, dryRun: boolean): Record<string, unkn
   return { ...rest, planned: summary.planned?.length };
 }
 
-function positiveInt(flags: Record<string, unknown>, name: string): number | undefined {
-  if (flags[name] === undefined) return undefined;
-  const n = num(flags, name);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
-  return n;
-}
-
-function slurmOptions(flags: Record<string, unknown>): SlurmOptions {
-  const extra = (flags["sbatch-arg"] as string[] | undefined) ?? [];
-  for (const a of extra) {
-    if (!a.startsWith("-")) throw new UsageError(`--sbatch-arg takes an sbatch flag, got '${a}'`);
-  }
-  return {
-    partition: flags.partition as string | undefined,
-    time: flags.time as string | undefined,
-    mem: flags.mem as string | undefined,
-    cpusPerTask: positiveInt(flags, "cpus-per-task"),
-    gres: flags.gres as string | undefined,
-    arrayParallelism: positiveInt(flags, "array-parallelism"),
-    sbatchArgs: extra,
-  };
+/** The array tasks start this Deno on this checkout: both must be on the filesystem the nodes share. */
+export function thisToolkit(): Toolkit {
+  return { deno: Deno.execPath(), root: fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "") };
 }
 
 async function submit(
@@ -145,15 +115,11 @@ async function submit(
   quiet: boolean,
   checkpoints: boolean,
 ) {
-  // The array tasks start this Deno on this checkout: both must be on the filesystem the nodes share.
-  const toolkit = {
-    deno: Deno.execPath(),
-    root: fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, ""),
-  };
   const r = await submitGrid(config, {
-    slurm: slurmOptions(flags),
-    toolkit,
-    cellsPerTask: positiveInt(flags, "cells-per-task"),
+    slurm: slurmOptionsFromFlags(flags),
+    toolkit: thisToolkit(),
+    cellsPerTask: positiveIntFlag(flags, "cells-per-task"),
+    shardSize: positiveIntFlag(flags, "shard-size"),
     dryRun: Boolean(flags["dry-run"]),
     quiet,
     checkpoints,
@@ -164,7 +130,9 @@ async function submit(
   if (flags["dry-run"]) {
     console.log(`plan (not submitted): ${sub.dir}`);
     for (const e of plan.extract) {
-      console.log(`extract task ${e.index}: ${e.dataset}/${e.codec} → ${e.store}`);
+      console.log(
+        `extract task ${e.index}: ${e.dataset}/${e.codec} ${e.first} … ${e.last} (${e.rows}) → ${e.store}`,
+      );
     }
     for (const t of plan.tasks) console.log(`array task ${t.index}: ${t.cells.map((c) => c.id).join(", ")}`);
     for (const c of sub.commands) console.log(c);
@@ -176,21 +144,24 @@ async function submit(
       dryRun: true,
     };
   }
+  const logs = `${sub.dir}/logs`;
   console.log(
     `submission ${sub.submission}: ${pending} of ${sub.cells} cells to compute in ${plan.tasks.length} array ` +
       `task(s)${
-        plan.extract.length ? `, after ${plan.extract.length} feature extraction(s)` : ""
+        plan.folds.length ? `, after ${plan.extract.length} feature extraction shard(s)` : ""
       } → ${sub.dir}`,
   );
   if (sub.jobs.extract) {
-    console.log(`  extraction array job ${sub.jobs.extract} (logs ${sub.dir}/logs/extract-<i>.out)`);
+    console.log(`  extraction array job ${sub.jobs.extract} (logs ${logs}/extract-<i>.out)`);
   }
-  console.log(`  array job ${sub.jobs.array} (logs ${sub.dir}/logs/task-<i>.out)`);
-  console.log(`  merge job ${sub.jobs.merge}, after the array succeeds (log ${sub.dir}/logs/merge.out)`);
+  if (sub.jobs.fold) {
+    console.log(`  fold job ${sub.jobs.fold}: parts into the feature stores (log ${logs}/fold.out)`);
+  }
+  console.log(`  array job ${sub.jobs.array} (logs ${logs}/task-<i>.out)`);
+  console.log(`  merge job ${sub.jobs.merge}, after the array succeeds (log ${logs}/merge.out)`);
   if (!flags.wait) {
-    const cfg = flags.config as string;
     console.log(
-      `follow: deno task cli grid --config ${cfg} --follow   (or squeue -j ${
+      `follow: deno task cli grid --config ${flags.config} --follow   (or squeue -j ${
         Object.values(sub.jobs).join(",")
       })`,
     );
@@ -217,19 +188,19 @@ async function follow(sub: Submission, flags: Record<string, unknown>, quiet: bo
     console.log(
       `submission ${sub.submission} (jobs ${
         Object.values(sub.jobs).join(", ")
-      }): ${r.done}/${r.total} cells done, ` +
-        `${active.length} job(s)/task(s) queued or running${r.merged ? ", results merged" : ""}`,
+      }): ${r.done}/${r.total} cells ` +
+        `done, ${active.length} job(s)/task(s) queued or running${r.merged ? ", results merged" : ""}`,
     );
     if (active.length > 0) {
       return { submission: sub.submission, done: r.done, total: r.total, active: active.length };
     }
   } else {
-    r = await followSubmission(sub, { pollSeconds: num(flags, "poll", 10), quiet });
+    r = await followSubmission(sub, { pollSeconds: num(flags, "poll", 10, { exclusiveMin: 0 }), quiet });
   }
   if (r.failures.length > 0) {
-    for (const l of describeFailures(r)) log(l);
+    for (const l of describeUnitFailures(r.failures, sub.jobs)) log(l);
     throw new Error(
-      `submission ${sub.submission}: ${r.failures.length} task(s) did not finish; ${r.done}/${r.total} cells ` +
+      `submission ${sub.submission}: ${r.failures.length} unit(s) did not finish; ${r.done}/${r.total} cells ` +
         `done. Fix the cause, then submit the same command again: it computes only the missing cells`,
     );
   }

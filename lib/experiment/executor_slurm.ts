@@ -1,16 +1,16 @@
 /**
- * The grid on a Slurm cluster. Submitting plans the units — one extraction per (dataset, codec) feature store
- * that is not complete yet, and the grid cells not cached yet, dealt round-robin into array tasks (several per
- * task when there are many) — and writes a submission folder `<outDir>/slurm/NNN/`:
+ * The grid on a Slurm cluster. Submitting plans the units — extraction shards of the feature stores that are
+ * not complete yet (lib/extract/executor_slurm.ts), and the grid cells not cached yet, dealt round-robin into
+ * array tasks (several per task when there are many) — and writes a submission folder `<outDir>/slurm/NNN/`:
  *
  *   config.json   the run config with every path absolute and every dataset's manifest resolved
- *   plan.json     the units of every array task (cell ids, and their cache keys when known)
- *   extract.sh    (when stores are incomplete) array job: task i runs `extract --manifest` for store i
+ *   plan.json     the extraction shards and folds, and the cells of every array task (with cache keys if known)
+ *   extract.sh, fold.sh   (stores incomplete) array job: shard i into its part store; then the parts folded in
  *   task.sh       array job: task i runs `grid --plan plan.json --task-index i` (its share of cells)
- *   merge.sh      runs `grid --merge` (results tables from the cache) and `report`
+ *   merge.sh      runs `grid --plan plan.json --merge` (results tables from the cache) and `report`
  *   submission.json  job ids and the exact sbatch commands
- *   tasks/i.json  written by array task i: state (running / done / failed), host, its cells and keys
- *   logs/         Slurm's output of every task (extract-i.out, task-i.out, merge.out)
+ *   tasks/i.json  written by array task i: state (running / done / failed), host, its cells and keys, error
+ *   logs/         Slurm's output of every job and task
  *
  * Jobs chain with `--dependency=afterok` (and `--kill-on-invalid-dep=yes`, so a merge whose tasks failed is
  * cancelled rather than left pending). Every unit goes through the same content-hash cache as a local run, so
@@ -19,36 +19,40 @@
  */
 import { dirname, join } from "node:path";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
-import { log, Progress } from "../common/progress.ts";
+import { log } from "../common/progress.ts";
 import {
   arrayArg,
   jobStates,
-  queued,
+  logTail,
+  nextSubmissionDir,
+  refuseWhileActive,
   resourceArgs,
   sbatch,
   scancel,
+  script,
   shellQuote,
   SlurmError,
   type SlurmOptions,
   slurmUnavailable,
+  type SubmissionRecord,
+  type Toolkit,
+  toolkitCommand,
+  type UnitFailure,
+  waitForJobs,
 } from "../common/slurm.ts";
 import { prepareDataset, readManifest, taskApplies } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
-import { loadFeatureSet } from "../extract/mod.ts";
+import {
+  type ExtractShard,
+  judgeExtraction,
+  planStoreShards,
+  storeComplete,
+  type StoreFold,
+  writeExtractionScripts,
+} from "../extract/executor_slurm.ts";
 import { saeConfig } from "../sae/mod.ts";
 import { epochsFor, type RunConfig } from "./config.ts";
 import { cellId, computeCells, planGrid, type RunSummary, writeGrid } from "./run.ts";
-
-/** How an array task starts the toolkit: this Deno, this checkout (both on the shared filesystem). */
-export interface Toolkit {
-  /** The deno executable. */
-  deno: string;
-  /** The checkout's root (holds deno.json, lib/, node_modules/). */
-  root: string;
-}
-
-/** Permissions of the array tasks and the merge: no subprocesses, no network (weights and data are local). */
-const TASK_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
 
 export interface SubmitOptions {
   slurm: SlurmOptions;
@@ -56,6 +60,8 @@ export interface SubmitOptions {
   /** Cells per array task; default: one, or as many as keep the array at `maxTasks`. */
   cellsPerTask?: number;
   maxTasks?: number;
+  /** Utterances per extraction array task. */
+  shardSize?: number;
   /** Plan and write the scripts, submit nothing. */
   dryRun?: boolean;
   /** Keep each cell's SAE, probes and split lists (the grid's default). */
@@ -75,20 +81,14 @@ export interface GridPlanFile {
   created: string;
   config: string;
   checkpoints: boolean;
-  extract: { index: number; dataset: string; codec: string; manifest: string; store: string }[];
+  extract: ExtractShard[];
+  folds: StoreFold[];
   tasks: PlanTask[];
 }
 
-export interface Submission {
-  version: 1;
-  submission: string;
-  dir: string;
-  outDir: string;
-  plan: string;
-  jobs: { extract?: string; array?: string; merge?: string };
-  commands: string[];
+export interface Submission extends SubmissionRecord {
+  /** Cells of the whole grid. */
   cells: number;
-  submitted: string;
 }
 
 export interface SubmitResult {
@@ -103,7 +103,6 @@ export interface TaskStatus {
   index: number;
   state: "running" | "done" | "failed";
   host: string;
-  job?: string;
   started: string;
   finished?: string;
   cells: { id: string; key: string }[];
@@ -111,38 +110,7 @@ export interface TaskStatus {
   error?: string;
 }
 
-const slurmDir = (outDir: string) => join(outDir, "slurm");
-
-/** The newest submission folder of an outDir, or null. */
-export async function latestSubmission(outDir: string): Promise<Submission | null> {
-  const dir = slurmDir(outDir);
-  if (!(await exists(dir))) return null;
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isDirectory && /^\d{3,}$/.test(e.name)) names.push(e.name);
-  for (const n of names.sort().reverse()) {
-    const path = join(dir, n, "submission.json");
-    if (await exists(path)) return await readJson<Submission>(path);
-  }
-  return null;
-}
-
-async function nextSubmissionDir(outDir: string): Promise<{ name: string; dir: string }> {
-  const dir = slurmDir(outDir);
-  await Deno.mkdir(dir, { recursive: true });
-  let n = 0;
-  for await (const e of Deno.readDir(dir)) if (/^\d{3,}$/.test(e.name)) n = Math.max(n, Number(e.name));
-  const name = String(n + 1).padStart(3, "0");
-  await Deno.mkdir(join(dir, name, "logs"), { recursive: true });
-  await Deno.mkdir(join(dir, name, "tasks"), { recursive: true });
-  return { name, dir: join(dir, name) };
-}
-
-/** Whether the feature store holds every utterance of the manifest (stored or recorded as failed). */
-async function storeComplete(storeDir: string, manifestRows: number): Promise<boolean> {
-  if (!(await exists(join(storeDir, "store.json")))) return false;
-  const fs = await loadFeatureSet(storeDir);
-  return fs.ids.length + fs.failures.length === manifestRows;
-}
+export const DEFAULT_SHARD_SIZE = 500;
 
 function storeDirOf(config: RunConfig, dataset: string, codec: string): string {
   return join(config.featureDir ?? join(config.outDir, "features"), dataset, codec);
@@ -158,7 +126,8 @@ async function cellCoordinates(config: RunConfig): Promise<{ id: string; key: nu
     const manifest = await readManifest(ds.manifest!);
     const tasks = (ds.tasks ?? config.tasks).filter((t) => config.tasks.includes(t) || ds.tasks?.includes(t));
     for (const codec of config.codecs) {
-      const d = (await getCodec(codec, { modelsDir: config.modelsDir })).dCodec;
+      const d = (await getCodec(codec, { modelsDir: config.modelsDir })).dCodec *
+        (config.pooling === "mean" ? 1 : 2);
       for (const task of tasks) {
         if (!taskApplies(manifest, task)) {
           if (ds.tasks?.includes(task)) {
@@ -183,38 +152,13 @@ async function cellCoordinates(config: RunConfig): Promise<{ id: string; key: nu
   return cells;
 }
 
-function toolkitCommand(t: Toolkit, args: string[]): string {
-  return [
-    t.deno,
-    "run",
-    `--config=${join(t.root, "deno.json")}`,
-    ...TASK_PERMISSIONS,
-    join(t.root, "lib/cli/main.ts"),
-    ...args,
-  ].map(shellQuote).join(" ");
-}
-
-function script(title: string, body: string[]): string {
-  return ["#!/bin/bash", `# ${title}`, "set -euo pipefail", ...body, ""].join("\n");
-}
-
-/** Plans the missing units and submits them (extraction array, cell array, merge), or merges here. */
+/** Plans the missing units and submits them (extraction, fold, cell array, merge), or merges here. */
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
   const checkpoints = opts.checkpoints ?? true;
   const why = await slurmUnavailable();
   if (why !== null && !opts.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
-  const previous = await latestSubmission(config.outDir);
-  if (previous && !opts.dryRun) {
-    const active = await queued(Object.values(previous.jobs).filter((j): j is string => !!j));
-    if (active.length > 0) {
-      throw new SlurmError(
-        `submission ${previous.submission} of ${config.outDir} is still queued or running (jobs ${
-          Object.values(previous.jobs).join(", ")
-        }); follow it with --follow, or scancel it before submitting again`,
-      );
-    }
-  }
+  const previous = opts.dryRun ? null : await refuseWhileActive(config.outDir);
 
   // Manifests are prepared here, once; the tasks read them (never prepare) from the snapshot config.
   const datasets = [];
@@ -225,19 +169,18 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   }
   const snapshot: RunConfig = { ...config, datasets };
 
-  const extract: GridPlanFile["extract"] = [];
+  const incomplete: { manifest: string; codec: string; store: string }[] = [];
   for (const ds of datasets) {
-    const rows = (await readManifest(ds.manifest)).height;
     for (const codec of config.codecs) {
       const store = storeDirOf(config, ds.name, codec);
-      if (!(await storeComplete(store, rows))) {
-        extract.push({ index: extract.length, dataset: ds.name, codec, manifest: ds.manifest, store });
+      if (!(await storeComplete(store, ds.manifest))) {
+        incomplete.push({ manifest: ds.manifest, codec, store });
       }
     }
   }
   let cells: { id: string; key: string | null }[];
   let total: number;
-  if (extract.length === 0) {
+  if (incomplete.length === 0) {
     const plan = await planGrid(snapshot, { features: "stored", quiet, checkpoints });
     total = plan.planned.length;
     cells = plan.planned.filter((p) => !p.cached).map((p) => ({ id: cellId(p), key: p.key }));
@@ -253,16 +196,31 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
       return { submission: null, plan: null, merged };
     }
   } else {
-    for (const e of extract) {
+    for (const codecId of new Set(incomplete.map((s) => s.codec))) {
       // Weights are fetched here (the submitting host may reach the network, the nodes often cannot).
-      const codec = await (await getCodec(e.codec, { modelsDir: config.modelsDir, quiet })).load({
-        modelsDir: config.modelsDir,
-        quiet,
-      });
-      codec.dispose();
+      const load = { modelsDir: config.modelsDir, quiet };
+      (await (await getCodec(codecId, load)).load(load)).dispose();
     }
     cells = await cellCoordinates(snapshot);
     total = cells.length;
+  }
+
+  const { name, dir } = await nextSubmissionDir(config.outDir);
+  await Deno.mkdir(join(dir, "tasks"), { recursive: true });
+  const extract: ExtractShard[] = [];
+  const folds: StoreFold[] = [];
+  for (const s of incomplete) {
+    const planned = await planStoreShards({
+      manifestPath: s.manifest,
+      codecId: s.codec,
+      storeDir: s.store,
+      shardSize: opts.shardSize ?? DEFAULT_SHARD_SIZE,
+      workDir: dir,
+      firstIndex: extract.length,
+    });
+    if (!planned) continue;
+    extract.push(...planned.shards);
+    folds.push(planned.fold);
   }
 
   const maxTasks = Math.max(1, opts.maxTasks ?? 100);
@@ -274,7 +232,6 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     cells: cells.filter((_, i) => i % nTasks === index),
   }));
 
-  const { name, dir } = await nextSubmissionDir(config.outDir);
   const configPath = join(dir, "config.json");
   const planPath = join(dir, "plan.json");
   const plan: GridPlanFile = {
@@ -285,57 +242,46 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     config: configPath,
     checkpoints,
     extract,
+    folds,
     tasks,
   };
   await writeJsonAtomic(configPath, snapshot);
   await writeJsonAtomic(planPath, plan);
 
   const t = opts.toolkit;
-  const extractScript = join(dir, "extract.sh");
-  if (extract.length > 0) {
-    await writeFileAtomic(
-      extractScript,
-      script(
-        `nac-sae ${config.name}, submission ${name}: array task i extracts feature store i of plan.json`,
-        [
-          'case "$SLURM_ARRAY_TASK_ID" in',
-          ...extract.map((e) =>
-            `  ${e.index}) args=(${
-              [
-                "--codec",
-                e.codec,
-                "--manifest",
-                e.manifest,
-                "--store",
-                e.store,
-                ...(config.modelsDir ? ["--models", config.modelsDir] : []),
-              ].map(shellQuote).join(" ")
-            }) ;;`
-          ),
-          '  *) echo "no extraction unit $SLURM_ARRAY_TASK_ID in this plan" >&2; exit 2 ;;',
-          "esac",
-          `exec ${toolkitCommand(t, ["extract"])} "\${args[@]}" --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
-        ],
-      ),
-    );
-  }
+  const title = `nac-sae grid '${config.name}', submission ${name}`;
+  const scripts = folds.length > 0
+    ? await writeExtractionScripts(
+      dir,
+      title,
+      extract,
+      folds,
+      t,
+      config.modelsDir ? ["--models", config.modelsDir] : [],
+    )
+    : null;
+  const grid = [
+    "grid",
+    "--config",
+    configPath,
+    "--plan",
+    planPath,
+    ...(checkpoints ? [] : ["--no-checkpoints"]),
+  ];
   const taskScript = join(dir, "task.sh");
   await writeFileAtomic(
     taskScript,
-    script(
-      `nac-sae ${config.name}, submission ${name}: array task i computes the cells of plan.json tasks[i]`,
-      [
-        `exec ${
-          toolkitCommand(t, ["grid", "--config", configPath, "--plan", planPath])
-        } --task-index "$SLURM_ARRAY_TASK_ID" --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
-      ],
-    ),
+    script(`${title}: array task i computes the cells of plan.json tasks[i]`, [
+      `exec ${
+        toolkitCommand(t, grid)
+      } --task-index "$SLURM_ARRAY_TASK_ID" --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
+    ]),
   );
   const mergeScript = join(dir, "merge.sh");
   await writeFileAtomic(
     mergeScript,
-    script(`nac-sae ${config.name}, submission ${name}: results tables and report from the cached cells`, [
-      toolkitCommand(t, ["grid", "--config", configPath, "--plan", planPath, "--merge"]),
+    script(`${title}: results tables and report from the cached cells`, [
+      toolkitCommand(t, [...grid, "--merge"]),
       toolkitCommand(t, ["report", "--results", config.outDir]),
     ]),
   );
@@ -361,30 +307,40 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     submitted.push(id);
     return id;
   };
+  const after = (id: string | undefined) =>
+    id ? [`--dependency=afterok:${id}`, "--kill-on-invalid-dep=yes"] : [];
+  const common = [`--chdir=${t.root}`];
   try {
-    const after = (id: string | undefined) =>
-      id ? [`--dependency=afterok:${id}`, "--kill-on-invalid-dep=yes"] : [];
-    if (extract.length > 0) {
+    if (scripts && extract.length > 0) {
       submission.jobs.extract = await submit([
         `--job-name=${jobName}-extract`,
         arrayArg(extract.length, opts.slurm.arrayParallelism),
         `--output=${join(logs, "extract-%a.out")}`,
-        `--chdir=${t.root}`,
+        ...common,
         ...resourceArgs({ ...opts.slurm, gres: undefined }),
-      ], extractScript);
+      ], scripts.array);
+    }
+    if (scripts) {
+      submission.jobs.fold = await submit([
+        `--job-name=${jobName}-fold`,
+        `--output=${join(logs, "fold.out")}`,
+        ...common,
+        ...after(submission.jobs.extract),
+        ...resourceArgs(opts.slurm, { array: false }),
+      ], scripts.fold);
     }
     submission.jobs.array = await submit([
       `--job-name=${jobName}`,
       arrayArg(tasks.length, opts.slurm.arrayParallelism),
       `--output=${join(logs, "task-%a.out")}`,
-      `--chdir=${t.root}`,
-      ...after(submission.jobs.extract),
+      ...common,
+      ...after(submission.jobs.fold),
       ...resourceArgs(opts.slurm),
     ], taskScript);
     submission.jobs.merge = await submit([
       `--job-name=${jobName}-merge`,
       `--output=${join(logs, "merge.out")}`,
-      `--chdir=${t.root}`,
+      ...common,
       ...after(submission.jobs.array),
       ...resourceArgs(opts.slurm, { array: false }),
     ], mergeScript);
@@ -392,7 +348,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     await scancel(submitted).catch(() => {});
     throw e;
   }
-  await writeJsonAtomic(join(dir, "submission.json"), submission);
+  await writeJsonAtomic(join(dir, opts.dryRun ? "submission.dry-run.json" : "submission.json"), submission);
   return { submission, plan };
 }
 
@@ -401,7 +357,7 @@ export async function runPlanTask(
   config: RunConfig,
   planPath: string,
   index: number,
-  opts: { quiet?: boolean; job?: string } = {},
+  opts: { quiet?: boolean } = {},
 ): Promise<{ cells: number; computed: number }> {
   const plan = await readJson<GridPlanFile>(planPath);
   const share = plan.tasks[index];
@@ -411,7 +367,6 @@ export async function runPlanTask(
     index,
     state: "running",
     host: Deno.hostname(),
-    job: opts.job,
     started: new Date().toISOString(),
     cells: [],
   };
@@ -471,19 +426,9 @@ export async function mergeGrid(config: RunConfig, planPath: string, quiet = fal
       submission: plan.submission,
       jobs: sub?.jobs ?? {},
       array_tasks: plan.tasks.length,
+      extraction_shards: plan.extract.length,
     },
   });
-}
-
-export interface TaskFailure {
-  job: "extract" | "array" | "merge";
-  index: number | null;
-  /** Slurm's state when it still knows it (FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ...). */
-  state: string | null;
-  log: string;
-  units: string[];
-  /** The task's own error, or the last lines of its log. */
-  detail: string;
 }
 
 export interface FollowResult {
@@ -491,12 +436,7 @@ export interface FollowResult {
   merged: boolean;
   done: number;
   total: number;
-  failures: TaskFailure[];
-}
-
-async function tail(path: string, lines = 6): Promise<string> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
+  failures: UnitFailure[];
 }
 
 /** Cells of the submission already in the cache (keys from the task status files, else from the plan). */
@@ -511,119 +451,61 @@ async function doneCells(sub: Submission, plan: GridPlanFile): Promise<{ done: n
   return { done, total };
 }
 
-function summarizeQueue(states: { id: string; state: string; reason?: string }[], sub: Submission): string {
-  const parts: string[] = [];
-  for (const [name, id] of Object.entries(sub.jobs)) {
-    if (!id) continue;
-    const mine = states.filter((s) => s.id === id || s.id.startsWith(`${id}_`));
-    if (mine.length === 0) continue;
-    const counts = new Map<string, number>();
-    for (const s of mine) {
-      const label = s.state === "PENDING" && s.reason && s.reason !== "None"
-        ? `PENDING(${s.reason})`
-        : s.state;
-      counts.set(label, (counts.get(label) ?? 0) + 1);
-    }
-    parts.push(`${name} ${id}: ${[...counts].map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ")}`);
-  }
-  return parts.join("; ");
-}
-
 /**
  * Follows a submission until none of its jobs is queued: cells done/total from the outDir, queue state from
- * squeue, as the usual progress line. Then reports every task that did not finish with its log and units.
+ * squeue, as the usual progress line. Then reports every unit that did not finish with its log.
  */
 export async function followSubmission(
   sub: Submission,
   opts: { pollSeconds?: number; quiet?: boolean } = {},
 ): Promise<FollowResult> {
   const plan = await readJson<GridPlanFile>(sub.plan);
-  const ids = Object.values(sub.jobs).filter((j): j is string => !!j);
-  const first = await doneCells(sub, plan);
-  const progress = new Progress({
+  const { total } = await doneCells(sub, plan);
+  await waitForJobs(sub.jobs, total, async () => (await doneCells(sub, plan)).done, {
     label: `slurm submission ${sub.submission} cells`,
-    total: first.total,
     unit: "cells",
+    pollSeconds: opts.pollSeconds,
     quiet: opts.quiet,
-    intervalMs: 5000,
   });
-  let shown = 0, lastQueue = "";
-  for (;;) {
-    const active = await queued(ids);
-    const { done } = await doneCells(sub, plan);
-    const queue = summarizeQueue(active, sub);
-    if (done !== shown || queue !== lastQueue) {
-      progress.tick(done - shown, queue || "queue empty");
-      shown = done;
-      lastQueue = queue;
-    }
-    if (active.length === 0) break;
-    await new Promise((r) => setTimeout(r, (opts.pollSeconds ?? 5) * 1000));
-  }
   return await judgeSubmission(sub, plan);
 }
 
-/** After the jobs left the queue: did the merge write the results, and which tasks did not finish? */
+/** After the jobs left the queue: did the merge write the results, and which units did not finish? */
 export async function judgeSubmission(sub: Submission, plan?: GridPlanFile): Promise<FollowResult> {
   plan ??= await readJson<GridPlanFile>(sub.plan);
   const info = await readJson<{ executor?: { submission?: string } }>(join(sub.outDir, "run_info.json"))
     .catch(() => null);
   const merged = info?.executor?.submission === sub.submission;
-  const states = await jobStates(Object.values(sub.jobs).filter((j): j is string => !!j)).catch(() =>
-    new Map()
-  );
-  const failures: TaskFailure[] = [];
-  for (const e of plan.extract) {
-    const rows = (await readManifest(e.manifest).catch(() => null))?.height ?? -1;
-    if (await storeComplete(e.store, rows).catch(() => false)) continue;
-    const logPath = join(sub.dir, "logs", `extract-${e.index}.out`);
-    failures.push({
-      job: "extract",
-      index: e.index,
-      state: states.get(`${sub.jobs.extract}_${e.index}`)?.state ?? null,
-      log: logPath,
-      units: [`extract ${e.dataset}/${e.codec}`],
-      detail: await tail(logPath),
-    });
-  }
-  for (const t of plan.tasks) {
+  const ids = Object.values(sub.jobs).filter((j): j is string => !!j);
+  const states = await jobStates(ids).catch(() => new Map());
+  const stateOf = (role: string, index: number | null) =>
+    states.get(index === null ? sub.jobs[role] ?? "" : `${sub.jobs[role]}_${index}`)?.state ?? null;
+  const failures: UnitFailure[] = await judgeExtraction(sub.dir, plan.extract, plan.folds, stateOf);
+  // Array tasks behind a failed extraction never started: the extraction is what to report.
+  for (const t of failures.length === 0 ? plan.tasks : []) {
     const status = await readJson<TaskStatus>(join(sub.dir, "tasks", `${t.index}.json`)).catch(() => null);
     if (status?.state === "done") continue;
     const logPath = join(sub.dir, "logs", `task-${t.index}.out`);
     failures.push({
-      job: "array",
+      role: "array",
       index: t.index,
-      state: states.get(`${sub.jobs.array}_${t.index}`)?.state ?? null,
+      state: stateOf("array", t.index),
       log: logPath,
       units: t.cells.map((c) => c.id),
-      detail: status?.error ?? (await tail(logPath)),
+      detail: status?.error ?? (await logTail(logPath)),
     });
   }
   if (!merged && failures.length === 0) {
     const logPath = join(sub.dir, "logs", "merge.out");
     failures.push({
-      job: "merge",
+      role: "merge",
       index: null,
-      state: states.get(sub.jobs.merge ?? "")?.state ?? null,
+      state: stateOf("merge", null),
       log: logPath,
-      units: ["merge"],
-      detail: await tail(logPath),
+      units: ["results tables and report"],
+      detail: await logTail(logPath),
     });
   }
   const { done, total } = await doneCells(sub, plan);
   return { submission: sub, merged, done, total, failures };
-}
-
-/** Human-readable lines for the failures of a submission. */
-export function describeFailures(r: FollowResult): string[] {
-  const lines: string[] = [];
-  for (const f of r.failures) {
-    const what = f.job === "merge"
-      ? `merge job ${r.submission.jobs.merge}`
-      : `${f.job === "extract" ? "extraction" : "array"} task ${r.submission.jobs[f.job]}_${f.index}`;
-    lines.push(`${what} did not finish (${f.state ?? "state no longer known to Slurm"}); log: ${f.log}`);
-    lines.push(`  units: ${f.units.join(", ")}`);
-    if (f.detail) lines.push(...f.detail.split("\n").map((l) => `  | ${l}`));
-  }
-  return lines;
 }

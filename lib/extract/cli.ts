@@ -1,12 +1,25 @@
 /** CLI of the extraction stage: `codecs` and `extract`. */
 import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Command, need, num, UsageError } from "../common/cli.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
 import type { LoadOptions } from "../codecs/types.ts";
-import { encodeFile, extractFeatures, MAX_SECONDS } from "./mod.ts";
+import { log } from "../common/progress.ts";
+import {
+  describeUnitFailures,
+  executorFlag,
+  latestSubmission,
+  positiveIntFlag,
+  queued,
+  SLURM_FLAGS,
+  slurmOptionsFromFlags,
+  type SubmissionRecord,
+} from "../common/slurm.ts";
+import { followExtraction, submitExtraction } from "./executor_slurm.ts";
+import { encodeFile, extractFeatures, featureStoreDir, manifestRows, MAX_SECONDS } from "./mod.ts";
 
 const codecs: Command = {
   name: "codecs",
@@ -44,7 +57,10 @@ const extract: Command = {
   name: "extract",
   summary:
     "encode audio with a codec: u (mean ê) or ê frames as .npy; or a whole manifest into a feature store",
-  usage: "--codec ID (--audio FILE [--frames] --out FILE.npy | --manifest M.csv [--store DIR] [--workers N])",
+  usage:
+    "--codec ID (--audio FILE [--frames] --out FILE.npy | --manifest M.csv [--store DIR] [--workers N])\n" +
+    "       --codec ID --manifest M.csv --executor slurm [--wait] [--shard-size N --partition P --time T ...]\n" +
+    "       --codec ID --manifest M.csv [--store DIR] --follow | --status   (the store's latest Slurm submission)",
   flags: {
     codec: { type: "string", description: "codec id (see `codecs`)" },
     audio: { type: "string", description: "one audio file (WAV/FLAC/MP3)" },
@@ -69,6 +85,12 @@ const extract: Command = {
     },
     offline: { type: "boolean", description: "never download weights" },
     quiet: { type: "boolean", description: "no progress output" },
+    import: {
+      type: "string",
+      multiple: true,
+      description: "with --manifest: first copy in the rows of this store (same codec and crop; repeatable)",
+    },
+    ...SLURM_FLAGS,
   },
   async run(flags) {
     const codecId = need(flags, "codec");
@@ -83,6 +105,9 @@ const extract: Command = {
       throw new UsageError("give either --audio or --manifest, not both");
     }
     if (flags.audio !== undefined) {
+      if (executorFlag(flags) === "slurm") {
+        throw new UsageError("--executor slurm takes --manifest, not --audio");
+      }
       const audio = need(flags, "audio");
       const out = need(flags, "out");
       await checkOutputPath(out, "file", "--out");
@@ -113,6 +138,9 @@ const extract: Command = {
         ? num(flags, "workers", undefined, LIMITS.workers)
         : undefined;
       if (typeof flags.store === "string") await checkOutputPath(flags.store, "dir", "--store");
+      if (executorFlag(flags) === "slurm" || flags.follow || flags.status) {
+        return await viaSlurm(flags, codecId, maxSeconds, load);
+      }
       const r = await extractFeatures({
         manifestPath: need(flags, "manifest"),
         codecId,
@@ -120,6 +148,7 @@ const extract: Command = {
         workers,
         flushEvery: num(flags, "flush-every", 256),
         maxSeconds: maxSeconds || Infinity,
+        importStores: flags.import as string[] | undefined,
         ...load,
       });
       const s = r.summary;
@@ -136,5 +165,76 @@ const extract: Command = {
     throw new UsageError("give --audio FILE --out FILE.npy, or --manifest M.csv");
   },
 };
+
+/** `extract --manifest` with `--executor slurm`, `--follow` or `--status` (README: Running on a cluster). */
+async function viaSlurm(
+  flags: Record<string, unknown>,
+  codecId: string,
+  maxSeconds: number,
+  load: LoadOptions,
+): Promise<Record<string, unknown>> {
+  const manifestPath = resolve(need(flags, "manifest"));
+  const storeDir = flags.store !== undefined
+    ? resolve(flags.store as string)
+    : featureStoreDir((await manifestRows(manifestPath)).dataset, codecId);
+  let sub: SubmissionRecord | null;
+  if (flags.follow || flags.status) {
+    sub = await latestSubmission(storeDir);
+    if (!sub) throw new Error(`${storeDir}: no Slurm submission (no slurm/NNN/submission.json)`);
+  } else {
+    const r = await submitExtraction({
+      manifestPath,
+      codecId,
+      storeDir,
+      modelsDir: load.modelsDir && resolve(load.modelsDir),
+      maxSeconds: maxSeconds === MAX_SECONDS ? undefined : maxSeconds,
+      shardSize: positiveIntFlag(flags, "shard-size") ?? 500,
+      slurm: slurmOptionsFromFlags(flags),
+      toolkit: {
+        deno: Deno.execPath(),
+        root: fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, ""),
+      },
+      dryRun: false,
+      quiet: load.quiet,
+    });
+    if (!r) {
+      console.log(`${storeDir}: complete, nothing to extract`);
+      return { store: storeDir, submitted: false };
+    }
+    sub = r.submission;
+    const logs = `${sub.dir}/logs`;
+    console.log(`submission ${sub.submission}: ${r.plan.extract.length} extraction shard(s) → ${sub.dir}`);
+    if (sub.jobs.extract) {
+      console.log(`  extraction array job ${sub.jobs.extract} (logs ${logs}/extract-<i>.out)`);
+    }
+    console.log(`  fold job ${sub.jobs.fold}: parts into ${storeDir} (log ${logs}/fold.out)`);
+    if (!flags.wait) {
+      console.log(
+        `follow: the same command with --follow instead of --executor slurm   (or squeue -j ${
+          Object.values(sub.jobs).join(",")
+        })`,
+      );
+      return { submission: sub.submission, dir: sub.dir, jobs: sub.jobs, shards: r.plan.extract.length };
+    }
+  }
+  const active = flags.status ? await queued(Object.values(sub.jobs).filter((j): j is string => !!j)) : [];
+  if (active.length > 0) {
+    console.log(`submission ${sub.submission}: ${active.length} job(s)/task(s) queued or running`);
+    return { submission: sub.submission, active: active.length };
+  }
+  const r = await followExtraction(sub, {
+    pollSeconds: num(flags, "poll", 10, { exclusiveMin: 0 }),
+    quiet: load.quiet,
+  });
+  if (r.failures.length > 0) {
+    for (const l of describeUnitFailures(r.failures, sub.jobs)) log(l);
+    throw new Error(
+      `submission ${sub.submission}: ${r.failures.length} unit(s) did not finish; ${r.done}/${r.total} shards ` +
+        `done. Fix the cause, then submit the same command again: it extracts only what is missing`,
+    );
+  }
+  console.log(`submission ${sub.submission}: ${r.done}/${r.total} shards extracted; ${storeDir} complete`);
+  return { submission: sub.submission, jobs: sub.jobs, store: storeDir, done: r.done, total: r.total };
+}
 
 export const commands: Command[] = [codecs, extract];

@@ -56,6 +56,11 @@ export interface ExtractOptions {
   /** Results are committed to disk at least this often (and every `flushEvery` utterances). */
   flushSeconds?: number;
   flushEvery?: number;
+  /**
+   * Other stores of the same codec and crop (the parts of a sharded extraction, e.g. Slurm array tasks) whose
+   * rows are copied into this store first; only what none of them holds is encoded.
+   */
+  importStores?: string[];
 }
 
 export interface ExtractSummary {
@@ -89,7 +94,8 @@ interface ManifestRow {
   path: string;
 }
 
-async function manifestRows(manifestPath: string): Promise<{ dataset: string; rows: ManifestRow[] }> {
+/** The manifest's rows (absolute paths) and its dataset name. */
+export async function manifestRows(manifestPath: string): Promise<{ dataset: string; rows: ManifestRow[] }> {
   // Imported lazily: single-file extraction does not need the data stage.
   const { readManifest } = await import("../data/mod.ts");
   const df: pl.DataFrame = await readManifest(manifestPath, { checkFiles: false });
@@ -141,6 +147,14 @@ async function extractLocked(
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
   checkCrop(maxSeconds, info);
   await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
+  if (opts.importStores?.length) {
+    await importStores(
+      storeDir,
+      opts.importStores,
+      { codecId: entry.id, dCodec: entry.dCodec, maxSeconds },
+      opts.quiet,
+    );
+  }
   const before = await readShards(storeDir, entry.id, entry.dCodec);
   const hashes = await hashFiles(rows, opts.quiet);
   const keys = rows.map((r, i) => rowKey(r.utterance_id, r.path, hashes[i]));
@@ -268,6 +282,31 @@ export function checkCrop(maxSeconds: number, codec: { id: string; frameRate: nu
         `nothing would be encoded`,
     );
   }
+}
+
+/** Copies into `storeDir` the rows of other stores built with the same settings that it lacks. */
+async function importStores(
+  storeDir: string,
+  dirs: string[],
+  settings: { codecId: string; dCodec: number; maxSeconds: number },
+  quiet?: boolean,
+): Promise<void> {
+  const have = await readShards(storeDir, settings.codecId, settings.dCodec);
+  const writer = new ShardWriter(storeDir, settings.codecId, settings.dCodec, have.nextShard);
+  let copied = 0;
+  for (const dir of dirs) {
+    if (!(await exists(join(dir, "settings.json")))) {
+      throw new Error(`${dir}: not a feature store (no settings.json); nothing to import`);
+    }
+    await checkSettings(dir, settings);
+    for (const [key, v] of (await readShards(dir, settings.codecId, settings.dCodec)).rows) {
+      if (have.rows.get(key)?.uStd || !v.uStd) continue;
+      writer.add(v.row, v.u, v.uStd);
+      copied++;
+    }
+  }
+  await writer.flush();
+  log(`${storeDir}: imported ${copied} stored row(s) from ${dirs.length} store(s)`, quiet);
 }
 
 /**

@@ -86,6 +86,20 @@ export function rowKey(utteranceId: string, path: string, sha256: string): strin
   return `${utteranceId}\u0000${path}\u0000${sha256}`;
 }
 
+/** The (utterance_id, path) pairs in a store's committed shards, joined by NUL, from their metadata alone. */
+export async function storedUtterances(dir: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  const shardDir = join(dir, SHARDS);
+  if (!(await exists(shardDir))) return keys;
+  for await (const e of Deno.readDir(shardDir)) {
+    if (!/^part-\d+\.json$/.test(e.name)) continue;
+    for (const r of (await readJson<ShardMeta>(join(shardDir, e.name))).rows) {
+      keys.add(`${r.utterance_id}\u0000${r.path}`);
+    }
+  }
+  return keys;
+}
+
 /** Reads every committed shard of a store. */
 export async function readShards(dir: string, codecId: string, dCodec: number): Promise<ShardContents> {
   const rows = new Map<string, StoredVectors>();
