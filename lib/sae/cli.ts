@@ -8,7 +8,8 @@ import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./confi
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
-import { checkFeatures, checkTrainable, type TrainResult, trainSae } from "./train.ts";
+import { checkFeatures, checkTrainable } from "./model.ts";
+import { type TrainResult, trainSae } from "./train.ts";
 
 function setThreads(flags: Record<string, unknown>): void {
   if (flags.threads !== undefined) {

@@ -1,9 +1,8 @@
 /** Forward-only use of a trained SAE: activations z, reconstructions and metrics over a whole matrix. */
 import type { Matrix } from "../common/matrix.ts";
 import { createEncoder, engineThreads } from "./engine.ts";
-import type { SaeModel } from "./model.ts";
+import { checkFeatures, type SaeModel } from "./model.ts";
 import { MetricsAccumulator, type SaeMetrics, totalSumSquares } from "./metrics.ts";
-import { checkFeatures } from "./train.ts";
 
 interface TopKRunner {
   encode(u: Float32Array, rows: number): Promise<{ vals: Float32Array; idx: Int32Array }>;

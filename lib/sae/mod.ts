@@ -10,9 +10,8 @@ export {
   saeConfig,
   validateConfig,
 } from "./config.ts";
-export { geometricMedian, initModel, type SaeModel } from "./model.ts";
+export { checkFeatures, checkTrainable, geometricMedian, initModel, type SaeModel } from "./model.ts";
 export {
-  checkFeatures,
   epochPermutation,
   type EpochRecord,
   type OptimizerState,

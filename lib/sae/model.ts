@@ -1,8 +1,26 @@
 /**
- * The TopK SAE's parameters and their initialisation, as in the reference (OpenAI's TopK SAE recipe):
- * W_dec columns ~ N(0, 1) normalised to unit norm, W_enc = W_decᵀ, b_pre = geometric median of a data sample.
+ * The TopK sparse autoencoder (paper Sec. 2.2; OpenAI's TopK SAE, Gao et al. 2024), stated once here; the
+ * engines (engine.ts), training (train.ts) and evaluation (evaluate.ts) implement these equations.
+ *
+ *   input        u ∈ ℝ^d  (a pooled codec embedding; X is N × d)
+ *   encoder      z = ReLU(TopK_k(W_enc (u − b_pre)))              z ∈ ℝ^{d_z}, at most k non-zero
+ *                TopK_k keeps the k largest pre-activations of the row and zeroes the rest
+ *   decoder      û = W_dec z + b_pre                               W_dec ∈ ℝ^{d × d_z}, W_enc ∈ ℝ^{d_z × d}
+ *   loss         L = 1/(B·d) Σ_b ‖u_b − û_b‖²                      (mean over the batch and the features)
+ *                + with AuxK (off in the paper): coef · mean_b ‖ê_b − e_b‖² / ‖e_b + b_pre‖², where
+ *                  e = u − û (detached) and ê = W_dec · ReLU(TopK_kAux(pre-activations of dead latents))
+ *   sizes        d_z = q · d,  k = ⌈s · d⌉  (config.ts)
+ *   init         W_dec columns ~ N(0, 1), each scaled to unit norm; W_enc = W_decᵀ;
+ *                b_pre = geometric median of a seeded sample of ≤ 16384 training rows (Weiszfeld, float64)
+ *   constraint   ‖W_dec[:, j]‖₂ = 1 for every latent j: before each Adam step the gradient's component along
+ *                the column is removed, after it the column is renormalised (train.ts)
+ *   features     the probe stage builds z_pos = 1[z > 0] (which latents fire) and z_mag (the k active
+ *                magnitudes, sorted, positions discarded) from z (paper Sec. 2.3)
+ *   metrics      NMSE = Σ‖u − û‖² / Σ‖u − ū‖², L0 = mean non-zeros of z, dead latents (metrics.ts)
+ *
+ * Storage: W_dec is kept transposed (W_decᵀ, d_z × d) so each active atom is read contiguously.
  */
-import type { Matrix } from "../common/matrix.ts";
+import { assertFinite, type Matrix } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
 import type { SaeConfig } from "./config.ts";
 
@@ -87,4 +105,33 @@ export function normalizeRow(w: Float32Array, o: number, d: number): void {
   for (let i = 0; i < d; i++) ss += w[o + i] * w[o + i];
   const norm = Math.fround(Math.sqrt(ss));
   for (let i = 0; i < d; i++) w[o + i] /= norm;
+}
+
+/** Validates SAE input rows against the model's width: non-empty, right width, finite. */
+export function checkFeatures(X: Matrix, dIn: number, source: string): void {
+  if (X.rows === 0) throw new Error(`${source}: no samples (0 rows)`);
+  if (X.cols !== dIn) {
+    throw new Error(`${source}: feature dimension ${X.cols} does not match the SAE input dimension ${dIn}`);
+  }
+  assertFinite(X, source);
+}
+
+/**
+ * Training features must vary: with one row, or every row identical, the variance NMSE divides by is 0 (NMSE
+ * NaN) and every latent ends dead. Refused before training, naming the file.
+ */
+export function checkTrainable(X: Matrix, source: string): void {
+  if (X.rows < 2) {
+    throw new Error(
+      `${source}: ${X.rows} row; training an SAE needs at least 2 rows (NMSE is relative to their variance)`,
+    );
+  }
+  for (let j = 0; j < X.cols; j++) {
+    const first = X.data[j];
+    for (let i = 1; i < X.rows; i++) if (X.data[i * X.cols + j] !== first) return;
+  }
+  throw new Error(
+    `${source}: all ${X.rows} rows are identical (every feature is constant); an SAE cannot learn from them ` +
+      `(NMSE would be NaN)`,
+  );
 }

@@ -5,13 +5,13 @@
  * Adam step (torch semantics), renormalise decoder columns. Epoch metrics are measured on the training batches
  * before each step, like the reference; the validation loss is measured after the epoch.
  */
-import { assertFinite, type Matrix } from "../common/matrix.ts";
+import type { Matrix } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
 import { formatDuration, log } from "../common/progress.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
 import { ADAM_BETAS, type AdamHyper, adamRange, adamRangeZeroGrad } from "./adam.ts";
 import { createEngine, engineThreads } from "./engine.ts";
-import { initModel, normalizeRow, type SaeModel } from "./model.ts";
+import { checkFeatures, checkTrainable, initModel, normalizeRow, type SaeModel } from "./model.ts";
 import { evaluate } from "./evaluate.ts";
 import { MetricsAccumulator, totalSumSquares } from "./metrics.ts";
 
@@ -64,35 +64,6 @@ export interface TrainOptions {
 export function epochPermutation(n: number, seed: number, epoch: number): Int32Array {
   const mixed = (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca77) ^ 0x5ae) >>> 0;
   return new Rng(mixed).permutation(n);
-}
-
-/** Validates training data against a config: non-empty, right width, finite. */
-export function checkFeatures(X: Matrix, dIn: number, source: string): void {
-  if (X.rows === 0) throw new Error(`${source}: no samples (0 rows)`);
-  if (X.cols !== dIn) {
-    throw new Error(`${source}: feature dimension ${X.cols} does not match the SAE input dimension ${dIn}`);
-  }
-  assertFinite(X, source);
-}
-
-/**
- * Training features must vary: with one row, or every row identical, the variance NMSE divides by is 0 (NMSE
- * NaN) and every latent ends dead. Refused before training, naming the file.
- */
-export function checkTrainable(X: Matrix, source: string): void {
-  if (X.rows < 2) {
-    throw new Error(
-      `${source}: ${X.rows} row; training an SAE needs at least 2 rows (NMSE is relative to their variance)`,
-    );
-  }
-  for (let j = 0; j < X.cols; j++) {
-    const first = X.data[j];
-    for (let i = 1; i < X.rows; i++) if (X.data[i * X.cols + j] !== first) return;
-  }
-  throw new Error(
-    `${source}: all ${X.rows} rows are identical (every feature is constant); an SAE cannot learn from them ` +
-      `(NMSE would be NaN)`,
-  );
 }
 
 export function newOptimizerState(cfg: SaeConfig): OptimizerState {
