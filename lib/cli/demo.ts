@@ -49,7 +49,8 @@ const demo: Command = {
   flags: {
     out: {
       type: "string",
-      description: "results folder (relative: to your working folder; default: the project's results/demo)",
+      description: "results folder",
+      defaultText: "the project's results/demo",
     },
     "epochs-scale": {
       type: "string",

@@ -6,13 +6,13 @@
 import { type Command, runCommand } from "../common/cli.ts";
 import { formatVersion, versionInfo } from "./version.ts";
 
-interface Entry {
+export interface Entry {
   name: string;
   summary: string;
   module: () => Promise<{ commands: Command[] }>;
 }
 
-const ENTRIES: Entry[] = [
+export const ENTRIES: Entry[] = [
   {
     name: "data list",
     summary: "list known datasets and what is prepared",

@@ -11,6 +11,10 @@ export type FlagSpec = Record<string, {
   multiple?: boolean;
   short?: string;
   default?: string | boolean;
+  /** A default that is not a literal value (e.g. "the number of cores"); shown like `default`. */
+  defaultText?: string;
+  /** Shown as "(required)" in the help; the command still checks it (see `need`). */
+  required?: boolean;
   description: string;
 }>;
 
@@ -43,11 +47,20 @@ const COMMON: FlagSpec = {
 export function helpText(cmd: Command): string {
   const flags = { ...cmd.flags, ...COMMON };
   const width = Math.max(...Object.keys(flags).map((k) => k.length)) + 4;
-  const lines = Object.entries(flags).map(([k, f]) =>
-    `  --${k}${f.type === "string" ? " <v>" : "    "}`.padEnd(width + 8) + f.description +
-    (f.default !== undefined && f.default !== false ? ` (default: ${f.default})` : "")
-  );
+  const lines = Object.entries(flags).map(([k, f]) => {
+    const dflt = f.defaultText ??
+      (f.default !== undefined && f.default !== false ? String(f.default) : undefined);
+    return `  --${k}${f.type === "string" ? " <v>" : "    "}`.padEnd(width + 8) + f.description +
+      (f.required ? " (required)" : "") + (dflt !== undefined ? ` (default: ${dflt})` : "");
+  });
   return `${cmd.summary}\n\nUsage: deno task cli ${cmd.name} ${cmd.usage}\n\nOptions:\n${lines.join("\n")}\n`;
+}
+
+/** The flag specs as node:util parseArgs takes them (without the help-only fields). */
+function parseOptions(flags: FlagSpec) {
+  return Object.fromEntries(
+    Object.entries(flags).map(([k, { description: _d, defaultText: _t, required: _r, ...o }]) => [k, o]),
+  );
 }
 
 /** Parses flags, handles --help/--json, runs the command; returns the process exit code. */
@@ -57,7 +70,7 @@ export async function runCommand(cmd: Command, args: string[]): Promise<number> 
     parsed = parseArgs({
       args,
       // deno-lint-ignore no-explicit-any
-      options: { ...cmd.flags, ...COMMON } as any,
+      options: parseOptions({ ...cmd.flags, ...COMMON }) as any,
       allowPositionals: true,
       strict: true,
     });

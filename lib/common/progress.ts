@@ -19,6 +19,8 @@ export class Progress {
   readonly total: number;
   readonly unit: string;
   done = 0;
+  /** Items counted as done without work (cached): left out of the rate and the ETA's rate. */
+  private skipped = 0;
   private readonly start = performance.now();
   private lastPrint = 0;
   private readonly intervalMs: number;
@@ -32,6 +34,12 @@ export class Progress {
     this.intervalMs = opts.intervalMs ?? 5000;
     this.quiet = opts.quiet ?? false;
     this.tty = !this.quiet && Deno.stderr.isTerminal();
+  }
+
+  /** Counts `n` items already done (cached, resumed): they advance done/total but not the rate. */
+  skip(n: number, extra = ""): void {
+    this.skipped += n;
+    this.tick(n, extra);
   }
 
   /** Advances by `n` and reports if due; `extra` is appended to the line (e.g. "loss 0.012"). */
@@ -48,8 +56,8 @@ export class Progress {
   /** The current status line. */
   line(extra = ""): string {
     const secs = (performance.now() - this.start) / 1000;
-    const rate = secs > 0 ? this.done / secs : 0;
-    const eta = rate > 0 ? (this.total - this.done) / rate : Infinity;
+    const rate = secs > 0 ? (this.done - this.skipped) / secs : 0;
+    const eta = this.done >= this.total ? 0 : rate > 0 ? (this.total - this.done) / rate : Infinity;
     const pct = this.total > 0 ? (100 * this.done) / this.total : 100;
     return `${this.label}: ${this.done}/${this.total} (${pct.toFixed(0)}%) ${
       formatRate(rate)
@@ -75,8 +83,10 @@ function formatRate(r: number): string {
 
 export function formatDuration(secs: number): string {
   if (!Number.isFinite(secs)) return "?";
-  if (secs < 60) return `${secs.toFixed(1)}s`;
-  const m = Math.floor(secs / 60), s = Math.round(secs % 60);
+  if (secs < 59.95) return `${secs.toFixed(1)}s`;
+  // Round once, then split: 119.6 s is "2m00s", never "1m60s".
+  const total = Math.round(secs);
+  const m = Math.floor(total / 60), s = total % 60;
   if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }

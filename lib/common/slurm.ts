@@ -344,7 +344,11 @@ export function describeUnitFailures(
 
 /** The Slurm flags of every command with `--executor slurm`. */
 export const SLURM_FLAGS: FlagSpec = {
-  executor: { type: "string", description: "local (this machine, default) or slurm (array job + merge job)" },
+  executor: {
+    type: "string",
+    description: "local (this machine) or slurm (array job + merge job)",
+    default: "local",
+  },
   wait: { type: "boolean", description: "slurm: follow the jobs until the merge has finished" },
   follow: { type: "boolean", description: "follow the latest Slurm submission (as --wait)" },
   status: { type: "boolean", description: "report the latest Slurm submission once" },
@@ -361,7 +365,8 @@ export const SLURM_FLAGS: FlagSpec = {
   },
   "shard-size": {
     type: "string",
-    description: "slurm: utterances per extraction array task (default 500)",
+    description: "slurm: utterances per extraction array task",
+    defaultText: "500",
   },
   poll: { type: "string", description: "slurm: seconds between queue polls when following", default: "10" },
 };

@@ -87,7 +87,8 @@ const prepare: Command = {
     csv: { type: "string", description: "user: the CSV (path, speaker_id, accent_narrow, split)" },
     out: {
       type: "string",
-      description: "output folder for the manifest (and synthetic audio); default: the cache",
+      description: "output folder for the manifest (and synthetic audio)",
+      defaultText: "<cache>/datasets/<name>",
     },
     seed: {
       type: "string",
@@ -104,10 +105,10 @@ const prepare: Command = {
       description: "synthetic: sentences per speaker",
       default: String(SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
     },
-    jobs: {
+    workers: {
       type: "string",
       description: "synthetic: parallel espeak-ng processes",
-      default: String(SYNTHETIC_DEFAULTS.jobs),
+      default: String(SYNTHETIC_DEFAULTS.workers),
     },
     force: { type: "boolean", description: "synthetic: regenerate even if already prepared" },
     "allow-duplicate-audio": {
@@ -115,6 +116,7 @@ const prepare: Command = {
       description: "accept the same audio content in two splits (leakage; refused by default)",
     },
     offline: { type: "boolean", description: "fsdd, saa: never download" },
+    quiet: { type: "boolean", description: "no progress output" },
   },
   async run(flags, positionals) {
     const [which, ...rest] = positionals;
@@ -136,12 +138,13 @@ const prepare: Command = {
       source: flags.source as string | undefined,
       out: flags.out as string | undefined,
       offline: flags.offline === true,
+      quiet: flags.quiet === true,
       force: flags.force === true,
       allowDuplicateAudio: flags["allow-duplicate-audio"] === true,
       seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed, LIMITS.seed),
       speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
       utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
-      jobs: num(flags, "jobs", SYNTHETIC_DEFAULTS.jobs, LIMITS.workers),
+      workers: num(flags, "workers", SYNTHETIC_DEFAULTS.workers, LIMITS.workers),
     });
     const duplicates = await findDuplicateAudio(manifestRows(manifest));
     const summary = summarizeManifest(manifest, manifestPath, duplicates.withinSplit);

@@ -58,14 +58,14 @@ export interface SyntheticOptions {
   /** Output folder (default: a folder per configuration in the cache). */
   out?: string;
   /** Parallel eSpeak processes. */
-  jobs?: number;
+  workers?: number;
   /** Regenerate even if the folder already holds this corpus. */
   force?: boolean;
   quiet?: boolean;
 }
 
 /** The demo size: 3 × 16 speakers × 18 sentences = 864 utterances (split 8/4/4 speakers per accent). */
-export const SYNTHETIC_DEFAULTS = { seed: 0, speakersPerAccent: 16, utterancesPerSpeaker: 18, jobs: 2 };
+export const SYNTHETIC_DEFAULTS = { seed: 0, speakersPerAccent: 16, utterancesPerSpeaker: 18, workers: 2 };
 
 export interface SyntheticSpeaker {
   speaker_id: string;
@@ -256,7 +256,7 @@ export async function generateSynthetic(opts: SyntheticOptions = {}): Promise<st
     quiet,
   });
   try {
-    await pool(utterances, opts.jobs ?? SYNTHETIC_DEFAULTS.jobs, async (u) => {
+    await pool(utterances, opts.workers ?? SYNTHETIC_DEFAULTS.workers, async (u) => {
       await synthesize(u, tmpDir, join(dir, u.file));
       progress.tick();
     });

@@ -38,10 +38,15 @@ const grid: Command = {
   flags: {
     config: {
       type: "string",
+      required: true,
       description: "run config JSON (see README: datasets, codecs, tasks, grid, ...)",
     },
     "dry-run": { type: "boolean", description: "list the cells and which are cached; compute nothing" },
-    workers: { type: "string", description: "parallel cells (default from the config, 2)" },
+    workers: {
+      type: "string",
+      description: "parallel cells (worker threads; each cell computes with cores ÷ workers threads)",
+      defaultText: "the config's workers, else 2",
+    },
     quiet: { type: "boolean", description: "no progress output" },
     "no-checkpoints": {
       type: "boolean",
@@ -50,7 +55,8 @@ const grid: Command = {
     ...SLURM_FLAGS,
     "cells-per-task": {
       type: "string",
-      description: "slurm: cells per array task (default 1, more when over 100 tasks)",
+      description: "slurm: cells per array task",
+      defaultText: "1, more when over 100 tasks",
     },
     plan: { type: "string", description: "internal (array tasks, merge job): the submission's plan.json" },
     "task-index": { type: "string", description: "internal: run this array task's share of --plan" },

@@ -499,7 +499,7 @@ export async function computeCells(
     intervalMs: 3000,
   });
   const nCached = cells.length - todo.length;
-  progress.tick(nCached, `${nCached} cached`);
+  progress.skip(nCached, `${nCached} cached`);
   if (todo.length === 0) return 0;
   const pool = new CellPool(
     Math.min(config.workers, todo.length),

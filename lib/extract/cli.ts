@@ -62,16 +62,21 @@ const extract: Command = {
     "       --codec ID --manifest M.csv --executor slurm [--wait] [--shard-size N --partition P --time T ...]\n" +
     "       --codec ID --manifest M.csv [--store DIR] --follow | --status   (the store's latest Slurm submission)",
   flags: {
-    codec: { type: "string", description: "codec id (see `codecs`)" },
+    codec: { type: "string", required: true, description: "codec id (see `codecs`)" },
     audio: { type: "string", description: "one audio file (WAV/FLAC/MP3)" },
     frames: { type: "boolean", description: "with --audio: write ê (T × d) instead of u (d)" },
-    out: { type: "string", description: "with --audio: output .npy (float32)" },
+    out: { type: "string", description: "with --audio: output file (.npy, float32)" },
     manifest: { type: "string", description: "manifest CSV: encode every utterance into the feature store" },
     store: {
       type: "string",
-      description: "feature store directory (default <cache>/features/<dataset>/<codec>)",
+      description: "with --manifest: feature store folder",
+      defaultText: "<cache>/features/<dataset>/<codec>",
     },
-    workers: { type: "string", description: "parallel workers for --manifest (default: number of cores)" },
+    workers: {
+      type: "string",
+      description: "with --manifest: parallel workers (one codec instance each)",
+      defaultText: "the number of cores",
+    },
     models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache, download)" },
     "flush-every": {
       type: "string",

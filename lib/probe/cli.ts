@@ -11,10 +11,18 @@ const probe: Command = {
     "L1 logistic-regression probe (scikit-learn's penalty='l1' objective): fit on train, macro-F1 on test",
   usage: "--train X.npy --train-labels y.npy --test X.npy --test-labels y.npy [--C 1] [--json]",
   flags: {
-    train: { type: "string", description: "training features, N×d .npy (standardized on these rows)" },
-    "train-labels": { type: "string", description: "training labels, N integer .npy (two classes)" },
-    test: { type: "string", description: "test features, M×d .npy" },
-    "test-labels": { type: "string", description: "test labels, M integer .npy" },
+    train: {
+      type: "string",
+      required: true,
+      description: "training features, N×d .npy (standardized on these rows)",
+    },
+    "train-labels": {
+      type: "string",
+      required: true,
+      description: "training labels, N integer .npy (two classes)",
+    },
+    test: { type: "string", required: true, description: "test features, M×d .npy" },
+    "test-labels": { type: "string", required: true, description: "test labels, M integer .npy" },
     C: { type: "string", default: "1", description: "inverse L1 strength, as scikit-learn's C" },
     tol: { type: "string", default: "1e-4", description: "relative KKT-violation tolerance" },
     "max-iter": { type: "string", default: "3000", description: "maximum Newton iterations" },

@@ -9,8 +9,11 @@ const report: Command = {
     "write a self-contained HTML report (tables, charts as inline SVG, config, timings) from a results directory",
   usage: "--results DIR [--out FILE]   (or: report DIR)",
   flags: {
-    results: { type: "string", description: "results directory written by `grid` or `demo`" },
-    out: { type: "string", description: "output HTML file (default: DIR/report.html)" },
+    results: {
+      type: "string",
+      description: "results folder written by `grid` or `demo` (or give it as DIR)",
+    },
+    out: { type: "string", description: "output file (HTML)", defaultText: "DIR/report.html" },
   },
   async run(flags, positionals) {
     const dir = (flags.results as string | undefined) ?? positionals[0];

@@ -22,31 +22,44 @@ const train: Command = {
   name: "sae train",
   summary:
     "train a TopK sparse autoencoder on features (N × d float32 .npy); writes a safetensors checkpoint",
-  usage: "--features X.npy [--val V.npy] --q Q --s S [--epochs E] --seed N --out DIR [--json]",
+  usage:
+    "--features X.npy --q Q --s S --out DIR [--val V.npy] [--epochs E] [--seed N] [--resume DIR] [--json]",
   flags: {
-    features: { type: "string", description: "training features, N × d .npy" },
+    features: { type: "string", required: true, description: "training features, N × d .npy" },
     val: { type: "string", description: "validation features (per-epoch validation loss)" },
-    q: { type: "string", description: "latent ratio: d_z = round(q·d)" },
-    s: { type: "string", description: "relative sparsity: k = ⌈s·d⌉" },
+    q: { type: "string", description: "latent ratio: d_z = round(q·d); required unless --resume" },
+    s: { type: "string", description: "relative sparsity: k = ⌈s·d⌉; required unless --resume" },
     epochs: {
       type: "string",
-      description: "epochs (default: the paper's 200, or 500 for q∈{2,5}, s∈{0.1,0.05})",
+      description: "epochs",
+      defaultText: "the paper's 200, or 500 for q∈{2,5}, s∈{0.1,0.05}",
     },
     seed: { type: "string", default: "0", description: "random seed (init, shuffles)" },
-    out: { type: "string", description: "checkpoint directory" },
+    out: {
+      type: "string",
+      required: true,
+      description: "checkpoint folder (model.safetensors, optimizer.safetensors)",
+    },
     batch: { type: "string", default: "1024", description: "batch size" },
     lr: { type: "string", default: "1e-5", description: "Adam learning rate" },
     engine: { type: "string", default: "auto", description: "auto | sparse | dense" },
-    threads: { type: "string", description: "compute threads (default 2)" },
+    threads: {
+      type: "string",
+      description: "compute threads of this one process (not parallel runs: that is --workers elsewhere)",
+      defaultText: "NAC_SAE_THREADS, else 2",
+    },
     resume: { type: "string", description: "continue from this checkpoint directory up to --epochs" },
     auxk: {
       type: "boolean",
-      description: "add the AuxK dead-latent loss (off in the paper; reference defaults)",
+      description:
+        "add the AuxK dead-latent loss (off in the paper; k_aux and coefficient as in the reference)",
     },
     "auxk-dead": {
       type: "string",
-      description: "AuxK: samples without firing that make a latent dead (default N)",
+      description: "AuxK: samples without firing that make a latent dead",
+      defaultText: "N, one epoch",
     },
+    quiet: { type: "boolean", description: "no progress output" },
     "checkpoint-every": {
       type: "string",
       default: "0",
@@ -104,6 +117,7 @@ const train: Command = {
     const result = await trainSae(X, cfg, {
       val,
       resume,
+      quiet: Boolean(flags.quiet),
       onEpoch: every > 0
         ? async (rec, state) => {
           if (rec.epoch % every === 0 && rec.epoch < cfg.epochs) await saveCheckpoint(out, state);
@@ -115,7 +129,7 @@ const train: Command = {
     const trained = result.history.slice(resume?.history.length ?? 0);
     const trainSeconds = trained.reduce((a, r) => a + r.seconds, 0);
     const seconds = (performance.now() - t0) / 1000;
-    log(`sae: checkpoint written to ${out} (${seconds.toFixed(1)} s)`);
+    log(`sae: checkpoint written to ${out} (${seconds.toFixed(1)} s)`, Boolean(flags.quiet));
     return {
       out,
       n: X.rows,
@@ -142,10 +156,18 @@ const encode: Command = {
   summary: "encode features with a trained SAE checkpoint: z = ReLU(TopK(W_enc(u − b_pre))), N × d_z float32",
   usage: "--checkpoint DIR --features X.npy --out Z.npy [--json]",
   flags: {
-    checkpoint: { type: "string", description: "checkpoint directory written by `sae train`" },
-    features: { type: "string", description: "features, N × d .npy" },
-    out: { type: "string", description: "output .npy for z" },
-    threads: { type: "string", description: "compute threads (default 2)" },
+    checkpoint: {
+      type: "string",
+      required: true,
+      description: "checkpoint folder written by `sae train` (or a grid cell's)",
+    },
+    features: { type: "string", required: true, description: "features, N × d .npy" },
+    out: { type: "string", required: true, description: "output file (.npy) for z" },
+    threads: {
+      type: "string",
+      description: "compute threads of this one process",
+      defaultText: "NAC_SAE_THREADS, else 2",
+    },
   },
   async run(flags) {
     setThreads(flags);
@@ -179,14 +201,19 @@ const exportCmd: Command = {
   flags: {
     checkpoint: {
       type: "string",
-      description: "checkpoint directory written by `sae train` (or a grid cell's)",
+      required: true,
+      description: "checkpoint folder written by `sae train` (or a grid cell's)",
     },
     format: {
       type: "string",
       default: "saelens",
       description: `target layout: ${EXPORT_FORMATS.join(" | ")}`,
     },
-    out: { type: "string", description: "output folder (created; its files are overwritten)" },
+    out: {
+      type: "string",
+      required: true,
+      description: "output folder (created; its files are overwritten)",
+    },
   },
   async run(flags) {
     const format = String(flags.format ?? "saelens");
