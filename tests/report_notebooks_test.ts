@@ -3,7 +3,7 @@
  * `deno task notebooks`) on a small REAL results directory — `deno task cli grid` over a tiny synthetic eSpeak
  * corpus with Lyra at two bitrates (q = 2, s ∈ {25 %, 5 %}, 3 epochs; about a minute) — and checks what they
  * produced: tables as HTML, charts as Vega-Lite v5 + SVG bundles, no error outputs, and HTML pages in which the
- * charts survive.
+ * charts survive. The kernel starts in notebooks/ for three of them and in the project root for a fourth.
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
@@ -122,6 +122,21 @@ Deno.test({
         assert(t3.includes(cell), `Table 3 lacks ${cell}`);
       }
       assert((await html("06_bitrate.ipynb", "no EnCodec")).length > 0, "06: the EnCodec note");
+
+      // Above, each kernel started in notebooks/ (Jupyter's default); the library resolves through deno.json's
+      // import map (`nac-sae/` → ./lib/), so a kernel started in the project root runs them as well.
+      const fromRoot = await new Deno.Command("bash", {
+        args: ["tools/run_notebooks.sh", "--cwd", ".", "notebooks/03_probing.ipynb"],
+        env: { NAC_SAE_RESULTS: results, NAC_SAE_REPORTS: join(dir, "reports-root") },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const rootLog = new TextDecoder().decode(fromRoot.stderr);
+      assertEquals(fromRoot.code, 0, rootLog);
+      assert(rootLog.includes("notebooks: 1 ok, 0 failed"), rootLog);
+      const probing = await outputs(join(dir, "reports-root", "03_probing.ipynb"));
+      assertEquals(probing.filter((o) => o.output_type === "error").map((o) => o.ename), []);
+      assert(probing.some((o) => [o.data?.["text/html"] ?? ""].flat().join("").includes("<table")));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
