@@ -144,41 +144,87 @@ const SIGMA = 0.01; // Armijo constant
 const MAX_LINE_SEARCH = 20;
 const STEP_CLIP = 10;
 
-export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOptions = {}): L1LogisticFit {
-  const C = opts.C ?? 1, tol = opts.tol ?? 1e-4, maxIter = opts.maxIter ?? 3000;
-  const maxInner = opts.maxInnerIter ?? 1000;
-  const { n, d, denseOffset, denseVals, ptr, rowIndex, vals, invScale, shift } = X;
-  if (y.length !== n) throw new Error(`fitL1Logistic: ${y.length} labels for ${n} samples`);
-  if (!(C > 0)) throw new Error(`fitL1Logistic: C must be positive, got ${C}`);
-  const rng = new Rng(opts.seed ?? 0);
+/**
+ * The KKT violation of a coefficient at value `wj` whose loss gradient is G (the distance of −G from ∂|wj|),
+ * or SHRINK when wj = 0 and G sits inside [−1 + bound, 1 − bound]: then it stays 0 for a while and is skipped.
+ * The outer (gradient) and inner (coordinate-descent) shrinking use it with their own bounds.
+ */
+function violationOrShrink(wj: number, G: number, bound: number): number {
+  const gp = G + 1, gn = G - 1;
+  if (wj === 0) {
+    if (gp < 0) return -gp;
+    if (gn > 0) return gn;
+    return gp > bound && gn < -bound ? SHRINK : 0;
+  }
+  return wj > 0 ? Math.abs(gp) : Math.abs(gn);
+}
 
-  const w = new Float64Array(d), wpd = new Float64Array(d);
-  let b = 0, bpd = 0;
-  // Per-sample vectors live in the dense kernels' memory (dense column j starts at byte 4·denseOffset[j]).
-  const ws = new DenseWorkspace(denseVals, n, 4);
-  const { dot3, axpy, sums: denseSums } = ws.k;
-  // f: margins w·xᵢ + b; g: ∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ; D: ∂²(C·lossᵢ)/∂fᵢ² = C pᵢ(1 − pᵢ); r: the direction's
-  // margin change X·(wpd − w) is r + c·1, c holding the constant part of the implicitly centered columns.
-  const [f, g, D, r] = ws.vectors;
-  const [fB, gB, dB, rB] = ws.vectorBytes;
-  const p = new Float64Array(n); // σ(−yᵢ fᵢ)
-  const grad = new Float64Array(d), hdiag = new Float64Array(d);
-  const sD = new Float64Array(d); // Σᵢ (s_ij/σ_j) D_i over the stored raw values
-  const eD = new Float64Array(d); // Σᵢ x_ij D_i
-  // Coefficient order: the active (unshrunk) set is index[0..activeSize); the intercept is updated apart.
-  const index = new Int32Array(d);
-  for (let j = 0; j < d; j++) index[j] = j;
+const SHRINK = -1;
 
-  let lossSum = 0, sumD = 0, sumG = 0;
-  const terms = new Float64Array(3);
-  const refresh = (withLoss: boolean) => {
-    sampleTerms(y, f, C, p, g, D, withLoss, terms);
-    sumD = terms[0];
-    sumG = terms[1];
-    if (withLoss) lossSum = terms[2];
-  };
-  const recomputeMargins = () => {
-    let constant = b;
+/**
+ * The solver's state over one fit: coefficients w, b; the Newton direction's target wpd, bpd; per-sample
+ * vectors in the dense kernels' memory (dense column j starts at byte 4·denseOffset[j]):
+ * f (margins w·xᵢ + b), g (∂(C·lossᵢ)/∂fᵢ = −C yᵢ pᵢ), D (∂²(C·lossᵢ)/∂fᵢ² = C pᵢ(1 − pᵢ)) and r (the
+ * direction's margin change X·(wpd − w) is r + c·1, c holding the constant part of the implicitly centered
+ * columns). The three phases of a Newton iteration are its methods.
+ */
+class L1Solver {
+  readonly w: Float64Array;
+  b = 0;
+  private readonly wpd: Float64Array;
+  private bpd = 0;
+  private readonly ws: DenseWorkspace;
+  private readonly p: Float64Array; // σ(−yᵢ fᵢ)
+  private readonly grad: Float64Array;
+  private readonly hdiag: Float64Array;
+  private readonly sD: Float64Array; // Σᵢ (s_ij/σ_j) D_i over the stored raw values
+  private readonly eD: Float64Array; // Σᵢ x_ij D_i
+  /** Coefficient order: the active (unshrunk) set is index[0..activeSize); the intercept is updated apart. */
+  private readonly index: Int32Array;
+  private readonly terms = new Float64Array(3);
+  lossSum = 0;
+  private sumD = 0;
+  private sumG = 0;
+  wNorm = 0;
+  /** The direction's constant margin change, and Σᵢ D_i r_i. */
+  private c = 0;
+  private R = 0;
+
+  constructor(
+    private readonly X: Design,
+    private readonly y: Float64Array,
+    private readonly C: number,
+    private readonly rng: Rng,
+  ) {
+    const { n, d, denseVals } = X;
+    this.w = new Float64Array(d);
+    this.wpd = new Float64Array(d);
+    this.ws = new DenseWorkspace(denseVals, n, 4);
+    this.p = new Float64Array(n);
+    this.grad = new Float64Array(d);
+    this.hdiag = new Float64Array(d);
+    this.sD = new Float64Array(d);
+    this.eD = new Float64Array(d);
+    this.index = new Int32Array(d);
+    for (let j = 0; j < d; j++) this.index[j] = j;
+    this.refresh(true);
+  }
+
+  /** p, g, D (and with `withLoss` the loss) from the margins f. */
+  refresh(withLoss: boolean): void {
+    const [f, g, D] = this.ws.vectors;
+    sampleTerms(this.y, f, this.C, this.p, g, D, withLoss, this.terms);
+    this.sumD = this.terms[0];
+    this.sumG = this.terms[1];
+    if (withLoss) this.lossSum = this.terms[2];
+  }
+
+  /** f = X·w + b from scratch (the columns' centering applied as one constant). */
+  recomputeMargins(): void {
+    const { n, d, denseOffset, ptr, rowIndex, vals, invScale, shift } = this.X;
+    const f = this.ws.vectors[0], fB = this.ws.vectorBytes[0], { axpy } = this.ws.k;
+    const w = this.w;
+    let constant = this.b;
     f.fill(0);
     for (let j = 0; j < d; j++) {
       const wj = w[j];
@@ -189,26 +235,25 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       constant -= wj * shift[j];
     }
     for (let i = 0; i < n; i++) f[i] += constant;
-  };
-  refresh(true);
+  }
 
-  let wNorm = 0;
-  let gmaxOld = Infinity;
-  let gnorm1Init = -1;
-  let innerEps = 1;
-  let nIter = 0, cdCycles = 0, converged = false, relativeViolation = Infinity;
-  let failedLineSearches = 0;
-  const history: number[] = [];
-  const sums = ws.out;
-
-  while (nIter < maxIter) {
-    // Gradient and Hessian diagonal of the loss; outer shrinking; KKT violation.
+  /**
+   * Phase 1: gradient and Hessian diagonal of the loss per coefficient, outer shrinking (bound gmaxOld / n),
+   * and the KKT violation (max and ℓ1 norm, the intercept included).
+   */
+  gradient(gmaxOld: number): { activeSize: number; gmax: number; gnorm1: number } {
+    const { n, d, denseOffset, ptr, rowIndex, vals, invScale, shift } = this.X;
+    const [, g, D] = this.ws.vectors;
+    const [, gB, dB] = this.ws.vectorBytes;
+    const { sums: denseSums } = this.ws.k;
+    const { w, grad, hdiag, sD, eD, index, sumG, sumD } = this;
+    const sums = this.ws.out;
     let activeSize = d;
-    let gmaxNew = 0, gnorm1New = 0;
+    let gmax = 0, gnorm1 = 0;
     for (let s = 0; s < activeSize; s++) {
       const j = index[s];
       const off = denseOffset[j];
-      if (off >= 0) denseSums(4 * off, gB, dB, n, ws.outByte);
+      if (off >= 0) denseSums(4 * off, gB, dB, n, this.ws.outByte);
       else sparseSums(rowIndex, vals, ptr[j], ptr[j + 1], g, D, sums);
       const gs = sums[0], e = sums[1], h = sums[2];
       // x_ij = inv·s_ij − m: expand the sums over x into sums over the stored raw values.
@@ -216,43 +261,40 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       const gj = inv * gs - m * sumG;
       const hj = inv * inv * h - 2 * m * inv * e + m * m * sumD;
       const sd = inv * e;
-      const ed = sd - m * sumD;
       grad[j] = gj;
       hdiag[j] = NU + (hj > 0 ? hj : 0);
       sD[j] = sd;
-      eD[j] = ed;
-      const gp = gj + 1, gn = gj - 1;
-      let violation = 0;
-      if (w[j] === 0) {
-        if (gp < 0) violation = -gp;
-        else if (gn > 0) violation = gn;
-        else if (gp > gmaxOld / n && gn < -gmaxOld / n) {
-          activeSize--;
-          index[s] = index[activeSize];
-          index[activeSize] = j;
-          s--;
-          continue;
-        }
-      } else if (w[j] > 0) violation = Math.abs(gp);
-      else violation = Math.abs(gn);
-      if (violation > gmaxNew) gmaxNew = violation;
-      gnorm1New += violation;
+      eD[j] = sd - m * sumD;
+      const violation = violationOrShrink(w[j], gj, gmaxOld / n);
+      if (violation === SHRINK) {
+        activeSize--;
+        index[s] = index[activeSize];
+        index[activeSize] = j;
+        s--;
+        continue;
+      }
+      if (violation > gmax) gmax = violation;
+      gnorm1 += violation;
     }
-    const gradB = sumG, hB = sumD + NU;
-    gnorm1New += Math.abs(gradB);
-    if (Math.abs(gradB) > gmaxNew) gmaxNew = Math.abs(gradB);
+    gnorm1 += Math.abs(sumG);
+    if (Math.abs(sumG) > gmax) gmax = Math.abs(sumG);
+    return { activeSize, gmax, gnorm1 };
+  }
 
-    if (nIter === 0) gnorm1Init = gnorm1New;
-    relativeViolation = gnorm1Init > 0 ? gnorm1New / gnorm1Init : 0;
-    if (gnorm1New <= tol * gnorm1Init) {
-      converged = true;
-      break;
-    }
-
-    // Inner coordinate descent on the quadratic model over the active set (+ intercept).
+  /**
+   * Phase 2: the Newton direction — randomised cyclic coordinate descent on the quadratic model + ‖·‖₁ over
+   * the active set (inner shrinking), then an unthresholded step for the intercept, until the model's ℓ1 KKT
+   * violation falls to `stop`. Returns the cycles taken.
+   */
+  direction(activeSize: number, maxInner: number, stop: number): number {
+    const { n, denseOffset, ptr, rowIndex, vals, invScale, shift } = this.X;
+    const [, , D, r] = this.ws.vectors;
+    const [, , dB, rB] = this.ws.vectorBytes;
+    const { dot3, axpy } = this.ws.k;
+    const { w, wpd, grad, hdiag, sD, eD, index, rng } = this;
+    const gradB = this.sumG, hB = this.sumD + NU, b = this.b;
     r.fill(0);
-    let c = 0; // constant part of X·(wpd − w)
-    let R = 0; // Σᵢ D_i r_i
+    let c = 0, R = 0;
     let qpActive = activeSize;
     let qpGmaxOld = Infinity;
     let inner = 0;
@@ -273,24 +315,19 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
         dot = inv * dot - m * R;
         const G = grad[j] + (wpd[j] - w[j]) * NU + dot + c * eD[j];
         const H = hdiag[j];
-        const gp = G + 1, gn = G - 1;
-        let violation = 0;
         const wj = wpd[j];
-        if (wj === 0) {
-          if (gp < 0) violation = -gp;
-          else if (gn > 0) violation = gn;
-          else if (gp > qpGmaxOld / n && gn < -qpGmaxOld / n) {
-            qpActive--;
-            index[s] = index[qpActive];
-            index[qpActive] = j;
-            s--;
-            continue;
-          }
-        } else if (wj > 0) violation = Math.abs(gp);
-        else violation = Math.abs(gn);
+        const violation = violationOrShrink(wj, G, qpGmaxOld / n);
+        if (violation === SHRINK) {
+          qpActive--;
+          index[s] = index[qpActive];
+          index[qpActive] = j;
+          s--;
+          continue;
+        }
         if (violation > qpGmax) qpGmax = violation;
         qpGnorm1 += violation;
 
+        const gp = G + 1, gn = G - 1;
         let z: number;
         if (gp < H * wj) z = -gp / H;
         else if (gn > H * wj) z = -gn / H;
@@ -306,18 +343,18 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       }
       // The intercept: an unthresholded Newton step on the model.
       {
-        const G = gradB + (bpd - b) * NU + R + c * sumD;
+        const G = gradB + (this.bpd - b) * NU + R + c * this.sumD;
         qpGnorm1 += Math.abs(G);
         if (Math.abs(G) > qpGmax) qpGmax = Math.abs(G);
         let z = -G / hB;
         if (Math.abs(z) >= 1e-12) {
           z = Math.min(Math.max(z, -STEP_CLIP), STEP_CLIP);
-          bpd += z;
+          this.bpd += z;
           c += z;
         }
       }
       inner++;
-      if (qpGnorm1 <= innerEps * gnorm1Init) {
+      if (qpGnorm1 <= stop) {
         if (qpActive === activeSize) break;
         qpActive = activeSize; // reactivate the inner-shrunk coordinates and check them once more
         qpGmaxOld = Infinity;
@@ -325,64 +362,98 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
       }
       qpGmaxOld = qpGmax;
     }
-    cdCycles += inner;
+    this.c = c;
+    this.R = R;
+    return inner;
+  }
 
-    // Armijo line search along (wpd − w, bpd − b), halving the step.
-    let delta = gradB * (bpd - b);
+  /**
+   * Phase 3: Armijo line search along (wpd − w, bpd − b), halving the step. On success the step is taken; on
+   * failure (no decrease at float64 precision) the direction is dropped and the margins recomputed exactly.
+   */
+  lineSearch(): boolean {
+    const { n, d } = this.X;
+    const [f, , , r] = this.ws.vectors;
+    const { w, wpd, grad, p, y, C } = this;
+    let c = this.c;
+    let delta = this.sumG * (this.bpd - this.b);
     let wNormNew = 0;
     for (let j = 0; j < d; j++) {
       delta += grad[j] * (wpd[j] - w[j]);
       wNormNew += Math.abs(wpd[j]);
     }
-    delta += wNormNew - wNorm;
-    let accepted = false;
+    delta += wNormNew - this.wNorm;
     for (let ls = 0; ls < MAX_LINE_SEARCH; ls++) {
       const dLoss = lossChange(p, y, r, c);
-      if (wNormNew - wNorm + C * dLoss - SIGMA * delta <= 0) {
+      if (wNormNew - this.wNorm + C * dLoss - SIGMA * delta <= 0) {
         for (let i = 0; i < n; i++) f[i] += r[i] + c;
         w.set(wpd);
-        b = bpd;
-        wNorm = wNormNew;
-        lossSum += C * dLoss;
-        accepted = true;
-        break;
+        this.b = this.bpd;
+        this.wNorm = wNormNew;
+        this.lossSum += C * dLoss;
+        return true;
       }
       wNormNew = 0;
       for (let j = 0; j < d; j++) {
         wpd[j] = (w[j] + wpd[j]) * 0.5;
         wNormNew += Math.abs(wpd[j]);
       }
-      bpd = (b + bpd) * 0.5;
+      this.bpd = (this.b + this.bpd) * 0.5;
       delta *= 0.5;
       c *= 0.5;
       for (let i = 0; i < n; i++) r[i] *= 0.5;
     }
-    if (!accepted) {
-      // No decrease at the precision of float64: restart the model from exactly recomputed margins.
-      wpd.set(w);
-      bpd = b;
-      recomputeMargins();
-      failedLineSearches++;
-    } else failedLineSearches = 0;
-    refresh(!accepted);
+    wpd.set(w);
+    this.bpd = this.b;
+    this.recomputeMargins();
+    return false;
+  }
+}
+
+export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOptions = {}): L1LogisticFit {
+  const C = opts.C ?? 1, tol = opts.tol ?? 1e-4, maxIter = opts.maxIter ?? 3000;
+  const maxInner = opts.maxInnerIter ?? 1000;
+  if (y.length !== X.n) throw new Error(`fitL1Logistic: ${y.length} labels for ${X.n} samples`);
+  if (!(C > 0)) throw new Error(`fitL1Logistic: C must be positive, got ${C}`);
+  const solver = new L1Solver(X, y, C, new Rng(opts.seed ?? 0));
+
+  let gmaxOld = Infinity;
+  let gnorm1Init = -1;
+  let innerEps = 1;
+  let nIter = 0, cdCycles = 0, converged = false, relativeViolation = Infinity;
+  let failedLineSearches = 0;
+  const history: number[] = [];
+  while (nIter < maxIter) {
+    const { activeSize, gmax, gnorm1 } = solver.gradient(gmaxOld);
+    if (nIter === 0) gnorm1Init = gnorm1;
+    relativeViolation = gnorm1Init > 0 ? gnorm1 / gnorm1Init : 0;
+    if (gnorm1 <= tol * gnorm1Init) {
+      converged = true;
+      break;
+    }
+    const inner = solver.direction(activeSize, maxInner, innerEps * gnorm1Init);
+    cdCycles += inner;
+    const accepted = solver.lineSearch();
+    failedLineSearches = accepted ? 0 : failedLineSearches + 1;
+    solver.refresh(!accepted);
     if (inner === 1) innerEps *= 0.25;
     nIter++;
-    gmaxOld = gmaxNew;
-    history.push(wNorm + lossSum);
+    gmaxOld = gmax;
+    history.push(solver.wNorm + solver.lossSum);
     if (failedLineSearches >= 2) break;
   }
 
-  recomputeMargins();
-  refresh(true);
+  solver.recomputeMargins();
+  solver.refresh(true);
   let norm = 0;
-  for (let j = 0; j < d; j++) norm += Math.abs(w[j]);
+  for (let j = 0; j < X.d; j++) norm += Math.abs(solver.w[j]);
   return {
-    coef: w,
-    intercept: b,
+    coef: solver.w,
+    intercept: solver.b,
     nIter,
     cdCycles,
     converged,
-    objective: norm + lossSum,
+    objective: norm + solver.lossSum,
     history,
     relativeViolation,
   };
