@@ -1,4 +1,5 @@
 /** TopK SAE configuration (paper Sec. 2.2 / 3.3) and the paper's 16-config grid. */
+import { type ConvergenceRule, validateConvergence } from "./convergence.ts";
 
 export interface SaeConfig {
   /** Latent ratio q = d_z / d_codec. */
@@ -11,7 +12,13 @@ export interface SaeConfig {
   dZ: number;
   /** Active latents per sample. */
   k: number;
+  /** Epochs to train (the paper's schedule, or a fixed count); unused with `convergence`. */
   epochs: number;
+  /**
+   * Train until the validation loss stops improving instead of for `epochs` (convergence.ts); needs
+   * validation rows. Absent: the epoch schedule.
+   */
+  convergence?: ConvergenceRule;
   batchSize: number;
   lr: number;
   adamEps: number;
@@ -87,12 +94,13 @@ export function saeConfig(
     medianSample: overrides.medianSample ?? SAE_DEFAULTS.medianSample,
   };
   if (overrides.auxK) cfg.auxK = overrides.auxK;
+  if (overrides.convergence) cfg.convergence = { ...overrides.convergence };
   validateConfig(cfg);
   return cfg;
 }
 
 export function validateConfig(cfg: SaeConfig): void {
-  const bad = (msg: string) => {
+  const bad = (msg: string): never => {
     throw new Error(`invalid SAE config: ${msg}`);
   };
   if (!Number.isInteger(cfg.dIn) || cfg.dIn < 1) {
@@ -123,6 +131,7 @@ export function validateConfig(cfg: SaeConfig): void {
     if (!(deadSamples >= 1)) bad(`AuxK deadSamples must be ≥ 1, got ${deadSamples}`);
     if (cfg.engine === "dense") bad("AuxK runs on the sparse engine only");
   }
+  if (cfg.convergence) validateConvergence(cfg.convergence, bad);
   if (cfg.engine && !["auto", "sparse", "dense"].includes(cfg.engine)) bad(`unknown engine ${cfg.engine}`);
 }
 

@@ -4,6 +4,9 @@
  * features of (u − û)², backward, remove from each decoder column's gradient its component along the column,
  * Adam step (torch semantics), renormalise decoder columns. Epoch metrics are measured on the training batches
  * before each step, like the reference; the validation loss is measured after the epoch.
+ *
+ * With `cfg.convergence` the same steps run until the validation loss stops improving (convergence.ts): it is
+ * measured every `evalEvery` steps (one history record each), and the best-validation weights are kept.
  */
 import type { Matrix } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
@@ -13,11 +16,15 @@ import { ADAM_BETAS, type AdamHyper, adamRange, adamRangeZeroGrad } from "./adam
 import { createEngine, engineThreads } from "./engine.ts";
 import { checkFeatures, checkTrainable, initModel, normalizeRow, type SaeModel } from "./model.ts";
 import { evaluate } from "./evaluate.ts";
+import { ConvergenceMonitor, type StoppingRecord } from "./convergence.ts";
 import { MetricsAccumulator, totalSumSquares } from "./metrics.ts";
 
 export interface EpochRecord {
+  /** Epochs completed (with the convergent schedule: passes over the data so far, rounded down). */
   epoch: number;
-  /** Mean squared error over the epoch's training batches (measured before each step). */
+  /** Adam steps taken so far. */
+  step: number;
+  /** Mean squared error over the record's training batches (measured before each step). */
   trainLoss: number;
   /** Mean squared error on the validation set after the epoch; null without one. */
   valLoss: number | null;
@@ -44,6 +51,8 @@ export interface TrainResult {
   optimizer: OptimizerState;
   /** Which engine ran ("sparse" | "dense"). */
   engine: string;
+  /** Convergent schedule only: why it stopped and which step's (best-validation) weights were kept. */
+  stopping?: StoppingRecord;
   /** AuxK only: per latent, training samples since it last fired (resumes the dead-latent window). */
   deadStats?: Float64Array;
 }
@@ -81,6 +90,9 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
   checkFeatures(X, cfg.dIn, "training features");
   checkTrainable(X, "training features");
   if (opts.val) checkFeatures(opts.val, cfg.dIn, "validation features");
+  const rule = cfg.convergence;
+  if (rule && !opts.val) throw new Error("the convergent schedule needs validation rows (val1) to monitor");
+  if (rule && opts.resume) throw new Error("the convergent schedule cannot resume a run; start it afresh");
   const quiet = opts.quiet ?? false;
   const model = opts.resume?.model ?? initModel(X, cfg);
   model.config = cfg;
@@ -100,18 +112,46 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
       { p: model.wDecT, g: g.wDecT, m: optimizer.m.wDecT, v: optimizer.v.wDecT, rows: true },
       { p: model.bPre, g: g.bPre, m: optimizer.m.bPre, v: optimizer.v.bPre, rows: false },
     ];
+    const valLoss = async () => opts.val ? (await evaluate(model, opts.val, { engine })).mse : null;
+    const monitor = rule ? new ConvergenceMonitor(rule) : null;
+    const best = monitor ? snapshot(model) : null;
+    if (monitor) monitor.observe(0, (await valLoss())!);
     const batch = new Float32Array(Math.min(batchSize, n) * d);
     const trainStart = performance.now();
     const startEpoch = history.length;
     log(
-      `sae: N=${n} d=${d} d_z=${dZ} k=${cfg.k} epochs ${startEpoch + 1}..${cfg.epochs} engine=${engine.kind}`,
+      `sae: N=${n} d=${d} d_z=${dZ} k=${cfg.k} engine=${engine.kind} ` +
+        (rule
+          ? `until val loss converges (ε ${rule.minImprovement} over ${rule.window} steps, ≤ ${rule.maxSteps})`
+          : `epochs ${startEpoch + 1}..${cfg.epochs}`),
       quiet,
     );
-    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
-      const t0 = performance.now();
+    // One history record per epoch (epoch schedule) or per validation measurement (convergent schedule).
+    let acc = new MetricsAccumulator(d, dZ);
+    let auxSum = 0, batches = 0, samples = 0, t0 = performance.now();
+    // `seconds` covers the training steps only (taken before the validation measurement).
+    const record = async (epoch: number, seconds: number, val: number | null): Promise<EpochRecord> => {
+      const rec: EpochRecord = {
+        epoch,
+        step: optimizer.step,
+        trainLoss: acc.sse / (acc.rows * d),
+        valLoss: val,
+        nmse: (acc.sse / sst) * (n / acc.rows),
+        l0: acc.activeTotal / acc.rows,
+        dead: acc.deadLatents(),
+        samplesPerS: samples / seconds,
+        seconds,
+      };
+      if (cfg.auxK) rec.auxLoss = auxSum / batches;
+      history.push(rec);
+      await opts.onEpoch?.(rec, result);
+      acc = new MetricsAccumulator(d, dZ);
+      auxSum = batches = samples = 0;
+      t0 = performance.now();
+      return rec;
+    };
+    for (let epoch = startEpoch; monitor ? !result.stopping : epoch < cfg.epochs; epoch++) {
       const perm = epochPermutation(n, cfg.seed, epoch);
-      const acc = new MetricsAccumulator(d, dZ);
-      let auxSum = 0, batches = 0;
       for (let start = 0; start < n; start += batchSize) {
         const rows = Math.min(batchSize, n - start);
         for (let r = 0; r < rows; r++) {
@@ -122,6 +162,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         acc.addError(out.sse, rows);
         auxSum += out.auxLoss ?? 0;
         batches++;
+        samples += rows;
         acc.addTopK(out.vals, out.idx, rows * cfg.k);
         projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
         const t = ++optimizer.step;
@@ -131,38 +172,72 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         adamByRows(params[1], t, hyper, g.touched, d, true);
         adamRange(params[2], t, hyper);
         opts.onStep?.(t, out.sse / (rows * d));
+        if (monitor && t % rule!.evalEvery === 0) {
+          const seconds = (performance.now() - t0) / 1000;
+          const val = (await valLoss())!;
+          if (monitor.observe(t, val)) copyModel(model, best!);
+          const rec = await record(epoch + (start + rows >= n ? 1 : 0), seconds, val);
+          const reason = monitor.stopAfter(t);
+          if (!quiet && (reason || t % (rule!.evalEvery * 50) === 0)) {
+            logRecord(rec, `step ${t}/≤${rule!.maxSteps}`);
+          }
+          if (reason) {
+            result.stopping = {
+              reason,
+              steps: t,
+              bestStep: monitor.bestStep,
+              bestValLoss: monitor.bestValLoss,
+            };
+            break;
+          }
+        }
       }
-      const seconds = (performance.now() - t0) / 1000;
-      const valLoss = opts.val ? (await evaluate(model, opts.val, { engine })).mse : null;
-      const record: EpochRecord = {
-        epoch: epoch + 1,
-        trainLoss: acc.sse / (n * d),
-        valLoss,
-        nmse: acc.sse / sst,
-        l0: acc.activeTotal / n,
-        dead: acc.deadLatents(),
-        samplesPerS: n / seconds,
-        seconds,
-      };
-      if (cfg.auxK) record.auxLoss = auxSum / batches;
-      history.push(record);
-      if (!quiet) {
-        const elapsed = (performance.now() - trainStart) / 1000;
-        const eta = (elapsed / (epoch + 1 - startEpoch)) * (cfg.epochs - epoch - 1);
-        log(
-          `epoch ${epoch + 1}/${cfg.epochs} loss ${record.trainLoss.toPrecision(5)}` +
-            (valLoss !== null ? ` val ${valLoss.toPrecision(5)}` : "") +
-            ` nmse ${record.nmse.toFixed(4)} L0 ${record.l0.toFixed(1)} dead ${record.dead}` +
-            (record.auxLoss !== undefined ? ` auxk ${record.auxLoss.toPrecision(4)}` : "") +
-            ` | ${record.samplesPerS.toFixed(0)} samples/s, ETA ${formatDuration(eta)}`,
-        );
+      if (!monitor) {
+        const seconds = (performance.now() - t0) / 1000;
+        const rec = await record(epoch + 1, seconds, await valLoss());
+        if (!quiet) {
+          const elapsed = (performance.now() - trainStart) / 1000;
+          const eta = (elapsed / (epoch + 1 - startEpoch)) * (cfg.epochs - epoch - 1);
+          logRecord(rec, `epoch ${epoch + 1}/${cfg.epochs}`, eta);
+        }
       }
-      await opts.onEpoch?.(record, result);
+    }
+    if (monitor) {
+      copyModel(best!, model);
+      log(
+        `sae: ${result.stopping!.reason} after ${result.stopping!.steps} steps; kept step ` +
+          `${result.stopping!.bestStep} (val ${result.stopping!.bestValLoss.toPrecision(5)})`,
+        quiet,
+      );
     }
   } finally {
     await engine.release();
   }
   return result;
+}
+
+function logRecord(rec: EpochRecord, where: string, eta?: number): void {
+  log(
+    `${where} loss ${rec.trainLoss.toPrecision(5)}` +
+      (rec.valLoss !== null ? ` val ${rec.valLoss.toPrecision(5)}` : "") +
+      ` nmse ${rec.nmse.toFixed(4)} L0 ${rec.l0.toFixed(1)} dead ${rec.dead}` +
+      (rec.auxLoss !== undefined ? ` auxk ${rec.auxLoss.toPrecision(4)}` : "") +
+      ` | ${rec.samplesPerS.toFixed(0)} samples/s` +
+      (eta !== undefined ? `, ETA ${formatDuration(eta)}` : ""),
+  );
+}
+
+type Weights = Pick<SaeModel, "wEnc" | "wDecT" | "bPre">;
+
+function snapshot(m: Weights): Weights {
+  return { wEnc: m.wEnc.slice(), wDecT: m.wDecT.slice(), bPre: m.bPre.slice() };
+}
+
+/** Copies parameter values (the arrays stay in place: engines read them by reference). */
+function copyModel(from: Weights, to: Weights): void {
+  to.wEnc.set(from.wEnc);
+  to.wDecT.set(from.wDecT);
+  to.bPre.set(from.bPre);
 }
 
 /** g_j ← g_j − (g_j · w_j) w_j for each decoder column j (rows of W_decᵀ); untouched rows have g_j = 0. */
