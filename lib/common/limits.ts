@@ -18,6 +18,11 @@ export const LIMITS = {
   /** 0 writes the initialised SAE (bench/sae_vs_torch.sh compares it with PyTorch). */
   epochs: { integer: true, min: 0, max: 1_000_000 },
   epochsScale: { exclusiveMin: 0, max: 1000 },
+  /** Convergent schedule (lib/sae/convergence.ts): steps between validation measurements, window, ε, step cap. */
+  evalEvery: { integer: true, min: 1, max: 1_000_000 },
+  convergenceWindow: { integer: true, min: 1, max: 100_000_000 },
+  minImprovement: { min: 0, max: 0.5 },
+  maxSteps: { integer: true, min: 1, max: 100_000_000 },
   batchSize: { integer: true, min: 1, max: 1 << 24 },
   lr: { exclusiveMin: 0, max: 10 },
   adamEps: { exclusiveMin: 0, max: 1 },

@@ -5,7 +5,18 @@
  * in the main thread or a worker.
  */
 import { type Matrix, takeRows } from "../common/matrix.ts";
-import { encodeSae, type SaeConfig, saeConfig, saeMetrics, trainSae } from "../sae/mod.ts";
+import {
+  type ConvergenceRule,
+  encodeSae,
+  fitPca,
+  pcaExplainedVariance,
+  type SaeConfig,
+  saeConfig,
+  saeMetrics,
+  saeTrained,
+  type StopReason,
+  trainSae,
+} from "../sae/mod.ts";
 import { magnitudeFeatures, positionFeatures, type ProbeRows, runProtocol } from "../probe/mod.ts";
 import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
 import type { FeatureKind, Pooling, ProbeConfig } from "./config.ts";
@@ -17,7 +28,10 @@ export interface CellSpec {
   q: number;
   s: number;
   seed: number;
+  /** Epochs of an epoch schedule; 0 with `convergence`. */
   epochs: number;
+  /** The convergent schedule's rule (train until the val1 loss stops improving); null: epoch schedule. */
+  convergence: ConvergenceRule | null;
   features: FeatureKind[];
   /** How u was pooled (the matrices already hold it; recorded so the cache key names it). */
   pooling: Pooling;
@@ -30,6 +44,8 @@ export interface CellData {
   train: Matrix;
   /** Monitors SAE training. */
   val1: Matrix;
+  /** The test split: held-out rows for the SAE's yardstick (neither the SAE nor its stopping rule sees them). */
+  test: Matrix;
   /** The probe stage's rows (split: val2 then test; kfold: val1, val2 and test) and their protocol. */
   probe: Matrix;
   probeRows: ProbeRows;
@@ -51,8 +67,22 @@ export interface CellOutcome {
   k: number;
   dZ: number;
   dCodec: number;
+  /** In-sample (training rows): NMSE and explained variance of the kept weights. */
   nmse: number;
   explainedVariance: number;
+  /** Explained variance of PCA-k fitted on the training rows, on the training rows (the yardstick). */
+  evPcaK: number;
+  /** Held-out (test rows): the SAE's and PCA-k's explained variance. */
+  evHeldout: number;
+  evPcaKHeldout: number;
+  /** In-sample explained variance ≥ evPcaK − 0.02: the optimiser reached the PCA-k yardstick. */
+  saeTrained: boolean;
+  /** Held-out explained variance < evPcaKHeldout − 0.02: the SAE generalises worse than PCA-k. */
+  heldoutBelowPcaK: boolean;
+  /** Adam steps taken, the step whose weights were kept, and why training ended. */
+  steps: number;
+  bestStep: number;
+  stop: StopReason | "epochs";
   l0: number;
   deadLatents: number;
   saeSeconds: number;
@@ -61,6 +91,7 @@ export interface CellOutcome {
   densityGroups: number[];
   curves: {
     epoch: number;
+    step: number;
     trainLoss: number;
     valLoss: number | null;
     nmse: number;
@@ -76,6 +107,7 @@ export const DENSITY_GROUPS = 16;
 export function saeConfigFor(spec: CellSpec, dCodec: number): SaeConfig {
   return saeConfig(spec.q, spec.s, dCodec, {
     epochs: spec.epochs,
+    convergence: spec.convergence ?? undefined,
     batchSize: spec.sae.batchSize,
     lr: spec.sae.lr,
     adamEps: spec.sae.adamEps,
@@ -109,6 +141,11 @@ export async function runCell(spec: CellSpec, data: CellData, threads = 1): Prom
   const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads });
   const saeSeconds = (performance.now() - t0) / 1000;
   const metrics = await saeMetrics(trained.model, data.train);
+  const heldout = await saeMetrics(trained.model, data.test);
+  const pca = fitPca(data.train);
+  const evPcaK = pcaExplainedVariance(pca, data.train, cfg.k);
+  const evPcaKHeldout = pcaExplainedVariance(pca, data.test, cfg.k);
+  const steps = trained.optimizer.step;
   const z = await encodeSae(trained.model, data.probe);
   const outcomes: FeatureOutcome[] = [];
   const probes: Record<string, ProbeArtefact> = {};
@@ -135,6 +172,14 @@ export async function runCell(spec: CellSpec, data: CellData, threads = 1): Prom
     dCodec,
     nmse: metrics.nmse,
     explainedVariance: metrics.explainedVariance,
+    evPcaK,
+    evHeldout: heldout.explainedVariance,
+    evPcaKHeldout,
+    saeTrained: saeTrained(metrics.explainedVariance, evPcaK),
+    heldoutBelowPcaK: !saeTrained(heldout.explainedVariance, evPcaKHeldout),
+    steps,
+    bestStep: trained.stopping?.bestStep ?? steps,
+    stop: trained.stopping?.reason ?? "epochs",
     l0: metrics.l0,
     deadLatents: metrics.deadLatents,
     saeSeconds,
@@ -142,6 +187,7 @@ export async function runCell(spec: CellSpec, data: CellData, threads = 1): Prom
     densityGroups: densityByGroup(takeRows(z, scored)),
     curves: trained.history.map((h) => ({
       epoch: h.epoch,
+      step: h.step,
       trainLoss: h.trainLoss,
       valLoss: h.valLoss ?? null,
       nmse: h.nmse,

@@ -8,6 +8,9 @@ import { dirname, resolve } from "node:path";
 import { readJson } from "../common/fs.ts";
 import { LIMITS } from "../common/limits.ts";
 import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
+// The schedule's constants only (not lib/sae/mod.ts, which loads the compute engines).
+import { CONVERGENCE_DEFAULTS, type ConvergenceRule, CONVERGENT_LR, PAPER_LR } from "../sae/convergence.ts";
+import { paperEpochs } from "../sae/config.ts";
 
 export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
 export type FeatureKind = "z" | "z_pos" | "z_mag";
@@ -52,9 +55,15 @@ export interface DatasetConfig {
   allowDuplicateAudio?: boolean;
 }
 
-/** How many epochs each SAE config trains for. */
+/** How long each SAE config trains: the SAE training schedule. */
 export type EpochsRule =
-  /** The paper's rule: 200, or 500 for q ∈ {2, 5} with s ∈ {0.10, 0.05}. */
+  /**
+   * The default: until the val1 loss stops improving (lib/sae/convergence.ts), best-val1 weights kept, at
+   * `sae.lr` (default CONVERGENT_LR). The object form overrides the rule's parameters.
+   */
+  | "convergent"
+  | { convergent: ConvergenceRule }
+  /** The paper-literal schedule: 200 epochs, or 500 for q ∈ {2, 5} with s ∈ {0.10, 0.05}, lr 1e-5. */
   | "paper"
   /** The same number for every config. */
   | { fixed: number }
@@ -147,14 +156,41 @@ export const RUN_CONFIG_SPEC: Spec = {
     },
     epochs: {
       type: "oneOf",
-      default: "paper",
-      description: '"paper" (200; 500 for q∈{2,5}, s∈{0.10,0.05}), {"fixed": N} or {"paperScaled": F}',
+      default: "convergent",
+      description: 'SAE schedule: "convergent" (until the val1 loss stops improving; {"convergent": {…}} ' +
+        'overrides its rule), "paper" (the paper-literal 200 epochs; 500 for q∈{2,5}, s∈{0.10,0.05}), ' +
+        '{"fixed": N} or {"paperScaled": F}',
       variants: [
-        { type: "string", const: "paper" },
+        { type: "string", enum: ["convergent", "paper"] },
         {
           type: "object",
           exactlyOne: true,
-          fields: { fixed: num(LIMITS.epochs), paperScaled: num(LIMITS.epochsScale) },
+          fields: {
+            convergent: {
+              type: "object",
+              description: "the convergent rule's parameters (lib/sae/convergence.ts)",
+              fields: {
+                evalEvery: num(LIMITS.evalEvery, {
+                  default: CONVERGENCE_DEFAULTS.evalEvery,
+                  description: "Adam steps between val1 measurements",
+                }),
+                window: num(LIMITS.convergenceWindow, {
+                  default: CONVERGENCE_DEFAULTS.window,
+                  description: "stop after this many steps without a relative improvement ≥ minImprovement",
+                }),
+                minImprovement: num(LIMITS.minImprovement, {
+                  default: CONVERGENCE_DEFAULTS.minImprovement,
+                  description: "relative val1-loss decrease that counts as an improvement (ε)",
+                }),
+                maxSteps: num(LIMITS.maxSteps, {
+                  default: CONVERGENCE_DEFAULTS.maxSteps,
+                  description: "step cap (a multiple of evalEvery)",
+                }),
+              },
+            },
+            fixed: num(LIMITS.epochs),
+            paperScaled: num(LIMITS.epochsScale),
+          },
         },
       ],
     },
@@ -174,7 +210,12 @@ export const RUN_CONFIG_SPEC: Spec = {
       type: "object",
       fields: {
         batchSize: num(LIMITS.batchSize, { default: 1024, aliases: ["batch", "batch_size"] }),
-        lr: num(LIMITS.lr, { default: 1e-5, aliases: ["learning_rate", "learningRate", "learning-rate"] }),
+        lr: num(LIMITS.lr, {
+          description:
+            `Adam learning rate (default: ${CONVERGENT_LR} for the convergent schedule, the paper's ` +
+            `${PAPER_LR} for the epoch schedules)`,
+          aliases: ["learning_rate", "learningRate", "learning-rate"],
+        }),
         adamEps: num(LIMITS.adamEps, { default: 6.25e-10, aliases: ["eps", "adam_eps", "epsilon"] }),
       },
     },
@@ -219,17 +260,35 @@ export function runConfigJsonSchema(): Record<string, unknown> {
   };
 }
 
+/** The convergent rule of a schedule, or null for the epoch schedules. */
+export function convergenceOf(rule: EpochsRule): ConvergenceRule | null {
+  if (rule === "convergent") return { ...CONVERGENCE_DEFAULTS };
+  if (typeof rule === "object" && "convergent" in rule) return { ...rule.convergent };
+  return null;
+}
+
+/** Epochs of an epoch schedule for config (q, s); 0 for the convergent schedule (it counts steps). */
 export function epochsFor(rule: EpochsRule, q: number, s: number): number {
-  const paper = (q === 2 || q === 5) && (s === 0.1 || s === 0.05) ? 500 : 200;
-  if (rule === "paper") return paper;
-  if ("fixed" in rule) return rule.fixed;
-  return Math.max(1, Math.round(paper * rule.paperScaled));
+  if (convergenceOf(rule)) return 0;
+  if (rule === "paper") return paperEpochs(q, s);
+  if (typeof rule === "object" && "fixed" in rule) return rule.fixed;
+  return Math.max(1, Math.round(paperEpochs(q, s) * (rule as { paperScaled: number }).paperScaled));
+}
+
+/** A schedule's name as results and reports show it ("convergent", "paper", "fixed", "paperScaled"). */
+export function scheduleName(rule: EpochsRule): string {
+  return typeof rule === "string" ? rule : Object.keys(rule)[0];
 }
 
 export function describeEpochs(rule: EpochsRule): string {
+  const conv = convergenceOf(rule);
+  if (conv) {
+    return `convergent (until the val1 loss improves by < ${conv.minImprovement} relative over ` +
+      `${conv.window} steps, measured every ${conv.evalEvery}, ≤ ${conv.maxSteps} steps; best-val1 weights)`;
+  }
   if (rule === "paper") return "paper (200; 500 for q∈{2,5}, s∈{0.10,0.05})";
-  if ("fixed" in rule) return `fixed ${rule.fixed}`;
-  return `paper × ${rule.paperScaled}`;
+  if (typeof rule === "object" && "fixed" in rule) return `fixed ${rule.fixed}`;
+  return `paper × ${(rule as { paperScaled: number }).paperScaled}`;
 }
 
 function fail(source: string, msg: string): never {
@@ -252,6 +311,17 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   delete v.$comment;
   const config = v as unknown as RunConfig;
   // Cross-field rules the table cannot express.
+  const conv = convergenceOf(config.epochs);
+  if (config.sae.lr === undefined) config.sae.lr = conv ? CONVERGENT_LR : PAPER_LR;
+  if (conv && conv.maxSteps % conv.evalEvery !== 0) {
+    fail(
+      source,
+      `epochs.convergent.maxSteps (${conv.maxSteps}) must be a multiple of evalEvery (${conv.evalEvery})`,
+    );
+  }
+  if (conv && conv.window < conv.evalEvery) {
+    fail(source, `epochs.convergent.window (${conv.window}) must be ≥ evalEvery (${conv.evalEvery})`);
+  }
   const names = config.datasets.map((d) => d.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) fail(source, `datasets: name '${dup}' appears twice (names must be unique)`);

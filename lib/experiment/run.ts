@@ -35,11 +35,13 @@ import {
 } from "./artefacts.ts";
 import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
 import {
+  convergenceOf,
   describeEpochs,
   epochsFor,
   type Pooling,
   type ProbeConfig,
   type RunConfig,
+  scheduleName,
   type TaskId,
 } from "./config.ts";
 import {
@@ -144,10 +146,10 @@ function bytesOf(a: Float32Array | Int32Array): Uint8Array {
 }
 
 async function hashData(d: CellData): Promise<string> {
-  const parts = [d.train, d.val1, d.probe].map((m) => `${m.rows}x${m.cols}`);
+  const parts = [d.train, d.val1, d.test, d.probe].map((m) => `${m.rows}x${m.cols}`);
   parts.push(`folds=${d.probeRows.folds}`);
   const hashes = await Promise.all(
-    [d.train.data, d.val1.data, d.probe.data, d.probeRows.y, d.probeRows.testFold].map((a) =>
+    [d.train.data, d.val1.data, d.test.data, d.probe.data, d.probeRows.y, d.probeRows.testFold].map((a) =>
       sha256Hex(bytesOf(a))
     ),
   );
@@ -277,6 +279,7 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, 
         const data: CellData = {
           train: pick(splits.train),
           val1: pick(splits.val1),
+          test: pick(splits.test),
           probe: pick(probeRows),
           probeRows: {
             y: labels(probeRows),
@@ -444,6 +447,7 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
             s,
             seed,
             epochs: epochsFor(config.epochs, q, s),
+            convergence: convergenceOf(config.epochs),
             features: config.features,
             pooling: config.pooling,
             sae: config.sae,
@@ -782,9 +786,19 @@ function referenceRows(
     k: null,
     d_z: null,
     d_codec: td.data.train.cols,
+    schedule: null,
+    sae_lr: null,
     epochs: null,
+    sae_steps: null,
+    sae_best_step: null,
+    sae_stop: null,
     nmse: null,
     explained_variance: null,
+    ev_pca_k: null,
+    sae_trained: null,
+    ev_heldout: null,
+    ev_pca_k_heldout: null,
+    heldout_below_pca_k: null,
     l0: null,
     dead_latents: null,
     sae_seconds: null,
@@ -828,9 +842,19 @@ function cellRows(
       k: o.k,
       d_z: o.dZ,
       d_codec: o.dCodec,
-      epochs: p.epochs,
+      schedule: scheduleName(config.epochs),
+      sae_lr: config.sae.lr,
+      epochs: convergenceOf(config.epochs) ? null : p.epochs,
+      sae_steps: o.steps,
+      sae_best_step: o.bestStep,
+      sae_stop: o.stop,
       nmse: o.nmse,
       explained_variance: o.explainedVariance,
+      ev_pca_k: o.evPcaK,
+      sae_trained: o.saeTrained,
+      ev_heldout: o.evHeldout,
+      ev_pca_k_heldout: o.evPcaKHeldout,
+      heldout_below_pca_k: o.heldoutBelowPcaK,
       l0: o.l0,
       dead_latents: o.deadLatents,
       sae_seconds: o.saeSeconds,
@@ -849,6 +873,7 @@ function cellRows(
   const curves = o.curves.map((c) => ({
     ...cell,
     epoch: c.epoch,
+    step: c.step,
     train_loss: c.trainLoss,
     val_loss: c.valLoss,
     nmse: c.nmse,

@@ -68,9 +68,25 @@ export const RESULT_TABLE = [
   { name: "k", type: "int", nullable: true, required: true },
   { name: "d_z", type: "int", nullable: true, required: true },
   { name: "d_codec", type: "int" },
+  /** SAE schedule ("convergent", "paper", "fixed", "paperScaled") and its learning rate. */
+  { name: "schedule", type: "str", nullable: true },
+  { name: "sae_lr", type: "float", nullable: true },
+  /** Epochs of an epoch schedule (null for the convergent one). */
   { name: "epochs", type: "int", nullable: true },
+  /** Adam steps taken, the step whose weights were kept, why training ended ("converged", "max-steps", "epochs"). */
+  { name: "sae_steps", type: "int", nullable: true },
+  { name: "sae_best_step", type: "int", nullable: true },
+  { name: "sae_stop", type: "str", nullable: true },
+  /** On the SAE's training rows (in-sample). */
   { name: "nmse", type: "float", nullable: true },
   { name: "explained_variance", type: "float", nullable: true },
+  /** PCA-k fitted on the same training rows, on those rows: the yardstick; trained = EV ≥ ev_pca_k − 0.02. */
+  { name: "ev_pca_k", type: "float", nullable: true },
+  { name: "sae_trained", type: "bool", nullable: true },
+  /** On held-out (test) rows: the SAE's and the same PCA-k's; below = EV < ev_pca_k_heldout − 0.02. */
+  { name: "ev_heldout", type: "float", nullable: true },
+  { name: "ev_pca_k_heldout", type: "float", nullable: true },
+  { name: "heldout_below_pca_k", type: "bool", nullable: true },
   { name: "l0", type: "float", nullable: true },
   { name: "dead_latents", type: "int", nullable: true },
   { name: "sae_seconds", type: "float", nullable: true },
@@ -103,13 +119,15 @@ export const DENSITY_TABLE = [
   ...CODEC_INFO,
 ] as const satisfies readonly Column[];
 
-/** The SAE's per-epoch training record. */
+/** The SAE's training record: per epoch, or per validation measurement (convergent schedule). */
 export const CURVE_TABLE = [
   ...SETTING,
   { name: "q", type: "float", required: true },
   { name: "s", type: "float", required: true },
   { name: "seed", type: "int", required: true },
   { name: "epoch", type: "int", required: true },
+  /** Adam steps taken at the record. */
+  { name: "step", type: "int" },
   { name: "train_loss", type: "float", required: true },
   { name: "val_loss", type: "float", nullable: true, required: true },
   { name: "nmse", type: "float" },

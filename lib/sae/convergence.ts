@@ -21,6 +21,12 @@ export interface ConvergenceRule {
   maxSteps: number;
 }
 
+/** The paper's Adam learning rate (Sec. 3.3), used by the epoch schedules. */
+export const PAPER_LR = 1e-5;
+
+/** The convergent schedule's default Adam learning rate (why this value: README, "SAE training schedules"). */
+export const CONVERGENT_LR = 1e-2;
+
 export const CONVERGENCE_DEFAULTS: ConvergenceRule = {
   evalEvery: 10,
   window: 200,

@@ -24,3 +24,13 @@ export { computeMetrics, MetricsAccumulator, type SaeMetrics, totalSumSquares } 
 export { loadCheckpoint, MODEL_FILE, saveCheckpoint, saveModel } from "./checkpoint.ts";
 export { chooseEngine, SPARSE_MAX_DENSITY } from "./engine.ts";
 export { EXPORT_FORMATS, type ExportFormat, exportSaeLens } from "./export.ts";
+export {
+  CONVERGENCE_DEFAULTS,
+  ConvergenceMonitor,
+  type ConvergenceRule,
+  CONVERGENT_LR,
+  PAPER_LR,
+  type StoppingRecord,
+  type StopReason,
+} from "./convergence.ts";
+export { fitPca, pcaExplainedVariance, type PcaFit, SAE_TRAINED_TOLERANCE, saeTrained } from "./pca.ts";

@@ -248,3 +248,14 @@ export function pcaExplainedVariance(fit: PcaFit, X: Matrix, k: number): number 
   }
   return 1 - sse / totalSumSquares(X);
 }
+
+/** How far below PCA-k's in-sample explained variance a trained SAE may stay (issue 11). */
+export const SAE_TRAINED_TOLERANCE = 0.02;
+
+/**
+ * Whether an SAE's explained variance reaches PCA-k's on the same rows within SAE_TRAINED_TOLERANCE:
+ * in-sample, that the optimiser got there ("sae_trained"); held-out, that it generalises like PCA-k.
+ */
+export function saeTrained(evSae: number, evPcaK: number): boolean {
+  return evSae >= evPcaK - SAE_TRAINED_TOLERANCE;
+}
