@@ -1,5 +1,6 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { epochsFor, validateConfig } from "../lib/experiment/config.ts";
+import { convergenceOf, describeEpochs, epochsFor, validateConfig } from "../lib/experiment/config.ts";
+import { CONVERGENCE_DEFAULTS, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
 import {
   bootstrapDeltaF1,
@@ -12,15 +13,49 @@ import { summarize } from "../lib/experiment/run.ts";
 
 const minimal = { datasets: [{ name: "fsdd" }], codecs: ["lyra-6kbps"], outDir: "out" };
 
-Deno.test("config: defaults are the paper's grid, epochs rule and probe settings", () => {
+Deno.test("config: defaults are the paper's grid and probe settings with the convergent SAE schedule", () => {
   const c = validateConfig(minimal, "t.json", "/base");
   assertEquals(c.grid, { q: [2, 5, 10, 20], s: [0.5, 0.25, 0.1, 0.05] });
-  assertEquals(c.epochs, "paper");
-  assertEquals(c.sae, { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 });
+  assertEquals(c.epochs, "convergent");
+  assertEquals(convergenceOf(c.epochs), CONVERGENCE_DEFAULTS);
+  assertEquals(c.sae, { batchSize: 1024, lr: CONVERGENT_LR, adamEps: 6.25e-10 });
   assertEquals(c.probe, { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 20 });
   assertEquals(c.pooling, "mean");
   assertEquals(c.outDir, "/base/out");
   assertEquals(c.tasks, ["us-vs-uk", "us-vs-non-us-uk"]);
+});
+
+Deno.test("config: the paper-literal schedule keeps the paper's lr; an explicit lr wins; rule overrides", () => {
+  const paper = validateConfig({ ...minimal, epochs: "paper" }, "t.json");
+  assertEquals(paper.sae.lr, 1e-5);
+  assertEquals(convergenceOf(paper.epochs), null);
+  assertEquals(describeEpochs(paper.epochs), "paper (200; 500 for q∈{2,5}, s∈{0.10,0.05})");
+  assertEquals(
+    validateConfig({ ...minimal, epochs: { fixed: 1500 }, sae: { lr: 1e-3 } }, "t.json").sae.lr,
+    1e-3,
+  );
+  const custom = validateConfig(
+    { ...minimal, epochs: { convergent: { maxSteps: 500, window: 50 } } },
+    "t.json",
+  );
+  assertEquals(convergenceOf(custom.epochs), { ...CONVERGENCE_DEFAULTS, maxSteps: 500, window: 50 });
+  assertEquals(custom.sae.lr, CONVERGENT_LR);
+  assertEquals(epochsFor(custom.epochs, 2, 0.05), 0);
+  assertThrows(
+    () => validateConfig({ ...minimal, epochs: { convergent: { maxSteps: 505 } } }, "c.json"),
+    Error,
+    "epochs.convergent.maxSteps (505) must be a multiple of evalEvery (10)",
+  );
+  assertThrows(
+    () => validateConfig({ ...minimal, epochs: { convergent: { patience: 5 } } }, "c.json"),
+    Error,
+    "epochs.convergent.patience: unknown key",
+  );
+  assertThrows(
+    () => validateConfig({ ...minimal, epochs: "converge" }, "c.json"),
+    Error,
+    "epochs",
+  );
 });
 
 Deno.test("config: paper epochs are 500 for q∈{2,5} with s∈{0.10,0.05}, else 200; scaling is explicit", () => {
@@ -175,7 +210,10 @@ Deno.test("config: nested typos, both epoch rules, wrong types and limits are na
     { datasets: [{ name: "x", manfest: "m.csv" }] },
     "datasets[0].manfest: unknown key; did you mean manifest?",
   );
-  bad({ epochs: { fixed: 3, paperScaled: 0.5 } }, "epochs: give exactly one of fixed, paperScaled");
+  bad(
+    { epochs: { fixed: 3, paperScaled: 0.5 } },
+    "epochs: give exactly one of convergent, fixed, paperScaled",
+  );
   bad({ tasks: "us-vs-uk" }, 'tasks: must be an array, got "us-vs-uk"');
   bad({ grid: { q: ["2"] } }, 'grid.q[0]: must be a number in (0, 1024], got "2"');
   bad({ workers: 1000 }, "workers: must be an integer in 1..64, got 1000");
