@@ -29,9 +29,9 @@ export const CONVERGENT_LR = 1e-2;
 
 export const CONVERGENCE_DEFAULTS: ConvergenceRule = {
   evalEvery: 10,
-  window: 200,
+  window: 100,
   minImprovement: 1e-3,
-  maxSteps: 3000,
+  maxSteps: 2000,
 };
 
 export function validateConvergence(rule: ConvergenceRule, bad: (msg: string) => never): void {
