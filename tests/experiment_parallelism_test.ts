@@ -33,6 +33,7 @@ Deno.test("grid: a cell's cache key hashes no machine parallelism", () => {
     s: 0.5,
     seed: 0,
     epochs: 10,
+    convergence: null,
     features: ["z"],
     pooling: "mean",
     sae: { batchSize: 1024, lr: 1e-3, adamEps: 6.25e-10 },

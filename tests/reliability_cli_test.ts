@@ -322,7 +322,10 @@ Deno.test("reliability/config: nested typos, both epoch rules, wrong types → e
         { ...base, datasets: [{ name: "x", manfest: "m.csv" }] },
         "datasets[0].manfest: unknown key; did you mean manifest?",
       ],
-      [{ ...base, epochs: { fixed: 3, paperScaled: 0.5 } }, "epochs: give exactly one of fixed, paperScaled"],
+      [
+        { ...base, epochs: { fixed: 3, paperScaled: 0.5 } },
+        "epochs: give exactly one of convergent, fixed, paperScaled",
+      ],
       [{ ...base, tasks: "us-vs-uk" }, 'tasks: must be an array, got "us-vs-uk"'],
       [{ ...base, grid: { q: ["2"] } }, 'grid.q[0]: must be a number in (0, 1024], got "2"'],
     ];

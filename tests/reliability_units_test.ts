@@ -50,6 +50,7 @@ Deno.test("reliability/cells: the cache key holds settings and data, never threa
     s: 0.5,
     seed: 0,
     epochs: 10,
+    convergence: null,
     features: ["z"],
     pooling: "mean",
     sae: { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 },

@@ -21,6 +21,8 @@ export interface FixtureOptions {
   s?: number[];
   dCodec?: number;
   epochs?: number;
+  /** (q, s) configs whose SAEs miss the PCA-k yardstick (sae_trained false); default none. */
+  untrained?: [number, number][];
 }
 
 /** The registry's family and bitrate of the codec ids the fixture uses (results columns codec_family, bitrate_kbps). */
@@ -79,9 +81,19 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           k: null,
           d_z: null,
           d_codec: dCodec,
+          schedule: null,
+          sae_lr: null,
           epochs: null,
+          sae_steps: null,
+          sae_best_step: null,
+          sae_stop: null,
           nmse: null,
           explained_variance: null,
+          ev_pca_k: null,
+          sae_trained: null,
+          ev_heldout: null,
+          ev_pca_k_heldout: null,
+          heldout_below_pca_k: null,
           l0: null,
           dead_latents: null,
           sae_seconds: null,
@@ -104,6 +116,8 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           for (const s of ss) {
             const k = Math.ceil(s * dCodec), dZ = q * dCodec;
             const hash = `h${codec}${task}${q}${s}${seed}`;
+            const untrained = (opts.untrained ?? []).some(([uq, us]) => uq === q && us === s);
+            const ev = 1 - 0.1 * s - (untrained ? 0.2 : 0);
             for (const feature of ["z", "z_pos", "z_mag"]) {
               const drop = (feature === "z" ? 0.02 : 0.06) / s * 0.05 * (1 + ci * 0.5) + 0.01 * rng.normal();
               const f1 = Math.max(0, ref - drop);
@@ -118,9 +132,19 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                 accuracy: f1 + 0.02,
                 k,
                 d_z: dZ,
+                schedule: "fixed",
+                sae_lr: 1e-5,
                 epochs,
-                nmse: 0.1 * s,
-                explained_variance: 1 - 0.1 * s,
+                sae_steps: epochs,
+                sae_best_step: epochs,
+                sae_stop: "epochs",
+                nmse: 1 - ev,
+                explained_variance: ev,
+                ev_pca_k: 1 - 0.1 * s - 0.01,
+                sae_trained: !untrained,
+                ev_heldout: ev - 0.1,
+                ev_pca_k_heldout: 1 - 0.1 * s - 0.05,
+                heldout_below_pca_k: true,
                 l0: k,
                 dead_latents: 3,
                 sae_seconds: 1.5,
@@ -145,6 +169,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                 s,
                 seed,
                 epoch: e,
+                step: e,
                 train_loss: 1 / e + 0.01,
                 val_loss: 1.1 / e + 0.02,
                 nmse: 0.5 / e,
