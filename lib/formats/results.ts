@@ -192,10 +192,12 @@ export function tableFrame<T extends readonly Column[]>(
         if (!c.nullable) throw new Error(`${what}: row ${i}: column '${c.name}' may not be null`);
         return null;
       }
-      const kind = c.type === "str" ? "string" : c.type === "bool" ? "boolean" : "number";
-      if (typeof v !== kind) {
-        throw new Error(`${what}: row ${i}: column '${c.name}' holds ${typeof v}, not ${kind}`);
-      }
+      const ok = c.type === "str"
+        ? typeof v === "string"
+        : c.type === "bool"
+        ? typeof v === "boolean"
+        : typeof v === "number";
+      if (!ok) throw new Error(`${what}: row ${i}: column '${c.name}' holds ${typeof v}, not ${c.type}`);
       return v;
     });
     // Via Float64: nodejs-polars turns null into 0 in a Series built directly as Int32.

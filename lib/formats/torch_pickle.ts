@@ -114,60 +114,335 @@ export function unpickle(
   return unpickleAt(data, 0, persistentLoad, source).value;
 }
 
-/** Runs one pickle starting at byte `start`; returns its value and the offset just past its STOP. */
-export function unpickleAt(
-  data: Uint8Array,
-  start: number,
-  persistentLoad: (pid: unknown) => unknown,
-  source = "pickle",
-): { value: unknown; end: number } {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const td = new TextDecoder();
-  const stack: unknown[] = [];
-  const metastack: unknown[][] = [];
-  const memo = new Map<number, unknown>();
-  let p = start;
-  const fail = (msg: string): never => {
-    throw new Error(`${source}: ${msg} (pickle offset ${p})`);
-  };
-  const need = (n: number) => {
-    if (p + n > data.length) fail("truncated pickle");
-  };
-  const u8 = () => (need(1), data[p++]);
-  const u16 = () => (need(2), (p += 2), dv.getUint16(p - 2, true));
-  const u32 = () => (need(4), (p += 4), dv.getUint32(p - 4, true));
-  const i32 = () => (need(4), (p += 4), dv.getInt32(p - 4, true));
-  const u64 = () => (need(8), (p += 8), Number(dv.getBigUint64(p - 8, true)));
-  const take = (n: number) => (need(n), (p += n), data.subarray(p - n, p));
-  const line = () => {
-    const end = data.indexOf(0x0a, p);
-    if (end < 0) fail("unterminated text line");
-    const s = td.decode(data.subarray(p, end));
-    p = end + 1;
+/** A cursor over pickle bytes; errors name the source and the offset. */
+class PickleReader {
+  private readonly dv: DataView;
+  private readonly td = new TextDecoder();
+  constructor(readonly data: Uint8Array, public p: number, readonly source: string) {
+    this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+  fail(msg: string): never {
+    throw new Error(`${this.source}: ${msg} (pickle offset ${this.p})`);
+  }
+  private need(n: number): void {
+    if (this.p + n > this.data.length) this.fail("truncated pickle");
+  }
+  u8(): number {
+    this.need(1);
+    return this.data[this.p++];
+  }
+  u16(): number {
+    this.need(2);
+    this.p += 2;
+    return this.dv.getUint16(this.p - 2, true);
+  }
+  u32(): number {
+    this.need(4);
+    this.p += 4;
+    return this.dv.getUint32(this.p - 4, true);
+  }
+  i32(): number {
+    this.need(4);
+    this.p += 4;
+    return this.dv.getInt32(this.p - 4, true);
+  }
+  u64(): number {
+    this.need(8);
+    this.p += 8;
+    return Number(this.dv.getBigUint64(this.p - 8, true));
+  }
+  /** BINFLOAT: big-endian float64. */
+  f64be(): number {
+    this.need(8);
+    this.p += 8;
+    return this.dv.getFloat64(this.p - 8, false);
+  }
+  take(n: number): Uint8Array {
+    this.need(n);
+    this.p += n;
+    return this.data.subarray(this.p - n, this.p);
+  }
+  text(n: number): string {
+    return this.td.decode(this.take(n));
+  }
+  line(): string {
+    const end = this.data.indexOf(0x0a, this.p);
+    if (end < 0) this.fail("unterminated text line");
+    const s = this.td.decode(this.data.subarray(this.p, end));
+    this.p = end + 1;
     return s;
-  };
-  const pop = () => (stack.length === 0 ? fail("stack underflow") : stack.pop());
-  const popMark = (): unknown[] => {
-    const items = stack.splice(0);
-    const prev = metastack.pop();
-    if (!prev) fail("MARK missing");
-    stack.push(...prev!);
+  }
+}
+
+/** Little-endian two's-complement bytes (LONG1/LONG4) as a number. */
+function longFrom(b: Uint8Array): number {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+  return Number(v);
+}
+
+/**
+ * The restricted pickle machine: a stack with MARKs, a memo, and only the callables of ALLOWED_CALLABLES.
+ * Opcodes come in four groups, each a method that returns false for an opcode not its own: values (scalars,
+ * strings, bytes), containers (lists, tuples, dicts), the memo, and objects (globals, REDUCE, BUILD,
+ * persistent ids).
+ */
+class PickleMachine {
+  private readonly stack: unknown[] = [];
+  private readonly metastack: unknown[][] = [];
+  private readonly memo = new Map<number, unknown>();
+
+  constructor(private readonly r: PickleReader, private readonly persistentLoad: (pid: unknown) => unknown) {}
+
+  private pop(): unknown {
+    return this.stack.length === 0 ? this.r.fail("stack underflow") : this.stack.pop();
+  }
+  private top(): unknown {
+    return this.stack[this.stack.length - 1];
+  }
+  private popMark(): unknown[] {
+    const items = this.stack.splice(0);
+    const prev = this.metastack.pop();
+    if (!prev) this.r.fail("MARK missing");
+    this.stack.push(...prev);
     return items;
-  };
-  const top = () => stack[stack.length - 1];
-  const setItems = (d: unknown, items: unknown[]) => {
-    if (!(d instanceof Map)) fail("SETITEM on a non-dict");
+  }
+  private setItems(d: unknown, items: unknown[]): void {
+    if (!(d instanceof Map)) this.r.fail("SETITEM on a non-dict");
     for (let i = 0; i + 1 < items.length; i += 2) (d as PickleDict).set(items[i], items[i + 1]);
-  };
-  const longFrom = (b: Uint8Array) => {
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-    return Number(v);
-  };
-  const call = (fn: unknown, args: unknown[]): unknown => {
+  }
+
+  /** Runs to STOP; returns the value on top. */
+  run(): unknown {
+    for (;;) {
+      const op = this.r.u8();
+      if (op === 0x2e) return this.pop(); // STOP
+      if (this.value(op) || this.container(op) || this.memoOp(op) || this.object(op)) continue;
+      this.r.fail(`unsupported or disallowed pickle opcode 0x${op.toString(16).padStart(2, "0")}`);
+    }
+  }
+
+  /** Framing, constants, numbers, strings and bytes. */
+  private value(op: number): boolean {
+    const r = this.r, push = (v: unknown) => this.stack.push(v);
+    switch (op) {
+      case 0x80: // PROTO
+        r.u8();
+        return true;
+      case 0x95: // FRAME
+        r.u64();
+        return true;
+      case 0x4e: // NONE
+        push(null);
+        return true;
+      case 0x88: // NEWTRUE
+        push(true);
+        return true;
+      case 0x89: // NEWFALSE
+        push(false);
+        return true;
+      case 0x4a: // BININT
+        push(r.i32());
+        return true;
+      case 0x4b: // BININT1
+        push(r.u8());
+        return true;
+      case 0x4d: // BININT2
+        push(r.u16());
+        return true;
+      case 0x8a: // LONG1
+        push(longFrom(r.take(r.u8())));
+        return true;
+      case 0x8b: // LONG4
+        push(longFrom(r.take(r.u32())));
+        return true;
+      case 0x49: { // INT (text; "00"/"01" are bools)
+        const s = r.line();
+        push(s === "00" ? false : s === "01" ? true : parseInt(s, 10));
+        return true;
+      }
+      case 0x4c: // LONG (text)
+        push(parseInt(r.line().replace(/L$/, ""), 10));
+        return true;
+      case 0x47: // BINFLOAT
+        push(r.f64be());
+        return true;
+      case 0x46: // FLOAT (text)
+        push(parseFloat(r.line()));
+        return true;
+      case 0x58: // BINUNICODE
+      case 0x54: // BINSTRING
+        push(r.text(r.u32()));
+        return true;
+      case 0x8c: // SHORT_BINUNICODE
+      case 0x55: // SHORT_BINSTRING
+        push(r.text(r.u8()));
+        return true;
+      case 0x8d: // BINUNICODE8
+        push(r.text(r.u64()));
+        return true;
+      case 0x42: // BINBYTES
+        push(r.take(r.u32()).slice());
+        return true;
+      case 0x43: // SHORT_BINBYTES
+        push(r.take(r.u8()).slice());
+        return true;
+      case 0x8e: // BINBYTES8
+        push(r.take(r.u64()).slice());
+        return true;
+    }
+    return false;
+  }
+
+  /** MARK and the stack, lists, tuples and dicts. */
+  private container(op: number): boolean {
+    const stack = this.stack;
+    switch (op) {
+      case 0x28: // MARK
+        this.metastack.push(stack.splice(0));
+        return true;
+      case 0x30: // POP
+        this.pop();
+        return true;
+      case 0x31: // POP_MARK
+        this.popMark();
+        return true;
+      case 0x32: // DUP
+        stack.push(this.top());
+        return true;
+      case 0x5d: // EMPTY_LIST
+      case 0x29: // EMPTY_TUPLE
+        stack.push([]);
+        return true;
+      case 0x7d: // EMPTY_DICT
+        stack.push(new Map());
+        return true;
+      case 0x6c: // LIST
+      case 0x74: // TUPLE
+        stack.push(this.popMark());
+        return true;
+      case 0x85: // TUPLE1
+        stack.push([this.pop()]);
+        return true;
+      case 0x86: { // TUPLE2
+        const b = this.pop();
+        stack.push([this.pop(), b]);
+        return true;
+      }
+      case 0x87: { // TUPLE3
+        const c = this.pop();
+        const b = this.pop();
+        stack.push([this.pop(), b, c]);
+        return true;
+      }
+      case 0x64: { // DICT
+        const m: PickleDict = new Map();
+        this.setItems(m, this.popMark());
+        stack.push(m);
+        return true;
+      }
+      case 0x61: { // APPEND
+        const v = this.pop();
+        const l = this.top();
+        if (!Array.isArray(l)) this.r.fail("APPEND to a non-list");
+        (l as unknown[]).push(v);
+        return true;
+      }
+      case 0x65: { // APPENDS
+        const items = this.popMark();
+        const l = this.top();
+        if (!Array.isArray(l)) this.r.fail("APPENDS to a non-list");
+        (l as unknown[]).push(...items);
+        return true;
+      }
+      case 0x73: { // SETITEM
+        const v = this.pop();
+        const k = this.pop();
+        this.setItems(this.top(), [k, v]);
+        return true;
+      }
+      case 0x75: { // SETITEMS
+        const items = this.popMark();
+        this.setItems(this.top(), items);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private memoOp(op: number): boolean {
+    const r = this.r, memo = this.memo;
+    switch (op) {
+      case 0x71: // BINPUT
+        memo.set(r.u8(), this.top());
+        return true;
+      case 0x72: // LONG_BINPUT
+        memo.set(r.u32(), this.top());
+        return true;
+      case 0x70: // PUT
+        memo.set(parseInt(r.line(), 10), this.top());
+        return true;
+      case 0x94: // MEMOIZE
+        memo.set(memo.size, this.top());
+        return true;
+      case 0x68: // BINGET
+      case 0x6a: // LONG_BINGET
+      case 0x67: { // GET
+        const k = op === 0x68 ? r.u8() : op === 0x6a ? r.u32() : parseInt(r.line(), 10);
+        if (!memo.has(k)) r.fail(`memo key ${k} missing`);
+        this.stack.push(memo.get(k));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Globals (allowed ones only), calls, BUILD and persistent ids (torch storages). */
+  private object(op: number): boolean {
+    const r = this.r;
+    switch (op) {
+      case 0x63: { // GLOBAL "module\nname\n"
+        const module = r.line();
+        const name = r.line();
+        this.stack.push(resolveGlobal(module, name, r.source));
+        return true;
+      }
+      case 0x93: { // STACK_GLOBAL
+        const name = this.pop();
+        const module = this.pop();
+        if (typeof module !== "string" || typeof name !== "string") r.fail("STACK_GLOBAL needs two strings");
+        this.stack.push(resolveGlobal(module as string, name as string, r.source));
+        return true;
+      }
+      case 0x52: { // REDUCE
+        const args = this.pop();
+        const fn = this.pop();
+        if (!Array.isArray(args)) r.fail("REDUCE arguments are not a tuple");
+        this.stack.push(this.call(fn, args as unknown[]));
+        return true;
+      }
+      case 0x62: { // BUILD: only instance dicts of OrderedDicts (state_dict._metadata) and parameters' state
+        const state = this.pop();
+        const obj = this.top();
+        if (!(obj instanceof Map) && !isTensor(obj)) {
+          r.fail("BUILD on an object that is not a dict or tensor");
+        }
+        if (state !== null && !(state instanceof Map) && !Array.isArray(state)) {
+          r.fail("BUILD with unexpected state");
+        }
+        return true;
+      }
+      case 0x51: // BINPERSID
+        this.stack.push(this.persistentLoad(this.pop()));
+        return true;
+    }
+    return false;
+  }
+
+  private call(fn: unknown, args: unknown[]): unknown {
     const g = fn as GlobalRef;
-    if (!g || g.kind !== "global") fail("REDUCE on a value that is not an allowed callable");
+    if (!g || g.kind !== "global") this.r.fail("REDUCE on a value that is not an allowed callable");
     switch (g.qualname) {
       case "collections.OrderedDict": {
         const m: PickleDict = new Map();
@@ -177,217 +452,26 @@ export function unpickleAt(
         return m;
       }
       case "torch._utils._rebuild_tensor_v2":
-        return rebuildTensor(args, source);
+        return rebuildTensor(args, this.r.source);
       case "torch._utils._rebuild_parameter":
       case "torch._utils._rebuild_parameter_with_state":
-        if (!isTensor(args[0])) fail("_rebuild_parameter without a tensor");
+        if (!isTensor(args[0])) this.r.fail("_rebuild_parameter without a tensor");
         return args[0];
     }
-    return fail(`callable ${g.qualname} not allowed`);
-  };
-
-  for (;;) {
-    const op = u8();
-    switch (op) {
-      case 0x80: // PROTO
-        u8();
-        break;
-      case 0x95: // FRAME
-        u64();
-        break;
-      case 0x2e: // STOP
-        return { value: pop(), end: p };
-      case 0x28: // MARK
-        metastack.push(stack.splice(0));
-        stack.length = 0;
-        break;
-      case 0x30: // POP
-        pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        stack.push(top());
-        break;
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x4a: // BININT
-        stack.push(i32());
-        break;
-      case 0x4b: // BININT1
-        stack.push(u8());
-        break;
-      case 0x4d: // BININT2
-        stack.push(u16());
-        break;
-      case 0x8a: // LONG1
-        stack.push(longFrom(take(u8())));
-        break;
-      case 0x8b: // LONG4
-        stack.push(longFrom(take(u32())));
-        break;
-      case 0x49: { // INT (text; "00"/"01" are bools)
-        const s = line();
-        stack.push(s === "00" ? false : s === "01" ? true : parseInt(s, 10));
-        break;
-      }
-      case 0x4c: // LONG (text)
-        stack.push(parseInt(line().replace(/L$/, ""), 10));
-        break;
-      case 0x47: // BINFLOAT (big-endian)
-        need(8);
-        stack.push(dv.getFloat64(p, false));
-        p += 8;
-        break;
-      case 0x46: // FLOAT (text)
-        stack.push(parseFloat(line()));
-        break;
-      case 0x58: // BINUNICODE
-        stack.push(td.decode(take(u32())));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(td.decode(take(u8())));
-        break;
-      case 0x8d: // BINUNICODE8
-        stack.push(td.decode(take(u64())));
-        break;
-      case 0x54: // BINSTRING
-        stack.push(td.decode(take(u32())));
-        break;
-      case 0x55: // SHORT_BINSTRING
-        stack.push(td.decode(take(u8())));
-        break;
-      case 0x42: // BINBYTES
-        stack.push(take(u32()).slice());
-        break;
-      case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()).slice());
-        break;
-      case 0x8e: // BINBYTES8
-        stack.push(take(u64()).slice());
-        break;
-      case 0x5d: // EMPTY_LIST
-        stack.push([]);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push([]);
-        break;
-      case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
-        break;
-      case 0x6c: // LIST
-      case 0x74: // TUPLE
-        stack.push(popMark());
-        break;
-      case 0x85: // TUPLE1
-        stack.push([pop()]);
-        break;
-      case 0x86: { // TUPLE2
-        const b = pop();
-        stack.push([pop(), b]);
-        break;
-      }
-      case 0x87: { // TUPLE3
-        const c = pop();
-        const b = pop();
-        stack.push([pop(), b, c]);
-        break;
-      }
-      case 0x64: { // DICT
-        const m: PickleDict = new Map();
-        setItems(m, popMark());
-        stack.push(m);
-        break;
-      }
-      case 0x61: { // APPEND
-        const v = pop();
-        const l = top();
-        if (!Array.isArray(l)) fail("APPEND to a non-list");
-        (l as unknown[]).push(v);
-        break;
-      }
-      case 0x65: { // APPENDS
-        const items = popMark();
-        const l = top();
-        if (!Array.isArray(l)) fail("APPENDS to a non-list");
-        (l as unknown[]).push(...items);
-        break;
-      }
-      case 0x73: { // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: { // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x71: // BINPUT
-        memo.set(u8(), top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
-        break;
-      case 0x70: // PUT
-        memo.set(parseInt(line(), 10), top());
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: // BINGET
-      case 0x6a: // LONG_BINGET
-      case 0x67: { // GET
-        const k = op === 0x68 ? u8() : op === 0x6a ? u32() : parseInt(line(), 10);
-        if (!memo.has(k)) fail(`memo key ${k} missing`);
-        stack.push(memo.get(k));
-        break;
-      }
-      case 0x63: { // GLOBAL "module\nname\n"
-        const module = line();
-        const name = line();
-        stack.push(resolveGlobal(module, name, source));
-        break;
-      }
-      case 0x93: { // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
-        stack.push(resolveGlobal(module as string, name as string, source));
-        break;
-      }
-      case 0x52: { // REDUCE
-        const args = pop();
-        const fn = pop();
-        if (!Array.isArray(args)) fail("REDUCE arguments are not a tuple");
-        stack.push(call(fn, args as unknown[]));
-        break;
-      }
-      case 0x62: { // BUILD: only instance dicts of OrderedDicts (state_dict._metadata) and parameters' state
-        const state = pop();
-        const obj = top();
-        if (!(obj instanceof Map) && !isTensor(obj)) fail("BUILD on an object that is not a dict or tensor");
-        if (state !== null && !(state instanceof Map) && !Array.isArray(state)) {
-          fail("BUILD with unexpected state");
-        }
-        break;
-      }
-      case 0x51: // BINPERSID
-        stack.push(persistentLoad(pop()));
-        break;
-      default:
-        fail(`unsupported or disallowed pickle opcode 0x${op.toString(16).padStart(2, "0")}`);
-    }
+    return this.r.fail(`callable ${g.qualname} not allowed`);
   }
+}
+
+/** Runs one pickle starting at byte `start`; returns its value and the offset just past its STOP. */
+export function unpickleAt(
+  data: Uint8Array,
+  start: number,
+  persistentLoad: (pid: unknown) => unknown,
+  source = "pickle",
+): { value: unknown; end: number } {
+  const reader = new PickleReader(data, start, source);
+  const value = new PickleMachine(reader, persistentLoad).run();
+  return { value, end: reader.p };
 }
 
 /** Loads a `torch.save` zip checkpoint into plain values (Map for dicts, arrays for lists/tuples, Tensor). */
