@@ -8,6 +8,7 @@ import { type Matrix, takeRows } from "../common/matrix.ts";
 import {
   type ConvergenceRule,
   encodeSae,
+  type EpochRecord,
   fitPca,
   pcaExplainedVariance,
   type SaeConfig,
@@ -89,15 +90,7 @@ export interface CellOutcome {
   outcomes: FeatureOutcome[];
   /** Activation density of z on the scored rows in 16 ordered latent-index groups (paper Fig. 4). */
   densityGroups: number[];
-  curves: {
-    epoch: number;
-    step: number;
-    trainLoss: number;
-    valLoss: number | null;
-    nmse: number;
-    l0: number;
-    dead: number;
-  }[];
+  curves: Pick<EpochRecord, "epoch" | "step" | "trainLoss" | "valLoss" | "nmse" | "l0" | "dead">[];
   /** The SAE and the fitted probes; written to the cell's folder, never into its JSON. */
   artefacts?: CellArtefacts;
 }

@@ -33,7 +33,14 @@ import {
   type SplitLists,
   writeArtefacts,
 } from "./artefacts.ts";
-import { type CellData, type CellOutcome, type CellSpec, DENSITY_GROUPS, saeConfigFor } from "./cell.ts";
+import {
+  type CellData,
+  type CellOutcome,
+  type CellSpec,
+  DENSITY_GROUPS,
+  type FeatureOutcome,
+  saeConfigFor,
+} from "./cell.ts";
 import {
   convergenceOf,
   describeEpochs,
@@ -308,18 +315,12 @@ function refCellKey(key: string): string {
   return `ref-${key}`;
 }
 
-interface RefOutcome {
+/** The reference probe on u: a feature outcome without a feature, plus the task's chance level. */
+interface RefOutcome extends Omit<FeatureOutcome, "feature"> {
   /** Macro-F1 of label-permuted probes under the same protocol (the chance level), one per permutation. */
   chance: number[];
   /** Training rows of the protocol's smallest fold. */
   minTrainRows: number;
-  f1: number;
-  accuracy: number;
-  nnz: number;
-  nIter: number;
-  converged: boolean;
-  probeSeconds: number;
-  predictions: number[];
 }
 
 /**
