@@ -61,6 +61,16 @@ export const ENTRIES: Entry[] = [
     module: () => import("../report/cli.ts"),
   },
   {
+    name: "inspect",
+    summary: "latent dashboard of one grid cell (HTML with charts and audio excerpts)",
+    module: () => import("../report/latents_cli.ts"),
+  },
+  {
+    name: "steer",
+    summary: "steer test utterances along a cell's SAE latents through the codec's decoder; flip rates",
+    module: () => import("../experiment/steer_cli.ts"),
+  },
+  {
     name: "demo",
     summary: "the embedded default: FSDD + synthetic accents × Lyra, full grid, report",
     module: () => import("./demo.ts"),

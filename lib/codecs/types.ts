@@ -25,6 +25,11 @@ export interface CodecInfo {
 export interface Codec extends CodecInfo {
   /** Encodes one utterance (mono, at `sampleRate`, independent of anything encoded before) to ê (T × d). */
   encode(audio: Float32Array): Promise<Matrix>;
+  /**
+   * Codecs with a decoder: ê (T × d, as `encode` returns it) → mono audio at `sampleRate`, from the decoder's
+   * initial state (steering edits ê and listens to the result).
+   */
+  decode?(eHat: Matrix): Promise<Float32Array>;
   /** Frees native resources. */
   dispose(): void;
 }

@@ -108,3 +108,12 @@ export function seedInterval(values: number[]): Interval {
   const half = (t * std) / Math.sqrt(n);
   return { mean, std, low: mean - half, high: mean + half, n };
 }
+
+/** The 95 % Wilson score interval of a proportion k/n (n = 0 gives [0, 1]). */
+export function wilsonInterval(k: number, n: number, z = 1.959963984540054): { low: number; high: number } {
+  if (n === 0) return { low: 0, high: 1 };
+  const p = k / n, z2 = z * z, denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}

@@ -19,6 +19,7 @@ import {
   where,
 } from "../plots/mod.ts";
 import { escapeHtml, tableHtml } from "./html.ts";
+import { latentsReportSection } from "./latents.ts";
 import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
@@ -246,6 +247,9 @@ export async function buildReportHtml(
       `SAE fit per configuration (${taskLabel(task2)}; seed means)`,
       "NMSE = reconstruction MSE / variance of u on the test set; L0 = active latents per input; dead = latents never active.",
     );
+  });
+  await page.section("Latents and steering", async () => {
+    page.parts.push(await latentsReportSection(bundle.dir));
   });
   await page.section("Run config", () => {
     page.parts.push(bundle.runConfig ? json(bundle.runConfig) : "<p>(no run_config.json)</p>");

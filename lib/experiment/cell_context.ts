@@ -1,0 +1,276 @@
+/**
+ * Everything one stored grid cell was computed from, reloaded from a results directory: the results row, the
+ * SAE, the probes on z and the reference probe on u, the split lists, the feature store's u, and the manifest's
+ * narrow accents and audio paths. The latent dashboard and steering start here.
+ */
+import pl from "nodejs-polars";
+import { type FlagSpec, num, UsageError } from "../common/cli.ts";
+import { dirname, join, resolve } from "node:path";
+import { exists, readJson } from "../common/fs.ts";
+import { type Matrix, takeRows } from "../common/matrix.ts";
+import { manifestRows, readManifest, TASKS } from "../data/mod.ts";
+import { loadFeatureSet } from "../extract/mod.ts";
+import { readMergedView } from "../extract/store.ts";
+import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
+import { artefactDir, PROBES_FILE, type ProbeArtefact, SPLITS_FILE, type SplitLists } from "./artefacts.ts";
+import type { RunConfig, TaskId } from "./config.ts";
+
+/** Picks a cell: by its key, or by any of the setting fields; unspecified fields match anything. */
+export interface CellSelector {
+  cellKey?: string;
+  dataset?: string;
+  codec?: string;
+  task?: string;
+  q?: number;
+  s?: number;
+  seed?: number;
+}
+
+/** What the manifest says about one utterance. */
+export interface UtteranceInfo {
+  id: string;
+  path: string;
+  speaker: string;
+  narrow: string;
+  broad: string;
+  split: string;
+}
+
+export interface CellContext {
+  outDir: string;
+  cellKey: string;
+  refKey: string;
+  dataset: string;
+  codec: string;
+  task: TaskId;
+  q: number;
+  s: number;
+  seed: number;
+  /** The cell's ΔF1 on z and the reference F1 (percent, as in the results table). */
+  deltaF1: number;
+  f1: number;
+  f1Ref: number;
+  /** Why this cell (the selector, or the default rule). */
+  chosenBy: string;
+  classes: [string, string];
+  sae: SaeModel;
+  /** The L1 probe on z (split protocol: "z"; k-fold: the first fold's probe, named here). */
+  zProbe: ProbeArtefact;
+  zProbeName: string;
+  refProbe: ProbeArtefact;
+  splits: SplitLists;
+  /** How u was pooled; steering needs "mean". */
+  pooling: string;
+  /** u of every stored utterance of the dataset (rows in `ids` order) and each one's manifest entry. */
+  ids: string[];
+  u: Matrix;
+  info: Map<string, UtteranceInfo>;
+  /** Where the feature store and the manifest are. */
+  storeDir: string;
+  manifestPath: string;
+  /** The run's models directory (run_config.json), for loading the codec again. */
+  modelsDir?: string;
+}
+
+async function readResults(outDir: string): Promise<pl.DataFrame> {
+  const parquet = join(outDir, "results.parquet"), csv = join(outDir, "results.csv");
+  if (await exists(parquet)) return pl.readParquet(parquet);
+  if (await exists(csv)) return pl.readCSV(csv);
+  throw new Error(`${outDir}: no results.parquet or results.csv (run the grid or the demo first)`);
+}
+
+type Row = Record<string, unknown>;
+
+function matches(r: Row, sel: CellSelector): boolean {
+  if (sel.cellKey !== undefined && r.cell_key !== sel.cellKey) return false;
+  for (const f of ["dataset", "codec", "task"] as const) {
+    if (sel[f] !== undefined && r[f] !== sel[f]) return false;
+  }
+  for (const f of ["q", "s", "seed"] as const) {
+    if (sel[f] !== undefined && Number(r[f]) !== sel[f]) return false;
+  }
+  return true;
+}
+
+function describe(sel: CellSelector): string {
+  const parts = Object.entries(sel).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(", ") : "(none)";
+}
+
+/**
+ * The results row of the selected SAE cell (feature z). Without a selector: the most interpretable cell, the
+ * highest ΔF1 on z (ties: the smaller q, then s, then cell key). A selector matching several cells takes the
+ * best of them; matching none is an error listing what the results hold.
+ */
+export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: string): Row & {
+  chosenBy: string;
+} {
+  const rows = (results.toRecords() as Row[]).filter((r) => r.feature === "z" && r.cell_key);
+  if (rows.length === 0) throw new Error(`${where}: no SAE rows on z (feature "z") with a cell_key`);
+  const hit = rows.filter((r) => matches(r, sel));
+  if (hit.length === 0) {
+    const keys = [...new Set(rows.map((r) => `${r.dataset}/${r.codec}/${r.task} q=${r.q} s=${r.s}`))];
+    throw new Error(
+      `${where}: no cell matches ${describe(sel)}; cells: ${keys.slice(0, 12).join("; ")}` +
+        (keys.length > 12 ? ` (+${keys.length - 12} more)` : ""),
+    );
+  }
+  hit.sort((a, b) =>
+    Number(b.delta_f1) - Number(a.delta_f1) || Number(a.q) - Number(b.q) || Number(a.s) - Number(b.s) ||
+    String(a.cell_key).localeCompare(String(b.cell_key))
+  );
+  const any = Object.values(sel).some((v) => v !== undefined);
+  const chosenBy = any
+    ? `selected by ${describe(sel)}${hit.length > 1 ? ` (best ΔF1 on z of ${hit.length} matching cells)` : ""}`
+    : `the most interpretable cell: highest ΔF1 on z of ${rows.length} SAE cells`;
+  return { ...hit[0], chosenBy };
+}
+
+function probeOf(probes: Record<string, ProbeArtefact>, feature: string, file: string) {
+  if (probes[feature]) return { name: feature, probe: probes[feature] };
+  const fold = `${feature}/fold-0`;
+  if (probes[fold]) return { name: fold, probe: probes[fold] };
+  throw new Error(`${file}: no probe for feature "${feature}" (has: ${Object.keys(probes).join(", ")})`);
+}
+
+/** Loads the selected cell of a results directory (see CellContext). */
+export async function loadCellContext(outDirIn: string, sel: CellSelector = {}): Promise<CellContext> {
+  const outDir = resolve(outDirIn);
+  const results = await readResults(outDir);
+  const row = selectCellRow(results, sel, outDir);
+  const cellKey = String(row.cell_key);
+  const ref = (results.toRecords() as Row[]).find((r) =>
+    r.feature === "u" && r.dataset === row.dataset && r.codec === row.codec && r.task === row.task &&
+    r.cell_key
+  );
+  if (!ref) throw new Error(`${outDir}: no reference row (feature "u") for ${row.dataset}/${row.codec}/${row.task}`);
+  const refKey = String(ref.cell_key);
+  const cellsDir = join(outDir, "cells");
+  const dir = artefactDir(cellsDir, cellKey), refDir = artefactDir(cellsDir, refKey);
+  for (const f of [join(dir, "model.safetensors"), join(dir, PROBES_FILE), join(refDir, PROBES_FILE)]) {
+    if (!(await exists(f))) {
+      throw new Error(`${f}: missing (the grid kept no artefacts for this cell; rerun it with checkpoints on)`);
+    }
+  }
+  const { model } = await loadCheckpoint(dir);
+  const probesPath = join(dir, PROBES_FILE), refPath = join(refDir, PROBES_FILE);
+  const z = probeOf(await readJson<Record<string, ProbeArtefact>>(probesPath), "z", probesPath);
+  const u = probeOf(await readJson<Record<string, ProbeArtefact>>(refPath), "u", refPath);
+  const splits = await readJson<SplitLists>(join(dir, SPLITS_FILE));
+
+  const configPath = join(outDir, "run_config.json");
+  const config = (await exists(configPath)) ? await readJson<Partial<RunConfig>>(configPath) : {};
+  const pooling = config.pooling ?? "mean";
+  const featureRoot = config.featureDir ? resolve(dirname(configPath), config.featureDir) : join(outDir, "features");
+  const storeDir = join(featureRoot, String(row.dataset), String(row.codec));
+  const fs = await loadFeatureSet(storeDir);
+  const view = await readMergedView(storeDir);
+  let uAll = fs.u;
+  if (pooling === "mean+std") {
+    if (!fs.uStd) throw new Error(`${storeDir}: pooling mean+std but the store has no std over time`);
+    const d = fs.u.cols, data = new Float32Array(fs.u.rows * 2 * d);
+    for (let i = 0; i < fs.u.rows; i++) {
+      data.set(fs.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
+      data.set(fs.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
+    }
+    uAll = { rows: fs.u.rows, cols: 2 * d, data };
+  }
+  if (uAll.cols !== model.config.dIn) {
+    throw new Error(`${storeDir}: u has ${uAll.cols} columns, the SAE of cell ${cellKey} takes ${model.config.dIn}`);
+  }
+  const manifestPath = view.info.manifest;
+  const info = new Map<string, UtteranceInfo>();
+  const byId = new Map(
+    manifestRows(await readManifest(manifestPath, { checkFiles: false, duplicateAudio: "allow" })).map((
+      r,
+    ) => [r.utterance_id, r]),
+  );
+  for (const [i, id] of fs.ids.entries()) {
+    const m = byId.get(id);
+    info.set(id, {
+      id,
+      path: view.rows[i]?.path ?? String(m?.path ?? ""),
+      speaker: String(m?.speaker_id ?? ""),
+      narrow: String(m?.accent_narrow ?? "unknown"),
+      broad: String(m?.accent_broad ?? "unknown"),
+      split: String(m?.split ?? ""),
+    });
+  }
+  const task = String(row.task) as TaskId;
+  return {
+    outDir,
+    cellKey,
+    refKey,
+    dataset: String(row.dataset),
+    codec: String(row.codec),
+    task,
+    q: Number(row.q),
+    s: Number(row.s),
+    seed: Number(row.seed),
+    deltaF1: Number(row.delta_f1),
+    f1: Number(row.f1),
+    f1Ref: Number(row.f1_ref),
+    chosenBy: row.chosenBy,
+    classes: TASKS[task]?.classes ?? ["class 0", "class 1"],
+    sae: model,
+    zProbe: z.probe,
+    zProbeName: z.name,
+    refProbe: u.probe,
+    splits,
+    pooling,
+    ids: fs.ids,
+    u: uAll,
+    info,
+    storeDir,
+    manifestPath,
+    ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
+  };
+}
+
+/** u of the given utterances (in that order); an id missing from the store is an error naming it. */
+export function uOf(ctx: CellContext, ids: string[]): Matrix {
+  const rowOf = new Map(ctx.ids.map((id, i) => [id, i]));
+  const idx = ids.map((id) => {
+    const i = rowOf.get(id);
+    if (i === undefined) throw new Error(`${ctx.storeDir}: utterance ${id} of cell ${ctx.cellKey} is not stored`);
+    return i;
+  });
+  return takeRows(ctx.u, idx);
+}
+
+/** The flags `inspect` and `steer` share to pick a cell. */
+export const CELL_SELECT_FLAGS: FlagSpec = {
+  results: { type: "string", description: "results directory written by `grid` or `demo` (required)" },
+  "cell-key": { type: "string", description: "the cell's key (results column cell_key)" },
+  dataset: { type: "string", description: "select by dataset" },
+  codec: { type: "string", description: "select by codec id" },
+  task: { type: "string", description: "select by task (us-vs-uk, us-vs-non-us-uk)" },
+  q: { type: "string", description: "select by latent ratio q" },
+  s: { type: "string", description: "select by relative sparsity s" },
+  seed: { type: "string", description: "select by seed" },
+};
+
+/** The results directory and cell selector of parsed flags (default cell: the highest ΔF1 on z). */
+export function cellSelectionFromFlags(
+  flags: Record<string, unknown>,
+  positionals: string[],
+): { results: string; select: CellSelector } {
+  const results = (flags.results as string | undefined) ?? positionals[0];
+  if (!results) throw new UsageError("--results DIR is required");
+  if (positionals.length > (flags.results ? 0 : 1)) {
+    throw new UsageError(`unexpected argument(s): ${positionals.join(" ")}`);
+  }
+  const opt = (n: string) => (flags[n] === undefined ? undefined : num(flags, n));
+  return {
+    results,
+    select: {
+      cellKey: flags["cell-key"] as string | undefined,
+      dataset: flags.dataset as string | undefined,
+      codec: flags.codec as string | undefined,
+      task: flags.task as string | undefined,
+      q: opt("q"),
+      s: opt("s"),
+      seed: opt("seed"),
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/** `deno task cli steer --results DIR [cell selection] --edit ablate|add|toward [--out DIR]`. */
+import { join } from "node:path";
+import { type Command, num, UsageError } from "../common/cli.ts";
+import { CELL_SELECT_FLAGS, cellSelectionFromFlags, loadCellContext } from "./cell_context.ts";
+import { EDIT_KINDS, type EditKind, formatFlipTable, steerCell } from "./steer.ts";
+
+const steer: Command = {
+  name: "steer",
+  summary: "steer test utterances through the codec's decoder along a cell's SAE latents (δ added to every " +
+    "frame of ê, decoded, re-encoded) and report the reference probe's flip rate against a random direction of " +
+    "the same norm and against no edit, with Wilson intervals and the log-spectral distance; --out writes the " +
+    "steered and unedited WAVs, steer.json and flip_rates.{csv,json}",
+  usage: "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] " +
+    "[--edit toward|ablate|add] [--latents 3,17 | --top N] [--alpha A] [--source 0|1] [--utterances N] " +
+    "[--seconds S] [--seed-steer N] [--out DIR]",
+  flags: {
+    ...CELL_SELECT_FLAGS,
+    edit: { type: "string", description: `edit kind: ${EDIT_KINDS.join(", ")}`, default: "toward" },
+    latents: { type: "string", description: "comma-separated latent indices (default: top by |coefficient|)" },
+    top: { type: "string", description: "latents used when --latents is absent (default 8; add: 1)" },
+    alpha: {
+      type: "string",
+      description: "add: α in units of z (default: the latent's largest test activation); toward: ‖δ‖ in " +
+        "units of the distance between class means of u (default 1)",
+    },
+    source: { type: "string", description: "class whose test utterances are steered (0 or 1)", default: "0" },
+    utterances: { type: "string", description: "at most this many test utterances (default all)" },
+    seconds: { type: "string", description: "crop of each utterance, s", default: "4" },
+    "seed-steer": { type: "string", description: "seed of the random control directions", default: "0" },
+    models: { type: "string", description: "models directory (default: the run's, NAC_SAE_MODELS)" },
+    out: { type: "string", description: "write WAVs and tables here (default DIR/steer)" },
+    "no-out": { type: "boolean", description: "write nothing, print the table only" },
+    quiet: { type: "boolean", description: "no progress output" },
+  },
+  async run(flags, positionals) {
+    const { results, select } = cellSelectionFromFlags(flags, positionals);
+    const edit = String(flags.edit ?? "toward") as EditKind;
+    if (!EDIT_KINDS.includes(edit)) throw new UsageError(`--edit must be one of ${EDIT_KINDS.join(", ")}`);
+    const latents = typeof flags.latents === "string"
+      ? flags.latents.split(",").map((s) => {
+        const n = Number(s.trim());
+        if (!Number.isInteger(n) || n < 0) throw new UsageError(`--latents: '${s}' is not a latent index`);
+        return n;
+      })
+      : undefined;
+    const count = { min: 1, max: 100000, integer: true };
+    // Checked before the cell and codec load, so a bad flag fails at once.
+    const opts = {
+      edit,
+      latents,
+      top: flags.top === undefined ? undefined : num(flags, "top", undefined, count),
+      alpha: flags.alpha === undefined ? undefined : num(flags, "alpha", undefined, { min: -1e6, max: 1e6 }),
+      source: num(flags, "source", 0, { min: 0, max: 1, integer: true }),
+      utterances: flags.utterances === undefined ? undefined : num(flags, "utterances", undefined, count),
+      seconds: num(flags, "seconds", 4, { exclusiveMin: 0, max: 30 }),
+      seed: num(flags, "seed-steer", 0, { min: 0, max: 2 ** 31, integer: true }),
+      modelsDir: flags.models as string | undefined,
+      quiet: Boolean(flags.quiet),
+    };
+    const ctx = await loadCellContext(results, select);
+    const outDir = flags["no-out"] ? undefined : (flags.out as string | undefined) ?? join(ctx.outDir, "steer");
+    const r = await steerCell(ctx, { ...opts, outDir, modelsDir: opts.modelsDir ?? ctx.modelsDir });
+    if (opts.quiet) console.log(formatFlipTable(r));
+    if (outDir) console.log(`steering: ${outDir} (${r.files.length} files)`);
+    const { utterances: _u, ...summary } = r;
+    return { ...summary, utterances: r.utterances.length };
+  },
+};
+
+export const commands: Command[] = [steer];
