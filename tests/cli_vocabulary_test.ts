@@ -16,7 +16,7 @@ for (const e of ENTRIES) {
 }
 
 /** Commands that report progress on long work (extraction, corpus generation, training, the grid). */
-const PROGRESS = ["data prepare", "extract", "sae train", "grid", "demo"];
+const PROGRESS = ["data prepare", "extract", "sae train", "grid", "demo", "steer"];
 
 Deno.test("cli vocabulary: --workers for parallelism, --threads only for compute threads", () => {
   for (const c of commands) {

@@ -13,6 +13,7 @@ import { log } from "../common/progress.ts";
 import { type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";
 import { writeReport } from "../report/mod.ts";
+import { writeLatentsAndSteering } from "../report/latents.ts";
 
 /** The demo's run config; every setting differing from the paper is named in `$comment`. */
 export function demoConfig(outDir: string, epochs: RunConfig["epochs"] = "paper"): RunConfig {
@@ -44,7 +45,8 @@ const demo: Command = {
   name: "demo",
   summary:
     "The embedded default: FSDD + synthetic accents × Lyra 3.2/6/9.2 kbps, the paper's 16 SAE configs, " +
-    "both tasks, all four feature kinds; writes results/demo/{results.parquet,results.csv,report.html}.",
+    "both tasks, all four feature kinds; writes results/demo/{results.parquet,results.csv,report.html}, " +
+    "the latent dashboard of the best cell (latents.html) and a short steering run (steer/).",
   usage: "[--out DIR] [--epochs-scale F] [--json]",
   flags: {
     out: {
@@ -69,13 +71,24 @@ const demo: Command = {
     const config = demoConfig(outDir, scale === undefined || scale === 1 ? "paper" : { paperScaled: scale });
     const quiet = Boolean(flags.quiet);
     const summary = await runGrid(config, { quiet });
+    // The most interpretable cell's latent dashboard and a short steering run, linked from the report.
+    const latents = await writeLatentsAndSteering(outDir, { utterances: 4, seconds: 3, quiet });
     const report = await writeReport(outDir, join(outDir, "report.html"));
     const seconds = (performance.now() - t0) / 1000;
     log(`demo finished in ${seconds.toFixed(1)}s`, quiet);
     console.log(`results: ${join(outDir, "results.parquet")}`);
     console.log(`         ${join(outDir, "results.csv")}`);
     console.log(`report:  ${report.path}`);
-    return { ...summary, report: report.path, charts: report.charts, seconds };
+    console.log(
+      `latents: ${latents.dashboard.path}${latents.steer ? ` (steering: ${join(outDir, "steer")})` : ""}`,
+    );
+    return {
+      ...summary,
+      report: report.path,
+      charts: report.charts,
+      dashboard: latents.dashboard.path,
+      seconds,
+    };
   },
 };
 

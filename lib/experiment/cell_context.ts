@@ -12,7 +12,7 @@ import { manifestRows, readManifest, TASKS } from "../data/mod.ts";
 import { loadFeatureSet } from "../extract/mod.ts";
 import { readMergedView } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
-import { artefactDir, PROBES_FILE, type ProbeArtefact, SPLITS_FILE, type SplitLists } from "./artefacts.ts";
+import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
 import type { RunConfig, TaskId } from "./config.ts";
 
 /** Picks a cell: by its key, or by any of the setting fields; unspecified fields match anything. */
@@ -121,7 +121,9 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
   );
   const any = Object.values(sel).some((v) => v !== undefined);
   const chosenBy = any
-    ? `selected by ${describe(sel)}${hit.length > 1 ? ` (best ΔF1 on z of ${hit.length} matching cells)` : ""}`
+    ? `selected by ${describe(sel)}${
+      hit.length > 1 ? ` (best ΔF1 on z of ${hit.length} matching cells)` : ""
+    }`
     : `the most interpretable cell: highest ΔF1 on z of ${rows.length} SAE cells`;
   return { ...hit[0], chosenBy };
 }
@@ -143,13 +145,17 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     r.feature === "u" && r.dataset === row.dataset && r.codec === row.codec && r.task === row.task &&
     r.cell_key
   );
-  if (!ref) throw new Error(`${outDir}: no reference row (feature "u") for ${row.dataset}/${row.codec}/${row.task}`);
+  if (!ref) {
+    throw new Error(`${outDir}: no reference row (feature "u") for ${row.dataset}/${row.codec}/${row.task}`);
+  }
   const refKey = String(ref.cell_key);
   const cellsDir = join(outDir, "cells");
   const dir = artefactDir(cellsDir, cellKey), refDir = artefactDir(cellsDir, refKey);
   for (const f of [join(dir, "model.safetensors"), join(dir, PROBES_FILE), join(refDir, PROBES_FILE)]) {
     if (!(await exists(f))) {
-      throw new Error(`${f}: missing (the grid kept no artefacts for this cell; rerun it with checkpoints on)`);
+      throw new Error(
+        `${f}: missing (the grid kept no artefacts for this cell; rerun it with checkpoints on)`,
+      );
     }
   }
   const { model } = await loadCheckpoint(dir);
@@ -161,7 +167,9 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
   const configPath = join(outDir, "run_config.json");
   const config = (await exists(configPath)) ? await readJson<Partial<RunConfig>>(configPath) : {};
   const pooling = config.pooling ?? "mean";
-  const featureRoot = config.featureDir ? resolve(dirname(configPath), config.featureDir) : join(outDir, "features");
+  const featureRoot = config.featureDir
+    ? resolve(dirname(configPath), config.featureDir)
+    : join(outDir, "features");
   const storeDir = join(featureRoot, String(row.dataset), String(row.codec));
   const fs = await loadFeatureSet(storeDir);
   const view = await readMergedView(storeDir);
@@ -176,7 +184,9 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     uAll = { rows: fs.u.rows, cols: 2 * d, data };
   }
   if (uAll.cols !== model.config.dIn) {
-    throw new Error(`${storeDir}: u has ${uAll.cols} columns, the SAE of cell ${cellKey} takes ${model.config.dIn}`);
+    throw new Error(
+      `${storeDir}: u has ${uAll.cols} columns, the SAE of cell ${cellKey} takes ${model.config.dIn}`,
+    );
   }
   const manifestPath = view.info.manifest;
   const info = new Map<string, UtteranceInfo>();
@@ -232,7 +242,9 @@ export function uOf(ctx: CellContext, ids: string[]): Matrix {
   const rowOf = new Map(ctx.ids.map((id, i) => [id, i]));
   const idx = ids.map((id) => {
     const i = rowOf.get(id);
-    if (i === undefined) throw new Error(`${ctx.storeDir}: utterance ${id} of cell ${ctx.cellKey} is not stored`);
+    if (i === undefined) {
+      throw new Error(`${ctx.storeDir}: utterance ${id} of cell ${ctx.cellKey} is not stored`);
+    }
     return i;
   });
   return takeRows(ctx.u, idx);
@@ -240,8 +252,12 @@ export function uOf(ctx: CellContext, ids: string[]): Matrix {
 
 /** The flags `inspect` and `steer` share to pick a cell. */
 export const CELL_SELECT_FLAGS: FlagSpec = {
-  results: { type: "string", description: "results directory written by `grid` or `demo` (required)" },
-  "cell-key": { type: "string", description: "the cell's key (results column cell_key)" },
+  results: { type: "string", description: "results folder written by `grid` or `demo` (or give it as DIR)" },
+  "cell-key": {
+    type: "string",
+    description: "the cell's key (results column cell_key)",
+    defaultText: "the cell with the highest ΔF1 on z",
+  },
   dataset: { type: "string", description: "select by dataset" },
   codec: { type: "string", description: "select by codec id" },
   task: { type: "string", description: "select by task (us-vs-uk, us-vs-non-us-uk)" },

@@ -176,7 +176,9 @@ export async function latentsReport(ctx: CellContext, opts: LatentsOptions = {})
       histogram: { edges, counts },
       cosineClassMeans: cosine(decoderColumn(ctx, j), diff),
       top,
-      classPurity: labelled.length ? labelled.filter((t) => t.label === favours).length / labelled.length : null,
+      classPurity: labelled.length
+        ? labelled.filter((t) => t.label === favours).length / labelled.length
+        : null,
       narrowPurity: best ? { accent: best[0], share: best[1] / top.length } : null,
       topNarrow,
       byNarrow,

@@ -151,7 +151,9 @@ export function editLatents(ctx: CellContext, opts: SteerOptions, source: number
   if (opts.edit === "ablate") ranked = ranked.filter((j) => (coef[j] > 0 ? 1 : 0) === source);
   const picked = ranked.slice(0, opts.top ?? (opts.edit === "add" ? 1 : 8));
   if (picked.length === 0) {
-    throw new Error(`cell ${ctx.cellKey}: the probe on z has no non-zero coefficient for a ${opts.edit} edit`);
+    throw new Error(
+      `cell ${ctx.cellKey}: the probe on z has no non-zero coefficient for a ${opts.edit} edit`,
+    );
   }
   return picked;
 }
@@ -178,7 +180,9 @@ export async function loadDecodingCodec(ctx: CellContext, modelsDir?: string): P
   const codec = await (await getCodec(ctx.codec, { modelsDir })).load({ modelsDir, quiet: true });
   if (!codec.decode) {
     codec.dispose();
-    throw new Error(`codec ${ctx.codec} has no decoder; steering needs one (e.g. lyra-3.2kbps/6kbps/9.2kbps)`);
+    throw new Error(
+      `codec ${ctx.codec} has no decoder; steering needs one (e.g. lyra-3.2kbps/6kbps/9.2kbps)`,
+    );
   }
   return codec;
 }
@@ -194,7 +198,9 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
   if (ctx.pooling !== "mean") {
     throw new Error(`cell ${ctx.cellKey}: steering edits the mean of ê; this run pooled u as ${ctx.pooling}`);
   }
-  if (!EDIT_KINDS.includes(opts.edit)) throw new Error(`unknown edit '${opts.edit}' (${EDIT_KINDS.join(", ")})`);
+  if (!EDIT_KINDS.includes(opts.edit)) {
+    throw new Error(`unknown edit '${opts.edit}' (${EDIT_KINDS.join(", ")})`);
+  }
   const source = opts.source ?? 0;
   if (source !== 0 && source !== 1) throw new Error(`source class must be 0 or 1, got ${source}`);
   const target = 1 - source, seconds = opts.seconds ?? 4, seed = opts.seed ?? 0;
@@ -226,7 +232,12 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
   const files: string[] = [];
   const wavDir = opts.outDir ? join(opts.outDir, "wav") : undefined;
   if (wavDir) await Deno.mkdir(wavDir, { recursive: true });
-  const progress = new Progress({ total: ids.length, label: `steer ${opts.edit} ${ctx.codec}`, unit: "utt", quiet: opts.quiet });
+  const progress = new Progress({
+    total: ids.length,
+    label: `steer ${opts.edit} ${ctx.codec}`,
+    unit: "utt",
+    quiet: opts.quiet,
+  });
   try {
     for (const [n, id] of ids.entries()) {
       const info = ctx.info.get(id)!;
@@ -237,7 +248,11 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
       const delta = editDelta(ctx, opts.edit, latents, z, { alpha, towardUnit });
       const dn = norm(delta);
       const rnd = randomDirection(delta.length, dn, new Rng(seed * 1000003 + n));
-      const deltas: Record<Condition, Float64Array> = { none: new Float64Array(u.length), edit: delta, random: rnd };
+      const deltas: Record<Condition, Float64Array> = {
+        none: new Float64Array(u.length),
+        edit: delta,
+        random: rnd,
+      };
       const out = {} as Record<Condition, { audio: Float32Array; u: Float32Array }>;
       for (const c of CONDITIONS) {
         const steered = await steerDecode(codec, e, deltas[c]);
@@ -315,24 +330,27 @@ export function flipTable(rows: UtteranceSteer[], probe: ProbeArtefact, target: 
     mean_along_ratio: null,
     mean_lsd_db: null,
   };
-  return [original, ...CONDITIONS.map((c): FlipRow => {
-    const flips = rows.filter((r) => toTarget(r.decision[c])).length;
-    const w = wilsonInterval(flips, rows.length);
-    const moved = rows.filter((r) => r.deltaNorm > 0);
-    return {
-      condition: c,
-      n: rows.length,
-      flips,
-      flip_rate: rows.length ? flips / rows.length : 0,
-      flip_low: w.low,
-      flip_high: w.high,
-      mean_decision_shift: mean(rows.map((r) => sign * (r.decision[c] - r.decisionOriginal))),
-      mean_along_ratio: c === "none" || moved.length === 0
-        ? null
-        : mean(moved.map((r) => r.along[c as "edit" | "random"] / r.deltaNorm)),
-      mean_lsd_db: c === "none" ? null : mean(rows.map((r) => r.lsd[c as "edit" | "random"])),
-    };
-  })];
+  return [
+    original,
+    ...CONDITIONS.map((c): FlipRow => {
+      const flips = rows.filter((r) => toTarget(r.decision[c])).length;
+      const w = wilsonInterval(flips, rows.length);
+      const moved = rows.filter((r) => r.deltaNorm > 0);
+      return {
+        condition: c,
+        n: rows.length,
+        flips,
+        flip_rate: rows.length ? flips / rows.length : 0,
+        flip_low: w.low,
+        flip_high: w.high,
+        mean_decision_shift: mean(rows.map((r) => sign * (r.decision[c] - r.decisionOriginal))),
+        mean_along_ratio: c === "none" || moved.length === 0
+          ? null
+          : mean(moved.map((r) => r.along[c as "edit" | "random"] / r.deltaNorm)),
+        mean_lsd_db: c === "none" ? null : mean(rows.map((r) => r.lsd[c as "edit" | "random"])),
+      };
+    }),
+  ];
 }
 
 const FLIP_COLUMNS: (keyof FlipRow)[] = [
@@ -348,16 +366,24 @@ const FLIP_COLUMNS: (keyof FlipRow)[] = [
 ];
 
 export function flipTableCsv(table: FlipRow[]): string {
-  const cell = (v: unknown) => (v === null ? "" : typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v));
-  return [FLIP_COLUMNS.join(","), ...table.map((r) => FLIP_COLUMNS.map((c) => cell(r[c])).join(","))].join("\n") +
+  const cell = (
+    v: unknown,
+  ) => (v === null ? "" : typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v));
+  return [FLIP_COLUMNS.join(","), ...table.map((r) => FLIP_COLUMNS.map((c) => cell(r[c])).join(","))].join(
+    "\n",
+  ) +
     "\n";
 }
 
 export function formatFlipTable(r: SteerResult): string {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const lines = [
-    `steering ${r.edit} on latents ${r.latents.join(",")} (${r.codec}, ${r.task}, cell ${r.cellKey.slice(0, 12)}): ` +
-    `${r.classes[r.source]} → ${r.classes[r.target]}, ${r.utterances.length} test utterances, ${r.seconds} s crops`,
+    `steering ${r.edit} on latents ${r.latents.join(",")} (${r.codec}, ${r.task}, cell ${
+      r.cellKey.slice(0, 12)
+    }): ` +
+    `${r.classes[r.source]} → ${
+      r.classes[r.target]
+    }, ${r.utterances.length} test utterances, ${r.seconds} s crops`,
     "(a flip: the reference probe on u′ decides the target class; original = u of the crop before decoding)",
     "condition  flips/n  rate    95% Wilson        decision shift  along δ  LSD dB",
   ];

@@ -16,19 +16,23 @@ const steer: Command = {
   flags: {
     ...CELL_SELECT_FLAGS,
     edit: { type: "string", description: `edit kind: ${EDIT_KINDS.join(", ")}`, default: "toward" },
-    latents: { type: "string", description: "comma-separated latent indices (default: top by |coefficient|)" },
-    top: { type: "string", description: "latents used when --latents is absent (default 8; add: 1)" },
+    latents: {
+      type: "string",
+      description: "comma-separated latent indices",
+      defaultText: "the top by |coefficient|",
+    },
+    top: { type: "string", description: "latents used when --latents is absent", defaultText: "8; add: 1" },
     alpha: {
       type: "string",
-      description: "add: α in units of z (default: the latent's largest test activation); toward: ‖δ‖ in " +
-        "units of the distance between class means of u (default 1)",
+      description: "add: α in units of z; toward: ‖δ‖ in units of the distance between class means of u",
+      defaultText: "add: the latent's largest test activation; toward: 1",
     },
     source: { type: "string", description: "class whose test utterances are steered (0 or 1)", default: "0" },
-    utterances: { type: "string", description: "at most this many test utterances (default all)" },
+    utterances: { type: "string", description: "at most this many test utterances", defaultText: "all" },
     seconds: { type: "string", description: "crop of each utterance, s", default: "4" },
     "seed-steer": { type: "string", description: "seed of the random control directions", default: "0" },
-    models: { type: "string", description: "models directory (default: the run's, NAC_SAE_MODELS)" },
-    out: { type: "string", description: "write WAVs and tables here (default DIR/steer)" },
+    models: { type: "string", description: "models folder", defaultText: "the run's, else NAC_SAE_MODELS" },
+    out: { type: "string", description: "folder for the WAVs and tables", defaultText: "DIR/steer" },
     "no-out": { type: "boolean", description: "write nothing, print the table only" },
     quiet: { type: "boolean", description: "no progress output" },
   },
@@ -58,7 +62,9 @@ const steer: Command = {
       quiet: Boolean(flags.quiet),
     };
     const ctx = await loadCellContext(results, select);
-    const outDir = flags["no-out"] ? undefined : (flags.out as string | undefined) ?? join(ctx.outDir, "steer");
+    const outDir = flags["no-out"]
+      ? undefined
+      : (flags.out as string | undefined) ?? join(ctx.outDir, "steer");
     const r = await steerCell(ctx, { ...opts, outDir, modelsDir: opts.modelsDir ?? ctx.modelsDir });
     if (opts.quiet) console.log(formatFlipTable(r));
     if (outDir) console.log(`steering: ${outDir} (${r.files.length} files)`);

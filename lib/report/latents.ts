@@ -8,7 +8,12 @@ import { join, relative } from "node:path";
 import { encodeWav, loadAudio } from "../audio/mod.ts";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { type CellContext, type CellSelector, loadCellContext } from "../experiment/cell_context.ts";
-import { type LatentsOptions, type LatentsReport, latentsReport, type LatentStats } from "../experiment/latents.ts";
+import {
+  type LatentsOptions,
+  type LatentsReport,
+  latentsReport,
+  type LatentStats,
+} from "../experiment/latents.ts";
 import { steerCell, type SteerResult } from "../experiment/steer.ts";
 import { log } from "../common/progress.ts";
 import { encodeBase64 } from "../probe/base64.ts";
@@ -56,7 +61,9 @@ export function barsSvg(
   const bars = items.map((it, i) => {
     const y = 22 + i * row, w = Math.max(0, (it.value / max) * barW);
     return `<text x="${left - 6}" y="${y + 11}" text-anchor="end">${escapeHtml(it.label)}</text>` +
-      `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${row - 4}" fill="${it.color ?? COLORS[0]}"/>` +
+      `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${row - 4}" fill="${
+        it.color ?? COLORS[0]
+      }"/>` +
       `<text x="${(left + w + 4).toFixed(1)}" y="${y + 11}">${escapeHtml(f(it.value))}${
         it.note ? ` ${escapeHtml(it.note)}` : ""
       }</text>`;
@@ -92,9 +99,9 @@ export function histogramSvg(l: LatentStats, classes: [string, string]): string 
     }</text><text x="2" y="${pad + 4}">${max}</text>` +
     `<rect x="${w - 150}" y="20" width="8" height="8" fill="${COLORS[0]}"/><text x="${w - 138}" y="28">${
       escapeHtml(classes[0])
-    }</text><rect x="${w - 150}" y="32" width="8" height="8" fill="${COLORS[1]}"/><text x="${w - 138}" y="40">${
-      escapeHtml(classes[1])
-    }</text></svg>`;
+    }</text><rect x="${w - 150}" y="32" width="8" height="8" fill="${COLORS[1]}"/><text x="${
+      w - 138
+    }" y="40">${escapeHtml(classes[1])}</text></svg>`;
 }
 
 /** The first `seconds` of a file as a mono 16-bit WAV at `rate`, base64 (a data: URI for <audio>). */
@@ -111,7 +118,10 @@ function latentCard(l: LatentStats, r: LatentsReport, clips: Map<string, string>
   const cls = r.classes;
   const stats = [
     ["probe coefficient (standardized z)", `${fmt(l.coef, 4)} (favours ${escapeHtml(cls[l.favours])})`],
-    [`active on test: ${escapeHtml(cls[0])} / ${escapeHtml(cls[1])}`, `${pct(l.freq[0])} / ${pct(l.freq[1])}`],
+    [
+      `active on test: ${escapeHtml(cls[0])} / ${escapeHtml(cls[1])}`,
+      `${pct(l.freq[0])} / ${pct(l.freq[1])}`,
+    ],
     ["mean z on test per class", `${fmt(l.meanActivation[0])} / ${fmt(l.meanActivation[1])}`],
     ["cos(decoder direction, mean u class 1 − class 0; train)", fmt(l.cosineClassMeans)],
     [
@@ -139,15 +149,23 @@ function latentCard(l: LatentStats, r: LatentsReport, clips: Map<string, string>
 }
 
 function steerSection(steer: SteerResult, relDir: string): string {
-  const head = ["condition", "target decisions / n", "flip rate", "95 % Wilson", "decision shift", "along δ / ‖δ‖", "LSD dB"];
+  const head = [
+    "condition",
+    "target decisions / n",
+    "flip rate",
+    "95 % Wilson",
+    "decision shift",
+    "along δ / ‖δ‖",
+    "LSD dB",
+  ];
   const rows = steer.table.map((t) =>
     `<tr><td>${t.condition}</td><td class="num">${t.flips} / ${t.n}</td><td class="num">${
       pct(t.flip_rate)
     }</td><td class="num">[${pct(t.flip_low)}, ${pct(t.flip_high)}]</td><td class="num">${
       fmt(t.mean_decision_shift)
-    }</td><td class="num">${t.mean_along_ratio === null ? "—" : fmt(t.mean_along_ratio)}</td><td class="num">${
-      t.mean_lsd_db === null ? "—" : fmt(t.mean_lsd_db, 2)
-    }</td></tr>`
+    }</td><td class="num">${
+      t.mean_along_ratio === null ? "—" : fmt(t.mean_along_ratio)
+    }</td><td class="num">${t.mean_lsd_db === null ? "—" : fmt(t.mean_lsd_db, 2)}</td></tr>`
   ).join("");
   const wavs = steer.utterances.filter((u) => u.wavs).map((u) =>
     `<tr><td>${escapeHtml(u.id)} (${escapeHtml(u.narrow)})</td>${
@@ -163,7 +181,9 @@ function steerSection(steer: SteerResult, relDir: string): string {
     : `moving toward ${escapeHtml(steer.classes[steer.target])} along the probe-weighted latents ` +
       `${steer.latents.join(", ")} (‖δ‖ = ${fmt(steer.alpha ?? 0)} × distance between class means of u)`;
   return `<h2>Steering through the decoder</h2><p>Edit: ${what}, on ${steer.utterances.length} test ` +
-    `utterances of class ${escapeHtml(steer.classes[steer.source])} (first ${steer.seconds} s of each). δ is ` +
+    `utterances of class ${
+      escapeHtml(steer.classes[steer.source])
+    } (first ${steer.seconds} s of each). δ is ` +
     `added to every frame of ê, decoded with the codec's decoder, re-encoded, and the reference probe on u decides ` +
     `the class of u′. A flip is a decision for ${escapeHtml(steer.classes[steer.target])}. ` +
     `<i>random</i>: a random direction of the same norm; <i>none</i>: decode → re-encode alone; <i>original</i>: ` +
@@ -175,7 +195,8 @@ function steerSection(steer: SteerResult, relDir: string): string {
     `<th>random</th></tr></thead><tbody>${wavs}</tbody></table>`;
 }
 
-const CSS = `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
+const CSS =
+  `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}h3{margin:.2em 0}
 section.latent{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}
 div.charts{display:flex;flex-wrap:wrap;gap:1.5em;margin:.5em 0}table{border-collapse:collapse;font-size:13px}
@@ -207,14 +228,19 @@ export async function buildLatentsDashboard(
     { title: "|probe coefficient| on standardized z (top 30 non-zero; colour: favoured class)" },
   );
   const r = report;
-  const head = `<p>Cell <code>${escapeHtml(r.cellKey)}</code> — ${escapeHtml(r.dataset)}, ${escapeHtml(r.codec)}, ` +
+  const head =
+    `<p>Cell <code>${escapeHtml(r.cellKey)}</code> — ${escapeHtml(r.dataset)}, ${escapeHtml(r.codec)}, ` +
     `task ${escapeHtml(r.task)} (${escapeHtml(r.classes[0])} vs ${escapeHtml(r.classes[1])}), q = ${r.q}, ` +
     `s = ${r.s} (k = ${r.k} of d_z = ${r.dZ}), seed ${r.seed}; ${escapeHtml(r.chosenBy)}.</p>` +
     `<p>Macro-F1 on z ${fmt(100 * r.f1, 1)} %, reference F1 on u ${fmt(100 * r.f1Ref, 1)} %, ΔF1 ` +
     `${fmt(100 * r.deltaF1, 1)} points. ` +
-    `The L1 probe on z (${escapeHtml(r.probe.name)}, C = ${r.probe.C}) keeps <b>${r.probe.nnz} of ${r.dZ}</b> ` +
+    `The L1 probe on z (${
+      escapeHtml(r.probe.name)
+    }, C = ${r.probe.C}) keeps <b>${r.probe.nnz} of ${r.dZ}</b> ` +
     `latents (${pct(r.probe.nnz / r.dZ)}). Test utterances: ${r.nTaskTest[0]} ${escapeHtml(r.classes[0])}, ` +
-    `${r.nTaskTest[1]} ${escapeHtml(r.classes[1])}; the whole test split (${r.nSplitTest} utterances, every ` +
+    `${r.nTaskTest[1]} ${
+      escapeHtml(r.classes[1])
+    }; the whole test split (${r.nSplitTest} utterances, every ` +
     `narrow accent: ${
       Object.entries(r.testNarrow).map(([a, n]) => `${escapeHtml(a)} ${n}`).join(", ")
     }) is used for top-activating utterances and per-accent shares.</p>` +
@@ -270,9 +296,12 @@ export async function latentsReportSection(resultsDir: string): Promise<string> 
   const dash = join(resultsDir, DASHBOARD_FILE);
   if (!(await exists(dash))) {
     return `<p>No latent dashboard in this folder. Write one with <code>deno task cli inspect --results ` +
-      `${escapeHtml(resultsDir)}</code> (and hear steering with <code>deno task cli steer --results …</code>).</p>`;
+      `${
+        escapeHtml(resultsDir)
+      }</code> (and hear steering with <code>deno task cli steer --results …</code>).</p>`;
   }
-  let html = `<p><a href="${DASHBOARD_FILE}">${DASHBOARD_FILE}</a>: the latent dashboard of one cell — latents ` +
+  let html =
+    `<p><a href="${DASHBOARD_FILE}">${DASHBOARD_FILE}</a>: the latent dashboard of one cell — latents ` +
     `ranked by |probe coefficient| on z, their activation per class and per narrow accent, decoder-direction ` +
     `cosines, and audio excerpts of their top-activating test utterances.</p>`;
   const steerJson = join(resultsDir, STEER_DIR, "steer.json");

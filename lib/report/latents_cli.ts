@@ -5,7 +5,8 @@ import { DASHBOARD_MAX_BYTES, writeLatentsDashboard } from "./latents.ts";
 
 const inspect: Command = {
   name: "inspect",
-  summary: "write the latent dashboard of one grid cell: latents ranked by |probe coefficient| on z, per-class " +
+  summary:
+    "write the latent dashboard of one grid cell: latents ranked by |probe coefficient| on z, per-class " +
     "activation, accent purity of top-activating test utterances with audio excerpts, decoder-direction cosines " +
     "(a self-contained HTML page, default DIR/latents.html, and its numbers as latents.json)",
   usage: "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] [--top N] " +
@@ -16,8 +17,12 @@ const inspect: Command = {
     utterances: { type: "string", description: "top-activating utterances per latent", default: "5" },
     "excerpt-seconds": { type: "string", description: "embedded audio excerpt length, s", default: "3" },
     "excerpt-rate": { type: "string", description: "embedded audio sample rate, Hz", default: "8000" },
-    "steer-dir": { type: "string", description: "a steering run to show and link (default DIR/steer if present)" },
-    out: { type: "string", description: "output HTML file (default DIR/latents.html)" },
+    "steer-dir": {
+      type: "string",
+      description: "folder of a steering run to show and link",
+      defaultText: "DIR/steer when present",
+    },
+    out: { type: "string", description: "output HTML file", defaultText: "DIR/latents.html" },
   },
   async run(flags, positionals) {
     const { results, select } = cellSelectionFromFlags(flags, positionals);
@@ -32,11 +37,15 @@ const inspect: Command = {
       excerptRate: num(flags, "excerpt-rate", 8000, { min: 4000, max: 48000, integer: true }),
     });
     if (s.bytes > DASHBOARD_MAX_BYTES) {
-      console.error(`warning: ${s.path} is ${(s.bytes / 1e6).toFixed(1)} MB (aim: under 10 MB); lower --top, ` +
-        "--utterances or --excerpt-seconds");
+      console.error(
+        `warning: ${s.path} is ${(s.bytes / 1e6).toFixed(1)} MB (aim: under 10 MB); lower --top, ` +
+          "--utterances or --excerpt-seconds",
+      );
     }
     console.log(
-      `dashboard: ${s.path} (${(s.bytes / 1024).toFixed(0)} KiB, ${s.svg} charts, ${s.audio} audio players; ` +
+      `dashboard: ${s.path} (${
+        (s.bytes / 1024).toFixed(0)
+      } KiB, ${s.svg} charts, ${s.audio} audio players; ` +
         `cell ${s.cellKey}, latents ${s.latents.join(", ")})`,
     );
     return { ...s };
