@@ -75,11 +75,12 @@ Deno.test({
       assert(log.includes("notebooks: 3 ok, 0 failed"), log);
 
       // Two task settings (synthetic: US vs UK, US vs Non-US-UK): Figs 2/3 + interval charts for each in 04;
-      // z_pos and z_mag charts for US vs UK + Fig 4 in 05.
+      // z_pos and z_mag charts for US vs UK + Fig 4 in 05. Tables: run summary, then 04: reference vs chance,
+      // claim (1), codec differences; 05: Table 2, claim (2); 06: Table 3, claim (3), Table 1, EnCodec note.
       const expect = {
-        "04_interpretability": { charts: 4, tables: 1 },
-        "05_position_vs_magnitude": { charts: 3, tables: 2 },
-        "06_bitrate": { charts: 0, tables: 3 },
+        "04_interpretability": { charts: 4, tables: 4 },
+        "05_position_vs_magnitude": { charts: 3, tables: 3 },
+        "06_bitrate": { charts: 0, tables: 4 },
       };
       for (const [name, want] of Object.entries(expect)) {
         const outs = await outputs(join(reports, `${name}.ipynb`));

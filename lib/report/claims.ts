@@ -230,9 +230,14 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
   return out;
 }
 
-/** The claims table as a DataFrame (report, notebooks), D and its interval in percentage points. */
-export function claimsTable(results: pl.DataFrame): pl.DataFrame {
-  const rows = paperClaims(results);
+/**
+ * The claims table as a DataFrame (report, notebooks), D and its interval in percentage points; `claim`
+ * keeps one of the three (notebooks 04, 05, 06 each show their own).
+ */
+export function claimsTable(results: pl.DataFrame, opts: { claim?: 1 | 2 | 3 } = {}): pl.DataFrame {
+  const rows = paperClaims(results).filter((r) =>
+    opts.claim === undefined || r.claim.startsWith(`(${opts.claim})`)
+  );
   const col = (k: keyof ClaimRow) => rows.map((r) => r[k]);
   const num = (k: keyof ClaimRow) =>
     pl.Series(k, col(k).map((v) => (Number.isFinite(v) ? v : null)), pl.Float64);
