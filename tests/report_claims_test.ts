@@ -117,7 +117,16 @@ Deno.test("claims: with seeds the interval is over seeds; untrained SAE cells ar
   const noisy = paperClaims(planted([0, 1], 0.2));
   assertEquals(find(noisy, "(1)", "lyra-9.2kbps").verdict === "holds", false);
   const df = claimsTable(planted([0], 0.005));
-  assertEquals(df.columns.slice(0, 6), ["claim", "dataset", "task", "codec", "contrast", "d_pct"]);
+  assertEquals(df.columns.slice(0, 7), [
+    "claim",
+    "dataset",
+    "protocol",
+    "task",
+    "codec",
+    "contrast",
+    "d_pct",
+  ]);
+  assertEquals(df.getColumn("protocol").toArray()[0], "mean, split");
   assertEquals(df.height, 3 + 3 + 1);
 });
 
@@ -131,5 +140,17 @@ Deno.test("codec differences and reference validity: overlaps and weak reference
   const validity = referenceValidity(planted([0], 0.005)).toRecords();
   assertEquals(validity.map((r) => r.above_chance), ["yes", "NO", "yes"]);
   assertEquals(validity[0].protocol, "mean, split");
+  // Two protocols in one table stay apart: every claim is evaluated per protocol.
+  const both = pl.concat([
+    planted([0], 0.005),
+    planted([0], 0.005).withColumns(
+      pl.lit("mean+std").alias("pooling"),
+      pl.lit("kfold").alias("probe_protocol"),
+      pl.lit(5).alias("probe_folds"),
+    ),
+  ]);
+  const claims = paperClaims(both);
+  assertEquals(claims.length, 2 * 7);
+  assertEquals([...new Set(claims.map((r) => r.protocol))], ["mean, split", "mean+std, 5-fold"]);
   assertEquals([validity[0].f1_ref_pct, validity[0].low_pct, validity[0].chance_high_pct], [60, 50, 48]);
 });

@@ -31,6 +31,8 @@ export const CODEC_ORIENTATION: Record<string, "acoustic" | "phonetic"> = {
 export interface ClaimRow {
   claim: string;
   dataset: string;
+  /** Pooling and probe protocol of the rows ("mean, split" = the paper's). */
+  protocol: string;
   task: string;
   /** A codec id, or a family with its bitrates for the bitrate claim. */
   codec: string;
@@ -45,6 +47,30 @@ export interface ClaimRow {
   numbers: string;
   /** Untrained SAEs among the cells used, references not clearly above chance. */
   caveats: string;
+}
+
+/**
+ * Which protocol produced a row, in words: pooling and probe protocol ("mean, split" = the paper's; results
+ * written before these columns existed are the paper's).
+ */
+export function protocolLabel(r: Row): string {
+  if (typeof r.pooling !== "string") return "mean, split";
+  return `${r.pooling}, ${r.probe_protocol === "kfold" ? `${r.probe_folds}-fold` : "split"}`;
+}
+
+/** Rows per (dataset, task, protocol), in first-seen protocol order. */
+function settings(rows: Row[]): { dataset: string; task: string; protocol: string; rows: Row[] }[] {
+  const out: { dataset: string; task: string; protocol: string; rows: Row[] }[] = [];
+  for (const dataset of distinct<string>(rows, "dataset")) {
+    for (const task of distinct<string>(where(rows, { dataset }), "task")) {
+      const setting = where(rows, { dataset, task });
+      const protocols = [...new Set(setting.map(protocolLabel))];
+      for (const protocol of protocols) {
+        out.push({ dataset, task, protocol, rows: setting.filter((r) => protocolLabel(r) === protocol) });
+      }
+    }
+  }
+  return out;
 }
 
 const pct = (x: number) => Math.round(x * 10000) / 100;
@@ -148,83 +174,83 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
     .filter((r) => r.feature !== "u" && typeof r.delta_f1 === "number");
   const out: ClaimRow[] = [];
   const push = (r: ClaimRow | null) => r && out.push(r);
-  for (const dataset of distinct<string>(rows, "dataset")) {
-    for (const task of distinct<string>(where(rows, { dataset }), "task")) {
-      const setting = where(rows, { dataset, task });
-      const codecs = orderCodecs(setting);
-      const infoOf = new Map(setting.map((r) => [r.codec as string, r]));
-      const familyOf = (codec: string) => infoOf.get(codec)!.codec_family as string;
-      const bitrateOf = (codec: string) => infoOf.get(codec)!.bitrate_kbps as number | null;
-      for (const codec of codecs) {
-        const z = where(setting, { codec, feature: "z" });
-        push(claimRow(
-          {
-            claim: "(1) sparsity trend",
-            dataset,
-            task: taskLabel(task),
-            codec,
-            contrast: "ΔF1(s ≥ 25 %) − ΔF1(s = 5 %) > 0",
-          },
-          z.filter((r) => (r.s as number) >= 0.25 - 1e-9),
-          where(z, { s: 0.05 }),
-          ["q"],
-          1,
-          (hi, lo) => `s = 5 %: ${fmt(lo)}; s ≥ 25 %: ${fmt(hi)}`,
-        ));
+  for (const { dataset, task, protocol, rows: setting } of settings(rows)) {
+    const codecs = orderCodecs(setting);
+    const infoOf = new Map(setting.map((r) => [r.codec as string, r]));
+    const familyOf = (codec: string) => infoOf.get(codec)!.codec_family as string;
+    const bitrateOf = (codec: string) => infoOf.get(codec)!.bitrate_kbps as number | null;
+    for (const codec of codecs) {
+      const z = where(setting, { codec, feature: "z" });
+      push(claimRow(
+        {
+          claim: "(1) sparsity trend",
+          dataset,
+          protocol,
+          task: taskLabel(task),
+          codec,
+          contrast: "ΔF1(s ≥ 25 %) − ΔF1(s = 5 %) > 0",
+        },
+        z.filter((r) => (r.s as number) >= 0.25 - 1e-9),
+        where(z, { s: 0.05 }),
+        ["q"],
+        1,
+        (hi, lo) => `s = 5 %: ${fmt(lo)}; s ≥ 25 %: ${fmt(hi)}`,
+      ));
+    }
+    for (const codec of codecs) {
+      const family = familyOf(codec);
+      const orientation = CODEC_ORIENTATION[family];
+      if (!orientation) continue;
+      const at5 = where(setting, { codec, s: 0.05 });
+      push(claimRow(
+        {
+          claim: "(2) position vs magnitude",
+          dataset,
+          protocol,
+          task: taskLabel(task),
+          codec,
+          contrast:
+            `ΔF1(z_mag) − ΔF1(z_pos) at s = 5 % ${
+              orientation === "acoustic" ? "> 0" : "< 0"
+            } (${orientation}` +
+            `${family === "lyra" ? ", assumed: not in the paper" : ""})`,
+        },
+        where(at5, { feature: "z_mag" }),
+        where(at5, { feature: "z_pos" }),
+        ["q"],
+        orientation === "acoustic" ? 1 : -1,
+        (mag, pos) =>
+          `z_pos ${fmt(pos)}, z_mag ${fmt(mag)}: ${mag > pos ? "magnitude" : "position"} loses less`,
+      ));
+    }
+    const families = new Map<string, string[]>();
+    for (const codec of codecs) {
+      if (typeof bitrateOf(codec) === "number") {
+        families.set(familyOf(codec), [...(families.get(familyOf(codec)) ?? []), codec]);
       }
-      for (const codec of codecs) {
-        const family = familyOf(codec);
-        const orientation = CODEC_ORIENTATION[family];
-        if (!orientation) continue;
-        const at5 = where(setting, { codec, s: 0.05 });
-        push(claimRow(
-          {
-            claim: "(2) position vs magnitude",
-            dataset,
-            task: taskLabel(task),
-            codec,
-            contrast:
-              `ΔF1(z_mag) − ΔF1(z_pos) at s = 5 % ${
-                orientation === "acoustic" ? "> 0" : "< 0"
-              } (${orientation}` +
-              `${family === "lyra" ? ", assumed: not in the paper" : ""})`,
-          },
-          where(at5, { feature: "z_mag" }),
-          where(at5, { feature: "z_pos" }),
-          ["q"],
-          orientation === "acoustic" ? 1 : -1,
-          (mag, pos) =>
-            `z_pos ${fmt(pos)}, z_mag ${fmt(mag)}: ${mag > pos ? "magnitude" : "position"} loses less`,
-        ));
-      }
-      const families = new Map<string, string[]>();
-      for (const codec of codecs) {
-        if (typeof bitrateOf(codec) === "number") {
-          families.set(familyOf(codec), [...(families.get(familyOf(codec)) ?? []), codec]);
-        }
-      }
-      for (const [family, variants] of families) {
-        if (variants.length < 2) continue;
-        const [low, high] = [variants[0], variants[variants.length - 1]];
-        const z = where(setting, { feature: "z" });
-        const means = variants.map((c) =>
-          `${c} ${fmt(mean(where(z, { codec: c }).map((r) => r.delta_f1 as number)))}`
-        );
-        push(claimRow(
-          {
-            claim: "(3) bitrate",
-            dataset,
-            task: taskLabel(task),
-            codec: `${family} (${variants.map(bitrateOf).join(" / ")} kbps)`,
-            contrast: `ΔF1(${low}) − ΔF1(${high}) > 0`,
-          },
-          where(z, { codec: low }),
-          where(z, { codec: high }),
-          ["q", "s"],
-          1,
-          () => means.join("; "),
-        ));
-      }
+    }
+    for (const [family, variants] of families) {
+      if (variants.length < 2) continue;
+      const [low, high] = [variants[0], variants[variants.length - 1]];
+      const z = where(setting, { feature: "z" });
+      const means = variants.map((c) =>
+        `${c} ${fmt(mean(where(z, { codec: c }).map((r) => r.delta_f1 as number)))}`
+      );
+      push(claimRow(
+        {
+          claim: "(3) bitrate",
+          dataset,
+          protocol,
+          task: taskLabel(task),
+          codec: `${family} (${variants.map(bitrateOf).join(" / ")} kbps)`,
+          contrast: `ΔF1(${low}) − ΔF1(${high}) > 0`,
+        },
+        where(z, { codec: low }),
+        where(z, { codec: high }),
+        ["q", "s"],
+        1,
+        () => means.join("; "),
+      ));
     }
   }
   return out;
@@ -244,6 +270,7 @@ export function claimsTable(results: pl.DataFrame, opts: { claim?: 1 | 2 | 3 } =
   return pl.DataFrame([
     pl.Series("claim", col("claim"), pl.Utf8),
     pl.Series("dataset", col("dataset"), pl.Utf8),
+    pl.Series("protocol", col("protocol"), pl.Utf8),
     pl.Series("task", col("task"), pl.Utf8),
     pl.Series("codec", col("codec"), pl.Utf8),
     pl.Series("contrast", col("contrast"), pl.Utf8),
@@ -270,37 +297,35 @@ export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
   )
     .filter((r) => r.feature === "z" && typeof r.delta_f1 === "number");
   const out: Row[] = [];
-  for (const dataset of distinct<string>(rows, "dataset")) {
-    for (const task of distinct<string>(where(rows, { dataset }), "task")) {
-      const setting = where(rows, { dataset, task });
-      const codecs = orderCodecs(setting);
-      for (let i = 0; i < codecs.length; i++) {
-        for (let j = i + 1; j < codecs.length; j++) {
-          const c = contrast(where(setting, { codec: codecs[i] }), where(setting, { codec: codecs[j] }), [
-            "q",
-            "s",
-          ]);
-          if (!c) continue;
-          const iv = seedInterval(c.values);
-          const ok = c.values.length >= 2;
-          out.push({
-            dataset,
-            task: taskLabel(task),
-            codec_a: codecs[i],
-            codec_b: codecs[j],
-            delta_f1_a_pct: pct(c.meanA),
-            delta_f1_b_pct: pct(c.meanB),
-            difference_pct: pct(iv.mean),
-            low_pct: ok ? pct(iv.low) : null,
-            high_pct: ok ? pct(iv.high) : null,
-            replicates: c.replicates,
-            reading: !ok || (iv.low <= 0 && iv.high >= 0)
-              ? "within intervals: not distinguishable"
-              : iv.low > 0
-              ? `${codecs[i]} higher`
-              : `${codecs[j]} higher`,
-          });
-        }
+  for (const { dataset, task, protocol, rows: setting } of settings(rows)) {
+    const codecs = orderCodecs(setting);
+    for (let i = 0; i < codecs.length; i++) {
+      for (let j = i + 1; j < codecs.length; j++) {
+        const c = contrast(where(setting, { codec: codecs[i] }), where(setting, { codec: codecs[j] }), [
+          "q",
+          "s",
+        ]);
+        if (!c) continue;
+        const iv = seedInterval(c.values);
+        const ok = c.values.length >= 2;
+        out.push({
+          dataset,
+          protocol,
+          task: taskLabel(task),
+          codec_a: codecs[i],
+          codec_b: codecs[j],
+          delta_f1_a_pct: pct(c.meanA),
+          delta_f1_b_pct: pct(c.meanB),
+          difference_pct: pct(iv.mean),
+          low_pct: ok ? pct(iv.low) : null,
+          high_pct: ok ? pct(iv.high) : null,
+          replicates: c.replicates,
+          reading: !ok || (iv.low <= 0 && iv.high >= 0)
+            ? "within intervals: not distinguishable"
+            : iv.low > 0
+            ? `${codecs[i]} higher`
+            : `${codecs[j]} higher`,
+        });
       }
     }
   }
@@ -308,6 +333,7 @@ export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
   const num = (k: string) => pl.Series(k, out.map((r) => r[k]), pl.Float64);
   return pl.DataFrame([
     str("dataset"),
+    str("protocol"),
     str("task"),
     str("codec_a"),
     str("codec_b"),
@@ -337,11 +363,7 @@ export function referenceValidity(results: pl.DataFrame): pl.DataFrame {
   const list = [...seen.values()];
   const get = (k: string, scale = 100) =>
     list.map((r) => (typeof r[k] === "number" ? Math.round((r[k] as number) * scale * 100) / 100 : null));
-  const protocol = list.map((r) =>
-    r.pooling === undefined || r.pooling === null
-      ? "mean, split"
-      : `${r.pooling}, ${r.probe_protocol === "kfold" ? `${r.probe_folds}-fold` : "split"}`
-  );
+  const protocol = list.map(protocolLabel);
   return pl.DataFrame([
     pl.Series("dataset", list.map((r) => r.dataset), pl.Utf8),
     pl.Series("task", list.map((r) => taskLabel(r.task as string)), pl.Utf8),
