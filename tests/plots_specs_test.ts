@@ -31,7 +31,9 @@ Deno.test("Figs 2/3 spec: v5 schema, one panel per q, one line per codec, zero r
   // Untrained SAEs are drawn as crosses; results without `sae_trained` say "not assessed".
   assertEquals(points.encoding.shape.field, "sae_fit");
   assertEquals(points.encoding.shape.scale.range[1], "cross");
-  assertEquals(spec.data.values[0].sae_fit, "not assessed");
+  assertEquals(spec.data.values[0].sae_fit, "trained");
+  const unassessed = deltaF1Chart(one.results.drop("sae_trained"), { task: "us-vs-uk" }) as Any;
+  assertEquals(unassessed.data.values[0].sae_fit, "not assessed");
   assertEquals(line.encoding.x.field, "s");
   assertEquals(line.encoding.y.field, "delta_f1_pct");
   assertEquals(line.encoding.color.field, "codec");
