@@ -3,13 +3,14 @@
  * each (q, s, seed) an SAE and one probe per feature kind, giving ΔF1 = F1 − F1_ref.
  *
  * Caching and resume: every cell is stored as `<outDir>/cells/<key>.json`, the key being a content hash of
- * its inputs (the exact feature matrices and labels, the cell's settings, and the source code of the stages
- * that compute it). A killed run resumes, recomputing nothing finished; a changed setting changes exactly the
+ * its inputs (the exact feature matrices and labels, the cell's settings, and the source the cell runs: its
+ * module's whole local import graph). A killed run resumes, recomputing nothing finished; a changed setting changes exactly the
  * keys it affects. Writes are atomic.
  */
 import { join } from "node:path";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson, sha256Hex } from "../common/hash.ts";
+import { sourceHash } from "../common/source_graph.ts";
 import { lockDir } from "../common/lock.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { parquetBytes } from "../formats/parquet.ts";
@@ -128,24 +129,12 @@ export interface TaskData {
   splits: SplitLists;
 }
 
-const STAGE_DIRS = ["sae", "probe"];
-const CELL_FILES = ["experiment/cell.ts"];
-
-/** Hash of the source of the stages a cell runs, so a code change recomputes what it affects. */
-async function codeVersion(): Promise<string> {
-  const libDir = new URL("..", import.meta.url).pathname;
-  const parts: string[] = [];
-  for (const dir of STAGE_DIRS) {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(join(libDir, dir))) {
-      if (e.isFile && e.name.endsWith(".ts")) names.push(e.name);
-    }
-    for (const n of names.sort()) {
-      parts.push(`${dir}/${n}:${await sha256Hex(await Deno.readFile(join(libDir, dir, n)))}`);
-    }
-  }
-  for (const f of CELL_FILES) parts.push(`${f}:${await sha256Hex(await Deno.readFile(join(libDir, f)))}`);
-  return (await sha256Hex(parts.join("\n"))).slice(0, 16);
+/**
+ * Hash of the source a cell runs: cell.ts and every local module it imports, transitively (stages, shared
+ * layers, formats), so a code change recomputes exactly the cells it can affect.
+ */
+function codeVersion(): Promise<string> {
+  return sourceHash(new URL("./cell.ts", import.meta.url), new URL("..", import.meta.url));
 }
 
 function bytesOf(a: Float32Array | Int32Array): Uint8Array {
