@@ -111,6 +111,27 @@ Deno.test("Fig 4 spec: 16 groups per codec at the chosen (q, s); panels per sett
   assertThrows(() => densityChart(one.density, { q: 3 }), Error, "no rows for q=3");
 });
 
+Deno.test("Fig 4 spec with results: lines of untrained SAEs are dashed and named; trained ones solid", () => {
+  const f = fixtureFrames({ untrained: [[2, 0.05]] });
+  const spec = densityChart(f.density, { task: "us-vs-uk", results: f.results }) as Any;
+  assertEquals(new Set(spec.data.values.map((v: Any) => v.sae_fit)), new Set(["untrained"]));
+  assertEquals(spec.encoding.strokeDash.field, "sae_fit");
+  assert(spec.title.subtitle.includes("dashed = untrained SAE (lyra-3.2kbps, lyra-6kbps, lyra-9.2kbps)"));
+  const ok = densityChart(f.density, { q: 5, s: 0.25, task: "us-vs-uk", results: f.results }) as Any;
+  assertEquals(new Set(ok.data.values.map((v: Any) => v.sae_fit)), new Set(["trained"]));
+  assert(!ok.title.subtitle.includes("untrained"));
+  // Without results the chart cannot tell, and says nothing.
+  assertEquals((densityChart(f.density, { task: "us-vs-uk" }) as Any).data.values[0].sae_fit, "not assessed");
+});
+
+Deno.test("training curves spec: x is the Adam step when the curves have steps (convergent schedule)", () => {
+  const spec = trainingCurvesChart(one.curves, { task: "us-vs-uk" }) as Any;
+  assertEquals(spec.spec.encoding.x.field, "step");
+  assert(spec.title.text.includes("per Adam step"));
+  const noSteps = trainingCurvesChart(one.curves.drop("step"), { task: "us-vs-uk" }) as Any;
+  assertEquals(noSteps.spec.encoding.x.field, "epoch");
+});
+
 Deno.test("training curves spec: one panel per (q, s), train and validation lines", () => {
   const spec = trainingCurvesChart(one.curves, { task: "us-vs-uk" }) as Any;
   assertEquals(spec.facet.row.field, "q");

@@ -1,5 +1,5 @@
 import pl from "nodejs-polars";
-import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
   bitrateFamilies,
   defaultTask,
@@ -80,6 +80,24 @@ Deno.test("run tables: SAE configs, fit, split sizes, probes, ΔF1 spelled out (
   assertEquals(cfg.getColumn("k").toArray().slice(0, 4), [32, 16, 7, 4]);
   const fit = saeMetricsTable(f.results, { task: "us-vs-uk" });
   assertEquals(fit.height, 3 * 16);
+  const fitCols = [
+    "ev_pca_k",
+    "sae_trained",
+    "ev_heldout",
+    "ev_pca_k_heldout",
+    "heldout_below_pca_k",
+    "steps",
+  ];
+  for (const c of fitCols) assert(fit.columns.includes(c), c);
+  assertEquals(new Set(fit.getColumn("sae_trained").toArray()), new Set(["all"]));
+  const partly = fixtureFrames({ seeds: [0, 1], untrained: [[2, 0.05]] });
+  const flagged = saeMetricsTable(partly.results, { task: "us-vs-uk" }).toRecords()
+    .filter((r) => r.sae_trained !== "all");
+  assertEquals(flagged.map((r) => [r.q, r.s, r.sae_trained]), [[2, 0.05, "none"], [2, 0.05, "none"], [
+    2,
+    0.05,
+    "none",
+  ]]);
   const sizes = splitSizesTable(f.results);
   assertEquals(sizes.height, 9);
   assertEquals(sizes.getColumn("n_test").toArray()[0], 90);

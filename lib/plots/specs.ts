@@ -270,11 +270,14 @@ export interface DensityOptions {
   task?: string;
   dataset?: string;
   codecs?: string[];
+  /** The results table: codecs whose SAEs at this (q, s) missed the PCA-k yardstick get dashed lines. */
+  results?: pl.DataFrame;
 }
 
 /**
  * Fig 4: activation density over the 16 ordered latent-index groups for one (q, s), one line per codec;
- * several (dataset, task) settings become panels. Seeds are averaged.
+ * several (dataset, task) settings become panels. Seeds are averaged. With `results`, a line whose SAEs are
+ * untrained (results column `sae_trained`, any seed) is dashed and the subtitle says so.
  */
 export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): VegaLiteSpec {
   const q = opts.q ?? 2, s = opts.s ?? 0.05;
@@ -286,13 +289,18 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
   });
   if (opts.codecs) rows = rows.filter((r) => opts.codecs!.includes(r.codec as string));
   if (rows.length === 0) throw new Error(`density: no rows for q=${q}, s=${s}`);
+  const zRows = opts.results
+    ? where(records(opts.results, RESULT_COLUMNS, "results"), { q, s, feature: "z" })
+    : [];
   const values = groupBy(rows, ["dataset", "task", "codec", "group"]).map(({ key, rows: g }) => ({
     setting: `${key.dataset} · ${taskLabel(key.task as string)}`,
     codec: key.codec,
     group: key.group,
     density: round(meanOf(g, "density"), 4),
     seeds: g.length,
+    sae_fit: saeFit(where(zRows, { dataset: key.dataset, task: key.task, codec: key.codec })),
   }));
+  const untrained = distinct<string>(values.filter((v) => v.sae_fit === "untrained"), "codec");
   const codecs = orderCodecs(rows);
   const settings = distinct<string>(values, "setting");
   const layer = {
@@ -306,9 +314,16 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
       },
       y: { field: "density", type: "quantitative", title: "activation density" },
       color: codecColor(codecs),
+      strokeDash: {
+        field: "sae_fit",
+        type: "nominal",
+        title: "SAE",
+        scale: { domain: ["trained", "untrained", "not assessed"], range: [[1, 0], [5, 4], [1, 0]] },
+      },
       tooltip: [
         { field: "codec" },
         { field: "setting" },
+        { field: "sae_fit", title: "SAE" },
         { field: "group", type: "ordinal" },
         { field: "density", type: "quantitative", format: ".4f" },
         { field: "seeds", type: "quantitative" },
@@ -317,7 +332,8 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
   };
   const title = {
     text: `Activation density of z over latent-index groups (q = ${q}, s = ${s})`,
-    subtitle: settings.length === 1 ? settings[0] : "one panel per dataset · task",
+    subtitle: (settings.length === 1 ? settings[0] : "one panel per dataset · task") +
+      (untrained.length > 0 ? `; dashed = untrained SAE (${untrained.join(", ")})` : ""),
   };
   const base = { $schema: VEGA_LITE_SCHEMA, title, data: { values }, config: { view: { stroke: "#ddd" } } };
   if (settings.length === 1) return { ...base, width: 420, height: 220, ...layer };
@@ -350,14 +366,17 @@ export function trainingCurvesChart(curves: pl.DataFrame, opts: CurvesOptions = 
     rows = where(rows, { [field]: sel[field] });
   }
   if (rows.length === 0) throw new Error(`curves: no rows for ${JSON.stringify(sel)}`);
+  // The convergent schedule records every few Adam steps: plot against steps when the table has them.
+  const bySteps = rows.every((r) => typeof r.step === "number");
+  const x = bySteps ? "step" : "epoch";
   const values = rows.flatMap((r) => [
-    { q: r.q, s: r.s, epoch: r.epoch, split: "train", loss: r.train_loss },
-    { q: r.q, s: r.s, epoch: r.epoch, split: "validation", loss: r.val_loss },
+    { q: r.q, s: r.s, [x]: r[x], split: "train", loss: r.train_loss },
+    { q: r.q, s: r.s, [x]: r[x], split: "validation", loss: r.val_loss },
   ]).filter((r) => typeof r.loss === "number" && Number.isFinite(r.loss) && (r.loss as number) > 0);
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
-      text: "SAE training curves (reconstruction MSE per epoch)",
+      text: `SAE training curves (reconstruction MSE per ${bySteps ? "Adam step" : "epoch"})`,
       subtitle: `${sel.codec} · ${sel.dataset} · ${
         taskLabel(String(sel.task))
       } · seed ${sel.seed}; rows: q, columns: s`,
@@ -384,10 +403,10 @@ export function trainingCurvesChart(curves: pl.DataFrame, opts: CurvesOptions = 
       height: 80,
       mark: { type: "line" },
       encoding: {
-        x: { field: "epoch", type: "quantitative", title: "epoch" },
+        x: { field: x, type: "quantitative", title: bySteps ? "Adam step" : "epoch" },
         y: { field: "loss", type: "quantitative", scale: { type: "log" }, title: "loss" },
         color: { field: "split", type: "nominal", title: "split", sort: ["train", "validation"] },
-        tooltip: [{ field: "epoch" }, { field: "split" }, { field: "loss", format: ".4g" }],
+        tooltip: [{ field: x }, { field: "split" }, { field: "loss", format: ".4g" }],
       },
     },
     resolve: { scale: { y: "independent" } },

@@ -214,7 +214,7 @@ export async function buildReportHtml(
     }
   });
   await page.section("Figure 4 — activation density over latent-index groups (q = 2, s = 5 %)", async () => {
-    await page.chart(densityChart(requireTable(bundle, "density"), { q: 2, s: 0.05, task: task2 }));
+    await page.chart(densityChart(requireTable(bundle, "density"), { q: 2, s: 0.05, task: task2, results }));
   });
   const families = bitrateFamilies(results);
   await page.section("Table 3 — bitrate variants", () => {
@@ -243,9 +243,14 @@ export async function buildReportHtml(
   await page.section("SAE training", async () => {
     await page.chart(trainingCurvesChart(requireTable(bundle, "curves"), { task: task2 }));
     page.table(
-      saeMetricsTable(results, { task: task2 }),
-      `SAE fit per configuration (${taskLabel(task2)}; seed means)`,
-      "NMSE = reconstruction MSE / variance of u on the test set; L0 = active latents per input; dead = latents never active.",
+      saeMetricsTable(results),
+      "SAE fit per configuration (seed means)",
+      "On the SAE's training rows: NMSE, explained variance and ev_pca_k, the explained variance of PCA with k " +
+        "components fitted on those rows (the yardstick: a TopK SAE with d_z ≥ 2k can represent PCA-k); " +
+        "sae_trained = seeds whose explained variance ≥ ev_pca_k − 0.02. On held-out rows (test): ev_heldout " +
+        "(SAE) and ev_pca_k_heldout (the same PCA); heldout_below_pca_k = seeds generalising worse than PCA-k " +
+        "(by more than 0.02). steps = Adam steps (convergent schedule: until the val1 loss stopped improving). " +
+        "L0 = active latents per input; dead = latents never active on the training rows.",
     );
   });
   await page.section("Latents and steering", async () => {

@@ -180,7 +180,23 @@ export function table3(results: pl.DataFrame, opts: Table3Options = {}): pl.Data
   ]);
 }
 
-/** SAE fit per configuration (seed means): k, d_z, epochs, NMSE, explained variance, L0, dead latents, time. */
+/**
+ * Seeds whose flag is true, as "all", "none" or "n of m"; null when the results predate the flag. Used for
+ * `sae_trained` (in-sample explained variance within 0.02 of PCA-k's) and `heldout_below_pca_k`.
+ */
+function flagCount(rows: Row[], field: string): string | null {
+  const flags = rows.map((r) => r[field]).filter((v): v is boolean => typeof v === "boolean");
+  if (flags.length === 0) return null;
+  const n = flags.filter((v) => v).length;
+  return n === flags.length ? "all" : n === 0 ? "none" : `${n} of ${flags.length}`;
+}
+
+/**
+ * SAE fit per configuration (seed means): k, d_z, schedule (epochs or Adam steps), NMSE and explained variance
+ * on the training rows beside PCA-k's (the yardstick) and whether every seed's SAE reached it (`sae_trained`),
+ * the held-out (test) explained variance of both and the seeds generalising worse than PCA-k, L0, dead latents,
+ * time.
+ */
 export function saeMetricsTable(
   results: pl.DataFrame,
   opts: { codec?: string; task?: string } = {},
@@ -193,7 +209,10 @@ export function saeMetricsTable(
     rank(a.key.task as string) - rank(b.key.task as string) ||
     (a.key.q as number) - (b.key.q as number) || (a.key.s as number) - (b.key.s as number)
   );
-  const col = (f: string, digits = 4) => groups.map((g) => round(meanOf(g.rows, f), digits));
+  const col = (f: string, digits = 4) =>
+    groups.map((
+      g,
+    ) => (g.rows.some((r) => typeof r[f] === "number") ? round(meanOf(g.rows, f), digits) : null));
   return frame([
     ["dataset", groups.map((g) => g.key.dataset), "str"],
     ["codec", groups.map((g) => g.key.codec), "str"],
@@ -203,8 +222,14 @@ export function saeMetricsTable(
     ["k", groups.map((g) => g.rows[0].k), "int"],
     ["d_z", groups.map((g) => g.rows[0].d_z), "int"],
     ["epochs", groups.map((g) => g.rows[0].epochs ?? null), "int"],
+    ["steps", col("sae_steps", 0), "num"],
     ["nmse", col("nmse"), "num"],
     ["explained_variance", col("explained_variance"), "num"],
+    ["ev_pca_k", col("ev_pca_k"), "num"],
+    ["sae_trained", groups.map((g) => flagCount(g.rows, "sae_trained")), "str"],
+    ["ev_heldout", col("ev_heldout"), "num"],
+    ["ev_pca_k_heldout", col("ev_pca_k_heldout"), "num"],
+    ["heldout_below_pca_k", groups.map((g) => flagCount(g.rows, "heldout_below_pca_k")), "str"],
     ["l0", col("l0", 2), "num"],
     ["dead_latents", col("dead_latents", 1), "num"],
     ["sae_seconds", col("sae_seconds", 2), "num"],
