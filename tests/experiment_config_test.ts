@@ -1,5 +1,13 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { convergenceOf, describeEpochs, epochsFor, validateConfig } from "../lib/experiment/config.ts";
+import { join } from "node:path";
+import {
+  convergenceOf,
+  describeEpochs,
+  epochsFor,
+  readConfig,
+  validateConfig,
+} from "../lib/experiment/config.ts";
+import { demoConfig } from "../lib/cli/demo.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
 import {
@@ -225,4 +233,26 @@ Deno.test("config: nested typos, both epoch rules, wrong types and limits are na
     grid: { q: [0.5], s: [0.25] },
   });
   assertEquals(c.grid.q, [0.5]);
+});
+
+Deno.test("configs/: the FSDD and synthetic run configs kept in the repo are valid and use the convergent schedule", async () => {
+  const dir = new URL("../configs/", import.meta.url).pathname;
+  for (const name of ["fsdd.json", "synthetic.json"]) {
+    const c = await readConfig(join(dir, name));
+    assertEquals(c.epochs, "convergent", name);
+    assertEquals(c.codecs, ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"], name);
+    assertEquals(c.datasets.map((d) => d.name), [name.replace(".json", "")]);
+  }
+});
+
+Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_pos/z_mag, both tasks, convergent", () => {
+  const c = demoConfig("/tmp/demo-out");
+  assertEquals(c.datasets.map((d) => [d.name, d.tasks]), [["saa", ["us-vs-uk", "us-vs-non-us-uk"]]]);
+  assertEquals(c.codecs, ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]);
+  assertEquals([c.grid.q.length * c.grid.s.length, c.seeds], [16, [0, 1, 2]]);
+  assertEquals(c.features, ["z", "z_pos", "z_mag"]);
+  assertEquals([c.epochs, c.sae.lr], ["convergent", CONVERGENT_LR]);
+  assertEquals([c.pooling, c.probe.protocol], ["mean", "split"]);
+  const paper = demoConfig("/tmp/demo-out", "paper");
+  assertEquals([paper.epochs, paper.sae.lr], ["paper", 1e-5]);
 });
