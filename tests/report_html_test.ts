@@ -124,3 +124,27 @@ Deno.test("CLI: `report --results DIR --json` prints the summary as the last std
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("writeReport --compare: the same data under another protocol, side by side, each number labelled", async () => {
+  const dir = await fixtureDir();
+  const other = await fixtureDir();
+  try {
+    // The second run as if made with statistics pooling and 5-fold probes.
+    const { default: pl } = await import("nodejs-polars");
+    const res = pl.readParquet(join(other, "results.parquet")).withColumns(
+      pl.lit("mean+std").alias("pooling"),
+      pl.lit("kfold").alias("probe_protocol"),
+      pl.lit(5).cast(pl.Int32).alias("probe_folds"),
+    );
+    res.writeParquet(join(other, "results.parquet"));
+    await Deno.remove(join(other, "results.csv"));
+    const summary = await writeReport(dir, undefined, { compare: [other] });
+    const html = await Deno.readTextFile(summary.path);
+    assert(html.includes("<h2>Protocols side by side"));
+    for (const label of [">mean, split<", ">mean+std, 5-fold<"]) assert(html.includes(label), label);
+    assertEquals(summary.notes, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(other, { recursive: true });
+  }
+});

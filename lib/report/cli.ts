@@ -1,4 +1,4 @@
-/** `deno task cli report --results DIR [--out FILE] [--json]` (also `deno task report DIR`). */
+/** `deno task cli report --results DIR [--out FILE] [--compare DIR,…] [--json]` (also `deno task report DIR`). */
 import { type Command, UsageError } from "../common/cli.ts";
 import { log } from "../common/progress.ts";
 import { writeReport } from "./report.ts";
@@ -7,13 +7,17 @@ const report: Command = {
   name: "report",
   summary:
     "write a self-contained HTML report (tables, charts as inline SVG, config, timings) from a results directory",
-  usage: "--results DIR [--out FILE]   (or: report DIR)",
+  usage: "--results DIR [--out FILE] [--compare DIR,…]   (or: report DIR)",
   flags: {
     results: {
       type: "string",
       description: "results folder written by `grid` or `demo` (or give it as DIR)",
     },
     out: { type: "string", description: "output file (HTML)", defaultText: "DIR/report.html" },
+    compare: {
+      type: "string",
+      description: "results folders of the same data under other protocols (comma-separated), side by side",
+    },
   },
   async run(flags, positionals) {
     const dir = (flags.results as string | undefined) ?? positionals[0];
@@ -21,7 +25,8 @@ const report: Command = {
     if (positionals.length > (flags.results ? 0 : 1)) {
       throw new UsageError(`unexpected argument(s): ${positionals.join(" ")}`);
     }
-    const summary = await writeReport(dir, flags.out as string | undefined);
+    const compare = typeof flags.compare === "string" ? flags.compare.split(",").filter((d) => d) : [];
+    const summary = await writeReport(dir, flags.out as string | undefined, { compare });
     for (const n of summary.notes) log(`note: ${n}`);
     console.log(
       `report: ${summary.path} (${(summary.bytes / 1024).toFixed(0)} KiB, ${summary.charts} charts, ` +

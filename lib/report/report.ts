@@ -148,6 +148,7 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}.missing{colo
 /** Builds the report page for loaded results. */
 export async function buildReportHtml(
   bundle: ResultsBundle,
+  opts: { compare?: ResultsBundle[] } = {},
 ): Promise<Omit<ReportSummary, "path" | "bytes" | "seconds"> & { html: string }> {
   const { results } = bundle;
   const page = new Page();
@@ -180,6 +181,24 @@ export async function buildReportHtml(
           "measures noise, not lost accent information.",
       ),
   );
+  if (opts.compare && opts.compare.length > 0) {
+    // Runs of the same data under other protocols (e.g. the paper's and the best-powered one), side by side.
+    const all = pl.concat([results, ...opts.compare.map((b) => b.results)], { how: "diagonal" });
+    await page.section("Protocols side by side", () => {
+      page.p(
+        `This run and ${
+          opts.compare!.map((b) => b.dir).join(", ")
+        }: the same data under each probe protocol ` +
+          '("mean, split" = the paper\'s mean pooling and fixed split). Every number names the protocol that ' +
+          "produced it.",
+      );
+      page.table(
+        referenceValidity(all),
+        "Reference macro-F1 (%) against label-permuted chance, per protocol",
+      );
+      page.table(claimsTable(all), "The paper's claims per protocol");
+    });
+  }
   await page.section("Paper claims on this run's data", () => {
     page.p(READING_CLAIMS);
     page.table(
@@ -271,11 +290,19 @@ export async function buildReportHtml(
   return { html, charts: page.charts, tables: page.tables, notes: page.notes };
 }
 
-/** Writes the report (default `<resultsDir>/report.html`) and returns where, how big, and what it holds. */
-export async function writeReport(resultsDir: string, outPath?: string): Promise<ReportSummary> {
+/**
+ * Writes the report (default `<resultsDir>/report.html`) and returns where, how big, and what it holds.
+ * `compare`: results directories of the same data under other protocols, shown side by side.
+ */
+export async function writeReport(
+  resultsDir: string,
+  outPath?: string,
+  opts: { compare?: string[] } = {},
+): Promise<ReportSummary> {
   const t0 = performance.now();
   const bundle = await loadResults(resultsDir);
-  const { html, charts, tables, notes } = await buildReportHtml(bundle);
+  const compare = await Promise.all((opts.compare ?? []).map((d) => loadResults(d)));
+  const { html, charts, tables, notes } = await buildReportHtml(bundle, { compare });
   const path = outPath ?? join(resultsDir, "report.html");
   await writeFileAtomic(path, html);
   return {
