@@ -148,7 +148,8 @@ function latentCard(l: LatentStats, r: LatentsReport, clips: Map<string, string>
     `<th>z</th><th>excerpt</th></tr></thead><tbody>${top}</tbody></table></section>`;
 }
 
-function steerSection(steer: SteerResult, relDir: string): string {
+/** The steering table and its WAVs: players on the dashboard, plain links in the run report (kept light). */
+function steerSection(steer: SteerResult, relDir: string, players = true): string {
   const head = [
     "condition",
     "target decisions / n",
@@ -170,7 +171,9 @@ function steerSection(steer: SteerResult, relDir: string): string {
   const wavs = steer.utterances.filter((u) => u.wavs).map((u) =>
     `<tr><td>${escapeHtml(u.id)} (${escapeHtml(u.narrow)})</td>${
       (["none", "edit", "random"] as const).map((c) =>
-        `<td>${player(`${relDir}/${u.wavs![c]}`)} <a href="${relDir}/${u.wavs![c]}">${c}</a></td>`
+        `<td>${players ? `${player(`${relDir}/${u.wavs![c]}`)} ` : ""}<a href="${relDir}/${
+          u.wavs![c]
+        }">${c}</a></td>`
       ).join("")
     }</tr>`
   ).join("");
@@ -307,7 +310,7 @@ export async function latentsReportSection(resultsDir: string): Promise<string> 
   const steerJson = join(resultsDir, STEER_DIR, "steer.json");
   if (await exists(steerJson)) {
     const steer = await readJson<SteerResult>(steerJson);
-    html += steerSection(steer, STEER_DIR).replace("<h2>Steering through the decoder</h2>", "") +
+    html += steerSection(steer, STEER_DIR, false).replace("<h2>Steering through the decoder</h2>", "") +
       `<p>Tables: <a href="${STEER_DIR}/flip_rates.csv">${STEER_DIR}/flip_rates.csv</a>, ` +
       `<a href="${STEER_DIR}/flip_rates.json">${STEER_DIR}/flip_rates.json</a>.</p>`;
   }
