@@ -26,6 +26,7 @@ import { writeLatentsDashboard } from "../lib/report/latents.ts";
 import { writeReport } from "../lib/report/mod.ts";
 import { encodeSae } from "../lib/sae/mod.ts";
 import { subsetRunConfig, writeSaaSubset } from "./latents_fixture.ts";
+import { toolAvailable } from "./tools.ts";
 
 const shared = sharedDir();
 
@@ -156,6 +157,18 @@ Deno.test({
     assert(html2.includes("steer/wav/"), "dashboard links the steered WAVs");
     await writeReport(outDir);
     assert((await Deno.readTextFile(join(outDir, "report.html"))).includes('href="latents.html"'));
+
+    // Notebook 07 executes headless on this run (where nbconvert is installed).
+    if (await toolAvailable(import.meta.url, "jupyter-nbconvert", "jupyter-nbconvert", ["--version"])) {
+      const run = await new Deno.Command("bash", {
+        args: ["tools/run_notebooks.sh", "notebooks/07_latents.ipynb"],
+        env: { NAC_SAE_RESULTS: outDir, NAC_SAE_REPORTS: join(dir, "reports") },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const log = new TextDecoder().decode(run.stderr);
+      assert(run.code === 0 && log.includes("notebooks: 1 ok, 0 failed"), log);
+    }
     await Deno.remove(dir, { recursive: true });
   },
 });
