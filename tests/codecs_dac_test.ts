@@ -16,6 +16,7 @@ import type { TensorMap } from "../lib/formats/safetensors.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
 import { writeSafetensors } from "../lib/formats/safetensors.ts";
 import { assertClose, CODEC_FIXTURES, npyF32 } from "./codecs_fixture_util.ts";
+import { skipWithout } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/dac_24khz`;
 const ignore = !DIR;
@@ -148,7 +149,11 @@ async function torchAvailable(): Promise<boolean> {
 
 Deno.test({
   name: "dac: official .pth layout ({state_dict, metadata.kwargs}, torch.save) loads through the unpickler",
-  ignore: ignore || !(await torchAvailable()),
+  ignore: skipWithout(
+    import.meta.url,
+    "../shared fixtures or python3 + torch",
+    ignore || !(await torchAvailable()),
+  ),
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "dac_pth_" });
     try {

@@ -20,6 +20,7 @@ import {
   npyInt,
   ruleWeights,
 } from "./codecs_fixture_util.ts";
+import { skipWithout } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/encodec_24khz`;
 const SUP = DIR && `${DIR}/supplement`;
@@ -219,7 +220,11 @@ async function torchAvailable(): Promise<boolean> {
 
 Deno.test({
   name: "encodec: official .th checkpoint (torch.save of the fixture state dict) loads through the unpickler",
-  ignore: ignore || !(await torchAvailable()),
+  ignore: skipWithout(
+    import.meta.url,
+    "../shared fixtures or python3 + torch",
+    ignore || !(await torchAvailable()),
+  ),
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "encodec_th_" });
     try {

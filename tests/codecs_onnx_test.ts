@@ -13,6 +13,7 @@ import { OnnxCodec } from "../lib/codecs/onnx/codec.ts";
 import { parseSidecar } from "../lib/codecs/onnx/sidecar.ts";
 import { getCodec, listCodecs } from "../lib/codecs/registry.ts";
 import { meanOverTime } from "../lib/codecs/types.ts";
+import { skipWithout } from "./tools.ts";
 
 const FIX = new URL("./fixtures/onnx/", import.meta.url).pathname;
 const SIDECAR = join(FIX, "tiny_codec.json");
@@ -170,7 +171,7 @@ const hasTorch = (() => {
 Deno.test({
   name:
     "export_codec_onnx.py: exports the stand-in, verifies it through the adapter, catches the length trap",
-  ignore: !hasTorch,
+  ignore: skipWithout(import.meta.url, "python3 + torch", !hasTorch),
   async fn() {
     const dir = await Deno.makeTempDir();
     const root = new URL("..", import.meta.url).pathname;

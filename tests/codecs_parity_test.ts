@@ -16,6 +16,7 @@ import { type GraphFamily, GraphRunner, type LoadedWeights } from "../lib/codecs
 import { SPEECHTOKENIZER } from "../lib/codecs/speechtokenizer/model.ts";
 import { readSptWeights } from "../lib/codecs/speechtokenizer/weights.ts";
 import { assertClose, assertCodes, CODEC_FIXTURES, npyF32, npyInt } from "./codecs_fixture_util.ts";
+import { skipWithout } from "./tools.ts";
 
 interface ParityCase<C> {
   name: string;
@@ -103,7 +104,11 @@ async function parity<C>(c: ParityCase<C>): Promise<void> {
 }
 
 function parityTest<C>(testName: string, c: ParityCase<C>): void {
-  Deno.test({ name: testName, ignore: !CODEC_FIXTURES, fn: () => parity(c) });
+  Deno.test({
+    name: testName,
+    ignore: skipWithout(import.meta.url, "../shared/fixtures/codecs", !CODEC_FIXTURES),
+    fn: () => parity(c),
+  });
 }
 
 parityTest("dac: fixture parity (latent, codes, ê; all 32 and 8 codebooks; long and short clip)", {

@@ -12,6 +12,7 @@ import { OFFICIAL_URL } from "../lib/codecs/speechtokenizer/weights.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
 import { randomSeanetWeights } from "../lib/codecs/nn/seanet.ts";
 import { assertClose, CODEC_FIXTURES, npyF32 } from "./codecs_fixture_util.ts";
+import { skipWithout } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/speechtokenizer`;
 const ignore = !DIR;
@@ -71,7 +72,11 @@ async function torchAvailable(): Promise<boolean> {
 
 Deno.test({
   name: "speechtokenizer: official layout speechtokenizer_hubert_avg/{SpeechTokenizer.pt, config.json}",
-  ignore: ignore || !(await torchAvailable()),
+  ignore: skipWithout(
+    import.meta.url,
+    "../shared fixtures or python3 + torch",
+    ignore || !(await torchAvailable()),
+  ),
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "spt_pt_" });
     try {

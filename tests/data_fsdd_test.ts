@@ -11,6 +11,7 @@ import {
   taskSplits,
 } from "../lib/data/mod.ts";
 import { readTar } from "../lib/formats/tar.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const fsddDir = shared ? join(shared, "data", "fsdd") : undefined;
@@ -20,7 +21,7 @@ addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 Deno.test({
   name:
     "FSDD from ../shared: 3000 utterances, 6 speakers, speaker-disjoint splits, only US vs Non-US-UK applies",
-  ignore: !fsddDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !fsddDir),
   async fn() {
     const { manifest, manifestPath } = await prepareDataset("fsdd", { source: fsddDir, out: join(tmp, "m") });
     assertEquals(manifestPath, join(tmp, "m", "manifest.csv"));
@@ -59,7 +60,7 @@ Deno.test("FSDD offline: the error names the upstream URL and the environment va
 
 Deno.test({
   name: "FSDD archive: a GitHub-style .tar.gz installs after the content check; a tampered one is refused",
-  ignore: !fsddDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !fsddDir),
   async fn() {
     // Build the archive as GitHub lays it out: <repo>-<sha>/recordings/*.wav (+ other files).
     const tarPath = join(tmp, "fsdd.tar");

@@ -18,6 +18,7 @@ import {
   SAA_MIRROR_COMMIT,
   type SaaChecksum,
 } from "../lib/data/saa_source.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const saaDir = shared ? join(shared, "data", "saa") : undefined;
@@ -35,7 +36,7 @@ const flac = (lang: string, n: number) =>
 Deno.test({
   name:
     "SAA Kaggle/GMU layout: recordings/recordings/<language>N.mp3 + speakers_all.csv, labelled and reported",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     const dir = join(tmp, "kaggle");
     const rec = join(dir, "recordings", "recordings"); // as the Kaggle archive unpacks
@@ -195,7 +196,7 @@ async function checkDownloads(archiveUrl: (p: string) => string, label: string):
 
 Deno.test({
   name: "SAA download by file URL: streamed archive checked file by file against the project's sha256 list",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     await checkDownloads((p) => new URL(`file://${p}`).href, "file");
   },
@@ -205,7 +206,7 @@ const mayListen = (await Deno.permissions.query({ name: "net", host: "127.0.0.1"
 
 Deno.test({
   name: "SAA download over HTTP from a local server (127.0.0.1), and a 404 named in the error",
-  ignore: !saaDir || !mayListen,
+  ignore: skipWithout(import.meta.url, "../shared data or --allow-net=127.0.0.1", !saaDir || !mayListen),
   async fn() {
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
       const path = decodeURIComponent(new URL(req.url).pathname);

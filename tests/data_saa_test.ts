@@ -17,6 +17,7 @@ import {
 import { locateSaa, SAA_ARCHIVE_URL, SAA_METADATA_URL } from "../lib/data/saa_source.ts";
 import { stratifiedSplit } from "../lib/data/split.ts";
 import { NARROW_LABELS } from "../lib/data/taxonomy.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const saaDir = shared ? join(shared, "data", "saa") : undefined;
@@ -33,7 +34,7 @@ function count(rows: Row[], key: string): Record<string, number> {
 
 Deno.test({
   name: "SAA from ../shared: 616 utterances, counts per narrow label, per task class and excluded",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     const { manifest, report } = await prepareDataset("saa", {
       source: saaDir,
@@ -95,7 +96,7 @@ Deno.test({
 
 Deno.test({
   name: "SAA: named speakers' labels, one per hard birthplace case",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     const { manifest } = await prepareDataset("saa", { source: saaDir, out: join(tmp, "b"), quiet: true });
     const byId = new Map((manifest.toRecords() as Row[]).map((r) => [r.speaker_id, r]));
@@ -139,7 +140,7 @@ Deno.test({
 
 Deno.test({
   name: "SAA: the same seed gives byte-identical manifests, another seed another split",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     const a = await prepareDataset("saa", { source: saaDir, out: join(tmp, "s1"), seed: 3, quiet: true });
     const b = await prepareDataset("saa", { source: saaDir, out: join(tmp, "s2"), seed: 3, quiet: true });
@@ -155,7 +156,7 @@ Deno.test({
 
 Deno.test({
   name: "SAA: an unknown birthplace or language in a copied metadata file is reported, not absorbed",
-  ignore: !saaDir,
+  ignore: skipWithout(import.meta.url, "../shared data", !saaDir),
   async fn() {
     const dir = join(tmp, "copy");
     await Deno.mkdir(dir);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { decodeAudio } from "../lib/audio/mod.ts";
 import { sha256File } from "../lib/common/hash.ts";
 import { generateSynthetic, planSynthetic, readManifest, SENTENCES, taskApplies } from "../lib/data/mod.ts";
+import { skipWithout } from "./tools.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "nac-sae-synth-" });
 addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -33,7 +34,7 @@ Deno.test("synthetic plan: seeded, sized as asked, speaker-disjoint, every split
 Deno.test({
   name:
     "synthetic corpus: a small corpus generates 16 kHz WAVs and a valid manifest, byte-identical for a seed",
-  ignore: !hasEspeak,
+  ignore: skipWithout(import.meta.url, "espeak-ng", !hasEspeak),
   async fn() {
     const opts = { seed: 3, speakersPerAccent: 3, utterancesPerSpeaker: 2, quiet: true };
     const m1 = await generateSynthetic({ ...opts, out: join(tmp, "a") });

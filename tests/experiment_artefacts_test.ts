@@ -17,6 +17,7 @@ import type { ProbeArtefact, SplitLists } from "../lib/experiment/artefacts.ts";
 import { loadFeatureSet } from "../lib/extract/mod.ts";
 import { decisionFunction, macroF1, magnitudeFeatures, positionFeatures } from "../lib/probe/mod.ts";
 import { encodeSae, loadCheckpoint } from "../lib/sae/mod.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 
@@ -47,7 +48,7 @@ export async function writeFsddSubset(dir: string, takes = 2): Promise<string> {
 
 Deno.test({
   name: "grid artefacts: a row's cell_key folder reproduces its F1 (SAE, probes, splits); --no-checkpoints",
-  ignore: !shared,
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-artefacts-" });

@@ -7,6 +7,7 @@ import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { sharedDir } from "../lib/common/assets.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const FSDD_SPLITS: Record<string, [string, string]> = {
@@ -84,7 +85,7 @@ async function cellFiles(dir: string): Promise<string[]> {
 Deno.test({
   name:
     "grid: killed mid-run resumes without recomputing, equals an uninterrupted run; changes recompute only their cells",
-  ignore: !shared,
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-grid-" });

@@ -12,6 +12,7 @@ import { validateConfig } from "../lib/experiment/config.ts";
 import { cellKeyInput, runGrid } from "../lib/experiment/run.ts";
 import { loadResults } from "../lib/report/results.ts";
 import { runSummaryTable } from "../lib/report/report.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const SPEAKERS: Record<string, [string, string]> = {
@@ -44,7 +45,7 @@ Deno.test("grid: a cell's cache key hashes no machine parallelism", () => {
 
 Deno.test({
   name: "grid: workers 1 vs 2 and 1 vs 2 threads per SAE give identical results tables (all but timings)",
-  ignore: !shared,
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-parallel-" });

@@ -9,6 +9,7 @@ import pl from "nodejs-polars";
 import { sharedDir } from "../lib/common/assets.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { runGrid } from "../lib/experiment/run.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const SPEAKERS: Record<string, [string, string]> = {
@@ -22,7 +23,7 @@ const SPEAKERS: Record<string, [string, string]> = {
 
 Deno.test({
   name: "grid protocols: mean+std doubles d; kfold scores val + test by speaker; rows name their protocol",
-  ignore: !shared,
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-protocols-" });

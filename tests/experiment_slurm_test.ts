@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { sharedDir } from "../lib/common/assets.ts";
 import { slurmUnavailable } from "../lib/common/slurm.ts";
+import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
 const noSlurm = await slurmUnavailable();
@@ -125,7 +126,7 @@ async function submission(outDir: string, n: string): Promise<Submission> {
 Deno.test({
   name:
     "grid --executor slurm: equals a local run; scancel + resubmission finishes; a failing task shows its log",
-  ignore: noSlurm !== null || !shared,
+  ignore: skipWithout(import.meta.url, "Slurm (sbatch) or ../shared data", noSlurm !== null || !shared),
   sanitizeResources: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "nac-sae-slurm-test-" });

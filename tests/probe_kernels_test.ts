@@ -2,6 +2,7 @@ import { assertAlmostEquals, assertEquals } from "@std/assert";
 import { Rng } from "../lib/common/random.ts";
 import { DenseWorkspace } from "../lib/probe/kernels.ts";
 import { buildKernels, renderModule } from "../lib/probe/kernels_build.ts";
+import { skipWithout } from "./tools.ts";
 
 Deno.test("probe kernels: wasm dot3/axpy/sums equal plain float64 loops, including odd-length tails", () => {
   const rng = new Rng(9);
@@ -41,7 +42,7 @@ async function hasWat2wasm(): Promise<boolean> {
 
 Deno.test({
   name: "probe kernels: the embedded wasm bytes are kernels.wat as wat2wasm builds it",
-  ignore: !(await hasWat2wasm()),
+  ignore: skipWithout(import.meta.url, "wabt (wat2wasm)", !(await hasWat2wasm())),
   fn: async () => {
     const embedded = await Deno.readTextFile(new URL("../lib/probe/kernels_wasm.ts", import.meta.url));
     assertEquals(embedded, renderModule(await buildKernels()));

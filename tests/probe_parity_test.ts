@@ -8,6 +8,7 @@ import { readMatrix } from "../lib/common/matrix.ts";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readLabels } from "../lib/probe/labels.ts";
 import { runProbe } from "../lib/probe/mod.ts";
+import { skipWithout } from "./tools.ts";
 
 interface SklearnResult {
   macro_f1: number;
@@ -73,7 +74,7 @@ const CASES: [number, number, number, number, number][] = [
 for (const [ntr, nte, d, density, seed] of CASES) {
   Deno.test({
     name: `probe parity: live scikit-learn saga on gen_data.py lr ${ntr} ${nte} ${d} ${density}`,
-    ignore: !live,
+    ignore: skipWithout(import.meta.url, "python3 + scikit-learn", !live),
     fn: async () => {
       const dir = await Deno.makeTempDir({ prefix: "probe_parity_" });
       try {

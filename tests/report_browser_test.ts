@@ -3,6 +3,7 @@ import { assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { writeReport } from "../lib/report/mod.ts";
 import { writeFixtureResults } from "./report_results_fixture.ts";
+import { skipWithout } from "./tools.ts";
 
 const hasChromium =
   new Deno.Command("sh", { args: ["-c", "command -v chromium"], stdout: "null" }).outputSync()
@@ -10,7 +11,7 @@ const hasChromium =
 
 Deno.test({
   name: "report in headless Chromium: 10 SVG charts with 131 line marks in the rendered DOM",
-  ignore: !hasChromium,
+  ignore: skipWithout(import.meta.url, "chromium", !hasChromium),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-browser-" });
     try {

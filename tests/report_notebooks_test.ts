@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { sharedDir } from "../lib/common/assets.ts";
+import { skipWithout } from "./tools.ts";
 
 const has = (cmd: string) =>
   new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync().success;
@@ -54,7 +55,7 @@ async function outputs(path: string): Promise<Output[]> {
 
 Deno.test({
   name: "notebooks 04, 05 and 06 execute headless and produce their tables and charts (no error outputs)",
-  ignore: !ready,
+  ignore: skipWithout(import.meta.url, "jupyter-nbconvert + espeak-ng", !ready),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-nb-" });
     try {

@@ -33,3 +33,9 @@ export async function toolAvailable(
   if (!ok) noteMissingTool(testUrl, tool);
   return ok;
 }
+
+/** `skip`, noting `tool` as missing for `testUrl` when true: `ignore: skipWithout(import.meta.url, "x", !hasX)`. */
+export function skipWithout(testUrl: string, tool: string, skip: boolean): boolean {
+  if (skip) noteMissingTool(testUrl, tool);
+  return skip;
+}
