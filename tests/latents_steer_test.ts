@@ -26,7 +26,7 @@ import { writeLatentsDashboard } from "../lib/report/latents.ts";
 import { writeReport } from "../lib/report/mod.ts";
 import { encodeSae } from "../lib/sae/mod.ts";
 import { subsetRunConfig, writeSaaSubset } from "./latents_fixture.ts";
-import { toolAvailable } from "./tools.ts";
+import { skipWithout, toolAvailable } from "./tools.ts";
 
 const shared = sharedDir();
 
@@ -53,7 +53,7 @@ Deno.test("log-spectral distance: 0 for equal signals, grows with the difference
 
 Deno.test({
   name: "latents + steering on a small SAA × Lyra run: dashboard numbers, δ = 0 decode, ablation vs random",
-  ignore: !shared,
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-latents-" });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type Matrix, writeMatrix } from "../lib/common/matrix.ts";
 import { Rng } from "../lib/common/random.ts";
 import { fitPca, pcaExplainedVariance, symmetricEigen } from "../lib/sae/pca.ts";
+import { skipWithout } from "./tools.ts";
 
 /** Rows with a decaying spectrum (column j scaled by 1/(1+j)) and an offset, so the mean matters. */
 function lowRankish(n: number, d: number, seed: number): Matrix {
@@ -65,7 +66,7 @@ async function numpyAvailable(): Promise<boolean> {
 
 Deno.test({
   name: "PCA-k: in-sample and held-out EV match numpy's SVD (scatter path N > d and Gram path N < d)",
-  ignore: !(await numpyAvailable()),
+  ignore: skipWithout(import.meta.url, "python3 + numpy", !(await numpyAvailable())),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "sae_pca_" });
     try {
