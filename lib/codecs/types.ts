@@ -41,6 +41,8 @@ export interface LoadOptions {
   quiet?: boolean;
   /** Compute threads for engines that take a setting. */
   threads?: number;
+  /** onnxruntime execution providers for the ONNX codecs, e.g. ["cuda", "cpu"] (default: CPU). */
+  providers?: string[];
 }
 
 /** A registry entry: metadata known without loading, plus the loader. */
@@ -78,4 +80,21 @@ export function stdOverTime(e: Matrix): Float32Array {
     for (let j = 0; j < e.cols; j++) ss[j] += (e.data[o + j] - mean[j]) ** 2;
   }
   return Float32Array.from(ss, (v) => Math.sqrt(v / e.rows));
+}
+
+/** onnxruntime-node's execution provider names. */
+export const ONNX_PROVIDERS = ["cpu", "cuda", "tensorrt", "dml", "coreml", "webgpu", "qnn"];
+
+/** "cuda,cpu" → ["cuda", "cpu"], every name checked; `what` names the flag or variable in the error. */
+export function parseProviders(text: string, what: string): string[] {
+  const names = text.split(",").map((p) => p.trim().toLowerCase()).filter((p) => p !== "");
+  for (const n of names) {
+    if (!ONNX_PROVIDERS.includes(n)) {
+      throw new Error(
+        `${what}: unknown onnxruntime execution provider '${n}' (known: ${ONNX_PROVIDERS.join(", ")})`,
+      );
+    }
+  }
+  if (names.length === 0) throw new Error(`${what}: no execution provider named`);
+  return names;
 }

@@ -356,7 +356,7 @@ export const SLURM_FLAGS: FlagSpec = {
   time: { type: "string", description: "slurm: --time limit of each job (e.g. 2:00:00)" },
   mem: { type: "string", description: "slurm: --mem of each job (e.g. 8G)" },
   "cpus-per-task": { type: "string", description: "slurm: --cpus-per-task (parallel work in one task)" },
-  gres: { type: "string", description: "slurm: --gres of the array tasks (e.g. gpu:1)" },
+  gres: { type: "string", description: "slurm: --gres of the extraction array tasks (e.g. gpu:1)" },
   "array-parallelism": { type: "string", description: "slurm: at most N array tasks at once (%N)" },
   "sbatch-arg": {
     type: "string",

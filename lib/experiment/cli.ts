@@ -14,6 +14,7 @@ import {
   slurmOptionsFromFlags,
   type Toolkit,
 } from "../common/slurm.ts";
+import { onnxProviders } from "../extract/cli.ts";
 import { readConfig, type RunConfig } from "./config.ts";
 import {
   type FollowResult,
@@ -52,6 +53,11 @@ const grid: Command = {
       type: "boolean",
       description: "keep only each cell's metrics, not its SAE, probes and split lists (smaller footprint)",
     },
+    "onnx-providers": {
+      type: "string",
+      description: "onnxruntime execution providers for extraction with the ONNX codecs, e.g. cuda,cpu " +
+        "(else NAC_SAE_ONNX_PROVIDERS; default cpu)",
+    },
     ...SLURM_FLAGS,
     "cells-per-task": {
       type: "string",
@@ -85,7 +91,12 @@ const grid: Command = {
       return await follow(sub, flags, quiet, Boolean(flags.status));
     }
     if (executor === "slurm") return await submit(config, flags, quiet, checkpoints);
-    const summary = await runGrid(config, { dryRun: Boolean(flags["dry-run"]), quiet, checkpoints });
+    const summary = await runGrid(config, {
+      dryRun: Boolean(flags["dry-run"]),
+      quiet,
+      checkpoints,
+      providers: onnxProviders(flags),
+    });
     if (flags["dry-run"]) {
       for (const c of summary.planned ?? []) {
         console.log(
@@ -126,6 +137,7 @@ async function submit(
     toolkit: thisToolkit(),
     cellsPerTask: positiveIntFlag(flags, "cells-per-task"),
     shardSize: positiveIntFlag(flags, "shard-size"),
+    providers: onnxProviders(flags),
     dryRun: Boolean(flags["dry-run"]),
     quiet,
     checkpoints,

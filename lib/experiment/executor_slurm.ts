@@ -62,6 +62,8 @@ export interface SubmitOptions {
   maxTasks?: number;
   /** Utterances per extraction array task. */
   shardSize?: number;
+  /** onnxruntime execution providers of the extraction tasks (e.g. ["cuda", "cpu"]). */
+  providers?: string[];
   /** Plan and write the scripts, submit nothing. */
   dryRun?: boolean;
   /** Keep each cell's SAE, probes and split lists (the grid's default). */
@@ -257,7 +259,10 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
       extract,
       folds,
       t,
-      config.modelsDir ? ["--models", config.modelsDir] : [],
+      [
+        ...(config.modelsDir ? ["--models", config.modelsDir] : []),
+        ...(opts.providers ? ["--onnx-providers", opts.providers.join(",")] : []),
+      ],
     )
     : null;
   const grid = [
@@ -317,7 +322,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
         arrayArg(extract.length, opts.slurm.arrayParallelism),
         `--output=${join(logs, "extract-%a.out")}`,
         ...common,
-        ...resourceArgs({ ...opts.slurm, gres: undefined }),
+        ...resourceArgs(opts.slurm),
       ], scripts.array);
     }
     if (scripts) {
@@ -335,7 +340,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
       `--output=${join(logs, "task-%a.out")}`,
       ...common,
       ...after(submission.jobs.fold),
-      ...resourceArgs(opts.slurm),
+      // The SAE and the probes run on CPU cores: a GPU (--gres) serves the extraction only.
+      ...resourceArgs({ ...opts.slurm, gres: undefined }),
     ], taskScript);
     submission.jobs.merge = await submit([
       `--job-name=${jobName}-merge`,

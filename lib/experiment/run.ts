@@ -89,6 +89,8 @@ export interface RunOptions {
   executor?: Record<string, unknown>;
   /** Compute threads per cell's SAE; default cores ÷ workers. Changes speed only, never a result. */
   threadsPerCell?: number;
+  /** onnxruntime execution providers for extraction with the ONNX codecs, e.g. ["cuda", "cpu"]. */
+  providers?: string[];
 }
 
 export interface PlannedCell {
@@ -186,7 +188,13 @@ function probeRowsOf(
   };
 }
 
-async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, storedOnly: boolean) {
+async function loadTaskData(
+  config: RunConfig,
+  quiet: boolean,
+  dryRun: boolean,
+  storedOnly: boolean,
+  providers?: string[],
+) {
   const tasks: TaskData[] = [];
   const excluded: RunSummary["excluded"] = [];
   for (const ds of config.datasets) {
@@ -229,6 +237,7 @@ async function loadTaskData(config: RunConfig, quiet: boolean, dryRun: boolean, 
         workers: config.workers,
         modelsDir: config.modelsDir,
         quiet,
+        providers,
       });
       for (const f of fs.failures) excluded.push({ dataset: ds.name, codec: codecId, ...f });
       const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
@@ -414,6 +423,7 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
     quiet,
     opts.dryRun ?? false,
     opts.features === "stored",
+    opts.providers,
   );
   const extractSeconds = (performance.now() - tExtract) / 1000;
   if (excluded.length > 0) {

@@ -6,7 +6,7 @@ import { type Command, need, num, UsageError } from "../common/cli.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
-import type { LoadOptions } from "../codecs/types.ts";
+import { type LoadOptions, parseProviders } from "../codecs/types.ts";
 import { log } from "../common/progress.ts";
 import {
   describeUnitFailures,
@@ -90,6 +90,12 @@ const extract: Command = {
     },
     offline: { type: "boolean", description: "never download weights" },
     quiet: { type: "boolean", description: "no progress output" },
+    "onnx-providers": {
+      type: "string",
+      description:
+        "onnxruntime execution providers of the ONNX codecs, e.g. cuda,cpu (else NAC_SAE_ONNX_PROVIDERS; " +
+        "default cpu)",
+    },
     import: {
       type: "string",
       multiple: true,
@@ -105,6 +111,7 @@ const extract: Command = {
       modelsDir: flags.models as string | undefined,
       offline: flags.offline === true,
       quiet: flags.quiet === true,
+      providers: onnxProviders(flags),
     };
     if (flags.audio !== undefined && flags.manifest !== undefined) {
       throw new UsageError("give either --audio or --manifest, not both");
@@ -170,6 +177,15 @@ const extract: Command = {
     throw new UsageError("give --audio FILE --out FILE.npy, or --manifest M.csv");
   },
 };
+
+/** `--onnx-providers`, else NAC_SAE_ONNX_PROVIDERS (inherited by Slurm jobs), else onnxruntime's CPU default. */
+export function onnxProviders(flags: Record<string, unknown>): string[] | undefined {
+  if (typeof flags["onnx-providers"] === "string") {
+    return parseProviders(flags["onnx-providers"], "--onnx-providers");
+  }
+  const env = Deno.env.get("NAC_SAE_ONNX_PROVIDERS");
+  return env ? parseProviders(env, "NAC_SAE_ONNX_PROVIDERS") : undefined;
+}
 
 /** `extract --manifest` with `--executor slurm`, `--follow` or `--status` (README: Running on a cluster). */
 async function viaSlurm(

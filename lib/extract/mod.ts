@@ -56,6 +56,8 @@ export interface ExtractOptions {
   /** Results are committed to disk at least this often (and every `flushEvery` utterances). */
   flushSeconds?: number;
   flushEvery?: number;
+  /** onnxruntime execution providers for the ONNX codecs, e.g. ["cuda", "cpu"] (default: CPU). */
+  providers?: string[];
   /**
    * Other stores of the same codec and crop (the parts of a sharded extraction, e.g. Slurm array tasks) whose
    * rows are copied into this store first; only what none of them holds is encoded.
@@ -117,7 +119,12 @@ export async function extractFeatures(
   opts: ExtractOptions,
 ): Promise<FeatureSet & { summary: ExtractSummary }> {
   const t0 = performance.now();
-  const load: LoadOptions = { modelsDir: opts.modelsDir, offline: opts.offline, quiet: opts.quiet };
+  const load: LoadOptions = {
+    modelsDir: opts.modelsDir,
+    offline: opts.offline,
+    quiet: opts.quiet,
+    providers: opts.providers,
+  };
   // The loaded codec, not the registry entry, knows the real dimensions (a scaled-down fixture config differs
   // from the official one the entry describes).
   const loaded = await (await getCodec(opts.codecId, load)).load(load);

@@ -32,8 +32,8 @@ export class EncoderPool {
         }),
       );
       // One engine thread per worker unless told otherwise: the workers already fill the cores.
-      const { offline, modelsDir, threads = 1 } = load;
-      w.postMessage({ type: "init", codecId, load: { offline, modelsDir, threads } });
+      const { offline, modelsDir, threads = 1, providers } = load;
+      w.postMessage({ type: "init", codecId, load: { offline, modelsDir, threads, providers } });
     }
     try {
       await Promise.all(ready);

@@ -417,6 +417,8 @@ export function onnxModel(
 export interface SessionOptions {
   /** Intra-op threads (default: onnxruntime's choice, all cores). */
   threads?: number;
+  /** onnxruntime execution providers in order of preference, e.g. ["cuda", "cpu"] (default: CPU). */
+  providers?: string[];
 }
 
 export type Session = ort.InferenceSession;
@@ -429,7 +431,19 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     interOpNumThreads: 1,
   };
   if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
-  return await ort.InferenceSession.create(model, options);
+  if (opts.providers?.length) options.executionProviders = opts.providers;
+  try {
+    return await ort.InferenceSession.create(model, options);
+  } catch (e) {
+    if (!opts.providers?.some((p) => p !== "cpu")) throw e;
+    throw new Error(
+      `onnxruntime cannot start the execution provider(s) ${opts.providers.join(", ")}: ${
+        (e as Error).message
+      } ` +
+        `(is the provider's library installed here, e.g. onnxruntime-node's CUDA provider with CUDA and cuDNN? ` +
+        `README: Running on a cluster, GPU nodes)`,
+    );
+  }
 }
 
 export type FeedValue = Float32Array | Int32Array | BigInt64Array;

@@ -7,7 +7,13 @@
  * and "ehat" [T, D] (the dequantized ê); DAC's also "projLatents".
  */
 import { type Matrix, matrix } from "../../common/matrix.ts";
-import { createSession, type FeedValue, runSession, type Session } from "../../formats/onnx.ts";
+import {
+  createSession,
+  type FeedValue,
+  runSession,
+  type Session,
+  type SessionOptions,
+} from "../../formats/onnx.ts";
 import type { TensorMap } from "../../formats/safetensors.ts";
 import type { Codec, CodecEntry, CodecInfo, LoadOptions } from "../types.ts";
 import { codesByLevel, padToHop } from "./frames.ts";
@@ -84,10 +90,10 @@ export class GraphRunner<C> {
     w: TensorMap,
     config: C,
     nQ: number,
-    threads?: number,
+    session: SessionOptions = {},
   ): Promise<GraphRunner<C>> {
     const net = family.buildGraph(w, config, nQ);
-    return new GraphRunner(family, await createSession(net.finish(), { threads }), net, config, nQ);
+    return new GraphRunner(family, await createSession(net.finish(), session), net, config, nQ);
   }
 
   /** Encodes one mono clip at the model's sample rate. */
@@ -143,7 +149,10 @@ export async function loadGraphCodec<C>(
   if (nQ < 1 || nQ > s.nQ) {
     throw new Error(`${source}: ${variant.id} needs ${nQ} codebooks, the model has ${s.nQ}`);
   }
-  const runner = await GraphRunner.create(family, weights, config, nQ, opts.threads);
+  const runner = await GraphRunner.create(family, weights, config, nQ, {
+    threads: opts.threads,
+    providers: opts.providers,
+  });
   const info = infoOf(family, variant.id, config, nQ, variant.bitrateKbps);
   return {
     ...info,

@@ -43,7 +43,7 @@ export class OnnxCodec implements Codec {
     }
     let session: Session;
     try {
-      session = await createSession(bytes, { threads: opts.threads });
+      session = await createSession(bytes, { threads: opts.threads, providers: opts.providers });
     } catch (e) {
       throw new Error(`${sidecar.onnxPath}: onnxruntime cannot load the graph (${(e as Error).message})`);
     }
