@@ -225,6 +225,9 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     folds.push(planned.fold);
   }
 
+  if (cells.length === 0) {
+    throw new Error(`${config.name}: the grid has no cells (no task applies to a dataset)`);
+  }
   const maxTasks = Math.max(1, opts.maxTasks ?? 100);
   const perTask = Math.max(1, opts.cellsPerTask ?? Math.ceil(cells.length / maxTasks));
   const nTasks = Math.ceil(cells.length / perTask);
