@@ -207,6 +207,13 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     total = cells.length;
   }
 
+  if (cells.length === 0) {
+    throw new Error(
+      total === 0
+        ? `${config.name}: the grid has no cells (no task applies to a dataset)`
+        : `all ${total} cells are cached; nothing to submit`,
+    );
+  }
   const { name, dir } = await nextSubmissionDir(config.outDir);
   await Deno.mkdir(join(dir, "tasks"), { recursive: true });
   const extract: ExtractShard[] = [];
@@ -225,9 +232,6 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     folds.push(planned.fold);
   }
 
-  if (cells.length === 0) {
-    throw new Error(`${config.name}: the grid has no cells (no task applies to a dataset)`);
-  }
   const maxTasks = Math.max(1, opts.maxTasks ?? 100);
   const perTask = Math.max(1, opts.cellsPerTask ?? Math.ceil(cells.length / maxTasks));
   const nTasks = Math.ceil(cells.length / perTask);
