@@ -1,4 +1,5 @@
 /** `deno task cli grid --config FILE [--dry-run] [--executor local|slurm ...]`: the ΔF1 experiment grid. */
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "../common/cli.ts";
 import { need, num } from "../common/cli.ts";
@@ -133,6 +134,7 @@ async function submit(
   checkpoints: boolean,
 ) {
   const r = await submitGrid(config, {
+    configPath: resolve(flags.config as string),
     slurm: slurmOptionsFromFlags(flags),
     toolkit: thisToolkit(),
     cellsPerTask: positiveIntFlag(flags, "cells-per-task"),

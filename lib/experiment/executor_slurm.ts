@@ -3,7 +3,7 @@
  * not complete yet (lib/extract/executor_slurm.ts), and the grid cells not cached yet, dealt round-robin into
  * array tasks (several per task when there are many) — and writes a submission folder `<outDir>/slurm/NNN/`:
  *
- *   config.json   the run config with every path absolute and every dataset's manifest resolved
+ *   config.json   a copy of the run config as submitted (the tasks read the original, checked unchanged by hash)
  *   plan.json     the extraction shards and folds, and the cells of every array task (with cache keys if known)
  *   extract.sh, fold.sh   (stores incomplete) array job: shard i into its part store; then the parts folded in
  *   task.sh       array job: task i runs `grid --plan plan.json --task-index i` (its share of cells)
@@ -19,6 +19,7 @@
  */
 import { dirname, join } from "node:path";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
+import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
 import {
   arrayArg,
@@ -55,6 +56,8 @@ import { epochsFor, type RunConfig } from "./config.ts";
 import { cellId, computeCells, planGrid, type RunSummary, writeGrid } from "./run.ts";
 
 export interface SubmitOptions {
+  /** The run config file (absolute): the tasks read it, and refuse to run if it changed since submission. */
+  configPath: string;
   slurm: SlurmOptions;
   toolkit: Toolkit;
   /** Cells per array task; default: one, or as many as keep the array at `maxTasks`. */
@@ -81,7 +84,11 @@ export interface GridPlanFile {
   kind: "grid";
   submission: string;
   created: string;
+  /** The run config file the tasks read, and the sha256 of its bytes at submission. */
   config: string;
+  configHash: string;
+  /** Manifest of every dataset, prepared at submission (the tasks never prepare). */
+  manifests: Record<string, string>;
   checkpoints: boolean;
   extract: ExtractShard[];
   folds: StoreFold[];
@@ -241,7 +248,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     cells: cells.filter((_, i) => i % nTasks === index),
   }));
 
-  const configPath = join(dir, "config.json");
+  const configPath = opts.configPath;
+  const configBytes = await Deno.readFile(configPath);
   const planPath = join(dir, "plan.json");
   const plan: GridPlanFile = {
     version: 1,
@@ -249,12 +257,14 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     submission: name,
     created: new Date().toISOString(),
     config: configPath,
+    configHash: await sha256Hex(configBytes),
+    manifests: Object.fromEntries(datasets.map((d) => [d.name, d.manifest])),
     checkpoints,
     extract,
     folds,
     tasks,
   };
-  await writeJsonAtomic(configPath, snapshot);
+  await writeFileAtomic(join(dir, "config.json"), configBytes);
   await writeJsonAtomic(planPath, plan);
 
   const t = opts.toolkit;
@@ -365,6 +375,23 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   return { submission, plan };
 }
 
+/**
+ * The config as submitted: the file must be unchanged (else the plan's cells may mean other work), and every
+ * dataset reads the manifest prepared at submission.
+ */
+async function configOfPlan(config: RunConfig, plan: GridPlanFile, planPath: string): Promise<RunConfig> {
+  const hash = await sha256Hex(await Deno.readFile(plan.config));
+  if (hash !== plan.configHash) {
+    throw new Error(
+      `${plan.config} changed since submission ${plan.submission} (${planPath}); submit again to plan the new config`,
+    );
+  }
+  return {
+    ...config,
+    datasets: config.datasets.map((d) => ({ ...d, manifest: d.manifest ?? plan.manifests[d.name] })),
+  };
+}
+
 /** One array task: computes its share of the plan's cells. */
 export async function runPlanTask(
   config: RunConfig,
@@ -373,6 +400,7 @@ export async function runPlanTask(
   opts: { quiet?: boolean } = {},
 ): Promise<{ cells: number; computed: number }> {
   const plan = await readJson<GridPlanFile>(planPath);
+  config = await configOfPlan(config, plan, planPath);
   const share = plan.tasks[index];
   if (!share) throw new Error(`${planPath}: no task ${index} (the plan has ${plan.tasks.length})`);
   const statusPath = join(dirname(planPath), "tasks", `${index}.json`);
@@ -422,6 +450,7 @@ export async function mergeGrid(config: RunConfig, planPath: string, quiet = fal
   const started = new Date(), t0 = performance.now();
   const dir = dirname(planPath);
   const plan = await readJson<GridPlanFile>(planPath);
+  config = await configOfPlan(config, plan, planPath);
   const sub = await readJson<Submission>(join(dir, "submission.json")).catch(() => null);
   const grid = await planGrid(config, { features: "stored", quiet, checkpoints: plan.checkpoints });
   let computed = 0;
