@@ -104,7 +104,7 @@ const grid: Command = {
           `${
             c.cached ? "cached " : "pending"
           } ${c.dataset}/${c.codec}/${c.task} q=${c.q} s=${c.s} seed=${c.seed} ` +
-            `k=${c.k} d_z=${c.dZ} epochs=${c.epochs}`,
+            `k=${c.k} d_z=${c.dZ} ${c.epochs > 0 ? `epochs=${c.epochs}` : "schedule=convergent"}`,
         );
       }
     }
