@@ -24,6 +24,8 @@ export interface CellSelector {
   q?: number;
   s?: number;
   seed?: number;
+  /** Among the matching cells: the highest ΔF1 on z (default) or the lowest. */
+  pick?: "best" | "worst";
 }
 
 /** What the manifest says about one utterance. */
@@ -106,6 +108,7 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
   chosenBy: string;
 } {
   const rows = (results.toRecords() as Row[]).filter((r) => r.feature === "z" && r.cell_key);
+  const worst = sel.pick === "worst";
   if (rows.length === 0) throw new Error(`${where}: no SAE rows on z (feature "z") with a cell_key`);
   const hit = rows.filter((r) => matches(r, sel));
   if (hit.length === 0) {
@@ -116,15 +119,18 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
     );
   }
   hit.sort((a, b) =>
-    Number(b.delta_f1) - Number(a.delta_f1) || Number(a.q) - Number(b.q) || Number(a.s) - Number(b.s) ||
+    (worst ? -1 : 1) * (Number(b.delta_f1) - Number(a.delta_f1)) || Number(a.q) - Number(b.q) ||
+    Number(a.s) - Number(b.s) ||
     String(a.cell_key).localeCompare(String(b.cell_key))
   );
-  const any = Object.values(sel).some((v) => v !== undefined);
+  const { pick: _pick, ...fields } = sel;
+  const any = Object.values(fields).some((v) => v !== undefined);
+  const which = worst ? "lowest" : "highest";
   const chosenBy = any
-    ? `selected by ${describe(sel)}${
-      hit.length > 1 ? ` (best ΔF1 on z of ${hit.length} matching cells)` : ""
+    ? `selected by ${describe(fields)}${
+      hit.length > 1 ? ` (${which} ΔF1 on z of ${hit.length} matching cells)` : ""
     }`
-    : `the most interpretable cell: highest ΔF1 on z of ${rows.length} SAE cells`;
+    : `the ${worst ? "least" : "most"} interpretable cell: ${which} ΔF1 on z of ${rows.length} SAE cells`;
   return { ...hit[0], chosenBy };
 }
 
@@ -264,6 +270,11 @@ export const CELL_SELECT_FLAGS: FlagSpec = {
   q: { type: "string", description: "select by latent ratio q" },
   s: { type: "string", description: "select by relative sparsity s" },
   seed: { type: "string", description: "select by seed" },
+  pick: {
+    type: "string",
+    description: "among the matching cells, the highest (best) or lowest (worst) ΔF1 on z",
+    default: "best",
+  },
 };
 
 /** The results directory and cell selector of parsed flags (default cell: the highest ΔF1 on z). */
@@ -287,6 +298,12 @@ export function cellSelectionFromFlags(
       q: opt("q"),
       s: opt("s"),
       seed: opt("seed"),
+      pick: pickOf(flags.pick),
     },
   };
+}
+
+function pickOf(v: unknown): "best" | "worst" {
+  if (v === undefined || v === "best" || v === "worst") return (v ?? "best") as "best" | "worst";
+  throw new UsageError(`--pick must be best or worst, got ${JSON.stringify(v)}`);
 }

@@ -164,10 +164,10 @@ function editDelta(
   kind: EditKind,
   latents: number[],
   z: Float32Array,
-  scale: { alpha: number; towardUnit?: Float64Array },
+  scale: { alpha: number; towardStep?: Float64Array },
 ): Float64Array {
   const d = ctx.sae.config.dIn, delta = new Float64Array(d);
-  if (kind === "toward") return scale.towardUnit!.map((v) => v * scale.alpha);
+  if (kind === "toward") return scale.towardStep!.map((v) => v * scale.alpha);
   for (const j of latents) {
     const col = decoderColumn(ctx, j), w = kind === "ablate" ? -z[j] : scale.alpha;
     for (let c = 0; c < d; c++) delta[c] += w * col[c];
@@ -209,7 +209,7 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
   if (ids.length === 0) throw new Error(`cell ${ctx.cellKey}: no test utterance of class ${source}`);
   // Scales fixed before the loop: add uses the latent's largest test activation; toward the class-mean distance.
   let alpha = opts.alpha ?? 1;
-  let towardUnit: Float64Array | undefined;
+  let towardStep: Float64Array | undefined;
   if (opts.edit === "add" && opts.alpha === undefined) {
     const zTest = await encodeSae(ctx.sae, uOf(ctx, ctx.splits.test));
     alpha = 0;
@@ -225,7 +225,7 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
     }
     const n = norm(dir);
     if (n === 0) throw new Error(`cell ${ctx.cellKey}: the chosen latents give no direction`);
-    towardUnit = dir.map((v) => (v / n) * norm(classMeanDifference(ctx)));
+    towardStep = dir.map((v) => (v / n) * norm(classMeanDifference(ctx)));
   }
   const codec = await loadDecodingCodec(ctx, opts.modelsDir);
   const utterances: UtteranceSteer[] = [];
@@ -245,7 +245,7 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
       const e = await codec.encode(audio);
       const u = meanOverTime(e);
       const z = (await encodeSae(ctx.sae, { rows: 1, cols: u.length, data: u })).data;
-      const delta = editDelta(ctx, opts.edit, latents, z, { alpha, towardUnit });
+      const delta = editDelta(ctx, opts.edit, latents, z, { alpha, towardStep });
       const dn = norm(delta);
       const rnd = randomDirection(delta.length, dn, new Rng(seed * 1000003 + n));
       const deltas: Record<Condition, Float64Array> = {

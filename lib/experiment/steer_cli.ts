@@ -10,7 +10,8 @@ const steer: Command = {
     "frame of ê, decoded, re-encoded) and report the reference probe's flip rate against a random direction of " +
     "the same norm and against no edit, with Wilson intervals and the log-spectral distance; --out writes the " +
     "steered and unedited WAVs, steer.json and flip_rates.{csv,json}",
-  usage: "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] " +
+  usage:
+    "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] [--pick best|worst] " +
     "[--edit toward|ablate|add] [--latents 3,17 | --top N] [--alpha A] [--source 0|1] [--utterances N] " +
     "[--seconds S] [--seed-steer N] [--out DIR]",
   flags: {
@@ -68,8 +69,8 @@ const steer: Command = {
     const r = await steerCell(ctx, { ...opts, outDir, modelsDir: opts.modelsDir ?? ctx.modelsDir });
     if (opts.quiet) console.log(formatFlipTable(r));
     if (outDir) console.log(`steering: ${outDir} (${r.files.length} files)`);
-    const { utterances: _u, ...summary } = r;
-    return { ...summary, utterances: r.utterances.length };
+    const { utterances: _u, files, ...summary } = r;
+    return { ...summary, utterances: r.utterances.length, files: files.length, out: outDir ?? null };
   },
 };
 

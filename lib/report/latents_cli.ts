@@ -9,7 +9,8 @@ const inspect: Command = {
     "write the latent dashboard of one grid cell: latents ranked by |probe coefficient| on z, per-class " +
     "activation, accent purity of top-activating test utterances with audio excerpts, decoder-direction cosines " +
     "(a self-contained HTML page, default DIR/latents.html, and its numbers as latents.json)",
-  usage: "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] [--top N] " +
+  usage:
+    "--results DIR [--cell-key K | --dataset D --codec C --task T --q Q --s S --seed N] [--pick best|worst] [--top N] " +
     "[--utterances N] [--excerpt-seconds S] [--out FILE]",
   flags: {
     ...CELL_SELECT_FLAGS,
