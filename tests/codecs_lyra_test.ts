@@ -1,7 +1,8 @@
 /**
  * Lyra v2 under LiteRT.js: golden ê of Lyra's own sample at the three bitrates (fixtures made by
  * tests/fixtures/lyra/generate.ts, checked exactly), independence from what was encoded before, framing and
- * padding, and the lyragan decoder reproducing the input's energy envelope.
+ * padding, one encoder pass shared by the bitrates, and the lyragan decoder reproducing the input's energy
+ * envelope.
  */
 import { assert, assertEquals, assertGreater, assertRejects } from "@std/assert";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { readJson } from "../lib/common/fs.ts";
 import { sha256Hex } from "../lib/common/hash.ts";
 import { readNpy } from "../lib/formats/npy.ts";
 import { LYRA_BITRATES, LYRA_CODECS, LyraCodec } from "../lib/codecs/lyra/mod.ts";
-import { getCodec } from "../lib/codecs/registry.ts";
+import { codecGroups, getCodec, loadCodecGroup } from "../lib/codecs/registry.ts";
 import { meanOverTime } from "../lib/codecs/types.ts";
 
 const FIX = new URL("./fixtures/lyra/", import.meta.url).pathname;
@@ -70,6 +71,59 @@ Deno.test("lyra: ê of sample1 equals the golden fixtures at 3.2, 6 and 9.2 kbps
     } finally {
       codec.dispose();
     }
+  }
+});
+
+Deno.test("lyra: one encoder pass for all bitrates gives each bitrate's ê bit for bit (golden fixtures too)", async () => {
+  const summary = await readJson<Record<string, Golden>>(join(FIX, "summary.json"));
+  const ids = LYRA_BITRATES.map((b) => b.id);
+  assertEquals(await codecGroups([...ids, "encodec-6kbps"], opts), [ids, ["encodec-6kbps"]]);
+  const group = await loadCodecGroup(ids, opts);
+  const deep = await LyraCodec.load(46, opts);
+  try {
+    assertEquals(
+      group.codecs.map((c) => [c.id, c.bitrateKbps]),
+      LYRA_BITRATES.map((b) => [b.id, b.bitrateKbps]),
+    );
+    const sample = await loadAudio(join(TESTDATA, "sample1_16kHz.wav"), { sampleRate: 16000 });
+    const es = await group.encode(sample);
+    for (const [i, b] of LYRA_BITRATES.entries()) {
+      assertEquals(
+        await sha256Hex(new Uint8Array(es[i].data.buffer)),
+        summary[b.id].sha256,
+        `${b.id} golden ê`,
+      );
+    }
+    // Real speech at 8 kHz (resampled), against one codec per bitrate; and the RVQ's greedy prefix property
+    // the sharing rests on: the first n codes at depth 46 are the codes at depth n.
+    for (const f of ["0_theo_0.wav", "7_jackson_3.wav"]) {
+      const audio = await loadAudio(join(sharedDir() ?? "../shared", "data/fsdd/recordings", f), {
+        sampleRate: 16000,
+      });
+      const shared = await group.encode(audio);
+      const codes46 = await deep.codes(audio);
+      for (const [i, b] of LYRA_BITRATES.entries()) {
+        const alone = await LyraCodec.load(b.quantizers, opts);
+        try {
+          assertEquals(
+            Array.from(shared[i].data),
+            Array.from((await alone.encode(audio)).data),
+            `${f} ${b.id}`,
+          );
+          const codes = await alone.codes(audio);
+          assertEquals(
+            Array.from(codes.data),
+            Array.from(codes46.data, (c, j) => (j % 46 < b.quantizers ? c : -1)),
+            `${f} ${b.id} codes`,
+          );
+        } finally {
+          alone.dispose();
+        }
+      }
+    }
+  } finally {
+    group.dispose();
+    deep.dispose();
   }
 });
 

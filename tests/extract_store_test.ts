@@ -14,7 +14,7 @@ import {
 import { join } from "node:path";
 import { sharedDir } from "../lib/common/assets.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
-import { encodeFile, extractFeatures, loadFeatureSet } from "../lib/extract/mod.ts";
+import { encodeFile, extractFeatures, extractFeatureSets, loadFeatureSet } from "../lib/extract/mod.ts";
 import { lockStore } from "../lib/extract/store.ts";
 import { meanOverTime, stdOverTime } from "../lib/codecs/types.ts";
 
@@ -87,6 +87,40 @@ Deno.test("extract: store = per-file encoding, same for 1 and 2 workers; failure
       Error,
       "built with maxSeconds = 30, not 10",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extract: Lyra's three bitrates from one encoder pass equal three separate extractions", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const manifest = await makeManifest(dir, 4, true);
+    const common = { manifestPath: manifest, modelsDir: MODELS, offline: true, quiet: true, workers: 2 };
+    const ids = ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"];
+    const together = await extractFeatureSets({
+      ...common,
+      codecIds: ids,
+      storeDirs: ids.map((id) => join(dir, id)),
+    });
+    for (const [i, id] of ids.entries()) {
+      const alone = await extractFeatures({ ...common, codecId: id, storeDir: join(dir, `alone-${id}`) });
+      assertEquals(together[i].codecId, id);
+      assertEquals(together[i].ids, alone.ids);
+      assertEquals(Array.from(together[i].u.data), Array.from(alone.u.data), id);
+      assertEquals(Array.from(together[i].uStd!.data), Array.from(alone.uStd!.data), id);
+      assertEquals(together[i].failures.map((f) => f.utterance_id), ["broken_1"]);
+      assertEquals([together[i].summary.computed, together[i].summary.failed], [4, 1]);
+    }
+    // Stored rows are not encoded again; a store that lacks rows gets just those.
+    await Deno.remove(join(dir, "lyra-6kbps"), { recursive: true });
+    const again = await extractFeatureSets({
+      ...common,
+      codecIds: ids,
+      storeDirs: ids.map((id) => join(dir, id)),
+    });
+    assertEquals(again.map((s) => s.summary.computed), [0, 4, 0]);
+    assertEquals(Array.from(again[1].u.data), Array.from(together[1].u.data));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,7 +2,7 @@
  * Codec ids → implementations. Built-in families register their entries here; codecs exported to ONNX
  * with a JSON sidecar are discovered from a models directory at run time (see `lib/codecs/onnx`).
  */
-import type { CodecEntry, LoadOptions } from "./types.ts";
+import { type CodecEntry, type CodecGroup, type LoadOptions, singleCodecGroup } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
 import { SPEECHTOKENIZER_CODECS } from "./speechtokenizer/mod.ts";
@@ -45,4 +45,37 @@ async function discoverExternal(opts: LoadOptions): Promise<CodecEntry[]> {
   const found: CodecEntry[] = [];
   for (const dir of new Set(dirs)) found.push(...await discoverOnnxCodecs(dir, taken, opts.quiet));
   return found;
+}
+
+/**
+ * Splits codec ids into the groups that encode together: ids whose entries share an encoder pass (same
+ * `shared.key`, e.g. Lyra's three bitrates) form one group; every other id is a group of its own. Groups keep
+ * the order of first appearance.
+ */
+export async function codecGroups(ids: string[], opts: LoadOptions = {}): Promise<string[][]> {
+  const groups: string[][] = [];
+  const byKey = new Map<string, string[]>();
+  for (const id of new Set(ids)) {
+    const key = (await getCodec(id, opts)).shared?.key;
+    const group = key === undefined ? undefined : byKey.get(key);
+    if (group) {
+      group.push(id);
+      continue;
+    }
+    const fresh = [id];
+    if (key !== undefined) byKey.set(key, fresh);
+    groups.push(fresh);
+  }
+  return groups;
+}
+
+/** Loads codecs that encode together (one of `codecGroups`' groups): the shared loader, else one codec. */
+export async function loadCodecGroup(ids: string[], opts: LoadOptions = {}): Promise<CodecGroup> {
+  const entries = await Promise.all(ids.map((id) => getCodec(id, opts)));
+  const key = entries[0].shared?.key;
+  if (ids.length === 1 && key === undefined) return singleCodecGroup(await entries[0].load(opts));
+  if (key === undefined || entries.some((e) => e.shared?.key !== key)) {
+    throw new Error(`codecs ${ids.join(", ")} do not share an encoder; extract them separately`);
+  }
+  return entries[0].shared!.load(ids, opts);
 }

@@ -48,6 +48,40 @@ export interface LoadOptions {
 /** A registry entry: metadata known without loading, plus the loader. */
 export interface CodecEntry extends CodecInfo {
   load(opts?: LoadOptions): Promise<Codec>;
+  /**
+   * Entries with the same `key` are operating points of one model whose encoder pass can be shared (Lyra's
+   * bitrates: one encoder, only the quantizer depth differs); `load` gives them all as one CodecGroup.
+   */
+  shared?: { key: string; load(ids: string[], opts?: LoadOptions): Promise<CodecGroup> };
+}
+
+/** Several codecs encoding each utterance together: ê of every one of them, from one shared pass if any. */
+export interface CodecGroup {
+  /** In the order asked for; all at one sample rate. */
+  readonly codecs: CodecInfo[];
+  readonly sampleRate: number;
+  /** The longest of the members' minimum inputs. */
+  readonly minSamples?: number;
+  /** ê of each member for one utterance (mono, at `sampleRate`), in `codecs` order. */
+  encode(audio: Float32Array): Promise<Matrix[]>;
+  dispose(): void;
+}
+
+/** A codec's metadata alone (no engines). */
+export function codecInfo(c: CodecInfo): CodecInfo {
+  const { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source } = c;
+  return { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source };
+}
+
+/** One codec as a group of one. */
+export function singleCodecGroup(codec: Codec): CodecGroup {
+  return {
+    codecs: [codecInfo(codec)],
+    sampleRate: codec.sampleRate,
+    minSamples: codec.minSamples,
+    encode: async (audio) => [await codec.encode(audio)],
+    dispose: () => codec.dispose(),
+  };
 }
 
 /** u: the mean of ê over time (the paper's utterance-level representation). */

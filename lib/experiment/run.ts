@@ -25,7 +25,7 @@ import {
   taskSplits,
 } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
-import { extractFeatures, type FeatureSet, loadFeatureSet } from "../extract/mod.ts";
+import { extractFeatureSets, type FeatureSet, loadFeatureSet } from "../extract/mod.ts";
 import { permutedLabelF1, runProtocol } from "../probe/mod.ts";
 import {
   artefactDir,
@@ -223,22 +223,29 @@ async function loadTaskData(
       const plan = probeRowsOf(taskSplits(manifest, task), config.probe, `${ds.name}/${task}`);
       plan.testFold(plan.rows);
     }
+    const storeDirOf = (codecId: string) =>
+      join(config.featureDir ?? join(config.outDir, "features"), ds.name, codecId);
+    const codecIds: string[] = [];
     for (const codecId of config.codecs) {
-      const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
-      const storeDir = join(config.featureDir ?? join(config.outDir, "features"), ds.name, codecId);
-      if (dryRun && !(await exists(storeDir))) {
+      if (dryRun && !(await exists(storeDirOf(codecId)))) {
         log(`${ds.name}/${codecId}: features not extracted yet`, quiet);
-        continue;
-      }
-      const fs: FeatureSet = storedOnly ? await loadFeatureSet(storeDir) : await extractFeatures({
+      } else codecIds.push(codecId);
+    }
+    // All codecs at once: those sharing an encoder pass (Lyra's bitrates) encode each utterance once.
+    const sets: FeatureSet[] = storedOnly
+      ? await Promise.all(codecIds.map((c) => loadFeatureSet(storeDirOf(c))))
+      : await extractFeatureSets({
         manifestPath,
-        codecId,
-        storeDir,
+        codecIds,
+        storeDirs: codecIds.map(storeDirOf),
         workers: config.workers,
         modelsDir: config.modelsDir,
         quiet,
         providers,
       });
+    for (const [c, codecId] of codecIds.entries()) {
+      const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
+      const fs = sets[c];
       for (const f of fs.failures) excluded.push({ dataset: ds.name, codec: codecId, ...f });
       const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
       for (const task of dsTasks) {

@@ -1,10 +1,10 @@
 /**
- * One utterance through the paper's preprocessing and a codec: decode → first `maxSeconds` → mono →
- * resample to the codec's rate → ê → u = mean over time (and the std over time, for statistics pooling).
- * Shared by the worker and the in-thread path.
+ * One utterance through the paper's preprocessing and a group of codecs (usually one; Lyra's bitrates share
+ * one encoder pass): decode → first `maxSeconds` → mono → resample to the codecs' rate → ê of each → u = mean
+ * over time (and the std over time, for statistics pooling). Shared by the worker and the in-thread path.
  */
 import { loadAudio } from "../audio/mod.ts";
-import type { Codec } from "../codecs/types.ts";
+import type { CodecGroup } from "../codecs/types.ts";
 import { meanOverTime, stdOverTime } from "../codecs/types.ts";
 
 export interface JobInput {
@@ -12,37 +12,41 @@ export interface JobInput {
   path: string;
 }
 
+/** One codec's pooled ê of the utterance. */
+export interface CodecOutput {
+  u: Float32Array;
+  uStd: Float32Array;
+  frames: number;
+}
+
 export type JobOutput =
-  | { index: number; ok: true; u: Float32Array; uStd: Float32Array; frames: number; seconds: number }
+  /** `outs` in the group's codec order. */
+  | { index: number; ok: true; outs: CodecOutput[]; seconds: number }
   | { index: number; ok: false; reason: string };
 
-export async function runJob(codec: Codec, job: JobInput, maxSeconds: number): Promise<JobOutput> {
+export async function runJob(group: CodecGroup, job: JobInput, maxSeconds: number): Promise<JobOutput> {
+  const name = group.codecs.map((c) => c.id).join("+");
   let audio: Float32Array;
   try {
-    audio = await loadAudio(job.path, { sampleRate: codec.sampleRate, maxSeconds });
+    audio = await loadAudio(job.path, { sampleRate: group.sampleRate, maxSeconds });
   } catch (e) {
     return { index: job.index, ok: false, reason: `decode: ${(e as Error).message}` };
   }
-  if (audio.length === 0) {
-    return { index: job.index, ok: false, reason: `no samples left after cropping to ${maxSeconds} s` };
-  }
-  if (codec.minSamples !== undefined && audio.length < codec.minSamples) {
+  if (group.minSamples !== undefined && audio.length < group.minSamples) {
     return {
       index: job.index,
       ok: false,
       reason:
-        `too short: ${audio.length} samples at ${codec.sampleRate} Hz, ${codec.id} needs ${codec.minSamples}`,
+        `too short: ${audio.length} samples at ${group.sampleRate} Hz, ${name} needs ${group.minSamples}`,
     };
   }
   try {
-    const e = await codec.encode(audio);
+    const es = await group.encode(audio);
     return {
       index: job.index,
       ok: true,
-      u: meanOverTime(e),
-      uStd: stdOverTime(e),
-      frames: e.rows,
-      seconds: audio.length / codec.sampleRate,
+      outs: es.map((e) => ({ u: meanOverTime(e), uStd: stdOverTime(e), frames: e.rows })),
+      seconds: audio.length / group.sampleRate,
     };
   } catch (e) {
     return { index: job.index, ok: false, reason: `encode: ${(e as Error).message}` };

@@ -10,8 +10,8 @@ import { sha256File } from "../common/hash.ts";
 import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { loadAudio } from "../audio/mod.ts";
-import { getCodec } from "../codecs/registry.ts";
-import { type CodecInfo, type LoadOptions, meanOverTime } from "../codecs/types.ts";
+import { codecGroups, getCodec, loadCodecGroup } from "../codecs/registry.ts";
+import { type CodecInfo, codecInfo, type LoadOptions, meanOverTime } from "../codecs/types.ts";
 import { EncoderPool } from "./pool.ts";
 import {
   type Failure,
@@ -118,60 +118,126 @@ export async function manifestRows(manifestPath: string): Promise<{ dataset: str
 export async function extractFeatures(
   opts: ExtractOptions,
 ): Promise<FeatureSet & { summary: ExtractSummary }> {
-  const t0 = performance.now();
+  const { codecId, storeDir, importStores, ...rest } = opts;
+  return (await extractFeatureSets({
+    ...rest,
+    codecIds: [codecId],
+    storeDirs: [storeDir],
+    importStores: [importStores],
+  }))[0];
+}
+
+export interface ExtractManyOptions extends Omit<ExtractOptions, "codecId" | "storeDir" | "importStores"> {
+  codecIds: string[];
+  /** Per codec (same order); a missing entry means the default store. */
+  storeDirs?: (string | undefined)[];
+  /** Per codec (same order): stores of that codec to import first (see ExtractOptions.importStores). */
+  importStores?: (string[] | undefined)[];
+}
+
+/**
+ * `extractFeatures` for several codecs of one manifest, in `codecIds` order. Codecs that share an encoder
+ * pass (Lyra's bitrates) encode each utterance once for all of them (see `codecGroups`); every store is the
+ * same as extracting its codec alone.
+ */
+export async function extractFeatureSets(
+  opts: ExtractManyOptions,
+): Promise<(FeatureSet & { summary: ExtractSummary })[]> {
   const load: LoadOptions = {
     modelsDir: opts.modelsDir,
     offline: opts.offline,
     quiet: opts.quiet,
     providers: opts.providers,
   };
-  // The loaded codec, not the registry entry, knows the real dimensions (a scaled-down fixture config differs
-  // from the official one the entry describes).
-  const loaded = await (await getCodec(opts.codecId, load)).load(load);
-  const info: CodecInfo = codecInfo(loaded);
+  const results = new Map<string, FeatureSet & { summary: ExtractSummary }>();
+  for (const ids of await codecGroups(opts.codecIds, load)) {
+    const at = ids.map((id) => opts.codecIds.indexOf(id));
+    const sets = await extractGroup(
+      { ...opts, importStores: at.map((i) => opts.importStores?.[i]) },
+      load,
+      ids,
+      at.map((i) => opts.storeDirs?.[i]),
+    );
+    ids.forEach((id, i) => results.set(id, sets[i]));
+  }
+  return opts.codecIds.map((id) => results.get(id)!);
+}
+
+/** One store's state before encoding. */
+interface StorePlan {
+  info: CodecInfo;
+  storeDir: string;
+  before: Awaited<ReturnType<typeof readShards>>;
+  /** Manifest row indices this store lacks. */
+  todo: Set<number>;
+  stale: Set<string>;
+  writer?: ShardWriter;
+  failures: Failure[];
+  audioSeconds: number;
+  computed: number;
+}
+
+async function extractGroup(
+  opts: ExtractManyOptions,
+  load: LoadOptions,
+  ids: string[],
+  storeDirs: (string | undefined)[],
+): Promise<(FeatureSet & { summary: ExtractSummary })[]> {
+  const t0 = performance.now();
+  // The loaded codecs, not the registry entries, know the real dimensions (a scaled-down fixture config
+  // differs from the official one the entry describes).
+  const loaded = await loadCodecGroup(ids, load);
+  const infos = loaded.codecs.map(codecInfo);
   loaded.dispose();
-  const entry = info;
   const { dataset, rows } = await manifestRows(opts.manifestPath);
-  const storeDir = resolve(opts.storeDir ?? featureStoreDir(dataset, entry.id));
-  const unlock = await lockStore(storeDir, opts.quiet);
+  const dirs = infos.map((c, i) => resolve(storeDirs[i] ?? featureStoreDir(dataset, c.id)));
+  if (new Set(dirs).size < dirs.length) throw new Error(`two codecs would share a store: ${dirs.join(", ")}`);
+  const unlocks: (() => Promise<void>)[] = [];
   try {
-    return await extractLocked(opts, load, entry, info, dataset, rows, storeDir, t0);
+    // Locked in a fixed order, so two runs over overlapping groups cannot deadlock.
+    for (const dir of [...dirs].sort()) unlocks.push(await lockStore(dir, opts.quiet));
+    return await extractLocked(opts, load, infos, dataset, rows, dirs, t0);
   } finally {
-    await unlock();
+    for (const unlock of unlocks.reverse()) await unlock();
   }
 }
 
 async function extractLocked(
-  opts: ExtractOptions,
+  opts: ExtractManyOptions,
   load: LoadOptions,
-  entry: CodecInfo,
-  info: CodecInfo,
+  infos: CodecInfo[],
   dataset: string,
   rows: ManifestRow[],
-  storeDir: string,
+  dirs: string[],
   t0: number,
-): Promise<FeatureSet & { summary: ExtractSummary }> {
+): Promise<(FeatureSet & { summary: ExtractSummary })[]> {
   const maxSeconds = opts.maxSeconds ?? MAX_SECONDS;
-  checkCrop(maxSeconds, info);
-  await checkSettings(storeDir, { codecId: entry.id, dCodec: entry.dCodec, maxSeconds });
-  if (opts.importStores?.length) {
-    await importStores(
-      storeDir,
-      opts.importStores,
-      { codecId: entry.id, dCodec: entry.dCodec, maxSeconds },
-      opts.quiet,
-    );
-  }
-  const before = await readShards(storeDir, entry.id, entry.dCodec);
+  for (const info of infos) checkCrop(maxSeconds, info);
   const hashes = await hashFiles(rows, opts.quiet);
   const keys = rows.map((r, i) => rowKey(r.utterance_id, r.path, hashes[i]));
-  // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
-  const todo = rows.map((r, index) => ({ index, path: r.path, maxSeconds }))
-    .filter((j) => !before.rows.get(keys[j.index])?.uStd);
-  const cached = rows.length - todo.length;
-  const noStd = todo.filter((j) => before.rows.has(keys[j.index])).length;
-  if (noStd > 0) {
-    log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+  const stores: StorePlan[] = [];
+  for (const [i, info] of infos.entries()) {
+    const storeDir = dirs[i];
+    const settings = { codecId: info.id, dCodec: info.dCodec, maxSeconds };
+    await checkSettings(storeDir, settings);
+    const imports = opts.importStores?.[i];
+    if (imports?.length) await importStores(storeDir, imports, settings, opts.quiet);
+    const before = await readShards(storeDir, info.id, info.dCodec);
+    // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
+    const todo = new Set(rows.map((_, index) => index).filter((j) => !before.rows.get(keys[j])?.uStd));
+    const noStd = [...todo].filter((j) => before.rows.has(keys[j])).length;
+    if (noStd > 0) {
+      log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+    }
+    const stale = staleKeys(before.rows.values(), new Set(keys), rows);
+    if (stale.size > 0) {
+      log(
+        `${storeDir}: ${stale.size} stored utterance(s) changed on disk since they were encoded: encoding ` +
+          `them again`,
+        opts.quiet,
+      );
+    }
+    stores.push({ info, storeDir, before, todo, stale, failures: [], audioSeconds: 0, computed: 0 });
   }
   const repeated = hashes.length - new Set(hashes.filter((h) => h !== "")).size -
     hashes.filter((h) => !h).length;
@@ -182,31 +248,38 @@ async function extractLocked(
       opts.quiet,
     );
   }
-  const stale = staleKeys(before.rows.values(), new Set(keys), rows);
-  if (stale.size > 0) {
-    log(
-      `${stale.size} stored utterance(s) changed on disk since they were encoded: encoding them again`,
-      opts.quiet,
-    );
-  }
+  // Every utterance some store lacks, encoded once for the whole group.
+  const todo = rows.map((_, index) => ({ index, path: rows[index].path, maxSeconds }))
+    .filter((j) => stores.some((st) => st.todo.has(j.index)));
   const workers = Math.max(
     1,
     Math.min(opts.workers ?? navigator.hardwareConcurrency, Math.max(todo.length, 1)),
   );
-  log(
-    `extract ${entry.id} on ${dataset}: ${rows.length} utterances, ${cached} stored, ${todo.length} to encode ` +
-      `(${workers} worker${workers > 1 ? "s" : ""}) → ${storeDir}`,
-    opts.quiet,
-  );
+  const name = infos.map((c) => c.id).join(" + ");
+  for (const st of stores) {
+    log(
+      `extract ${st.info.id} on ${dataset}: ${rows.length} utterances, ${
+        rows.length - st.todo.size
+      } stored, ` +
+        `${st.todo.size} to encode → ${st.storeDir}`,
+      opts.quiet,
+    );
+  }
+  if (infos.length > 1 && todo.length > 0) {
+    log(`one encoder pass for ${name}: ${todo.length} utterances (${workers} worker(s))`, opts.quiet);
+  }
 
-  const failures: Failure[] = [];
-  let audioSeconds = 0, computed = 0;
   const tEncode = performance.now();
+  let failed = 0;
   if (todo.length > 0) {
-    const writer = new ShardWriter(storeDir, entry.id, entry.dCodec, before.nextShard);
-    const pool = await EncoderPool.start(entry.id, workers, load);
+    for (const st of stores) {
+      if (st.todo.size > 0) {
+        st.writer = new ShardWriter(st.storeDir, st.info.id, st.info.dCodec, st.before.nextShard);
+      }
+    }
+    const pool = await EncoderPool.start(infos.map((c) => c.id), workers, load);
     const progress = new Progress({
-      label: `extract ${entry.id}`,
+      label: `extract ${name}`,
       total: todo.length,
       unit: "utt",
       quiet: opts.quiet,
@@ -216,68 +289,83 @@ async function extractLocked(
     try {
       await pool.run(todo, async (out) => {
         const r = rows[out.index];
-        if (out.ok) {
-          writer.add(
+        if (!out.ok) {
+          failed++;
+          log(`warning: ${r.utterance_id} (${r.path}) excluded: ${out.reason}`, opts.quiet);
+        }
+        for (const [c, st] of stores.entries()) {
+          if (!st.todo.has(out.index)) continue;
+          if (!out.ok) {
+            st.failures.push({ utterance_id: r.utterance_id, path: r.path, reason: out.reason });
+            continue;
+          }
+          const o = out.outs[c];
+          st.writer!.add(
             {
               utterance_id: r.utterance_id,
               path: r.path,
-              frames: out.frames,
+              frames: o.frames,
               seconds: out.seconds,
               sha256: hashes[out.index],
             },
-            out.u,
-            out.uStd,
+            o.u,
+            o.uStd,
           );
-          audioSeconds += out.seconds;
-          computed++;
-        } else {
-          failures.push({ utterance_id: r.utterance_id, path: r.path, reason: out.reason });
-          log(`warning: ${r.utterance_id} (${r.path}) excluded: ${out.reason}`, opts.quiet);
+          st.audioSeconds += out.seconds;
+          st.computed++;
         }
-        if (writer.pending >= flushEvery || performance.now() - lastFlush >= flushMs) {
-          await writer.flush();
+        const pending = Math.max(...stores.map((st) => st.writer?.pending ?? 0));
+        if (pending >= flushEvery || performance.now() - lastFlush >= flushMs) {
+          for (const st of stores) await st.writer?.flush();
           lastFlush = performance.now();
         }
-        progress.tick(1, failures.length > 0 ? `${failures.length} failed` : "");
+        progress.tick(1, failed > 0 ? `${failed} failed` : "");
       });
-      await writer.flush();
+      for (const st of stores) await st.writer?.flush();
     } finally {
       await pool.close();
     }
   }
   const encodeSeconds = (performance.now() - tEncode) / 1000;
 
-  const after = await readShards(storeDir, entry.id, entry.dCodec);
-  for (const k of stale) after.rows.delete(k); // superseded: compaction drops them
-  const view = await writeMergedView(
-    storeDir,
-    { dataset, codec: info, manifest: resolve(opts.manifestPath), maxSeconds },
-    after,
-    keys,
-    failures,
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const summary: ExtractSummary = {
-    codecId: entry.id,
-    dataset,
-    storeDir,
-    total: rows.length,
-    done: view.ids.length,
-    cached,
-    computed,
-    reencoded: stale.size,
-    duplicateContent: repeated,
-    failed: failures.length,
-    seconds,
-    audioSeconds,
-    utterancesPerSecond: computed > 0 ? computed / encodeSeconds : 0,
-    realTimeFactor: computed > 0 ? audioSeconds / encodeSeconds : 0,
-    workers: todo.length > 0 ? workers : 0,
-  };
-  if (failures.length > 0) {
-    log(`${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`, opts.quiet);
+  const sets: (FeatureSet & { summary: ExtractSummary })[] = [];
+  for (const st of stores) {
+    const { info, storeDir, failures, computed, audioSeconds } = st;
+    const after = await readShards(storeDir, info.id, info.dCodec);
+    for (const k of st.stale) after.rows.delete(k); // superseded: compaction drops them
+    const view = await writeMergedView(
+      storeDir,
+      { dataset, codec: info, manifest: resolve(opts.manifestPath), maxSeconds },
+      after,
+      keys,
+      failures,
+    );
+    const summary: ExtractSummary = {
+      codecId: info.id,
+      dataset,
+      storeDir,
+      total: rows.length,
+      done: view.ids.length,
+      cached: rows.length - st.todo.size,
+      computed,
+      reencoded: st.stale.size,
+      duplicateContent: repeated,
+      failed: failures.length,
+      seconds: (performance.now() - t0) / 1000,
+      audioSeconds,
+      utterancesPerSecond: computed > 0 ? computed / encodeSeconds : 0,
+      realTimeFactor: computed > 0 ? audioSeconds / encodeSeconds : 0,
+      workers: st.todo.size > 0 ? workers : 0,
+    };
+    if (failures.length > 0) {
+      log(
+        `${failures.length} utterance(s) excluded; reasons in ${join(storeDir, "failures.csv")}`,
+        opts.quiet,
+      );
+    }
+    sets.push({ codecId: info.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary });
   }
-  return { codecId: entry.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary };
+  return sets;
 }
 
 /** A crop shorter than one codec frame leaves nothing real to encode: refused before any work. */
@@ -397,11 +485,6 @@ export async function loadFeatureSet(
     ...(view.uStd ? { uStd: view.uStd } : {}),
     failures: view.failures,
   };
-}
-
-function codecInfo(c: CodecInfo): CodecInfo {
-  const { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source } = c;
-  return { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source };
 }
 
 export interface FileEncoding {

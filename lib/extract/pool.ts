@@ -9,8 +9,9 @@ import type { JobInput, JobOutput } from "./job.ts";
 export class EncoderPool {
   private constructor(private readonly workers: Worker[]) {}
 
-  /** Starts `size` workers and waits until each has loaded the codec. */
-  static async start(codecId: string, size: number, load: LoadOptions): Promise<EncoderPool> {
+  /** Starts `size` workers and waits until each has loaded the codecs (a group encoding together). */
+  static async start(codecIds: string[], size: number, load: LoadOptions): Promise<EncoderPool> {
+    const codecId = codecIds.join("+");
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`workers must be a positive integer, got ${size}`);
     }
@@ -33,7 +34,7 @@ export class EncoderPool {
       );
       // One engine thread per worker unless told otherwise: the workers already fill the cores.
       const { offline, modelsDir, threads = 1, providers } = load;
-      w.postMessage({ type: "init", codecId, load: { offline, modelsDir, threads, providers } });
+      w.postMessage({ type: "init", codecIds, load: { offline, modelsDir, threads, providers } });
     }
     try {
       await Promise.all(ready);

@@ -1,14 +1,14 @@
 /// <reference lib="deno.worker" />
 /**
- * Extraction worker: loads one codec, then encodes the utterances it is sent (see `pool.ts`).
- * Messages in: {type: "init", codecId, load} then {type: "job", index, path, maxSeconds}.
+ * Extraction worker: loads a group of codecs (usually one), then encodes the utterances it is sent (see
+ * `pool.ts`). Messages in: {type: "init", codecIds, load} then {type: "job", index, path, maxSeconds}.
  * Messages out: {type: "ready"} | {type: "fatal", message} | {type: "result", out: JobOutput}.
  */
-import { getCodec } from "../codecs/registry.ts";
-import type { Codec, LoadOptions } from "../codecs/types.ts";
+import { loadCodecGroup } from "../codecs/registry.ts";
+import type { CodecGroup, LoadOptions } from "../codecs/types.ts";
 import { type JobInput, runJob } from "./job.ts";
 
-let codec: Codec | undefined;
+let codec: CodecGroup | undefined;
 // Messages are handled one at a time, in order: the pool sends the next job before this one finishes.
 let queue: Promise<void> = Promise.resolve();
 
@@ -17,7 +17,7 @@ self.onmessage = (e: MessageEvent) => {
 };
 
 type Message =
-  | { type: "init"; codecId: string; load: LoadOptions }
+  | { type: "init"; codecIds: string[]; load: LoadOptions }
   | (JobInput & { type: "job"; maxSeconds: number })
   | { type: "close" };
 
@@ -25,14 +25,14 @@ async function handle(msg: Message): Promise<void> {
   try {
     if (msg.type === "init") {
       const load: LoadOptions = { ...msg.load, quiet: true };
-      codec = await (await getCodec(msg.codecId, load)).load(load);
+      codec = await loadCodecGroup(msg.codecIds, load);
       self.postMessage({ type: "ready" });
     } else if (msg.type === "job") {
       if (!codec) throw new Error("worker: job before init");
       const out = await runJob(codec, msg, msg.maxSeconds);
       self.postMessage(
         { type: "result", out },
-        out.ok ? [out.u.buffer as ArrayBuffer, out.uStd.buffer as ArrayBuffer] : [],
+        out.ok ? out.outs.flatMap((o) => [o.u.buffer as ArrayBuffer, o.uStd.buffer as ArrayBuffer]) : [],
       );
     } else if (msg.type === "close") {
       codec?.dispose();

@@ -6,11 +6,23 @@
  * The encoder (and the lyragan decoder) are streaming models whose state lives in resource variables; each
  * utterance starts from the zero state by recompiling the interpreter (see `TfliteModel.resetState`), so an
  * utterance's ê never depends on what was encoded before it.
+ *
+ * The three bitrates share the encoder and differ only in how many residual quantizers are used. The RVQ is
+ * greedy (stage i quantizes what stages < i left), so the first n codes at depth 46 are the codes at depth n
+ * (tests/codecs_lyra_test.ts checks it): `LyraCodec.loadGroup` encodes each utterance once at the deepest
+ * bitrate asked for and decodes the codes cut to each depth — ê bit-identical to one codec per bitrate.
  */
 import { join } from "node:path";
 import { type AssetSpec, resolveAsset } from "../../common/assets.ts";
 import type { Matrix } from "../../common/matrix.ts";
-import type { Codec, CodecEntry, CodecInfo, LoadOptions } from "../types.ts";
+import {
+  type Codec,
+  type CodecEntry,
+  type CodecGroup,
+  type CodecInfo,
+  codecInfo,
+  type LoadOptions,
+} from "../types.ts";
 import { HeapCheckpoint, TfliteModel } from "./litert.ts";
 import { log } from "../../common/progress.ts";
 
@@ -66,10 +78,11 @@ function info(id: string, bitrateKbps: number): CodecInfo {
   };
 }
 
-/** Registry entries for the three bitrates. */
+/** Registry entries for the three bitrates (one shared encoder pass when extracted together). */
 export const LYRA_CODECS: CodecEntry[] = LYRA_BITRATES.map((b) => ({
   ...info(b.id, b.bitrateKbps),
   load: (opts?: LoadOptions) => LyraCodec.load(b.quantizers, opts),
+  shared: { key: "lyra-v2", load: (ids: string[], opts?: LoadOptions) => LyraCodec.loadGroup(ids, opts) },
 }));
 
 export class LyraCodec implements Codec {
@@ -119,6 +132,26 @@ export class LyraCodec implements Codec {
     return new LyraCodec(quantizers, dir, encoder, quantizer);
   }
 
+  /**
+   * Several bitrates as one group: one encoder + quantizer pass per utterance at the deepest of them, then
+   * each bitrate's ê decoded from the codes cut to its depth.
+   */
+  static async loadGroup(ids: string[], opts: LoadOptions = {}): Promise<CodecGroup> {
+    const depths = ids.map((id) => {
+      const b = LYRA_BITRATES.find((x) => x.id === id);
+      if (!b) throw new Error(`Lyra: unknown bitrate id '${id}' (known: ${LYRA_BITRATES.map((x) => x.id)})`);
+      return b.quantizers;
+    });
+    const codec = await LyraCodec.load(Math.max(...depths), opts);
+    return {
+      codecs: ids.map((id, i) => codecInfo(info(id, (depths[i] * 4 * 50) / 1000))),
+      sampleRate: LYRA_SAMPLE_RATE,
+      minSamples: 1,
+      encode: (audio) => codec.encodeDepths(audio, depths),
+      dispose: () => codec.dispose(),
+    };
+  }
+
   /** Runs `fn` after every earlier call on this codec finished: the models hold one stream's state. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.busy.then(fn, fn);
@@ -127,21 +160,39 @@ export class LyraCodec implements Codec {
   }
 
   /** ê (T × 64) of one utterance (mono, 16 kHz), from the zero streaming state. */
-  encode(audio: Float32Array): Promise<Matrix> {
-    return this.exclusive(() => this.encodeNow(audio));
+  async encode(audio: Float32Array): Promise<Matrix> {
+    return (await this.encodeDepths(audio, [this.quantizers]))[0];
   }
 
-  private async encodeNow(audio: Float32Array): Promise<Matrix> {
-    const out = new Float32Array(Math.ceil(audio.length / LYRA_FRAME) * LYRA_DIM);
-    const frames = await this.quantize(audio, (t, codes) => {
-      const [eHat] = this.quantizer.run(
-        "decode",
-        [{ data: codes, shape: [LYRA_MAX_QUANTIZERS, 1, 1] }],
-        this.owner,
-      );
-      out.set(eHat, t * LYRA_DIM);
+  /**
+   * ê at several quantizer depths (each ≤ this codec's) from one encoder + quantizer pass: the codes of the
+   * deepest, with those beyond each depth marked unused (-1), which is what quantizing at that depth gives.
+   */
+  encodeDepths(audio: Float32Array, depths: number[]): Promise<Matrix[]> {
+    for (const n of depths) {
+      if (!Number.isInteger(n) || n < 1 || n > this.quantizers) {
+        throw new Error(`${this.id}: quantizer depth must be an integer in 1..${this.quantizers}, got ${n}`);
+      }
+    }
+    return this.exclusive(() => this.encodeDepthsNow(audio, depths));
+  }
+
+  private async encodeDepthsNow(audio: Float32Array, depths: number[]): Promise<Matrix[]> {
+    const outs = depths.map(() => new Float32Array(Math.ceil(audio.length / LYRA_FRAME) * LYRA_DIM));
+    const cut = new Int32Array(LYRA_MAX_QUANTIZERS);
+    const frames = await this.quantize(audio, Math.max(...depths), (t, codes) => {
+      depths.forEach((n, i) => {
+        cut.set(codes);
+        cut.fill(-1, n);
+        const [eHat] = this.quantizer.run(
+          "decode",
+          [{ data: cut, shape: [LYRA_MAX_QUANTIZERS, 1, 1] }],
+          this.owner,
+        );
+        outs[i].set(eHat, t * LYRA_DIM);
+      });
     });
-    return { rows: frames, cols: LYRA_DIM, data: out };
+    return outs.map((data) => ({ rows: frames, cols: LYRA_DIM, data }));
   }
 
   /** The codes (T × 46, int32; -1 marks quantizers beyond this bitrate) behind ê, for inspection. */
@@ -151,19 +202,27 @@ export class LyraCodec implements Codec {
 
   private async codesNow(audio: Float32Array): Promise<{ rows: number; cols: number; data: Int32Array }> {
     const out = new Int32Array(Math.ceil(audio.length / LYRA_FRAME) * LYRA_MAX_QUANTIZERS);
-    const frames = await this.quantize(audio, (t, codes) => out.set(codes, t * LYRA_MAX_QUANTIZERS));
+    const frames = await this.quantize(
+      audio,
+      this.quantizers,
+      (t, codes) => out.set(codes, t * LYRA_MAX_QUANTIZERS),
+    );
     return { rows: frames, cols: LYRA_MAX_QUANTIZERS, data: out };
   }
 
-  /** Encoder + RVQ encode over whole (zero-padded) frames from the zero state; returns the frame count. */
+  /**
+   * Encoder + RVQ encode at `depth` quantizers over whole (zero-padded) frames from the zero state; returns
+   * the frame count.
+   */
   private async quantize(
     audio: Float32Array,
+    depth: number,
     onFrame: (t: number, codes: Int32Array) => void,
   ): Promise<number> {
     const frames = frameCount(audio, this.id);
     await this.zeroState();
     this.lastFrames = frames;
-    const nq = new Int32Array([this.quantizers]);
+    const nq = new Int32Array([depth]);
     const frame = new Float32Array(LYRA_FRAME);
     for (let t = 0; t < frames; t++) {
       frame.fill(0);
