@@ -3,7 +3,10 @@
  * the rule, keeps its best-validation weights, and reaches the PCA-k yardstick in-sample.
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { takeRows } from "../lib/common/matrix.ts";
+import { join } from "node:path";
+import { takeRows, writeMatrix } from "../lib/common/matrix.ts";
+import { main } from "../lib/cli/main.ts";
+import { loadCheckpoint } from "../lib/sae/checkpoint.ts";
 import { ConvergenceMonitor, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { saeConfig } from "../lib/sae/config.ts";
 import { evaluate } from "../lib/sae/evaluate.ts";
@@ -74,4 +77,33 @@ Deno.test("convergent training: needs validation rows; cannot resume", async () 
     Error,
     "convergence.maxSteps must be a positive multiple of evalEvery (5), got 12",
   );
+});
+
+Deno.test("sae train --until-converged: stops by the rule on --val, says so in the JSON summary; needs --val", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sae_conv_cli_" });
+  const [log, err] = [console.log, console.error];
+  const lines: string[] = [], errs: string[] = [];
+  console.log = (...a: unknown[]) => lines.push(a.join(" "));
+  console.error = (...a: unknown[]) => errs.push(a.join(" "));
+  try {
+    const xp = join(dir, "X.npy"), vp = join(dir, "V.npy"), out = join(dir, "ckpt");
+    await writeMatrix(xp, plantedData(200, 16, 2));
+    await writeMatrix(vp, plantedData(60, 16, 3));
+    const args = ["sae", "train", "--features", xp, "--q", "4", "--s", "0.25", "--out", out, "--quiet"];
+    assertEquals(await main([...args, "--val", vp, "--until-converged", "--json"]), 0);
+    const summary = JSON.parse(lines.at(-1)!);
+    assertEquals(summary.epochs, null);
+    assertEquals(summary.stopping.reason, "converged");
+    assertEquals(summary.steps, summary.stopping.steps);
+    assertEquals((await loadCheckpoint(out)).model.config.lr, CONVERGENT_LR);
+    errs.length = 0;
+    assertEquals(await main([...args, "--until-converged"]), 2);
+    assert(errs.some((e) => e.includes("--until-converged needs --val")), errs.join("\n"));
+    errs.length = 0;
+    assertEquals(await main([...args, "--val", vp, "--until-converged", "--epochs", "3"]), 2);
+    assert(errs.some((e) => e.includes("exclude each other")), errs.join("\n"));
+  } finally {
+    [console.log, console.error] = [log, err];
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -5,6 +5,7 @@ import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
+import { CONVERGENCE_DEFAULTS, CONVERGENT_LR, PAPER_LR } from "./convergence.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
@@ -22,8 +23,8 @@ const train: Command = {
   name: "sae train",
   summary:
     "train a TopK sparse autoencoder on features (N × d float32 .npy); writes a safetensors checkpoint",
-  usage:
-    "--features X.npy --q Q --s S --out DIR [--val V.npy] [--epochs E] [--seed N] [--resume DIR] [--json]",
+  usage: "--features X.npy --q Q --s S --out DIR [--val V.npy] [--epochs E | --until-converged] [--seed N] " +
+    "[--resume DIR] [--json]",
   flags: {
     features: { type: "string", required: true, description: "training features, N × d .npy" },
     val: { type: "string", description: "validation features (per-epoch validation loss)" },
@@ -34,6 +35,11 @@ const train: Command = {
       description: "epochs",
       defaultText: "the paper's 200, or 500 for q∈{2,5}, s∈{0.1,0.05}",
     },
+    "until-converged": {
+      type: "boolean",
+      description: "the convergent schedule: train until the --val loss stops improving (README: SAE " +
+        "training schedules), keep the best-validation weights; instead of --epochs",
+    },
     seed: { type: "string", default: "0", description: "random seed (init, shuffles)" },
     out: {
       type: "string",
@@ -41,7 +47,11 @@ const train: Command = {
       description: "checkpoint folder (model.safetensors, optimizer.safetensors)",
     },
     batch: { type: "string", default: "1024", description: "batch size" },
-    lr: { type: "string", default: "1e-5", description: "Adam learning rate" },
+    lr: {
+      type: "string",
+      description: "Adam learning rate",
+      defaultText: `the paper's ${PAPER_LR}; ${CONVERGENT_LR} with --until-converged`,
+    },
     engine: { type: "string", default: "auto", description: "auto | sparse | dense" },
     threads: {
       type: "string",
@@ -78,6 +88,9 @@ const train: Command = {
     const val = typeof flags.val === "string" ? await readMatrix(flags.val) : undefined;
     let resume: TrainResult | undefined;
     let cfg: SaeConfig;
+    if (typeof flags.resume === "string" && flags["until-converged"]) {
+      throw new UsageError("--until-converged cannot resume a checkpoint; train afresh");
+    }
     if (typeof flags.resume === "string") {
       resume = await loadCheckpoint(flags.resume);
       cfg = {
@@ -98,11 +111,23 @@ const train: Command = {
         throw new UsageError(`--engine must be auto, sparse or dense`);
       }
       const q = num(flags, "q", undefined, LIMITS.q), s = num(flags, "s", undefined, LIMITS.s);
+      const converge = Boolean(flags["until-converged"]);
+      if (converge && flags.epochs !== undefined) {
+        throw new UsageError("--until-converged and --epochs exclude each other");
+      }
+      if (converge && flags.val === undefined) {
+        throw new UsageError("--until-converged needs --val (the validation rows whose loss stops it)");
+      }
       cfg = saeConfig(q, s, X.cols, {
-        epochs: flags.epochs === undefined ? undefined : num(flags, "epochs", undefined, LIMITS.epochs),
+        epochs: converge
+          ? 0
+          : flags.epochs === undefined
+          ? undefined
+          : num(flags, "epochs", undefined, LIMITS.epochs),
+        convergence: converge ? { ...CONVERGENCE_DEFAULTS } : undefined,
         seed: num(flags, "seed", 0, LIMITS.seed),
         batchSize: num(flags, "batch", 1024, LIMITS.batchSize),
-        lr: num(flags, "lr", 1e-5, LIMITS.lr),
+        lr: num(flags, "lr", converge ? CONVERGENT_LR : PAPER_LR, LIMITS.lr),
         engine: engine as "auto",
       });
       if (flags.auxk) {
@@ -138,7 +163,9 @@ const train: Command = {
       k: cfg.k,
       q: cfg.q,
       s: cfg.s,
-      epochs: cfg.epochs,
+      epochs: cfg.convergence ? null : cfg.epochs,
+      steps: result.optimizer.step,
+      stopping: result.stopping ?? null,
       engine: result.engine,
       final_loss: last?.trainLoss ?? null,
       val_loss: last?.valLoss ?? null,
