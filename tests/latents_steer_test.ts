@@ -4,7 +4,8 @@
  * a steered decode with δ = 0 equals the plain decode; and the measured effect of an ablation against its random
  * control is recorded (asserted only where it must hold: the edit moves the mean of ê by exactly δ).
  */
-import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import pl from "nodejs-polars";
 import { join } from "node:path";
 import { sharedDir } from "../lib/common/assets.ts";
 import { exists, readJson } from "../lib/common/fs.ts";
@@ -12,7 +13,7 @@ import { loadAudio } from "../lib/audio/mod.ts";
 import { logSpectralDistance } from "../lib/audio/spectrum.ts";
 import { meanOverTime } from "../lib/codecs/types.ts";
 import { wilsonInterval } from "../lib/common/stats.ts";
-import { loadCellContext, uOf } from "../lib/experiment/cell_context.ts";
+import { loadCellContext, selectCellRow, uOf } from "../lib/experiment/cell_context.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import type { LatentsReport } from "../lib/experiment/latents.ts";
 import {
@@ -36,6 +37,32 @@ Deno.test("wilson interval: known values; k = 0 and k = n stay inside [0, 1]", (
   assertAlmostEquals(w.high, 0.8619, 1e-3);
   assertEquals(wilsonInterval(0, 5).low, 0);
   assertEquals(wilsonInterval(5, 5).high, 1);
+});
+
+Deno.test("cell selection: best / worst ΔF1 on z, selectors, and an error listing the cells when none match", () => {
+  const row = (key: string, q: number, s: number, d: number, feature = "z") => ({
+    dataset: "saa",
+    codec: "lyra-6kbps",
+    task: "us-vs-uk",
+    q,
+    s,
+    seed: 0,
+    feature,
+    delta_f1: d,
+    cell_key: key,
+  });
+  const df = pl.DataFrame([
+    row("a", 2, 0.5, -0.1),
+    row("b", 2, 0.25, 0.05),
+    row("c", 5, 0.5, -0.3),
+    row("b", 2, 0.25, 0.2, "z_pos"),
+  ]);
+  assertEquals(selectCellRow(df, {}, "t").cell_key, "b");
+  assertEquals(selectCellRow(df, { pick: "worst" }, "t").cell_key, "c");
+  assertEquals(selectCellRow(df, { s: 0.5 }, "t").cell_key, "a");
+  assertEquals(selectCellRow(df, { cellKey: "c" }, "t").cell_key, "c");
+  assert(selectCellRow(df, {}, "t").chosenBy.includes("most interpretable"));
+  assertThrows(() => selectCellRow(df, { q: 20 }, "t"), Error, "no cell matches q=20");
 });
 
 Deno.test("log-spectral distance: 0 for equal signals, grows with the difference, symmetric", () => {
