@@ -84,22 +84,28 @@ const demo: Command = {
     const config = demoConfig(outDir, schedule as DemoSchedule);
     const quiet = Boolean(flags.quiet);
     const summary = await runGrid(config, { quiet });
-    // The most interpretable cell's latent dashboard and a short steering run, linked from the report.
-    const latents = await writeLatentsAndSteering(outDir, { utterances: 4, seconds: 3, quiet });
+    // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
+    // here is shown and the report still written (it then says how to make the dashboard).
+    const latents = await writeLatentsAndSteering(outDir, { utterances: 4, seconds: 3, quiet }).catch((e) => {
+      console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
+      return null;
+    });
     const report = await writeReport(outDir, join(outDir, "report.html"));
     const seconds = (performance.now() - t0) / 1000;
     log(`demo finished in ${seconds.toFixed(1)}s`, quiet);
     console.log(`results: ${join(outDir, "results.parquet")}`);
     console.log(`         ${join(outDir, "results.csv")}`);
     console.log(`report:  ${report.path}`);
-    console.log(
-      `latents: ${latents.dashboard.path}${latents.steer ? ` (steering: ${join(outDir, "steer")})` : ""}`,
-    );
+    if (latents) {
+      console.log(
+        `latents: ${latents.dashboard.path}${latents.steer ? ` (steering: ${join(outDir, "steer")})` : ""}`,
+      );
+    }
     return {
       ...summary,
       report: report.path,
       charts: report.charts,
-      dashboard: latents.dashboard.path,
+      dashboard: latents?.dashboard.path ?? null,
       seconds,
     };
   },
