@@ -4,7 +4,7 @@
  * recording through loadAudio. Run: deno task bench bench/audio_resample_bench.ts
  */
 import { loadAudio, resample } from "../lib/audio/mod.ts";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 
 function noise(n: number): Float32Array {
   let s = 1;

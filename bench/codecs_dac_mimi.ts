@@ -48,7 +48,7 @@ if (args.codecs.includes("dac")) {
       label,
       nq,
       make: async (threads) => {
-        const r = await GraphRunner.create(DAC, w, DAC_24KHZ, nq, threads);
+        const r = await GraphRunner.create(DAC, w, DAC_24KHZ, nq, { threads });
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });
@@ -63,7 +63,7 @@ if (args.codecs.includes("mimi")) {
       label,
       nq,
       make: async (threads) => {
-        const r = await GraphRunner.create(MIMI, w, cfg, nq, threads);
+        const r = await GraphRunner.create(MIMI, w, cfg, nq, { threads });
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });

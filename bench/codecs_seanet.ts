@@ -50,7 +50,7 @@ if (args.codecs.includes("encodec")) {
       nq,
       sampleRate: 24000,
       make: async (threads) => {
-        const r = await GraphRunner.create(ENCODEC, w, OFFICIAL_24KHZ, nq, threads);
+        const r = await GraphRunner.create(ENCODEC, w, OFFICIAL_24KHZ, nq, { threads });
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });
@@ -66,7 +66,7 @@ if (args.codecs.includes("speechtokenizer")) {
       nq,
       sampleRate: 16000,
       make: async (threads) => {
-        const r = await GraphRunner.create(SPEECHTOKENIZER, w, cfg, nq, threads);
+        const r = await GraphRunner.create(SPEECHTOKENIZER, w, cfg, nq, { threads });
         return { run: (a) => r.run(a, ["ehat"]), release: () => r.release() };
       },
     });

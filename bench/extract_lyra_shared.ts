@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { extractFeatures, extractFeatureSets } from "../lib/extract/mod.ts";
 
 const { values } = parseArgs({

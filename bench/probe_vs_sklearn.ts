@@ -13,7 +13,7 @@
  * scikit-learn exceeds the timeout the ratio is reported as a lower bound.
  */
 import { parseArgs } from "node:util";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
 import { writeNpy } from "../lib/formats/npy.ts";
 import { Rng } from "../lib/common/random.ts";

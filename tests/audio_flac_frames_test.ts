@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { decodeAudio } from "../lib/audio/mod.ts";
 import { flacFrames } from "../lib/audio/flac_frames.ts";
 import { skipWithout } from "./tools.ts";

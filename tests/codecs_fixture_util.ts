@@ -1,6 +1,6 @@
 /** Shared helpers for the codec parity tests (not a test file itself). */
 import { assert, assertLessOrEqual } from "@std/assert";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { readNpy } from "../lib/formats/npy.ts";
 import type { TensorMap } from "../lib/formats/safetensors.ts";
 

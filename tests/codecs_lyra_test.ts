@@ -7,13 +7,13 @@
 import { assert, assertEquals, assertGreater, assertRejects } from "@std/assert";
 import { join } from "node:path";
 import { loadAudio } from "../lib/audio/mod.ts";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { readJson } from "../lib/common/fs.ts";
 import { sha256Hex } from "../lib/common/hash.ts";
 import { readNpy } from "../lib/formats/npy.ts";
 import { LYRA_BITRATES, LYRA_CODECS, LyraCodec } from "../lib/codecs/lyra/mod.ts";
 import { codecGroups, getCodec, loadCodecGroup } from "../lib/codecs/registry.ts";
-import { meanOverTime } from "../lib/codecs/types.ts";
+import { meanOverTime } from "../lib/extract/pooling.ts";
 
 const FIX = new URL("./fixtures/lyra/", import.meta.url).pathname;
 const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(sharedDir() ?? "../shared", "models");

@@ -12,7 +12,7 @@ import { readNpy } from "../lib/formats/npy.ts";
 import { OnnxCodec } from "../lib/codecs/onnx/codec.ts";
 import { parseSidecar } from "../lib/codecs/onnx/sidecar.ts";
 import { getCodec, listCodecs } from "../lib/codecs/registry.ts";
-import { meanOverTime } from "../lib/codecs/types.ts";
+import { meanOverTime } from "../lib/extract/pooling.ts";
 import { skipWithout } from "./tools.ts";
 
 const FIX = new URL("./fixtures/onnx/", import.meta.url).pathname;

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { parseProviders } from "../lib/codecs/types.ts";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 
 const shared = sharedDir();
 const MAIN = new URL("../lib/cli/main.ts", import.meta.url).pathname;

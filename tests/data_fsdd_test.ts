@@ -1,7 +1,7 @@
 /** FSDD: the manifest from ../shared (3000 rows, speaker-disjoint), the archive installer and offline errors. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import {
   FSDD_ARCHIVE_URL,
   installFsddArchive,

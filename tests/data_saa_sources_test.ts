@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { exists } from "../lib/common/fs.ts";
 import { decodeAudio } from "../lib/audio/mod.ts";
 import { prepareDataset } from "../lib/data/mod.ts";

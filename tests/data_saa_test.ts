@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { parseCsvRecords } from "../lib/formats/csv.ts";
 import { prepareDataset, SPLITS, TASK_IDS, taskApplies, TASKS, taskSplits } from "../lib/data/mod.ts";
 import {

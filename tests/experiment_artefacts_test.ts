@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { exists, readJson } from "../lib/common/fs.ts";
 import { prepareDataset } from "../lib/data/mod.ts";
 import { parquetKeyValueMetadata } from "../lib/formats/parquet.ts";

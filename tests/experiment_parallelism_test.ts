@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { cellKeyInput, runGrid } from "../lib/experiment/run.ts";
 import { loadResults } from "../lib/report/results.ts";

@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { slurmUnavailable } from "../lib/common/slurm.ts";
 import { skipWithout } from "./tools.ts";
 

@@ -12,11 +12,11 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
 import { encodeFile, extractFeatures, extractFeatureSets, loadFeatureSet } from "../lib/extract/mod.ts";
 import { lockStore } from "../lib/extract/store.ts";
-import { meanOverTime, stdOverTime } from "../lib/codecs/types.ts";
+import { meanOverTime, stdOverTime } from "../lib/extract/pooling.ts";
 
 const SHARED = sharedDir() ?? "../shared";
 const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");

@@ -4,7 +4,7 @@
  * Tools and tests share it so the numbers in the tests are those of a run anyone can repeat.
  */
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { encodeWav, loadAudio } from "../lib/audio/mod.ts";
 import { manifestRows, prepareDataset } from "../lib/data/mod.ts";
 import { type RunConfig, validateConfig } from "../lib/experiment/config.ts";

@@ -7,11 +7,11 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { exists, readJson } from "../lib/common/fs.ts";
 import { loadAudio } from "../lib/audio/mod.ts";
 import { logSpectralDistance } from "../lib/audio/spectrum.ts";
-import { meanOverTime } from "../lib/codecs/types.ts";
+import { meanOverTime } from "../lib/extract/pooling.ts";
 import { wilsonInterval } from "../lib/common/stats.ts";
 import { loadCellContext, selectCellRow, uOf } from "../lib/experiment/cell_context.ts";
 import { runGrid } from "../lib/experiment/run.ts";

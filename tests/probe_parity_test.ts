@@ -5,7 +5,7 @@
  */
 import { assert, assertLessOrEqual } from "@std/assert";
 import { readMatrix } from "../lib/common/matrix.ts";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { readLabels } from "../lib/probe/labels.ts";
 import { runProbe } from "../lib/probe/mod.ts";
 import { skipWithout } from "./tools.ts";

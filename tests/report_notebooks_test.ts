@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/common/assets.ts";
+import { sharedDir } from "../lib/cli/settings.ts";
 import { skipWithout } from "./tools.ts";
 
 const has = (cmd: string) =>

@@ -7,7 +7,8 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "../common/cli.ts";
-import { projectRoot, sharedDir } from "../common/assets.ts";
+import { projectRoot } from "../common/assets.ts";
+import { sharedDir } from "./settings.ts";
 import { log } from "../common/progress.ts";
 import { type EpochsRule, type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";

@@ -128,18 +128,6 @@ export async function download(url: string, dest: string, sha256?: string, quiet
   log(`saved ${dest} (${(total / 1e6).toFixed(1)} MB)`, quiet);
 }
 
-/** The `../shared` folder beside the project, when present (CI and tests use it instead of downloads). */
-export function sharedDir(): string | undefined {
-  const here = dirname(new URL(import.meta.url).pathname);
-  const p = resolve(here, "..", "..", "..", "shared");
-  try {
-    Deno.statSync(p);
-    return p;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The project root (the folder holding deno.json). */
 export function projectRoot(): string {
   return resolve(dirname(new URL(import.meta.url).pathname), "..", "..");

@@ -5,7 +5,7 @@
  */
 import { loadAudio } from "../audio/mod.ts";
 import type { CodecGroup } from "../codecs/types.ts";
-import { meanOverTime, stdOverTime } from "../codecs/types.ts";
+import { meanOverTime, stdOverTime } from "./pooling.ts";
 
 export interface JobInput {
   index: number;

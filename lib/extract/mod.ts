@@ -11,7 +11,8 @@ import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { loadAudio } from "../audio/mod.ts";
 import { codecGroups, getCodec, loadCodecGroup } from "../codecs/registry.ts";
-import { type CodecInfo, codecInfo, type LoadOptions, meanOverTime } from "../codecs/types.ts";
+import { type CodecInfo, codecInfo, type LoadOptions } from "../codecs/types.ts";
+import { meanOverTime } from "./pooling.ts";
 import { EncoderPool } from "./pool.ts";
 import {
   type Failure,
@@ -25,6 +26,13 @@ import {
 } from "./store.ts";
 
 export type { Failure, StoredRow } from "./store.ts";
+export { meanOverTime, stdOverTime } from "./pooling.ts";
+export {
+  type ExtractionExample,
+  extractionExample,
+  LYRA_SAMPLE_SPEECH,
+  sampleSpeechPath,
+} from "./example.ts";
 
 /** The paper's preprocessing crops every utterance to its first 30 s. */
 export const MAX_SECONDS = 30;

@@ -33,12 +33,4 @@ export {
   runSummaryTable,
   writeReport,
 } from "./report.ts";
-export {
-  codecTable,
-  exampleModelsDir,
-  type ExtractionExample,
-  extractionExample,
-  extractionTable,
-  LYRA_SAMPLE_SPEECH,
-  sampleSpeechPath,
-} from "./extraction.ts";
+export { codecTable, extractionTable } from "./extraction.ts";

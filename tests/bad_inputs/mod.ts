@@ -5,7 +5,7 @@
  * (exit code, message naming the file/field), a warning with counts, or a correct result.
  */
 import { join } from "node:path";
-import { sharedDir } from "../../lib/common/assets.ts";
+import { sharedDir } from "../../lib/cli/settings.ts";
 import { writeNpy } from "../../lib/formats/npy.ts";
 
 export const SHARED = sharedDir() ?? "../shared";
