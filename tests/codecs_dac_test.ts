@@ -126,7 +126,7 @@ Deno.test({
       const fixtureCfg = dacConfigFromKwargs({
         ...JSON.parse(await Deno.readTextFile(`${DIR}/config.json`)).constructor_args,
       }, "fixture");
-      const runner = await GraphRunner.create(DAC, mapped, fixtureCfg, 8, 1);
+      const runner = await GraphRunner.create(DAC, mapped, fixtureCfg, 8, { threads: 1 });
       const r = await runner.run((await npyF32(`${DIR}/input_short.npy`)).data, ["ehat"]);
       assertClose("ehat_8_short via HF names", r.ehat!.data, (await npyF32(`${DIR}/ehat_8_short.npy`)).data);
       await runner.release();

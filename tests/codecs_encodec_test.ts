@@ -65,7 +65,7 @@ for (const names of ["official", "hf"]) {
       for (const bw of [1.5, 6, 12]) {
         const nq = nqForBandwidth(config, bw);
         assertEquals(nq, { 1.5: 2, 6: 8, 12: 16 }[bw]);
-        const runner = await GraphRunner.create(ENCODEC, weights, config, nq, 1);
+        const runner = await GraphRunner.create(ENCODEC, weights, config, nq, { threads: 1 });
         for (const input of TINY_INPUTS) {
           const audio = (await npyF32(`${SUP}/tiny/inputs/${input}.npy`)).data;
           const ref = `${SUP}/tiny/${input}`;

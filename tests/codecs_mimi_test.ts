@@ -27,7 +27,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const { weights, config } = await fixtureWeights();
-    const runner = await GraphRunner.create(MIMI, weights, config, 8, 1);
+    const runner = await GraphRunner.create(MIMI, weights, config, 8, { threads: 1 });
     try {
       const long = await runner.run((await npyF32(`${DIR}/input.npy`)).data, ["latent", "codes"]);
       const short = await runner.run((await npyF32(`${DIR}/input_short.npy`)).data, ["latent", "codes"]);
@@ -141,7 +141,7 @@ Deno.test({
       assert("quantizer.acoustic_residual_vector_quantizer.layers.30.codebook.embed_sum" in hf);
       await writeSafetensors(join(tmp, "model.safetensors"), hf);
       const { weights: mapped } = await readMimiWeights("hf", [join(tmp, "model.safetensors")]);
-      const runner = await GraphRunner.create(MIMI, mapped, config, 32, 1);
+      const runner = await GraphRunner.create(MIMI, mapped, config, 32, { threads: 1 });
       const r = await runner.run((await npyF32(`${DIR}/input.npy`)).data, ["latent", "ehat"]);
       assertClose("latent via HF names", r.latent!.data, (await npyF32(`${DIR}/latent.npy`)).data);
       assertClose("ehat_all via HF names", r.ehat!.data, (await npyF32(`${DIR}/ehat_all.npy`)).data);

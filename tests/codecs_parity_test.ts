@@ -48,7 +48,7 @@ async function parity<C>(c: ParityCase<C>): Promise<void> {
   assertEquals(c.facts(config), c.expected);
   const errors: string[] = [];
   for (const [tag, nQ] of c.variants) {
-    const runner = await GraphRunner.create(c.family, weights, config, nQ, 1);
+    const runner = await GraphRunner.create(c.family, weights, config, nQ, { threads: 1 });
     try {
       for (const suffix of ["", "_short"]) {
         const audio = (await npyF32(`${dir}/input${suffix}.npy`)).data;
