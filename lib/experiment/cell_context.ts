@@ -9,7 +9,6 @@ import { dirname, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { manifestRows, readManifest, TASKS } from "../data/mod.ts";
-import { loadFeatureSet } from "../extract/mod.ts";
 import { readMergedView } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
@@ -177,8 +176,9 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     ? resolve(dirname(configPath), config.featureDir)
     : join(outDir, "features");
   const storeDir = join(featureRoot, String(row.dataset), String(row.codec));
-  const fs = await loadFeatureSet(storeDir);
+  // The merged view holds what loadFeatureSet returns plus each row's audio path and the manifest's path.
   const view = await readMergedView(storeDir);
+  const fs = { ids: view.ids, u: view.u, uStd: view.uStd };
   let uAll = fs.u;
   if (pooling === "mean+std") {
     if (!fs.uStd) throw new Error(`${storeDir}: pooling mean+std but the store has no std over time`);
