@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `deno task docs:notebooks`: executes the six notebooks on the demo's results (results/demo, or
+# `deno task docs:notebooks`: executes the notebooks on the demo's results (results/demo, or
 # NAC_SAE_RESULTS) and publishes small HTML pages of them in docs/notebooks/ for readers who do not run them:
 # nbconvert's "basic" template (the cells and outputs, charts as inline SVG) in a page with a few lines of CSS,
 # instead of the full JupyterLab page with its ~300 KB of inline styles.
