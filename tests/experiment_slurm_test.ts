@@ -251,6 +251,17 @@ Deno.test({
       assertStringIncludes(followed.stderr, "u.npy");
       const log = await Deno.readTextFile(join(sub.dir, "logs", "task-0.out"));
       assertStringIncludes(log, "u.npy");
+
+      // A config edited between submission and run is refused by the tasks, not silently computed.
+      const edited = await writeConfig(dir, "edited", manifest, features);
+      await mustRun(["grid", "--config", edited, "--executor", "slurm", "--sbatch-arg=--hold", "--quiet"]);
+      const held = await submission(join(dir, "edited"), "001");
+      const text = await Deno.readTextFile(edited);
+      await Deno.writeTextFile(edited, text.replace('"fixed":5', '"fixed":6'));
+      await new Deno.Command("scontrol", { args: ["release", held.jobs.array!, held.jobs.merge!] }).output();
+      const refused = await cli(["grid", "--config", edited, "--follow", "--poll", "1"]);
+      assert(!refused.ok);
+      assertStringIncludes(refused.stderr, `${edited} changed since submission 001`);
     });
 
     await Deno.remove(dir, { recursive: true });

@@ -227,9 +227,9 @@ async function follow(sub: Submission, flags: Record<string, unknown>, quiet: bo
   console.log(
     `submission ${sub.submission}: ${r.done}/${r.total} cells computed; results merged by job ${sub.jobs.merge}`,
   );
-  for (const f of ["results.parquet", "results.csv", "run_info.json", "report.html"]) {
-    console.log(`wrote ${sub.outDir}/${f}`);
-  }
+  const files = ["results.parquet", "results.csv", "run_info.json", "report.html"];
+  if (once) console.log(`results: ${sub.outDir}/{${files.join(",")}}`);
+  else for (const f of files) console.log(`wrote ${sub.outDir}/${f}`);
   return { submission: sub.submission, jobs: sub.jobs, done: r.done, total: r.total, merged: r.merged };
 }
 
