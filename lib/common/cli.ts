@@ -29,7 +29,14 @@ export interface Command {
   run(
     flags: Record<string, string | boolean | string[] | undefined>,
     positionals: string[],
+    settings?: Settings,
   ): Promise<Record<string, unknown>>;
+}
+
+/** Settings from the environment, read once by lib/cli and handed to every command (flags override them). */
+export interface Settings {
+  /** Compute threads of one SAE process (NAC_SAE_THREADS); undefined: the library's default. */
+  threads?: number;
 }
 
 export class UsageError extends Error {
@@ -64,7 +71,7 @@ function parseOptions(flags: FlagSpec) {
 }
 
 /** Parses flags, handles --help/--json, runs the command; returns the process exit code. */
-export async function runCommand(cmd: Command, args: string[]): Promise<number> {
+export async function runCommand(cmd: Command, args: string[], settings: Settings = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -83,7 +90,7 @@ export async function runCommand(cmd: Command, args: string[]): Promise<number> 
     return 0;
   }
   try {
-    const summary = await cmd.run(values, parsed.positionals);
+    const summary = await cmd.run(values, parsed.positionals, settings);
     // One key style for every summary (snake_case), whatever the stage's objects use.
     if (values.json) console.log(JSON.stringify(toSnakeKeys(summary)));
     return 0;

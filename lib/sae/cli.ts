@@ -1,5 +1,5 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
-import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { type Command, need, num, type Settings, UsageError } from "../common/cli.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
@@ -12,11 +12,9 @@ import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
 import { checkFeatures, checkTrainable } from "./model.ts";
 import { type TrainResult, trainSae } from "./train.ts";
 
-function setThreads(flags: Record<string, unknown>): void {
-  if (flags.threads !== undefined) {
-    const t = num(flags, "threads", undefined, LIMITS.threads);
-    Deno.env.set("NAC_SAE_THREADS", String(t));
-  }
+/** --threads, else the NAC_SAE_THREADS setting, else undefined (the engine's default). */
+function threadsOf(flags: Record<string, unknown>, settings?: Settings): number | undefined {
+  return flags.threads !== undefined ? num(flags, "threads", undefined, LIMITS.threads) : settings?.threads;
 }
 
 const train: Command = {
@@ -76,9 +74,9 @@ const train: Command = {
       description: "also checkpoint every E epochs (0: only at the end)",
     },
   },
-  async run(flags) {
+  async run(flags, _positionals, settings) {
     const t0 = performance.now();
-    setThreads(flags);
+    const threads = threadsOf(flags, settings);
     const featuresPath = need(flags, "features");
     const out = need(flags, "out");
     await checkOutputPath(out, "dir", "--out");
@@ -141,6 +139,7 @@ const train: Command = {
     const every = num(flags, "checkpoint-every", 0);
     const result = await trainSae(X, cfg, {
       val,
+      threads,
       resume,
       quiet: Boolean(flags.quiet),
       onEpoch: every > 0
@@ -196,8 +195,8 @@ const encode: Command = {
       defaultText: "NAC_SAE_THREADS, else 2",
     },
   },
-  async run(flags) {
-    setThreads(flags);
+  async run(flags, _positionals, settings) {
+    const threads = threadsOf(flags, settings);
     const t0 = performance.now();
     const out = need(flags, "out");
     await checkOutputPath(out, "file", "--out");
@@ -205,7 +204,7 @@ const encode: Command = {
     const featuresPath = need(flags, "features");
     const X = await readMatrix(featuresPath);
     checkFeatures(X, ckpt.model.config.dIn, featuresPath);
-    const z = await encodeSae(ckpt.model, X);
+    const z = await encodeSae(ckpt.model, X, threads);
     await writeMatrix(out, z);
     let active = 0;
     for (let i = 0; i < z.data.length; i++) if (z.data[i] > 0) active++;

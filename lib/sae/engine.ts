@@ -117,10 +117,9 @@ function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   };
 }
 
-/** Intra-op threads for ORT: NAC_SAE_THREADS, else 2 (the machine's cores and the benchmarks' setting). */
+/** Default intra-op threads for ORT: 2 (the machine's cores and the benchmarks' setting); callers pass theirs. */
 export function engineThreads(): number {
-  const v = Number(Deno.env.get("NAC_SAE_THREADS") ?? "");
-  return Number.isInteger(v) && v > 0 ? v : Math.min(2, navigator.hardwareConcurrency || 2);
+  return Math.min(2, navigator.hardwareConcurrency || 2);
 }
 
 /**

@@ -14,8 +14,9 @@ async function forEachBatch(
   X: Matrix,
   visit: (start: number, rows: number, vals: Float32Array, idx: Int32Array) => void,
   runner?: TopKRunner,
+  threads = engineThreads(),
 ): Promise<void> {
-  const own = runner ? null : await createEncoder(model, engineThreads());
+  const own = runner ? null : await createEncoder(model, threads);
   const encoder = runner ?? own!;
   try {
     const d = X.cols, bs = model.config.batchSize;
@@ -47,20 +48,26 @@ function decodeRow(
   }
 }
 
-/** z = ReLU(TopK(W_enc (u − b_pre), k)) for every row of X: N × d_z float32. */
-export async function encodeSae(model: SaeModel, X: Matrix): Promise<Matrix> {
+/** z = ReLU(TopK(W_enc (u − b_pre), k)) for every row of X: N × d_z float32 (`threads`: compute threads). */
+export async function encodeSae(model: SaeModel, X: Matrix, threads?: number): Promise<Matrix> {
   checkFeatures(X, model.config.dIn, "features");
   const { dZ, k } = model.config;
   const z = new Float32Array(X.rows * dZ);
-  await forEachBatch(model, X, (start, rows, vals, idx) => {
-    for (let r = 0; r < rows; r++) {
-      const zo = (start + r) * dZ;
-      for (let a = 0; a < k; a++) {
-        const v = vals[r * k + a];
-        if (v > 0) z[zo + idx[r * k + a]] = v;
+  await forEachBatch(
+    model,
+    X,
+    (start, rows, vals, idx) => {
+      for (let r = 0; r < rows; r++) {
+        const zo = (start + r) * dZ;
+        for (let a = 0; a < k; a++) {
+          const v = vals[r * k + a];
+          if (v > 0) z[zo + idx[r * k + a]] = v;
+        }
       }
-    }
-  });
+    },
+    undefined,
+    threads,
+  );
   return { rows: X.rows, cols: dZ, data: z };
 }
 
