@@ -4,7 +4,7 @@
  */
 import { deltaF1Chart, densityChart, renderSvg, trainingCurvesChart } from "../lib/plots/mod.ts";
 import { writeReport } from "../lib/report/mod.ts";
-import { fixtureFrames, writeFixtureResults } from "../tests/report_results_fixture.ts";
+import { fixtureFrames, writeFixtureResults } from "../testdata/results_fixture.ts";
 
 const f = fixtureFrames();
 const fig2 = deltaF1Chart(f.results, { task: "us-vs-uk" });

@@ -4,13 +4,7 @@
  *   deno run --allow-write bench/sae_perms.ts N SEED EPOCHS OUT.npy
  */
 import { writeNpy } from "../lib/formats/npy.ts";
-import { epochPermutation } from "../lib/sae/train.ts";
-
-export function epochOrders(n: number, seed: number, epochs: number): Int32Array {
-  const out = new Int32Array(n * epochs);
-  for (let e = 0; e < epochs; e++) out.set(epochPermutation(n, seed, e), e * n);
-  return out;
-}
+import { epochOrders } from "../testdata/sae_orders.ts";
 
 if (import.meta.main) {
   const [n, seed, epochs, out] = Deno.args;

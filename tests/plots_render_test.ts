@@ -10,7 +10,7 @@ import {
   VEGA_LITE_MIME,
   VEGA_LITE_SCHEMA,
 } from "../lib/plots/mod.ts";
-import { fixtureFrames } from "./report_results_fixture.ts";
+import { fixtureFrames } from "../testdata/results_fixture.ts";
 
 const f = fixtureFrames();
 

@@ -12,7 +12,7 @@ import {
   VEGA_LITE_SCHEMA,
 } from "../lib/plots/mod.ts";
 import pl from "nodejs-polars";
-import { fixtureFrames } from "./report_results_fixture.ts";
+import { fixtureFrames } from "../testdata/results_fixture.ts";
 
 const one = fixtureFrames();
 const three = fixtureFrames({ seeds: [0, 1, 2] });

@@ -2,7 +2,7 @@
 import { assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { writeReport } from "../lib/report/mod.ts";
-import { writeFixtureResults } from "./report_results_fixture.ts";
+import { writeFixtureResults } from "../testdata/results_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const hasChromium =

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { loadResults, writeReport } from "../lib/report/mod.ts";
-import { writeFixtureResults } from "./report_results_fixture.ts";
+import { writeFixtureResults } from "../testdata/results_fixture.ts";
 
 async function fixtureDir(seeds = [0]): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "nac-sae-report-" });

@@ -14,7 +14,7 @@ import {
   tableHtml,
 } from "../lib/report/mod.ts";
 import { paperGrid } from "../lib/sae/config.ts";
-import { fixtureFrames } from "./report_results_fixture.ts";
+import { fixtureFrames } from "../testdata/results_fixture.ts";
 
 const f = fixtureFrames({ seeds: [0, 1] });
 // deno-lint-ignore no-explicit-any

@@ -12,7 +12,7 @@ import { saeConfig } from "../lib/sae/config.ts";
 import { evaluate } from "../lib/sae/evaluate.ts";
 import { fitPca, pcaExplainedVariance, saeTrained } from "../lib/sae/pca.ts";
 import { trainSae } from "../lib/sae/train.ts";
-import { plantedData } from "./sae_data.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 
 Deno.test("convergence rule: stops `window` steps after the last relative improvement ≥ ε; best is the minimum", () => {
   const m = new ConvergenceMonitor({ evalEvery: 10, window: 30, minImprovement: 0.01, maxSteps: 1000 });

@@ -11,7 +11,7 @@ import { readSafetensors } from "../lib/formats/safetensors.ts";
 import { saeConfig } from "../lib/sae/config.ts";
 import { saveCheckpoint } from "../lib/sae/checkpoint.ts";
 import { trainSae } from "../lib/sae/train.ts";
-import { plantedData } from "./sae_data.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 import { toolAvailable } from "./tools.ts";
 
 // SAELens's TopKSAE.encode / decode (sae_lens/saes/topk_sae.py) with numpy: x − b_dec, @ W_enc + b_enc,

@@ -13,8 +13,8 @@ import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";
 import { loadCheckpoint, saveCheckpoint } from "../lib/sae/checkpoint.ts";
 import { newOptimizerState, trainSae } from "../lib/sae/train.ts";
-import { epochOrders } from "../bench/sae_perms.ts";
-import { plantedData } from "./sae_data.ts";
+import { epochOrders } from "../testdata/sae_orders.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 
 const FIXTURE = new URL("./fixtures/sae/parity.json", import.meta.url).pathname;
 const SCRIPT = new URL("../bench/sae_torch.py", import.meta.url).pathname;

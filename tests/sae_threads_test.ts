@@ -8,7 +8,7 @@ import { assert, assertEquals } from "@std/assert";
 import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";
 import { createEncoder, createEngine, gemmThreads } from "../lib/sae/engine.ts";
-import { plantedData } from "./sae_data.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

@@ -9,7 +9,7 @@ import { loadCheckpoint, saveCheckpoint, transpose } from "../lib/sae/checkpoint
 import { encodeSae, evaluate } from "../lib/sae/evaluate.ts";
 import { trainSae } from "../lib/sae/train.ts";
 import { main } from "../lib/cli/main.ts";
-import { plantedData } from "./sae_data.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 
 const X = plantedData(700, 24, 5);
 const cfg = saeConfig(4, 0.25, 24, { epochs: 6, batchSize: 128, seed: 11, lr: 1e-3 }); // d_z 96, k 6
