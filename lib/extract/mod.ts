@@ -223,30 +223,7 @@ async function extractLocked(
   for (const info of infos) checkCrop(maxSeconds, info);
   const hashes = await hashFiles(rows, opts.quiet);
   const keys = rows.map((r, i) => rowKey(r.utterance_id, r.path, hashes[i]));
-  const stores: StorePlan[] = [];
-  for (const [i, info] of infos.entries()) {
-    const storeDir = dirs[i];
-    const settings = { codecId: info.id, dCodec: info.dCodec, maxSeconds };
-    await checkSettings(storeDir, settings);
-    const imports = opts.importStores?.[i];
-    if (imports?.length) await importStores(storeDir, imports, settings, opts.quiet);
-    const before = await readShards(storeDir, info.id, info.dCodec);
-    // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
-    const todo = new Set(rows.map((_, index) => index).filter((j) => !before.rows.get(keys[j])?.uStd));
-    const noStd = [...todo].filter((j) => before.rows.has(keys[j])).length;
-    if (noStd > 0) {
-      log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
-    }
-    const stale = staleKeys(before.rows.values(), new Set(keys), rows);
-    if (stale.size > 0) {
-      log(
-        `${storeDir}: ${stale.size} stored utterance(s) changed on disk since they were encoded: encoding ` +
-          `them again`,
-        opts.quiet,
-      );
-    }
-    stores.push({ info, storeDir, before, todo, stale, failures: [], audioSeconds: 0, computed: 0 });
-  }
+  const stores = await planStores(opts, infos, rows, keys, dirs, maxSeconds);
   const repeated = hashes.length - new Set(hashes.filter((h) => h !== "")).size -
     hashes.filter((h) => !h).length;
   if (repeated > 0) {
@@ -278,62 +255,7 @@ async function extractLocked(
   }
 
   const tEncode = performance.now();
-  let failed = 0;
-  if (todo.length > 0) {
-    for (const st of stores) {
-      if (st.todo.size > 0) {
-        st.writer = new ShardWriter(st.storeDir, st.info.id, st.info.dCodec, st.before.nextShard);
-      }
-    }
-    const pool = await EncoderPool.start(infos.map((c) => c.id), workers, load);
-    const progress = new Progress({
-      label: `extract ${name}`,
-      total: todo.length,
-      unit: "utt",
-      quiet: opts.quiet,
-    });
-    const flushEvery = opts.flushEvery ?? 256, flushMs = (opts.flushSeconds ?? 10) * 1000;
-    let lastFlush = performance.now();
-    try {
-      await pool.run(todo, async (out) => {
-        const r = rows[out.index];
-        if (!out.ok) {
-          failed++;
-          log(`warning: ${r.utterance_id} (${r.path}) excluded: ${out.reason}`, opts.quiet);
-        }
-        for (const [c, st] of stores.entries()) {
-          if (!st.todo.has(out.index)) continue;
-          if (!out.ok) {
-            st.failures.push({ utterance_id: r.utterance_id, path: r.path, reason: out.reason });
-            continue;
-          }
-          const o = out.outs[c];
-          st.writer!.add(
-            {
-              utterance_id: r.utterance_id,
-              path: r.path,
-              frames: o.frames,
-              seconds: out.seconds,
-              sha256: hashes[out.index],
-            },
-            o.u,
-            o.uStd,
-          );
-          st.audioSeconds += out.seconds;
-          st.computed++;
-        }
-        const pending = Math.max(...stores.map((st) => st.writer?.pending ?? 0));
-        if (pending >= flushEvery || performance.now() - lastFlush >= flushMs) {
-          for (const st of stores) await st.writer?.flush();
-          lastFlush = performance.now();
-        }
-        progress.tick(1, failed > 0 ? `${failed} failed` : "");
-      });
-      for (const st of stores) await st.writer?.flush();
-    } finally {
-      await pool.close();
-    }
-  }
+  if (todo.length > 0) await encodeMissing(opts, load, infos, rows, hashes, stores, todo, workers);
   const encodeSeconds = (performance.now() - tEncode) / 1000;
 
   const sets: (FeatureSet & { summary: ExtractSummary })[] = [];
@@ -374,6 +296,110 @@ async function extractLocked(
     sets.push({ codecId: info.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary });
   }
   return sets;
+}
+
+/** Phase 1: per codec, its store checked against the settings, imports merged, and what it lacks or holds stale. */
+async function planStores(
+  opts: ExtractManyOptions,
+  infos: CodecInfo[],
+  rows: ManifestRow[],
+  keys: string[],
+  dirs: string[],
+  maxSeconds: number,
+): Promise<StorePlan[]> {
+  const stores: StorePlan[] = [];
+  for (const [i, info] of infos.entries()) {
+    const storeDir = dirs[i];
+    const settings = { codecId: info.id, dCodec: info.dCodec, maxSeconds };
+    await checkSettings(storeDir, settings);
+    const imports = opts.importStores?.[i];
+    if (imports?.length) await importStores(storeDir, imports, settings, opts.quiet);
+    const before = await readShards(storeDir, info.id, info.dCodec);
+    // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
+    const todo = new Set(rows.map((_, index) => index).filter((j) => !before.rows.get(keys[j])?.uStd));
+    const noStd = [...todo].filter((j) => before.rows.has(keys[j])).length;
+    if (noStd > 0) {
+      log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
+    }
+    const stale = staleKeys(before.rows.values(), new Set(keys), rows);
+    if (stale.size > 0) {
+      log(
+        `${storeDir}: ${stale.size} stored utterance(s) changed on disk since they were encoded: encoding ` +
+          `them again`,
+        opts.quiet,
+      );
+    }
+    stores.push({ info, storeDir, before, todo, stale, failures: [], audioSeconds: 0, computed: 0 });
+  }
+  return stores;
+}
+
+/** Phase 2: every utterance some store lacks, encoded once for the whole group; rows written to each store's shards. */
+async function encodeMissing(
+  opts: ExtractManyOptions,
+  load: LoadOptions,
+  infos: CodecInfo[],
+  rows: ManifestRow[],
+  hashes: string[],
+  stores: StorePlan[],
+  todo: { index: number; path: string; maxSeconds: number }[],
+  workers: number,
+): Promise<void> {
+  const name = infos.map((c) => c.id).join(" + ");
+  let failed = 0;
+  for (const st of stores) {
+    if (st.todo.size > 0) {
+      st.writer = new ShardWriter(st.storeDir, st.info.id, st.info.dCodec, st.before.nextShard);
+    }
+  }
+  const pool = await EncoderPool.start(infos.map((c) => c.id), workers, load);
+  const progress = new Progress({
+    label: `extract ${name}`,
+    total: todo.length,
+    unit: "utt",
+    quiet: opts.quiet,
+  });
+  const flushEvery = opts.flushEvery ?? 256, flushMs = (opts.flushSeconds ?? 10) * 1000;
+  let lastFlush = performance.now();
+  try {
+    await pool.run(todo, async (out) => {
+      const r = rows[out.index];
+      if (!out.ok) {
+        failed++;
+        log(`warning: ${r.utterance_id} (${r.path}) excluded: ${out.reason}`, opts.quiet);
+      }
+      for (const [c, st] of stores.entries()) {
+        if (!st.todo.has(out.index)) continue;
+        if (!out.ok) {
+          st.failures.push({ utterance_id: r.utterance_id, path: r.path, reason: out.reason });
+          continue;
+        }
+        const o = out.outs[c];
+        st.writer!.add(
+          {
+            utterance_id: r.utterance_id,
+            path: r.path,
+            frames: o.frames,
+            seconds: out.seconds,
+            sha256: hashes[out.index],
+          },
+          o.u,
+          o.uStd,
+        );
+        st.audioSeconds += out.seconds;
+        st.computed++;
+      }
+      const pending = Math.max(...stores.map((st) => st.writer?.pending ?? 0));
+      if (pending >= flushEvery || performance.now() - lastFlush >= flushMs) {
+        for (const st of stores) await st.writer?.flush();
+        lastFlush = performance.now();
+      }
+      progress.tick(1, failed > 0 ? `${failed} failed` : "");
+    });
+    for (const st of stores) await st.writer?.flush();
+  } finally {
+    await pool.close();
+  }
 }
 
 /** A crop shorter than one codec frame leaves nothing real to encode: refused before any work. */
