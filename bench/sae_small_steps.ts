@@ -11,7 +11,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { saeConfig } from "../lib/sae/config.ts";
 import { trainSae } from "../lib/sae/train.ts";
-import { plantedData } from "./sae_data.ts";
+import { plantedData } from "../testdata/sae_data.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
