@@ -18,7 +18,13 @@ import {
   type StopReason,
   trainSae,
 } from "../sae/mod.ts";
-import { magnitudeFeatures, positionFeatures, type ProbeRows, runProtocol } from "../probe/mod.ts";
+import {
+  magnitudeFeatures,
+  positionFeatures,
+  type ProbeRows,
+  type ProtocolResult,
+  runProtocol,
+} from "../probe/mod.ts";
 import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
 import type { FeatureKind, Pooling, ProbeConfig } from "./config.ts";
 
@@ -62,6 +68,19 @@ export interface FeatureOutcome {
   probeSeconds: number;
   /** Pooled predictions on the protocol's scored rows (for bootstrap intervals). */
   predictions: number[];
+}
+
+/** What the results keep of a probe protocol's run. */
+export function probeOutcome(r: ProtocolResult): Omit<FeatureOutcome, "feature"> {
+  return {
+    f1: r.macroF1,
+    accuracy: r.accuracy,
+    nnz: r.nnz,
+    nIter: r.nIter,
+    converged: r.converged,
+    probeSeconds: r.seconds,
+    predictions: Array.from(r.predictions),
+  };
 }
 
 export interface CellOutcome {
@@ -146,16 +165,7 @@ export async function runCell(spec: CellSpec, data: CellData, threads = 1): Prom
     const x = feature === "z" ? z : feature === "z_pos" ? positionFeatures(z) : magnitudeFeatures(z, cfg.k);
     const r = runProtocol(x, data.probeRows, spec.probe);
     Object.assign(probes, protocolArtefacts(feature, r.fits, spec.probe.C));
-    outcomes.push({
-      feature,
-      f1: r.macroF1,
-      accuracy: r.accuracy,
-      nnz: r.nnz,
-      nIter: r.nIter,
-      converged: r.converged,
-      probeSeconds: r.seconds,
-      predictions: Array.from(r.predictions),
-    });
+    outcomes.push({ feature, ...probeOutcome(r) });
   }
   const scored: number[] = [];
   data.probeRows.testFold.forEach((f, i) => (f >= 0 ? scored.push(i) : 0));

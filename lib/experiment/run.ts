@@ -40,6 +40,7 @@ import {
   type CellSpec,
   DENSITY_GROUPS,
   type FeatureOutcome,
+  probeOutcome,
   saeConfigFor,
 } from "./cell.ts";
 import {
@@ -574,13 +575,7 @@ export async function writeGrid(
       const probes = protocolArtefacts("u", r.fits, config.probe.C);
       if (keep) await writeArtefacts(dir, { probes, splits: td.splits });
       return {
-        f1: r.macroF1,
-        accuracy: r.accuracy,
-        nnz: r.nnz,
-        nIter: r.nIter,
-        converged: r.converged,
-        probeSeconds: r.seconds,
-        predictions: Array.from(r.predictions),
+        ...probeOutcome(r),
         minTrainRows: r.minTrainRows,
         chance: permutedLabelF1(td.data.probe, td.data.probeRows, config.probe.permutations, 0, config.probe),
       };
