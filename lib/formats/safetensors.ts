@@ -163,67 +163,48 @@ export async function readTensorMap(path: string): Promise<TensorMap> {
   return parseTensorMap(await Deno.readFile(path), path);
 }
 
+/** Per stored dtype: bytes per value, whether it widens to float32 (else int32), and how one value is read. */
+const WIDEN: Record<string, { width: number; float: boolean; read: (dv: DataView, o: number) => number }> = {
+  F32: { width: 4, float: true, read: (dv, o) => dv.getFloat32(o, true) },
+  F64: { width: 8, float: true, read: (dv, o) => dv.getFloat64(o, true) },
+  F16: { width: 2, float: true, read: (dv, o) => halfToFloat(dv.getUint16(o, true)) },
+  BF16: { width: 2, float: true, read: (dv, o) => bfloat16ToFloat(dv.getUint16(o, true)) },
+  I32: { width: 4, float: false, read: (dv, o) => dv.getInt32(o, true) },
+  I16: { width: 2, float: false, read: (dv, o) => dv.getInt16(o, true) },
+  I8: { width: 1, float: false, read: (dv, o) => dv.getInt8(o) },
+  U8: { width: 1, float: false, read: (dv, o) => dv.getUint8(o) },
+  BOOL: { width: 1, float: false, read: (dv, o) => dv.getUint8(o) },
+};
+
+const BF16_BITS = new Uint32Array(1), BF16_FLOAT = new Float32Array(BF16_BITS.buffer);
+
+/** bfloat16 is the upper half of a float32. */
+function bfloat16ToFloat(h: number): number {
+  BF16_BITS[0] = h << 16;
+  return BF16_FLOAT[0];
+}
+
 /** Little-endian raw bytes → Float32Array (floating dtypes) or Int32Array (integer dtypes). */
 export function decodeTensorData(raw: Uint8Array, dtype: string, count: number, what: string): TensorData {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  switch (dtype) {
-    case "F32": {
-      // Aligned float32 data is used in place (a view into the file bytes): no copy of large checkpoints.
-      if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, count);
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getFloat32(4 * i, true);
-      return out;
-    }
-    case "F64": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, true);
-      return out;
-    }
-    case "F16": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
-      return out;
-    }
-    case "BF16": {
-      const out = new Float32Array(count);
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < count; i++) u[i] = dv.getUint16(2 * i, true) << 16;
-      return out;
-    }
-    case "I64": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = dv.getBigInt64(8 * i, true);
-        if (v > 2147483647n || v < -2147483648n) {
-          throw new Error(`${what}: int64 value ${v} does not fit int32`);
-        }
-        out[i] = Number(v);
+  // Aligned float32 data is used in place (a view into the file bytes): no copy of large checkpoints.
+  if (dtype === "F32" && raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, count);
+  if (dtype === "I64") {
+    const out = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = dv.getBigInt64(8 * i, true);
+      if (v > 2147483647n || v < -2147483648n) {
+        throw new Error(`${what}: int64 value ${v} does not fit int32`);
       }
-      return out;
+      out[i] = Number(v);
     }
-    case "I32": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true);
-      return out;
-    }
-    case "I16": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getInt16(2 * i, true);
-      return out;
-    }
-    case "I8": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = dv.getInt8(i);
-      return out;
-    }
-    case "U8":
-    case "BOOL": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = raw[i];
-      return out;
-    }
+    return out;
   }
-  throw new Error(`${what}: unsupported dtype ${dtype}`);
+  const w = WIDEN[dtype];
+  if (!w) throw new Error(`${what}: unsupported dtype ${dtype}`);
+  const out = w.float ? new Float32Array(count) : new Int32Array(count);
+  for (let i = 0; i < count; i++) out[i] = w.read(dv, w.width * i);
+  return out;
 }
 
 export function halfToFloat(h: number): number {
