@@ -25,6 +25,7 @@ import {
   taskSplits,
 } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
+import type { CodecInfo } from "../codecs/types.ts";
 import { extractFeatureSets, type FeatureSet, loadFeatureSet } from "../extract/mod.ts";
 import { permutedLabelF1, runProtocol } from "../probe/mod.ts";
 import {
@@ -189,6 +190,72 @@ function probeRowsOf(
   };
 }
 
+/** One (dataset, codec, task): its split matrices, probe rows and labels, and the utterance lists behind them. */
+async function taskDataOf(
+  config: RunConfig,
+  dataset: string,
+  codecId: string,
+  task: TaskId,
+  entry: CodecInfo,
+  fs: FeatureSet,
+  splits: TaskSplits,
+): Promise<TaskData> {
+  const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
+  const u = pooled(fs, config.pooling);
+  const pick = (rows: { utterance_id: string }[]) => {
+    const idx = rows.map((r) => rowOf.get(r.utterance_id)).filter((i): i is number => i !== undefined);
+    return takeRows(u, idx);
+  };
+  const kept = <R extends { utterance_id: string }>(rows: R[]) =>
+    rows.filter((r) => rowOf.has(r.utterance_id));
+  const labels = (rows: { utterance_id: string; label: number }[]) =>
+    Int32Array.from(kept(rows).map((r) => r.label));
+  const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
+  const splitLists: SplitLists = {
+    train: ids(splits.train),
+    val1: ids(splits.val1),
+    val2: ids(splits.val2),
+    test: ids(splits.test),
+    labels: Object.fromEntries(
+      [splits.train, splits.val1, splits.val2, splits.test].flatMap((rows) =>
+        kept(rows).map((r) => [r.utterance_id, r.label])
+      ),
+    ),
+  };
+  for (const name of ["train", "val2", "test"] as const) {
+    if (kept(splits[name]).length === 0) {
+      throw new Error(`${dataset}/${codecId}/${task}: the ${name} split is empty`);
+    }
+  }
+  const plan = probeRowsOf(splits, config.probe, `${dataset}/${codecId}/${task}`);
+  const probeRows = kept(plan.rows);
+  const testFold = plan.testFold(probeRows);
+  if (config.probe.protocol === "kfold") {
+    splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
+  }
+  const data: CellData = {
+    train: pick(splits.train),
+    val1: pick(splits.val1),
+    test: pick(splits.test),
+    probe: pick(probeRows),
+    probeRows: {
+      y: labels(probeRows),
+      testFold,
+      folds: config.probe.protocol === "split" ? 1 : config.probe.folds,
+    },
+  };
+  return {
+    dataset,
+    codec: codecId,
+    task,
+    family: entry.family,
+    bitrateKbps: entry.bitrateKbps ?? null,
+    data,
+    dataHash: await hashData(data),
+    splits: splitLists,
+  };
+}
+
 async function loadTaskData(
   config: RunConfig,
   quiet: boolean,
@@ -248,7 +315,6 @@ async function loadTaskData(
       const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
       const fs = sets[c];
       for (const f of fs.failures) excluded.push({ dataset: ds.name, codec: codecId, ...f });
-      const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
       for (const task of dsTasks) {
         if (!taskApplies(manifest, task)) {
           if (ds.tasks?.includes(task)) {
@@ -256,60 +322,7 @@ async function loadTaskData(
           }
           continue;
         }
-        const splits = taskSplits(manifest, task);
-        const u = pooled(fs, config.pooling);
-        const pick = (rows: { utterance_id: string }[]) => {
-          const idx = rows.map((r) => rowOf.get(r.utterance_id)).filter((i): i is number => i !== undefined);
-          return takeRows(u, idx);
-        };
-        const kept = <R extends { utterance_id: string }>(rows: R[]) =>
-          rows.filter((r) => rowOf.has(r.utterance_id));
-        const labels = (rows: { utterance_id: string; label: number }[]) =>
-          Int32Array.from(kept(rows).map((r) => r.label));
-        const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
-        const splitLists: SplitLists = {
-          train: ids(splits.train),
-          val1: ids(splits.val1),
-          val2: ids(splits.val2),
-          test: ids(splits.test),
-          labels: Object.fromEntries(
-            [splits.train, splits.val1, splits.val2, splits.test].flatMap((rows) =>
-              kept(rows).map((r) => [r.utterance_id, r.label])
-            ),
-          ),
-        };
-        for (const name of ["train", "val2", "test"] as const) {
-          if (kept(splits[name]).length === 0) {
-            throw new Error(`${ds.name}/${codecId}/${task}: the ${name} split is empty`);
-          }
-        }
-        const plan = probeRowsOf(splits, config.probe, `${ds.name}/${codecId}/${task}`);
-        const probeRows = kept(plan.rows);
-        const testFold = plan.testFold(probeRows);
-        if (config.probe.protocol === "kfold") {
-          splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
-        }
-        const data: CellData = {
-          train: pick(splits.train),
-          val1: pick(splits.val1),
-          test: pick(splits.test),
-          probe: pick(probeRows),
-          probeRows: {
-            y: labels(probeRows),
-            testFold,
-            folds: config.probe.protocol === "split" ? 1 : config.probe.folds,
-          },
-        };
-        tasks.push({
-          dataset: ds.name,
-          codec: codecId,
-          task,
-          family: entry.family,
-          bitrateKbps: entry.bitrateKbps ?? null,
-          data,
-          dataHash: await hashData(data),
-          splits: splitLists,
-        });
+        tasks.push(await taskDataOf(config, ds.name, codecId, task, entry, fs, taskSplits(manifest, task)));
       }
     }
   }
