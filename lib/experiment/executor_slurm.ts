@@ -267,6 +267,37 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   await writeFileAtomic(join(dir, "config.json"), configBytes);
   await writeJsonAtomic(planPath, plan);
 
+  const { scripts, taskScript, mergeScript } = await writeGridScripts(
+    config,
+    opts,
+    dir,
+    { name, extract, folds, configPath, planPath, checkpoints },
+  );
+  const submission = await submitChain(config, opts, { name, dir, planPath, total }, {
+    scripts,
+    extractShards: extract.length,
+    tasks: tasks.length,
+    taskScript,
+    mergeScript,
+  });
+  return { submission, plan };
+}
+
+/** The shell scripts of a submission: extraction array + fold (when stores are incomplete), cell task, merge. */
+async function writeGridScripts(
+  config: RunConfig,
+  opts: SubmitOptions,
+  dir: string,
+  p: {
+    name: string;
+    extract: ExtractShard[];
+    folds: StoreFold[];
+    configPath: string;
+    planPath: string;
+    checkpoints: boolean;
+  },
+) {
+  const { name, extract, folds, configPath, planPath, checkpoints } = p;
   const t = opts.toolkit;
   const title = `nac-sae grid '${config.name}', submission ${name}`;
   const scripts = folds.length > 0
@@ -308,6 +339,25 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     ]),
   );
 
+  return { scripts, taskScript, mergeScript };
+}
+
+/** Submits the chain extract → fold → cell array → merge (each after the previous), or with dryRun lists it. */
+async function submitChain(
+  config: RunConfig,
+  opts: SubmitOptions,
+  at: { name: string; dir: string; planPath: string; total: number },
+  s: {
+    scripts: Awaited<ReturnType<typeof writeExtractionScripts>> | null;
+    extractShards: number;
+    tasks: number;
+    taskScript: string;
+    mergeScript: string;
+  },
+): Promise<Submission> {
+  const { name, dir, planPath, total } = at;
+  const { scripts, taskScript, mergeScript } = s;
+  const t = opts.toolkit;
   const submission: Submission = {
     version: 1,
     submission: name,
@@ -333,10 +383,10 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     id ? [`--dependency=afterok:${id}`, "--kill-on-invalid-dep=yes"] : [];
   const common = [`--chdir=${t.root}`];
   try {
-    if (scripts && extract.length > 0) {
+    if (scripts && s.extractShards > 0) {
       submission.jobs.extract = await submit([
         `--job-name=${jobName}-extract`,
-        arrayArg(extract.length, opts.slurm.arrayParallelism),
+        arrayArg(s.extractShards, opts.slurm.arrayParallelism),
         `--output=${join(logs, "extract-%a.out")}`,
         ...common,
         ...resourceArgs(opts.slurm),
@@ -353,7 +403,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     }
     submission.jobs.array = await submit([
       `--job-name=${jobName}`,
-      arrayArg(tasks.length, opts.slurm.arrayParallelism),
+      arrayArg(s.tasks, opts.slurm.arrayParallelism),
       `--output=${join(logs, "task-%a.out")}`,
       ...common,
       ...after(submission.jobs.fold),
@@ -372,7 +422,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     throw e;
   }
   await writeJsonAtomic(join(dir, opts.dryRun ? "submission.dry-run.json" : "submission.json"), submission);
-  return { submission, plan };
+  return submission;
 }
 
 /**
