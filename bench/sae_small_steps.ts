@@ -1,7 +1,7 @@
 /**
  * SAE training steps per second on small corpora — the demo's shapes: 150–300 rows × d = 64 (Lyra; 128 with
  * mean+std pooling), full-batch Adam steps, d_z = q·d up to 1280 (2560). Planted-structure data
- * (bench/sae_data.ts); each case trains `--steps` full-batch steps (epochs of one batch, no validation) after a
+ * (testdata/sae_data.ts); each case trains `--steps` full-batch steps (epochs of one batch, no validation) after a
  * short warm-up, and reports steps per wall second and per CPU second of this process (all threads: the
  * CPU figure is the one to compare on a shared machine).
  *
