@@ -7,7 +7,7 @@ import {
   readConfig,
   validateConfig,
 } from "../lib/experiment/config.ts";
-import { demoConfig } from "../lib/cli/demo.ts";
+import { demoConfig, poweredConfig } from "../lib/cli/demo.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
 import {
@@ -255,4 +255,15 @@ Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_po
   assertEquals([c.pooling, c.probe.protocol], ["mean", "split"]);
   const paper = demoConfig("/tmp/demo-out", "paper");
   assertEquals([paper.epochs, paper.sae.lr], ["paper", 1e-5]);
+});
+
+Deno.test("demo powered config: same data and codecs, mean+std pooling, 5-fold probes, shared feature store", () => {
+  const paper = demoConfig("/tmp/demo-out");
+  const c = poweredConfig("/tmp/demo-out", paper);
+  assertEquals([c.pooling, c.probe.protocol, c.probe.folds], ["mean+std", "kfold", 5]);
+  assertEquals(c.codecs, paper.codecs);
+  assertEquals(c.datasets.map((d) => [d.name, d.tasks]), paper.datasets.map((d) => [d.name, d.tasks]));
+  assertEquals([c.grid, c.seeds, c.epochs], [{ q: [2, 20], s: [0.25, 0.05] }, [0], paper.epochs]);
+  assertEquals([c.outDir, c.featureDir], ["/tmp/demo-out/powered", "/tmp/demo-out/features"]);
+  assertEquals(poweredConfig("/tmp/demo-out", paper, "full").grid, paper.grid);
 });
