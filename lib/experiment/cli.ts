@@ -57,7 +57,8 @@ const grid: Command = {
     "onnx-providers": {
       type: "string",
       description: "onnxruntime execution providers for extraction with the ONNX codecs, e.g. cuda,cpu " +
-        "(else NAC_SAE_ONNX_PROVIDERS; default cpu)",
+        "(else NAC_SAE_ONNX_PROVIDERS)",
+      defaultText: "cpu",
     },
     ...SLURM_FLAGS,
     "cells-per-task": {

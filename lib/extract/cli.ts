@@ -93,8 +93,8 @@ const extract: Command = {
     "onnx-providers": {
       type: "string",
       description:
-        "onnxruntime execution providers of the ONNX codecs, e.g. cuda,cpu (else NAC_SAE_ONNX_PROVIDERS; " +
-        "default cpu)",
+        "onnxruntime execution providers of the ONNX codecs, e.g. cuda,cpu (else NAC_SAE_ONNX_PROVIDERS)",
+      defaultText: "cpu",
     },
     import: {
       type: "string",
