@@ -14,7 +14,19 @@ import { commandWorks } from "./tools.ts";
 const root = projectRoot();
 
 async function run(cmd: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  // `deno task` sets INIT_CWD only when it is unset; under `deno task test` it already names the project root,
+  // so each child starts without it, as from a user's shell.
+  const env = Deno.env.toObject();
+  delete env.INIT_CWD;
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
