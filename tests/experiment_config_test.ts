@@ -267,3 +267,14 @@ Deno.test("demo powered config: same data and codecs, mean+std pooling, 5-fold p
   assertEquals([c.outDir, c.featureDir], ["/tmp/demo-out/powered", "/tmp/demo-out/features"]);
   assertEquals(poweredConfig("/tmp/demo-out", paper, "full").grid, paper.grid);
 });
+
+Deno.test("config: an epochs object keeps only the schedule it names, and a written config validates again", () => {
+  const base = { name: "x", datasets: [{ name: "fsdd" }], codecs: ["lyra-3.2kbps"], outDir: "/tmp/x" };
+  for (const epochs of [{ fixed: 400 }, { paperScaled: 0.5 }, { convergent: { maxSteps: 500 } }]) {
+    const c = validateConfig({ ...base, epochs }, "first");
+    assertEquals(Object.keys(c.epochs), Object.keys(epochs));
+    assertEquals(validateConfig(JSON.parse(JSON.stringify(c)), "again").epochs, c.epochs);
+  }
+  const fixed = validateConfig({ ...base, epochs: { fixed: 400 } });
+  assertEquals([epochsFor(fixed.epochs, 2, 0.5), convergenceOf(fixed.epochs)], [400, null]);
+});

@@ -173,6 +173,8 @@ function validateObject(
   for (const [k, f] of Object.entries(spec.fields)) {
     const v = o[k];
     if (v === undefined) {
+      // The members not chosen in an exactly-one object stay absent (filling them would choose them too).
+      if (spec.exactlyOne) continue;
       if (f.required) throw new SchemaError(at(k), "required key is missing");
       if (f.default !== undefined) out[k] = structuredClone(f.default);
       // A nested table without its own default takes its fields' defaults (one definition of each default).
