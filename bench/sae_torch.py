@@ -63,8 +63,11 @@ def main():
     path = args.init if args.init.endswith(".safetensors") else os.path.join(args.init, "model.safetensors")
     tensors, meta = read_safetensors(path)
     cfg = json.loads(meta["config"])
-    k, batch, lr, eps = cfg["k"], cfg["batchSize"], cfg["lr"], cfg["adamEps"]
-    aux = cfg.get("auxK")  # optional AuxK (lib/sae/config.ts AuxKConfig): kAux, coef, deadSamples
+    # Checkpoint metadata is snake_case from format 2 on (camelCase in format 1).
+    pick = lambda snake, camel: cfg[snake] if snake in cfg else cfg[camel]
+    k, batch, lr, eps = cfg["k"], pick("batch_size", "batchSize"), cfg["lr"], pick("adam_eps", "adamEps")
+    aux = cfg.get("aux_k", cfg.get("auxK"))  # optional AuxK (lib/sae/config.ts): k_aux, coef, dead_samples
+    pick_aux = lambda snake, camel: aux[snake] if snake in aux else aux[camel]
     X = torch.from_numpy(np.ascontiguousarray(np.load(args.input), dtype=np.float32))
     perms = torch.from_numpy(np.load(args.perms).astype(np.int64))
     n, d = X.shape
@@ -95,8 +98,8 @@ def main():
             total = loss
             if aux:
                 # AuxK: top-kAux pre-activations among dead latents reconstruct the detached residual.
-                dead_bias = torch.where(since >= aux["deadSamples"], 0.0, -1e30).float()
-                a_vals, a_idx = (pre + dead_bias).topk(aux["kAux"], dim=1, sorted=False)
+                dead_bias = torch.where(since >= pick_aux("dead_samples", "deadSamples"), 0.0, -1e30).float()
+                a_vals, a_idx = (pre + dead_bias).topk(pick_aux("k_aux", "kAux"), dim=1, sorted=False)
                 z_aux = torch.zeros_like(pre).scatter(1, a_idx, torch.relu(a_vals))
                 e = (u - u_hat).detach()
                 e_hat = z_aux @ W_dec.t()
