@@ -176,8 +176,11 @@ function editDelta(
   return delta;
 }
 
-/** Loads the cell's codec and checks it can decode. */
-export async function loadDecodingCodec(ctx: CellContext, modelsDir?: string): Promise<Codec> {
+/** Loads the cell's codec (from the run's models directory unless another is given) and checks it can decode. */
+export async function loadDecodingCodec(
+  ctx: CellContext,
+  modelsDir: string | undefined = ctx.modelsDir,
+): Promise<Codec> {
   const codec = await (await getCodec(ctx.codec, { modelsDir })).load({ modelsDir, quiet: true });
   if (!codec.decode) {
     codec.dispose();
