@@ -76,6 +76,28 @@ export function parseNpy(bytes: Uint8Array, source = "<bytes>"): NpyArray {
   return { data: fortran ? fortranToC(data, shape) : data, shape, dtype: descr };
 }
 
+/** Per .npy kind: bytes per value, a new array of n values, and how one value is read in a byte order. */
+const KINDS: Record<
+  string,
+  {
+    width: number;
+    make: (n: number) => NpyArray["data"];
+    read: (dv: DataView, o: number, little: boolean) => number | bigint;
+  }
+> = {
+  f4: { width: 4, make: (n) => new Float32Array(n), read: (dv, o, le) => dv.getFloat32(o, le) },
+  f8: { width: 8, make: (n) => new Float64Array(n), read: (dv, o, le) => dv.getFloat64(o, le) },
+  i1: { width: 1, make: (n) => new Int8Array(n), read: (dv, o) => dv.getInt8(o) },
+  u1: { width: 1, make: (n) => new Uint8Array(n), read: (dv, o) => dv.getUint8(o) },
+  b1: { width: 1, make: (n) => new Uint8Array(n), read: (dv, o) => dv.getUint8(o) },
+  i2: { width: 2, make: (n) => new Int16Array(n), read: (dv, o, le) => dv.getInt16(o, le) },
+  u2: { width: 2, make: (n) => new Uint16Array(n), read: (dv, o, le) => dv.getUint16(o, le) },
+  i4: { width: 4, make: (n) => new Int32Array(n), read: (dv, o, le) => dv.getInt32(o, le) },
+  u4: { width: 4, make: (n) => new Uint32Array(n), read: (dv, o, le) => dv.getUint32(o, le) },
+  i8: { width: 8, make: (n) => new BigInt64Array(n), read: (dv, o, le) => dv.getBigInt64(o, le) },
+  u8: { width: 8, make: (n) => new BigUint64Array(n), read: (dv, o, le) => dv.getBigUint64(o, le) },
+};
+
 function readTyped(
   view: DataView,
   start: number,
@@ -85,62 +107,13 @@ function readTyped(
   source: string,
   descr: string,
 ): NpyArray["data"] {
-  const at = (i: number, size: number) => start + i * size;
-  switch (kind) {
-    case "f4": {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getFloat32(at(i, 4), little);
-      return a;
-    }
-    case "f8": {
-      const a = new Float64Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getFloat64(at(i, 8), little);
-      return a;
-    }
-    case "i1": {
-      const a = new Int8Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getInt8(start + i);
-      return a;
-    }
-    case "u1":
-    case "b1": {
-      const a = new Uint8Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getUint8(start + i);
-      return a;
-    }
-    case "i2": {
-      const a = new Int16Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getInt16(at(i, 2), little);
-      return a;
-    }
-    case "u2": {
-      const a = new Uint16Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getUint16(at(i, 2), little);
-      return a;
-    }
-    case "i4": {
-      const a = new Int32Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getInt32(at(i, 4), little);
-      return a;
-    }
-    case "u4": {
-      const a = new Uint32Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getUint32(at(i, 4), little);
-      return a;
-    }
-    case "i8": {
-      const a = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getBigInt64(at(i, 8), little);
-      return a;
-    }
-    case "u8": {
-      const a = new BigUint64Array(n);
-      for (let i = 0; i < n; i++) a[i] = view.getBigUint64(at(i, 8), little);
-      return a;
-    }
-    default:
-      throw new Error(`${source}: unsupported dtype ${descr}`);
-  }
+  const k = KINDS[kind];
+  if (!k) throw new Error(`${source}: unsupported dtype ${descr}`);
+  const a = k.make(n);
+  // One array type per kind, so each slot takes what its kind reads (number, or bigint for 8-byte integers).
+  const slots = a as unknown as { [i: number]: number | bigint };
+  for (let i = 0; i < n; i++) slots[i] = k.read(view, start + i * k.width, little);
+  return a;
 }
 
 function fortranToC<T extends NpyArray["data"]>(data: T, shape: number[]): T {

@@ -20,6 +20,15 @@ export interface Tensor {
 
 export type TensorMap = Map<string, Tensor>;
 
+/** An empty state dict and how a float32 tensor goes into it (the builders of random codec weights). */
+export function float32Tensors(): {
+  weights: TensorMap;
+  put: (name: string, shape: number[], data: Float32Array) => void;
+} {
+  const weights: TensorMap = new Map();
+  return { weights, put: (name, shape, data) => void weights.set(name, { dtype: "F32", shape, data }) };
+}
+
 /** One header entry: dtype, shape and the byte range of its data within the whole file. */
 export interface SafeEntry {
   dtype: string;

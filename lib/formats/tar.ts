@@ -38,31 +38,45 @@ function paxPath(data: Uint8Array): string | undefined {
   return undefined;
 }
 
+/**
+ * Names the entries of one archive in order: a pax `x` header carries the path of the entry after it; global
+ * pax and GNU long-name/link headers are metadata, skipped.
+ */
+class EntryNames {
+  private nextPath: string | undefined;
+
+  /** The path of a regular file's entry; undefined for metadata and other entry types. */
+  regularFile(h: Uint8Array, data: Uint8Array): string | undefined {
+    const type = String.fromCharCode(h[156] || 0x30);
+    if (type === "x") {
+      this.nextPath = paxPath(data);
+      return undefined;
+    }
+    if (type === "g" || type === "L" || type === "K") return undefined;
+    const prefix = field(h, 257, 6) === "ustar" ? field(h, 345, 155) : "";
+    const name = this.nextPath ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
+    this.nextPath = undefined;
+    return type === "0" || type === "7" ? name : undefined;
+  }
+}
+
 /** The regular files of an uncompressed tar archive. */
 export function readTar(tar: Uint8Array): TarEntry[] {
   const entries: TarEntry[] = [];
   let o = 0;
-  let nextPath: string | undefined;
+  const names = new EntryNames();
   while (o + 512 <= tar.length) {
     const h = tar.subarray(o, o + 512);
     if (h.every((b) => b === 0)) break; // end-of-archive marker
     const size = octal(h, 124, 12);
-    const type = String.fromCharCode(h[156] || 0x30);
     const body = o + 512;
     if (body + size > tar.length) {
       throw new Error(`truncated tar archive: entry at byte ${o} needs ${size} bytes`);
     }
     const data = tar.subarray(body, body + size);
     o = body + Math.ceil(size / 512) * 512;
-    if (type === "x") {
-      nextPath = paxPath(data);
-      continue;
-    }
-    if (type === "g" || type === "L" || type === "K") continue;
-    const prefix = field(h, 257, 6) === "ustar" ? field(h, 345, 155) : "";
-    const name = nextPath ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
-    nextPath = undefined;
-    if (type === "0" || type === "7") entries.push({ path: name, data });
+    const name = names.regularFile(h, data);
+    if (name !== undefined) entries.push({ path: name, data });
   }
   return entries;
 }
@@ -100,13 +114,12 @@ export async function* readTarStream(
   want: (path: string) => boolean = () => true,
 ): AsyncGenerator<TarEntry> {
   const reader = new ByteReader(stream[Symbol.asyncIterator]());
-  let nextPath: string | undefined;
+  const names = new EntryNames();
   let offset = 0;
   while (true) {
     const h = await reader.read(512);
     if (h.length < 512 || h.every((b) => b === 0)) return;
     const size = octal(h, 124, 12);
-    const type = String.fromCharCode(h[156] || 0x30);
     const padded = Math.ceil(size / 512) * 512;
     const body = await reader.read(padded);
     if (body.length < padded) {
@@ -114,14 +127,7 @@ export async function* readTarStream(
     }
     offset += 512 + padded;
     const data = body.subarray(0, size);
-    if (type === "x") {
-      nextPath = paxPath(data);
-      continue;
-    }
-    if (type === "g" || type === "L" || type === "K") continue;
-    const prefix = field(h, 257, 6) === "ustar" ? field(h, 345, 155) : "";
-    const name = nextPath ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
-    nextPath = undefined;
-    if ((type === "0" || type === "7") && want(name)) yield { path: name, data };
+    const name = names.regularFile(h, data);
+    if (name !== undefined && want(name)) yield { path: name, data };
   }
 }

@@ -127,40 +127,35 @@ class PickleReader {
   private need(n: number): void {
     if (this.p + n > this.data.length) this.fail("truncated pickle");
   }
+  /** Moves past the next `n` bytes (which must be there); returns where they start. */
+  private advance(n: number): number {
+    this.need(n);
+    this.p += n;
+    return this.p - n;
+  }
   u8(): number {
     this.need(1);
     return this.data[this.p++];
   }
   u16(): number {
-    this.need(2);
-    this.p += 2;
-    return this.dv.getUint16(this.p - 2, true);
+    return this.dv.getUint16(this.advance(2), true);
   }
   u32(): number {
-    this.need(4);
-    this.p += 4;
-    return this.dv.getUint32(this.p - 4, true);
+    return this.dv.getUint32(this.advance(4), true);
   }
   i32(): number {
-    this.need(4);
-    this.p += 4;
-    return this.dv.getInt32(this.p - 4, true);
+    return this.dv.getInt32(this.advance(4), true);
   }
   u64(): number {
-    this.need(8);
-    this.p += 8;
-    return Number(this.dv.getBigUint64(this.p - 8, true));
+    return Number(this.dv.getBigUint64(this.advance(8), true));
   }
   /** BINFLOAT: big-endian float64. */
   f64be(): number {
-    this.need(8);
-    this.p += 8;
-    return this.dv.getFloat64(this.p - 8, false);
+    return this.dv.getFloat64(this.advance(8), false);
   }
   take(n: number): Uint8Array {
-    this.need(n);
-    this.p += n;
-    return this.data.subarray(this.p - n, this.p);
+    const at = this.advance(n);
+    return this.data.subarray(at, at + n);
   }
   text(n: number): string {
     return this.td.decode(this.take(n));

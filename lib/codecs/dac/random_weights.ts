@@ -5,7 +5,7 @@
  * uniform in [0.3, 2]; codebooks unit-variance.
  */
 import { Rng } from "../../common/random.ts";
-import type { TensorMap } from "../../formats/safetensors.ts";
+import { float32Tensors, type TensorMap } from "../../formats/safetensors.ts";
 import type { DacConfig } from "./config.ts";
 
 function uniform(rng: Rng, n: number, lo: number, hi: number): Float32Array {
@@ -16,9 +16,7 @@ function uniform(rng: Rng, n: number, lo: number, hi: number): Float32Array {
 
 export function randomDacWeights(cfg: DacConfig, seed = 0): TensorMap {
   const rng = new Rng(seed);
-  const w: TensorMap = new Map();
-  const put = (name: string, shape: number[], data: Float32Array) =>
-    w.set(name, { dtype: "F32", shape, data });
+  const { weights: w, put } = float32Tensors();
   const conv = (p: string, cout: number, cin: number, k: number) => {
     put(`${p}.weight_v`, [cout, cin, k], uniform(rng, cout * cin * k, -Math.sqrt(3), Math.sqrt(3)));
     put(`${p}.weight_g`, [cout, 1, 1], new Float32Array(cout).fill(1));

@@ -5,7 +5,7 @@
  * unit-variance with cluster_usage 1.
  */
 import { Rng } from "../../common/random.ts";
-import type { TensorMap } from "../../formats/safetensors.ts";
+import { float32Tensors, type TensorMap } from "../../formats/safetensors.ts";
 import { type MimiConfig, mimiDownsampleStride } from "./config.ts";
 
 function uniform(rng: Rng, n: number, scale: number): Float32Array {
@@ -17,9 +17,7 @@ function uniform(rng: Rng, n: number, scale: number): Float32Array {
 
 export function randomMimiWeights(cfg: MimiConfig, seed = 0): TensorMap {
   const rng = new Rng(seed);
-  const w: TensorMap = new Map();
-  const put = (name: string, shape: number[], data: Float32Array) =>
-    w.set(name, { dtype: "F32", shape, data });
+  const { weights: w, put } = float32Tensors();
   const conv = (p: string, cout: number, cin: number, k: number, bias = true) => {
     put(`${p}.weight`, [cout, cin, k], uniform(rng, cout * cin * k, 1 / Math.sqrt(cin * k)));
     if (bias) put(`${p}.bias`, [cout], uniform(rng, cout, 0.01));
