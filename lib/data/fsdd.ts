@@ -24,6 +24,7 @@ import { log } from "../common/progress.ts";
 import type { ManifestRow, Split } from "./manifest.ts";
 import { gunzip, readTar } from "../formats/tar.ts";
 import { broadOf } from "./taxonomy.ts";
+import { datasetInEnvOrCache, datasetInSource } from "./locate.ts";
 
 export const FSDD_ARCHIVE_URL =
   "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/26eb9aa.tar.gz";
@@ -125,19 +126,14 @@ export interface FsddLocateOptions {
  */
 export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> {
   if (opts.source) {
-    for (const dir of [join(opts.source, "fsdd"), opts.source]) {
-      if (await hasRecordings(dir)) return resolve(dir);
-    }
+    const found = await datasetInSource(opts.source, "fsdd", hasRecordings);
+    if (found) return found;
     throw new Error(
       `--source ${opts.source}: no FSDD recordings/ folder in ${join(opts.source, "fsdd")} or ${opts.source}`,
     );
   }
-  const candidates: string[] = [];
-  const env = Deno.env.get(FSDD_ENV_VAR);
-  if (env) candidates.push(join(env, "fsdd"));
-  const cached = join(cacheRoot(), "fsdd");
-  candidates.push(cached);
-  for (const dir of candidates) if (await hasRecordings(dir)) return resolve(dir);
+  const { found, candidates, cached } = await datasetInEnvOrCache("fsdd", FSDD_ENV_VAR, hasRecordings);
+  if (found) return found;
   const where = `set ${FSDD_ENV_VAR} to a folder holding fsdd/recordings/, or pass --source DIR`;
   if (opts.offline) {
     throw new Error(

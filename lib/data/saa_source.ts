@@ -4,13 +4,14 @@
  * per-file sha256 list kept in the project (saa_sha256.csv: checksums of the mirror's 1166 WAV files).
  */
 import { dirname, join, resolve } from "node:path";
-import { cacheRoot, download } from "../common/assets.ts";
+import { download } from "../common/assets.ts";
 import { parseCsvRecords } from "../formats/csv.ts";
 import { exists, writeFileAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log, Progress } from "../common/progress.ts";
 import { detectSaaLayout, SAA_CITATION, SAA_LICENCE } from "./saa.ts";
 import { readTarStream } from "../formats/tar.ts";
+import { datasetInEnvOrCache, datasetInSource } from "./locate.ts";
 
 export const SAA_MIRROR_COMMIT = "74edf3388ae2526c2dd69e7a6e5bcfb20023a210";
 export const SAA_ARCHIVE_URL =
@@ -55,20 +56,15 @@ export interface SaaLocateOptions {
 /** The SAA folder (either layout): --source → $NAC_SAE_DATA/saa → cache → download into the cache. */
 export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
   if (opts.source) {
-    for (const dir of [join(opts.source, "saa"), opts.source]) {
-      if (await detectSaaLayout(dir)) return resolve(dir);
-    }
+    const found = await datasetInSource(opts.source, "saa", detectSaaLayout);
+    if (found) return found;
     throw new Error(
       `--source ${opts.source}: no Speech Accent Archive in ${join(opts.source, "saa")} or ${opts.source} ` +
         "(expected recordings/ with bio_metadata.csv (GitHub mirror) or speakers_all.csv (Kaggle/GMU))",
     );
   }
-  const candidates: string[] = [];
-  const env = Deno.env.get(SAA_ENV_VAR);
-  if (env) candidates.push(join(env, "saa"));
-  const cached = join(cacheRoot(), "saa");
-  candidates.push(cached);
-  for (const dir of candidates) if (await detectSaaLayout(dir)) return resolve(dir);
+  const { found, candidates, cached } = await datasetInEnvOrCache("saa", SAA_ENV_VAR, detectSaaLayout);
+  if (found) return found;
   const archiveUrl = opts.archiveUrl ?? SAA_ARCHIVE_URL;
   const metadataUrl = opts.metadataUrl ?? SAA_METADATA_URL;
   const where = `set ${SAA_ENV_VAR} to a folder holding saa/ (recordings/ + bio_metadata.csv or ` +

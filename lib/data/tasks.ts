@@ -7,7 +7,7 @@
  */
 import type pl from "nodejs-polars";
 import { type ManifestRow, manifestRows } from "./manifest.ts";
-import { NARROW_TO_BROAD } from "./taxonomy.ts";
+import { type BroadLabel, NARROW_TO_BROAD } from "./taxonomy.ts";
 
 export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
 
@@ -20,27 +20,28 @@ export interface TaskSpec {
   label(accentNarrow: string): 0 | 1 | null;
 }
 
+/** A task whose label follows from the utterance's broad accent (and, for exceptions, its narrow one). */
+function taskOfAccents(
+  id: TaskId,
+  title: string,
+  classes: [string, string],
+  labelOf: (broad: BroadLabel | undefined, narrow: string) => 0 | 1 | null,
+): TaskSpec {
+  return { id, title, classes, label: (narrow) => labelOf(NARROW_TO_BROAD[narrow], narrow) };
+}
+
 export const TASKS: Record<TaskId, TaskSpec> = {
-  "us-vs-uk": {
-    id: "us-vs-uk",
-    title: "US vs UK",
-    classes: ["US", "UK"],
-    label: (narrow) => {
-      const broad = NARROW_TO_BROAD[narrow];
-      if (broad === "North America") return 0;
-      if (broad === "British Isles" && narrow !== "Irish") return 1;
-      return null;
-    },
-  },
-  "us-vs-non-us-uk": {
-    id: "us-vs-non-us-uk",
-    title: "US vs Non-US-UK",
-    classes: ["US", "Non-US-UK"],
-    label: (narrow) => {
-      const broad = NARROW_TO_BROAD[narrow];
-      return broad === "North America" ? 0 : broad === "Other" ? 1 : null;
-    },
-  },
+  "us-vs-uk": taskOfAccents("us-vs-uk", "US vs UK", ["US", "UK"], (broad, narrow) => {
+    if (broad === "North America") return 0;
+    if (broad === "British Isles" && narrow !== "Irish") return 1;
+    return null;
+  }),
+  "us-vs-non-us-uk": taskOfAccents(
+    "us-vs-non-us-uk",
+    "US vs Non-US-UK",
+    ["US", "Non-US-UK"],
+    (broad) => broad === "North America" ? 0 : broad === "Other" ? 1 : null,
+  ),
 };
 
 export const TASK_IDS = Object.keys(TASKS) as TaskId[];
