@@ -13,7 +13,7 @@ import { Rng } from "../common/random.ts";
 import { formatDuration, log } from "../common/progress.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
 import { ADAM_BETAS, type AdamHyper, adamRange, adamRangeZeroGrad } from "./adam.ts";
-import { createEngine, engineThreads } from "./engine.ts";
+import { type BatchResult, createEngine, engineThreads } from "./engine.ts";
 import { checkFeatures, checkTrainable, initModel, normalizeRow, type SaeModel } from "./model.ts";
 import { evaluate } from "./evaluate.ts";
 import { ConvergenceMonitor, type StoppingRecord } from "./convergence.ts";
@@ -85,7 +85,8 @@ export function newOptimizerState(cfg: SaeConfig): OptimizerState {
   return { step: 0, m: zeros(), v: zeros() };
 }
 
-export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+/** Refuses a config, features or options that cannot train, before any work. */
+function checkTrainInputs(X: Matrix, cfg: SaeConfig, opts: TrainOptions): void {
   validateConfig(cfg);
   checkFeatures(X, cfg.dIn, "training features");
   checkTrainable(X, "training features");
@@ -93,6 +94,72 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
   const rule = cfg.convergence;
   if (rule && !opts.val) throw new Error("the convergent schedule needs validation rows (val1) to monitor");
   if (rule && opts.resume) throw new Error("the convergent schedule cannot resume a run; start it afresh");
+}
+
+/**
+ * The training history as it grows: batch metrics accumulate until `record` closes one history record (per
+ * epoch, or per validation measurement of the convergent schedule) and starts the next.
+ */
+class HistoryRecorder {
+  private acc: MetricsAccumulator;
+  private auxSum = 0;
+  private batches = 0;
+  private samples = 0;
+  private t0 = performance.now();
+
+  constructor(
+    private readonly cfg: SaeConfig,
+    private readonly n: number,
+    private readonly sst: number,
+    private readonly history: EpochRecord[],
+  ) {
+    this.acc = new MetricsAccumulator(cfg.dIn, cfg.dZ);
+  }
+
+  addBatch(out: BatchResult, rows: number): void {
+    this.acc.addError(out.sse, rows);
+    this.auxSum += out.auxLoss ?? 0;
+    this.batches++;
+    this.samples += rows;
+    this.acc.addTopK(out.vals, out.idx, rows * this.cfg.k);
+  }
+
+  /** Seconds of training steps since the last record (taken before a validation measurement). */
+  seconds(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /** Closes the current record into the history. */
+  record(epoch: number, step: number, seconds: number, val: number | null): EpochRecord {
+    const { acc, n, sst } = this;
+    const d = this.cfg.dIn;
+    const rec: EpochRecord = {
+      epoch,
+      step,
+      trainLoss: acc.sse / (acc.rows * d),
+      valLoss: val,
+      nmse: (acc.sse / sst) * (n / acc.rows),
+      l0: acc.activeTotal / acc.rows,
+      dead: acc.deadLatents(),
+      samplesPerS: this.samples / seconds,
+      seconds,
+    };
+    if (this.cfg.auxK) rec.auxLoss = this.auxSum / this.batches;
+    this.history.push(rec);
+    return rec;
+  }
+
+  /** Starts the next record's metrics and clock (after the caller's per-record work, which is not timed). */
+  startNext(): void {
+    this.acc = new MetricsAccumulator(this.cfg.dIn, this.cfg.dZ);
+    this.auxSum = this.batches = this.samples = 0;
+    this.t0 = performance.now();
+  }
+}
+
+export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  checkTrainInputs(X, cfg, opts);
+  const rule = cfg.convergence;
   const quiet = opts.quiet ?? false;
   const model = opts.resume?.model ?? initModel(X, cfg);
   model.config = cfg;
@@ -126,28 +193,11 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           : `epochs ${startEpoch + 1}..${cfg.epochs}`),
       quiet,
     );
-    // One history record per epoch (epoch schedule) or per validation measurement (convergent schedule).
-    let acc = new MetricsAccumulator(d, dZ);
-    let auxSum = 0, batches = 0, samples = 0, t0 = performance.now();
-    // `seconds` covers the training steps only (taken before the validation measurement).
+    const recorder = new HistoryRecorder(cfg, n, sst, history);
     const record = async (epoch: number, seconds: number, val: number | null): Promise<EpochRecord> => {
-      const rec: EpochRecord = {
-        epoch,
-        step: optimizer.step,
-        trainLoss: acc.sse / (acc.rows * d),
-        valLoss: val,
-        nmse: (acc.sse / sst) * (n / acc.rows),
-        l0: acc.activeTotal / acc.rows,
-        dead: acc.deadLatents(),
-        samplesPerS: samples / seconds,
-        seconds,
-      };
-      if (cfg.auxK) rec.auxLoss = auxSum / batches;
-      history.push(rec);
+      const rec = recorder.record(epoch, optimizer.step, seconds, val);
       await opts.onEpoch?.(rec, result);
-      acc = new MetricsAccumulator(d, dZ);
-      auxSum = batches = samples = 0;
-      t0 = performance.now();
+      recorder.startNext();
       return rec;
     };
     for (let epoch = startEpoch; monitor ? !result.stopping : epoch < cfg.epochs; epoch++) {
@@ -159,11 +209,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           batch.set(X.data.subarray(src, src + d), r * d);
         }
         const out = await engine.step(batch.subarray(0, rows * d), rows);
-        acc.addError(out.sse, rows);
-        auxSum += out.auxLoss ?? 0;
-        batches++;
-        samples += rows;
-        acc.addTopK(out.vals, out.idx, rows * cfg.k);
+        recorder.addBatch(out, rows);
         projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
         const t = ++optimizer.step;
         // Adam on every element (torch semantics), then unit-norm decoder columns; row by row so each
@@ -173,7 +219,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         adamRange(params[2], t, hyper);
         opts.onStep?.(t, out.sse / (rows * d));
         if (monitor && t % rule!.evalEvery === 0) {
-          const seconds = (performance.now() - t0) / 1000;
+          const seconds = recorder.seconds();
           const val = (await valLoss())!;
           if (monitor.observe(t, val)) copyModel(model, best!);
           const rec = await record(epoch + (start + rows >= n ? 1 : 0), seconds, val);
@@ -193,7 +239,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         }
       }
       if (!monitor) {
-        const seconds = (performance.now() - t0) / 1000;
+        const seconds = recorder.seconds();
         const rec = await record(epoch + 1, seconds, await valLoss());
         if (!quiet) {
           const elapsed = (performance.now() - trainStart) / 1000;
