@@ -51,21 +51,39 @@ export function bootstrapDeltaF1(
   // Cell index t·2 + p per utterance, for the feature and the reference.
   const cf = Int32Array.from({ length: n }, (_, i) => truth[i] * 2 + predFeature[i]);
   const cr = Int32Array.from({ length: n }, (_, i) => truth[i] * 2 + predRef[i]);
+  return bootstrapConfusions(
+    [cf, cr],
+    resamples,
+    seed,
+    ([f, r]) => macroF1FromConfusion(f) - macroF1FromConfusion(r),
+  );
+}
+
+/**
+ * The 95 % percentile interval of `statistic` over bootstrap resamples: each resample draws n utterances
+ * (uniformly, with replacement; one draw serves every prediction set) and counts, per set, the confusion
+ * cells (truth·2 + prediction) of the drawn utterances.
+ */
+function bootstrapConfusions(
+  cellSets: Int32Array[],
+  resamples: number,
+  seed: number,
+  statistic: (counts: Int32Array[]) => number,
+): { low: number; high: number } {
+  const n = cellSets[0].length;
   const rng = new Rng(seed);
-  const deltas = new Float64Array(resamples);
-  const f = new Int32Array(4), r = new Int32Array(4);
+  const values = new Float64Array(resamples);
+  const counts = cellSets.map(() => new Int32Array(4));
   for (let b = 0; b < resamples; b++) {
-    f.fill(0);
-    r.fill(0);
+    for (const c of counts) c.fill(0);
     for (let i = 0; i < n; i++) {
       const j = rng.int(n);
-      f[cf[j]]++;
-      r[cr[j]]++;
+      for (let k = 0; k < cellSets.length; k++) counts[k][cellSets[k][j]]++;
     }
-    deltas[b] = macroF1FromConfusion(f) - macroF1FromConfusion(r);
+    values[b] = statistic(counts);
   }
-  deltas.sort();
-  const at = (p: number) => deltas[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
+  values.sort();
+  const at = (p: number) => values[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
   return { low: at(0.025), high: at(0.975) };
 }
 
@@ -84,17 +102,7 @@ export function bootstrapF1(
     }
     return truth[i] * 2 + pred[i];
   });
-  const rng = new Rng(seed);
-  const f1 = new Float64Array(resamples);
-  const c = new Int32Array(4);
-  for (let b = 0; b < resamples; b++) {
-    c.fill(0);
-    for (let i = 0; i < n; i++) c[cell[rng.int(n)]]++;
-    f1[b] = macroF1FromConfusion(c);
-  }
-  f1.sort();
-  const at = (p: number) => f1[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
-  return { low: at(0.025), high: at(0.975) };
+  return bootstrapConfusions([cell], resamples, seed, ([c]) => macroF1FromConfusion(c));
 }
 
 /** Mean and the 2.5 % / 97.5 % percentiles of a sample (e.g. F1 of label-permuted probes). */

@@ -23,18 +23,5 @@ export {
   renderSvg,
   VEGA_LITE_MIME,
 } from "./render.ts";
-export {
-  distinct,
-  FEATURE_LABELS,
-  groupBy,
-  type Interval,
-  meanInterval,
-  meanOf,
-  orderCodecs,
-  records,
-  round,
-  type Row,
-  TASK_LABELS,
-  taskLabel,
-  where,
-} from "./rows.ts";
+// Every row helper of rows.ts is part of the stage's interface.
+export * from "./rows.ts";

@@ -154,6 +154,16 @@ const DELTA_TOOLTIP = [
   { field: "hi_pct", title: "95 % hi" },
 ];
 
+/** One panel per latent ratio q over the same rows, each panel drawn by `layer`. */
+function qPanels(rows: Row[], layer: unknown[]) {
+  return {
+    data: { values: rows },
+    facet: { column: qFacet() },
+    spec: { width: 150, height: 170, layer },
+    config: { view: { stroke: "#ddd" } },
+  };
+}
+
 function qFacet() {
   return {
     field: "q",
@@ -188,25 +198,18 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
         `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information ` +
         `lost${fitNote(rows)}`,
     },
-    data: { values: rows },
-    facet: { column: qFacet() },
-    spec: {
-      width: 150,
-      height: 170,
-      layer: [
-        {
-          mark: { type: "line" },
-          encoding: {
-            x: S_AXIS,
-            y: { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
-            color: codecColor(codecs),
-          },
+    ...qPanels(rows, [
+      {
+        mark: { type: "line" },
+        encoding: {
+          x: S_AXIS,
+          y: { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
+          color: codecColor(codecs),
         },
-        fitPoints(codecs),
-        ZERO_RULE,
-      ],
-    },
-    config: { view: { stroke: "#ddd" } },
+      },
+      fitPoints(codecs),
+      ZERO_RULE,
+    ]),
   };
 }
 
@@ -230,35 +233,28 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
       } — ${taskLabel(opts.task)}`,
       subtitle: `dataset: ${rows[0].dataset}; ${how}${fitNote(rows)}`,
     },
-    data: { values: rows },
-    facet: { column: qFacet() },
-    spec: {
-      width: 150,
-      height: 170,
-      layer: [
-        {
-          mark: { type: "area", opacity: 0.25 },
-          encoding: {
-            // x and color per layer: shared, they would also group the zero rule's aggregate by s.
-            x: S_AXIS,
-            color: codecColor(codecs),
-            y: { field: "lo_pct", type: "quantitative", title: "ΔF1 (%)" },
-            y2: { field: "hi_pct" },
-          },
+    ...qPanels(rows, [
+      {
+        mark: { type: "area", opacity: 0.25 },
+        encoding: {
+          // x and color per layer: shared, they would also group the zero rule's aggregate by s.
+          x: S_AXIS,
+          color: codecColor(codecs),
+          y: { field: "lo_pct", type: "quantitative", title: "ΔF1 (%)" },
+          y2: { field: "hi_pct" },
         },
-        {
-          mark: { type: "line" },
-          encoding: {
-            x: S_AXIS,
-            color: codecColor(codecs),
-            y: { field: "delta_f1_pct", type: "quantitative" },
-          },
+      },
+      {
+        mark: { type: "line" },
+        encoding: {
+          x: S_AXIS,
+          color: codecColor(codecs),
+          y: { field: "delta_f1_pct", type: "quantitative" },
         },
-        fitPoints(codecs),
-        ZERO_RULE,
-      ],
-    },
-    config: { view: { stroke: "#ddd" } },
+      },
+      fitPoints(codecs),
+      ZERO_RULE,
+    ]),
   };
 }
 

@@ -267,20 +267,21 @@ export function claimsTable(results: pl.DataFrame, opts: { claim?: 1 | 2 | 3 } =
   const col = (k: keyof ClaimRow) => rows.map((r) => r[k]);
   const num = (k: keyof ClaimRow) =>
     pl.Series(k, col(k).map((v) => (Number.isFinite(v) ? v : null)), pl.Float64);
+  const text = (k: keyof ClaimRow) => pl.Series(k, col(k), pl.Utf8);
   return pl.DataFrame([
-    pl.Series("claim", col("claim"), pl.Utf8),
-    pl.Series("dataset", col("dataset"), pl.Utf8),
-    pl.Series("protocol", col("protocol"), pl.Utf8),
-    pl.Series("task", col("task"), pl.Utf8),
-    pl.Series("codec", col("codec"), pl.Utf8),
-    pl.Series("contrast", col("contrast"), pl.Utf8),
+    text("claim"),
+    text("dataset"),
+    text("protocol"),
+    text("task"),
+    text("codec"),
+    text("contrast"),
     num("d_pct"),
     num("low_pct"),
     num("high_pct"),
-    pl.Series("replicates", col("replicates"), pl.Utf8),
-    pl.Series("verdict", col("verdict"), pl.Utf8),
-    pl.Series("numbers", col("numbers"), pl.Utf8),
-    pl.Series("caveats", col("caveats"), pl.Utf8),
+    text("replicates"),
+    text("verdict"),
+    text("numbers"),
+    text("caveats"),
   ]);
 }
 

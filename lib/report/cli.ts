@@ -1,5 +1,5 @@
 /** `deno task cli report --results DIR [--out FILE] [--compare DIR,…] [--json]` (also `deno task report DIR`). */
-import { type Command, UsageError } from "../common/cli.ts";
+import { type Command, stringFlag, UsageError } from "../common/cli.ts";
 import { log } from "../common/progress.ts";
 import { writeReport } from "./report.ts";
 
@@ -13,7 +13,7 @@ const report: Command = {
       type: "string",
       description: "results folder written by `grid` or `demo` (or give it as DIR)",
     },
-    out: { type: "string", description: "output file (HTML)", defaultText: "DIR/report.html" },
+    out: stringFlag("output file (HTML)", { defaultText: "DIR/report.html" }),
     compare: {
       type: "string",
       description: "results folders of the same data under other protocols (comma-separated), side by side",

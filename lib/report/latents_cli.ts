@@ -1,5 +1,5 @@
 /** `deno task cli inspect --results DIR [cell selection] [--out FILE]`: the latent dashboard of one cell. */
-import { type Command, num } from "../common/cli.ts";
+import { type Command, num, stringFlag } from "../common/cli.ts";
 import { CELL_SELECT_FLAGS, cellSelectionFromFlags } from "../experiment/cell_context.ts";
 import { DASHBOARD_MAX_BYTES, writeLatentsDashboard } from "./latents.ts";
 
@@ -14,16 +14,16 @@ const inspect: Command = {
     "[--utterances N] [--excerpt-seconds S] [--out FILE]",
   flags: {
     ...CELL_SELECT_FLAGS,
-    top: { type: "string", description: "latents shown (top by |coefficient|)", default: "8" },
-    utterances: { type: "string", description: "top-activating utterances per latent", default: "5" },
-    "excerpt-seconds": { type: "string", description: "embedded audio excerpt length, s", default: "3" },
-    "excerpt-rate": { type: "string", description: "embedded audio sample rate, Hz", default: "8000" },
+    top: stringFlag("latents shown (top by |coefficient|)", { default: "8" }),
+    utterances: stringFlag("top-activating utterances per latent", { default: "5" }),
+    "excerpt-seconds": stringFlag("embedded audio excerpt length, s", { default: "3" }),
+    "excerpt-rate": stringFlag("embedded audio sample rate, Hz", { default: "8000" }),
     "steer-dir": {
       type: "string",
       description: "folder of a steering run to show and link",
       defaultText: "DIR/steer when present",
     },
-    out: { type: "string", description: "output HTML file", defaultText: "DIR/latents.html" },
+    out: stringFlag("output HTML file", { defaultText: "DIR/latents.html" }),
   },
   async run(flags, positionals) {
     const { results, select } = cellSelectionFromFlags(flags, positionals);

@@ -146,17 +146,9 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}.missing{colo
 .reading{background:#f3f7ff;border-left:4px solid #4c78a8;padding:.5em 1em}`;
 
 /** Builds the report page for loaded results. */
-export async function buildReportHtml(
-  bundle: ResultsBundle,
-  opts: { compare?: ResultsBundle[] } = {},
-): Promise<Omit<ReportSummary, "path" | "bytes" | "seconds"> & { html: string }> {
+/** The reading notes, the run, the reference against chance (per protocol with `compare`), claims, codec pairs. */
+async function referenceSections(page: Page, bundle: ResultsBundle, compare: ResultsBundle[]): Promise<void> {
   const { results } = bundle;
-  const page = new Page();
-  const task2 = defaultTask(results);
-  const settings = taskSettings(results);
-  const rows = records(results, ["seed", "feature", "q", "s"], "results");
-  const multiSeed = distinct(rows, "seed").length > 1;
-
   page.parts.push(
     `<div class="reading"><p><b>How to read ΔF1.</b> ${escapeHtml(READING_DELTA_F1)}</p>` +
       `<p><b>Data.</b> ${escapeHtml(PAPER_DIFFERENCE)}</p></div>`,
@@ -181,14 +173,12 @@ export async function buildReportHtml(
           "measures noise, not lost accent information.",
       ),
   );
-  if (opts.compare && opts.compare.length > 0) {
+  if (compare.length > 0) {
     // Runs of the same data under other protocols (e.g. the paper's and the best-powered one), side by side.
-    const all = pl.concat([results, ...opts.compare.map((b) => b.results)], { how: "diagonal" });
+    const all = pl.concat([results, ...compare.map((b) => b.results)], { how: "diagonal" });
     await page.section("Protocols side by side", () => {
       page.p(
-        `This run and ${
-          opts.compare!.map((b) => b.dir).join(", ")
-        }: the same data under each probe protocol ` +
+        `This run and ${compare.map((b) => b.dir).join(", ")}: the same data under each probe protocol ` +
           '("mean, split" = the paper\'s mean pooling and fixed split). Every number names the protocol that ' +
           "produced it.",
       );
@@ -212,6 +202,18 @@ export async function buildReportHtml(
       "Mean ΔF1 (%) on z over the grid, per pair of codecs, with the 95 % interval of the difference",
       "within intervals: the ranking of that pair is not supported by these results.",
     ));
+}
+
+/** The paper's figures and tables 2 and 3 (task2: the task of the single-task ones), then the intervals. */
+async function figureSections(
+  page: Page,
+  bundle: ResultsBundle,
+  task2: string,
+  settings: ReturnType<typeof taskSettings>,
+): Promise<void> {
+  const { results } = bundle;
+  const rows = records(results, ["seed", "feature", "q", "s"], "results");
+  const multiSeed = distinct(rows, "seed").length > 1;
   await page.section("Figures 2 and 3 — ΔF1 (%) on z across q and s", async () => {
     for (const s of settings) await page.chart(deltaF1Chart(results, { ...s, feature: "z" }));
   });
@@ -259,6 +261,11 @@ export async function buildReportHtml(
       },
     );
   }
+}
+
+/** SAE training, latents and steering, the run config and the environment. */
+async function runSections(page: Page, bundle: ResultsBundle, task2: string): Promise<void> {
+  const { results } = bundle;
   await page.section("SAE training", async () => {
     await page.chart(trainingCurvesChart(requireTable(bundle, "curves"), { task: task2 }));
     page.table(
@@ -282,6 +289,20 @@ export async function buildReportHtml(
     if (!bundle.runInfo) throw new Error("no run_info.json");
     page.parts.push(json(bundle.runInfo));
   });
+}
+
+export async function buildReportHtml(
+  bundle: ResultsBundle,
+  opts: { compare?: ResultsBundle[] } = {},
+): Promise<Omit<ReportSummary, "path" | "bytes" | "seconds"> & { html: string }> {
+  const { results } = bundle;
+  const page = new Page();
+  const task2 = defaultTask(results);
+  const settings = taskSettings(results);
+
+  await referenceSections(page, bundle, opts.compare ?? []);
+  await figureSections(page, bundle, task2, settings);
+  await runSections(page, bundle, task2);
 
   const title = `nac-sae report — ${escapeHtml(String(bundle.runInfo?.name ?? bundle.dir))}`;
   const html = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +

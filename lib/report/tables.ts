@@ -5,19 +5,7 @@
  */
 import pl from "nodejs-polars";
 import type { SaeConfig } from "../sae/config.ts";
-import {
-  type DeltaF1Options,
-  deltaF1Rows,
-  distinct,
-  groupBy,
-  meanOf,
-  orderCodecs,
-  records,
-  round,
-  type Row,
-  taskLabel,
-  where,
-} from "../plots/mod.ts";
+import * as plots from "../plots/mod.ts";
 import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 
 /** Paper order of the tasks. */
@@ -31,8 +19,8 @@ function rank(task: string): number {
   return i < 0 ? TASK_ORDER.length : i;
 }
 
-function rowsOf(results: pl.DataFrame): Row[] {
-  return records(results, requiredColumns(RESULT_TABLE), "results");
+function rowsOf(results: pl.DataFrame): plots.Row[] {
+  return plots.records(results, requiredColumns(RESULT_TABLE), "results");
 }
 
 /** Builds a frame column by column so the column order and types are the table's, not inference's. */
@@ -47,35 +35,35 @@ function frame(columns: [string, unknown[], "str" | "int" | "num"][]): pl.DataFr
 
 /** The task of Tables 2/3: the paper's US vs UK when present, else the first task in the results. */
 export function defaultTask(results: pl.DataFrame): string {
-  return orderTasks(distinct<string>(rowsOf(results), "task"))[0];
+  return orderTasks(plots.distinct<string>(rowsOf(results), "task"))[0];
 }
 
 /** Mean ΔF1 (%) over seeds of the matching rows, or null when there are none. */
-function deltaPct(rows: Row[], eq: Record<string, unknown>): number | null {
-  const m = where(rows, eq);
-  return m.length === 0 ? null : round(meanOf(m, "delta_f1") * 100);
+function deltaPct(rows: plots.Row[], eq: Record<string, unknown>): number | null {
+  const m = plots.where(rows, eq);
+  return m.length === 0 ? null : plots.round(plots.meanOf(m, "delta_f1") * 100);
 }
 
 /** Table 1: reference macro-F1 (%) of a probe on u, one row per (dataset, task), one column per codec. */
 export function table1(results: pl.DataFrame): pl.DataFrame {
   const rows = rowsOf(results);
-  const codecs = orderCodecs(rows);
-  const settings = groupBy(rows, ["dataset", "task"])
+  const codecs = plots.orderCodecs(rows);
+  const settings = plots.groupBy(rows, ["dataset", "task"])
     .map((g) => g.key)
     .sort((a, b) =>
       String(a.dataset).localeCompare(String(b.dataset)) || rank(a.task as string) - rank(b.task as string)
     );
   const cell = (dataset: unknown, task: unknown, codec: string) => {
-    const ref = where(rows, { dataset, task, codec, feature: "u" });
+    const ref = plots.where(rows, { dataset, task, codec, feature: "u" });
     // Without "u" rows the reference still sits on every row as f1_ref: one value per seed.
     const src = ref.length > 0
       ? ref
-      : groupBy(where(rows, { dataset, task, codec }), ["seed"]).map((g) => g.rows[0]);
-    return src.length === 0 ? null : round(meanOf(src, ref.length > 0 ? "f1" : "f1_ref") * 100);
+      : plots.groupBy(plots.where(rows, { dataset, task, codec }), ["seed"]).map((g) => g.rows[0]);
+    return src.length === 0 ? null : plots.round(plots.meanOf(src, ref.length > 0 ? "f1" : "f1_ref") * 100);
   };
   return frame([
     ["dataset", settings.map((s) => s.dataset), "str"],
-    ["task", settings.map((s) => taskLabel(s.task as string)), "str"],
+    ["task", settings.map((s) => plots.taskLabel(s.task as string)), "str"],
     ...codecs.map((c) =>
       [c, settings.map((s) => cell(s.dataset, s.task, c)), "num"] as [string, unknown[], "num"]
     ),
@@ -96,12 +84,12 @@ const FEATURE_ROWS: [string, string][] = [["z", "z (full)"], ["z_pos", "position
 export function table2(results: pl.DataFrame, opts: Table2Options = {}): pl.DataFrame {
   const s = opts.s ?? 0.05;
   const task = opts.task ?? defaultTask(results);
-  const rows = where(rowsOf(results), { task, dataset: opts.dataset, s });
+  const rows = plots.where(rowsOf(results), { task, dataset: opts.dataset, s });
   if (rows.length === 0) throw new Error(`Table 2: no rows for task '${task}' at s = ${s}`);
-  const qs = distinct<number>(rows, "q");
+  const qs = plots.distinct<number>(rows, "q");
   const out: { dataset: string; codec: string; features: string; cells: (number | null)[] }[] = [];
-  for (const dataset of distinct<string>(rows, "dataset")) {
-    for (const codec of orderCodecs(where(rows, { dataset }))) {
+  for (const dataset of plots.distinct<string>(rows, "dataset")) {
+    for (const codec of plots.orderCodecs(plots.where(rows, { dataset }))) {
       for (const [feature, label] of FEATURE_ROWS) {
         const cells = qs.map((q) => deltaPct(rows, { dataset, codec, feature, q }));
         if (cells.every((c) => c === null)) continue;
@@ -121,8 +109,8 @@ export function table2(results: pl.DataFrame, opts: Table2Options = {}): pl.Data
 export function bitrateFamilies(results: pl.DataFrame): { family: string; codecs: string[] }[] {
   const rows = rowsOf(results);
   const byFamily = new Map<string, string[]>();
-  for (const codec of orderCodecs(rows)) {
-    const r = where(rows, { codec })[0];
+  for (const codec of plots.orderCodecs(rows)) {
+    const r = plots.where(rows, { codec })[0];
     if (typeof r.bitrate_kbps !== "number") continue;
     const family = r.codec_family as string;
     byFamily.set(family, [...(byFamily.get(family) ?? []), codec]);
@@ -145,7 +133,7 @@ export interface Table3Options {
 }
 
 function pct(s: number): string {
-  return `${round(s * 100, 1)}%`;
+  return `${plots.round(s * 100, 1)}%`;
 }
 
 /** Table 3: ΔF1 (%) of one family's bitrate variants; rows per (dataset, q), columns per (variant, s). */
@@ -161,10 +149,10 @@ export function table3(results: pl.DataFrame, opts: Table3Options = {}): pl.Data
   const task = opts.task ?? defaultTask(results);
   const ss = opts.s ?? [0.05, 0.1];
   const feature = opts.feature ?? "z";
-  const rows = where(rowsOf(results), { task, dataset: opts.dataset, feature })
+  const rows = plots.where(rowsOf(results), { task, dataset: opts.dataset, feature })
     .filter((r) => fam.codecs.includes(r.codec as string));
   if (rows.length === 0) throw new Error(`Table 3: no '${feature}' rows for ${fam.family} on task '${task}'`);
-  const keys = groupBy(rows.filter((r) => r.q !== null), ["dataset", "q"]).map((g) => g.key)
+  const keys = plots.groupBy(rows.filter((r) => r.q !== null), ["dataset", "q"]).map((g) => g.key)
     .sort((a, b) => String(a.dataset).localeCompare(String(b.dataset)) || (a.q as number) - (b.q as number));
   const columns = fam.codecs.flatMap((codec) => ss.map((s) => ({ codec, s })));
   return frame([
@@ -184,7 +172,7 @@ export function table3(results: pl.DataFrame, opts: Table3Options = {}): pl.Data
  * Seeds whose flag is true, as "all", "none" or "n of m"; null when the results predate the flag. Used for
  * `sae_trained` (in-sample explained variance within 0.02 of PCA-k's) and `heldout_below_pca_k`.
  */
-function flagCount(rows: Row[], field: string): string | null {
+function flagCount(rows: plots.Row[], field: string): string | null {
   const flags = rows.map((r) => r[field]).filter((v): v is boolean => typeof v === "boolean");
   if (flags.length === 0) return null;
   const n = flags.filter((v) => v).length;
@@ -201,9 +189,9 @@ export function saeMetricsTable(
   results: pl.DataFrame,
   opts: { codec?: string; task?: string } = {},
 ): pl.DataFrame {
-  const rows = where(rowsOf(results), { feature: "z", codec: opts.codec, task: opts.task })
+  const rows = plots.where(rowsOf(results), { feature: "z", codec: opts.codec, task: opts.task })
     .filter((r) => r.q !== null);
-  const groups = groupBy(rows, ["dataset", "codec", "task", "q", "s"]).sort((a, b) =>
+  const groups = plots.groupBy(rows, ["dataset", "codec", "task", "q", "s"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
     String(a.key.codec).localeCompare(String(b.key.codec)) ||
     rank(a.key.task as string) - rank(b.key.task as string) ||
@@ -212,11 +200,14 @@ export function saeMetricsTable(
   const col = (f: string, digits = 4) =>
     groups.map((
       g,
-    ) => (g.rows.some((r) => typeof r[f] === "number") ? round(meanOf(g.rows, f), digits) : null));
+    ) => (g.rows.some((r) => typeof r[f] === "number")
+      ? plots.round(plots.meanOf(g.rows, f), digits)
+      : null)
+    );
   return frame([
     ["dataset", groups.map((g) => g.key.dataset), "str"],
     ["codec", groups.map((g) => g.key.codec), "str"],
-    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["task", groups.map((g) => plots.taskLabel(g.key.task as string)), "str"],
     ["q", groups.map((g) => g.key.q), "int"],
     ["s", groups.map((g) => g.key.s), "num"],
     ["k", groups.map((g) => g.rows[0].k), "int"],
@@ -254,8 +245,8 @@ export function saeConfigTable(configs: SaeConfig[]): pl.DataFrame {
 /** Utterances per split behind each (dataset, codec, task): SAE training, probe training, test; and d_codec. */
 export function splitSizesTable(results: pl.DataFrame): pl.DataFrame {
   const rows = rowsOf(results);
-  const codecs = orderCodecs(rows);
-  const groups = groupBy(rows, ["dataset", "task", "codec"]).sort((a, b) =>
+  const codecs = plots.orderCodecs(rows);
+  const groups = plots.groupBy(rows, ["dataset", "task", "codec"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
     rank(a.key.task as string) - rank(b.key.task as string) ||
     codecs.indexOf(a.key.codec as string) - codecs.indexOf(b.key.codec as string)
@@ -263,7 +254,7 @@ export function splitSizesTable(results: pl.DataFrame): pl.DataFrame {
   const first = (f: string) => groups.map((g) => g.rows[0][f] ?? null);
   return frame([
     ["dataset", groups.map((g) => g.key.dataset), "str"],
-    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["task", groups.map((g) => plots.taskLabel(g.key.task as string)), "str"],
     ["codec", groups.map((g) => g.key.codec), "str"],
     ["d_codec", first("d_codec"), "int"],
     ["n_sae_train", first("n_sae_train"), "int"],
@@ -275,30 +266,32 @@ export function splitSizesTable(results: pl.DataFrame): pl.DataFrame {
 /** Probe diagnostics per (dataset, task, feature): fits, share converged, mean non-zero weights and iterations. */
 export function probeSummaryTable(results: pl.DataFrame): pl.DataFrame {
   const order = ["u", "z", "z_pos", "z_mag"];
-  const groups = groupBy(rowsOf(results), ["dataset", "task", "feature"]).sort((a, b) =>
+  const groups = plots.groupBy(rowsOf(results), ["dataset", "task", "feature"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
     rank(a.key.task as string) - rank(b.key.task as string) ||
     order.indexOf(a.key.feature as string) - order.indexOf(b.key.feature as string)
   );
   return frame([
     ["dataset", groups.map((g) => g.key.dataset), "str"],
-    ["task", groups.map((g) => taskLabel(g.key.task as string)), "str"],
+    ["task", groups.map((g) => plots.taskLabel(g.key.task as string)), "str"],
     ["feature", groups.map((g) => g.key.feature), "str"],
     ["probes", groups.map((g) => g.rows.length), "int"],
     [
       "converged_pct",
-      groups.map((g) => round(100 * g.rows.filter((r) => r.converged === true).length / g.rows.length, 1)),
+      groups.map((g) =>
+        plots.round(100 * g.rows.filter((r) => r.converged === true).length / g.rows.length, 1)
+      ),
       "num",
     ],
-    ["mean_f1_pct", groups.map((g) => round(meanOf(g.rows, "f1") * 100)), "num"],
-    ["mean_nnz", groups.map((g) => round(meanOf(g.rows, "nnz"), 1)), "num"],
-    ["mean_n_iter", groups.map((g) => round(meanOf(g.rows, "n_iter"), 1)), "num"],
+    ["mean_f1_pct", groups.map((g) => plots.round(plots.meanOf(g.rows, "f1") * 100)), "num"],
+    ["mean_nnz", groups.map((g) => plots.round(plots.meanOf(g.rows, "nnz"), 1)), "num"],
+    ["mean_n_iter", groups.map((g) => plots.round(plots.meanOf(g.rows, "n_iter"), 1)), "num"],
   ]);
 }
 
 /** The ΔF1 computation spelled out for one (task, dataset, feature): F1, F1_ref and ΔF1 (%) per codec, q, s. */
-export function deltaF1Table(results: pl.DataFrame, opts: DeltaF1Options): pl.DataFrame {
-  const rows = deltaF1Rows(results, opts).sort((a, b) =>
+export function deltaF1Table(results: pl.DataFrame, opts: plots.DeltaF1Options): pl.DataFrame {
+  const rows = plots.deltaF1Rows(results, opts).sort((a, b) =>
     String(a.codec).localeCompare(String(b.codec)) || (a.q as number) - (b.q as number) ||
     (b.s as number) - (a.s as number)
   );
