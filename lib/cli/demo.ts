@@ -7,7 +7,7 @@
  * in the report. FSDD and the synthetic corpus are run configs in configs/ (`deno task cli grid --config …`).
  */
 import { join, resolve } from "node:path";
-import type { Command } from "../common/cli.ts";
+import { booleanFlag, type Command } from "../common/cli.ts";
 import { projectRoot } from "../common/assets.ts";
 import { sharedDir } from "./settings.ts";
 import { log } from "../common/progress.ts";
@@ -116,7 +116,7 @@ const demo: Command = {
       description: 'configs of the best-powered protocol run beside the paper\'s: "corners" (q {2, 20} × ' +
         's {0.25, 0.05}), "full" (the 16 configs) or "none"',
     },
-    quiet: { type: "boolean", description: "no progress output" },
+    quiet: booleanFlag("no progress output"),
   },
   async run(flags) {
     const t0 = performance.now();

@@ -18,6 +18,18 @@ export type FlagSpec = Record<string, {
   description: string;
 }>;
 
+type Flag = FlagSpec[string];
+
+/** A flag with a value (`--name <v>`); `more`: default, defaultText, required, multiple, short. */
+export function stringFlag(description: string, more: Omit<Flag, "type" | "description"> = {}): Flag {
+  return { type: "string", description, ...more };
+}
+
+/** A switch (`--name`). */
+export function booleanFlag(description: string, more: Omit<Flag, "type" | "description"> = {}): Flag {
+  return { type: "boolean", description, ...more };
+}
+
 export interface Command {
   /** e.g. "sae train". */
   name: string;
@@ -47,8 +59,8 @@ export class UsageError extends Error {
 }
 
 const COMMON: FlagSpec = {
-  help: { type: "boolean", short: "h", description: "show this help" },
-  json: { type: "boolean", description: "print a one-line JSON summary as the last line of stdout" },
+  help: booleanFlag("show this help", { short: "h" }),
+  json: booleanFlag("print a one-line JSON summary as the last line of stdout"),
 };
 
 export function helpText(cmd: Command): string {

@@ -5,7 +5,9 @@
  * more is reported as null and the caller judges from what the job left on disk. Also what the executors of
  * the stages share: the submission folders, the batch scripts, following jobs, the Slurm CLI flags.
  */
-import { type FlagSpec, num, UsageError } from "./cli.ts";
+import { join } from "node:path";
+import { booleanFlag, type FlagSpec, num, stringFlag, UsageError } from "./cli.ts";
+import { writeJsonAtomic } from "./fs.ts";
 import { Progress } from "./progress.ts";
 
 /** Resource flags a user gives once; passed through to every sbatch call. */
@@ -84,6 +86,42 @@ export async function scancel(ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   const r = await run("scancel", ids);
   if (!r.ok) throw new SlurmError(`scancel ${ids.join(" ")} failed: ${r.stderr}`);
+}
+
+/** sbatch flags that start a job once job `id` succeeded, and cancel it if `id` fails; none without an id. */
+export function afterOk(id: string | undefined): string[] {
+  return id ? [`--dependency=afterok:${id}`, "--kill-on-invalid-dep=yes"] : [];
+}
+
+/** Submits one batch script with these sbatch flags; its job id, or undefined in a dry run. */
+export type SubmitJob = (args: string[], script: string) => Promise<string | undefined>;
+
+/**
+ * Submits a submission's jobs in the order `chain` asks for them, recording each exact sbatch command in the
+ * record (a dry run only records them). Should one fail, the jobs already submitted are cancelled before the
+ * error goes on. The record is then written as `<dir>/submission.json` (a dry run: submission.dry-run.json).
+ */
+export async function submitJobs<R extends SubmissionRecord>(
+  record: R,
+  dryRun: boolean | undefined,
+  chain: (submit: SubmitJob) => Promise<void>,
+): Promise<R> {
+  const submitted: string[] = [];
+  const submit: SubmitJob = async (args, script) => {
+    record.commands.push(["sbatch", ...args, script].map(shellQuote).join(" "));
+    if (dryRun) return undefined;
+    const id = await sbatch(args, script);
+    submitted.push(id);
+    return id;
+  };
+  try {
+    await chain(submit);
+  } catch (e) {
+    await scancel(submitted).catch(() => {});
+    throw e;
+  }
+  await writeJsonAtomic(join(record.dir, dryRun ? "submission.dry-run.json" : "submission.json"), record);
+  return record;
 }
 
 /** State of one job or array task, e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT. */
@@ -349,15 +387,15 @@ export const SLURM_FLAGS: FlagSpec = {
     description: "local (this machine) or slurm (array job + merge job)",
     default: "local",
   },
-  wait: { type: "boolean", description: "slurm: follow the jobs until the merge has finished" },
-  follow: { type: "boolean", description: "follow the latest Slurm submission (as --wait)" },
-  status: { type: "boolean", description: "report the latest Slurm submission once" },
-  partition: { type: "string", description: "slurm: --partition" },
-  time: { type: "string", description: "slurm: --time limit of each job (e.g. 2:00:00)" },
-  mem: { type: "string", description: "slurm: --mem of each job (e.g. 8G)" },
-  "cpus-per-task": { type: "string", description: "slurm: --cpus-per-task (parallel work in one task)" },
-  gres: { type: "string", description: "slurm: --gres of the extraction array tasks (e.g. gpu:1)" },
-  "array-parallelism": { type: "string", description: "slurm: at most N array tasks at once (%N)" },
+  wait: booleanFlag("slurm: follow the jobs until the merge has finished"),
+  follow: booleanFlag("follow the latest Slurm submission (as --wait)"),
+  status: booleanFlag("report the latest Slurm submission once"),
+  partition: stringFlag("slurm: --partition"),
+  time: stringFlag("slurm: --time limit of each job (e.g. 2:00:00)"),
+  mem: stringFlag("slurm: --mem of each job (e.g. 8G)"),
+  "cpus-per-task": stringFlag("slurm: --cpus-per-task (parallel work in one task)"),
+  gres: stringFlag("slurm: --gres of the extraction array tasks (e.g. gpu:1)"),
+  "array-parallelism": stringFlag("slurm: at most N array tasks at once (%N)"),
   "sbatch-arg": {
     type: "string",
     multiple: true,
@@ -368,7 +406,7 @@ export const SLURM_FLAGS: FlagSpec = {
     description: "slurm: utterances per extraction array task",
     defaultText: "500",
   },
-  poll: { type: "string", description: "slurm: seconds between queue polls when following", default: "10" },
+  poll: stringFlag("slurm: seconds between queue polls when following", { default: "10" }),
 };
 
 /** `--executor`, checked. */

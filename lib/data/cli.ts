@@ -1,6 +1,6 @@
 /** `data list` and `data prepare`: what datasets exist and are prepared; prepare one and print its counts. */
 import { join } from "node:path";
-import { type Command, num, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
 import { exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
 import { LIMITS } from "../common/limits.ts";
@@ -84,7 +84,7 @@ const prepare: Command = {
       type: "string",
       description: `fsdd / saa: folder holding fsdd/ / saa/ (or the dataset itself); else $${FSDD_ENV_VAR}`,
     },
-    csv: { type: "string", description: "user: the CSV (path, speaker_id, accent_narrow, split)" },
+    csv: stringFlag("user: the CSV (path, speaker_id, accent_narrow, split)"),
     out: {
       type: "string",
       description: "output folder for the manifest (and synthetic audio)",
@@ -110,13 +110,13 @@ const prepare: Command = {
       description: "synthetic: parallel espeak-ng processes",
       default: String(SYNTHETIC_DEFAULTS.workers),
     },
-    force: { type: "boolean", description: "synthetic: regenerate even if already prepared" },
+    force: booleanFlag("synthetic: regenerate even if already prepared"),
     "allow-duplicate-audio": {
       type: "boolean",
       description: "accept the same audio content in two splits (leakage; refused by default)",
     },
-    offline: { type: "boolean", description: "fsdd, saa: never download" },
-    quiet: { type: "boolean", description: "no progress output" },
+    offline: booleanFlag("fsdd, saa: never download"),
+    quiet: booleanFlag("no progress output"),
   },
   async run(flags, positionals) {
     const [which, ...rest] = positionals;

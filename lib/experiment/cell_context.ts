@@ -4,7 +4,7 @@
  * narrow accents and audio paths. The latent dashboard and steering start here.
  */
 import pl from "nodejs-polars";
-import { type FlagSpec, num, UsageError } from "../common/cli.ts";
+import { type FlagSpec, num, stringFlag, UsageError } from "../common/cli.ts";
 import { dirname, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
@@ -13,6 +13,7 @@ import { readMergedView } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
 import type { RunConfig, TaskId } from "./config.ts";
+import type { CellCoordinates } from "./run.ts";
 
 /** Picks a cell: by its key, or by any of the setting fields; unspecified fields match anything. */
 export interface CellSelector {
@@ -37,16 +38,10 @@ export interface UtteranceInfo {
   split: string;
 }
 
-export interface CellContext {
+export interface CellContext extends CellCoordinates {
   outDir: string;
   cellKey: string;
   refKey: string;
-  dataset: string;
-  codec: string;
-  task: TaskId;
-  q: number;
-  s: number;
-  seed: number;
   /** The cell's ΔF1 on z and the reference F1 (percent, as in the results table). */
   deltaF1: number;
   f1: number;
@@ -258,18 +253,18 @@ export function uOf(ctx: CellContext, ids: string[]): Matrix {
 
 /** The flags `inspect` and `steer` share to pick a cell. */
 export const CELL_SELECT_FLAGS: FlagSpec = {
-  results: { type: "string", description: "results folder written by `grid` or `demo` (or give it as DIR)" },
+  results: stringFlag("results folder written by `grid` or `demo` (or give it as DIR)"),
   "cell-key": {
     type: "string",
     description: "the cell's key (results column cell_key)",
     defaultText: "the cell with the highest ΔF1 on z",
   },
-  dataset: { type: "string", description: "select by dataset" },
-  codec: { type: "string", description: "select by codec id" },
-  task: { type: "string", description: "select by task (us-vs-uk, us-vs-non-us-uk)" },
-  q: { type: "string", description: "select by latent ratio q" },
-  s: { type: "string", description: "select by relative sparsity s" },
-  seed: { type: "string", description: "select by seed" },
+  dataset: stringFlag("select by dataset"),
+  codec: stringFlag("select by codec id"),
+  task: stringFlag("select by task (us-vs-uk, us-vs-non-us-uk)"),
+  q: stringFlag("select by latent ratio q"),
+  s: stringFlag("select by relative sparsity s"),
+  seed: stringFlag("select by seed"),
   pick: {
     type: "string",
     description: "among the matching cells, the highest (best) or lowest (worst) ΔF1 on z",

@@ -1,20 +1,11 @@
 /** `deno task cli grid --config FILE [--dry-run] [--executor local|slurm ...]`: the ΔF1 experiment grid. */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "../common/cli.ts";
+import { booleanFlag, type Command, stringFlag } from "../common/cli.ts";
 import { need, num } from "../common/cli.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
-import {
-  describeUnitFailures,
-  executorFlag,
-  latestSubmission,
-  positiveIntFlag,
-  queued,
-  SLURM_FLAGS,
-  slurmOptionsFromFlags,
-  type Toolkit,
-} from "../common/slurm.ts";
+import * as slurm from "../common/slurm.ts";
 import { onnxProviders } from "../extract/cli.ts";
 import { readConfig, type RunConfig } from "./config.ts";
 import {
@@ -43,13 +34,13 @@ const grid: Command = {
       required: true,
       description: "run config JSON (see README: datasets, codecs, tasks, grid, ...)",
     },
-    "dry-run": { type: "boolean", description: "list the cells and which are cached; compute nothing" },
+    "dry-run": booleanFlag("list the cells and which are cached; compute nothing"),
     workers: {
       type: "string",
       description: "parallel cells (worker threads; each cell computes with cores ÷ workers threads)",
       defaultText: "the config's workers, else 2",
     },
-    quiet: { type: "boolean", description: "no progress output" },
+    quiet: booleanFlag("no progress output"),
     "no-checkpoints": {
       type: "boolean",
       description: "keep only each cell's metrics, not its SAE, probes and split lists (smaller footprint)",
@@ -60,15 +51,15 @@ const grid: Command = {
         "(else NAC_SAE_ONNX_PROVIDERS)",
       defaultText: "cpu",
     },
-    ...SLURM_FLAGS,
+    ...slurm.SLURM_FLAGS,
     "cells-per-task": {
       type: "string",
       description: "slurm: cells per array task",
       defaultText: "1, more when over 100 tasks",
     },
-    plan: { type: "string", description: "internal (array tasks, merge job): the submission's plan.json" },
-    "task-index": { type: "string", description: "internal: run this array task's share of --plan" },
-    merge: { type: "boolean", description: "with --plan: write the results tables from the cached cells" },
+    plan: stringFlag("internal (array tasks, merge job): the submission's plan.json"),
+    "task-index": stringFlag("internal: run this array task's share of --plan"),
+    merge: booleanFlag("with --plan: write the results tables from the cached cells"),
   },
   async run(flags) {
     const workers = flags.workers === undefined
@@ -78,7 +69,7 @@ const grid: Command = {
     if (workers !== undefined) config.workers = workers;
     const checkpoints = !flags["no-checkpoints"];
     const quiet = Boolean(flags.quiet);
-    const executor = executorFlag(flags);
+    const executor = slurm.executorFlag(flags);
     if (flags.plan !== undefined) {
       const plan = need(flags, "plan");
       if (flags.merge) return printSummary(await mergeGrid(config, plan, quiet), false);
@@ -88,7 +79,7 @@ const grid: Command = {
       return { task: index, ...r };
     }
     if (flags.follow || flags.status) {
-      const sub = await latestSubmission<Submission>(config.outDir);
+      const sub = await slurm.latestSubmission<Submission>(config.outDir);
       if (!sub) throw new Error(`${config.outDir}: no Slurm submission (no slurm/NNN/submission.json)`);
       return await follow(sub, flags, quiet, Boolean(flags.status));
     }
@@ -124,7 +115,7 @@ function printSummary(summary: RunSummary, dryRun: boolean): Record<string, unkn
 }
 
 /** The array tasks start this Deno on this checkout: both must be on the filesystem the nodes share. */
-export function thisToolkit(): Toolkit {
+export function thisToolkit(): slurm.Toolkit {
   return { deno: Deno.execPath(), root: fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "") };
 }
 
@@ -136,10 +127,10 @@ async function submit(
 ) {
   const r = await submitGrid(config, {
     configPath: resolve(flags.config as string),
-    slurm: slurmOptionsFromFlags(flags),
+    slurm: slurm.slurmOptionsFromFlags(flags),
     toolkit: thisToolkit(),
-    cellsPerTask: positiveIntFlag(flags, "cells-per-task"),
-    shardSize: positiveIntFlag(flags, "shard-size"),
+    cellsPerTask: slurm.positiveIntFlag(flags, "cells-per-task"),
+    shardSize: slurm.positiveIntFlag(flags, "shard-size"),
     providers: onnxProviders(flags),
     dryRun: Boolean(flags["dry-run"]),
     quiet,
@@ -204,7 +195,7 @@ async function submit(
 async function follow(sub: Submission, flags: Record<string, unknown>, quiet: boolean, once: boolean) {
   let r: FollowResult;
   if (once) {
-    const active = await queued(Object.values(sub.jobs).filter((j): j is string => !!j));
+    const active = await slurm.queued(Object.values(sub.jobs).filter((j): j is string => !!j));
     r = await judgeSubmission(sub);
     console.log(
       `submission ${sub.submission} (jobs ${
@@ -219,7 +210,7 @@ async function follow(sub: Submission, flags: Record<string, unknown>, quiet: bo
     r = await followSubmission(sub, { pollSeconds: num(flags, "poll", 10, { exclusiveMin: 0 }), quiet });
   }
   if (r.failures.length > 0) {
-    for (const l of describeUnitFailures(r.failures, sub.jobs)) log(l);
+    for (const l of slurm.describeUnitFailures(r.failures, sub.jobs)) log(l);
     throw new Error(
       `submission ${sub.submission}: ${r.failures.length} unit(s) did not finish; ${r.done}/${r.total} cells ` +
         `done. Fix the cause, then submit the same command again: it computes only the missing cells`,

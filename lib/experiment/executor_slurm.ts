@@ -22,20 +22,19 @@ import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs
 import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
 import {
+  afterOk,
   arrayArg,
   jobStates,
   logTail,
   nextSubmissionDir,
   refuseWhileActive,
   resourceArgs,
-  sbatch,
-  scancel,
   script,
-  shellQuote,
   SlurmError,
   type SlurmOptions,
   slurmUnavailable,
   type SubmissionRecord,
+  submitJobs,
   type Toolkit,
   toolkitCommand,
   type UnitFailure,
@@ -371,18 +370,16 @@ async function submitChain(
   };
   const logs = join(dir, "logs");
   const jobName = `nac-sae-${config.name}`;
-  const submitted: string[] = [];
-  const submit = async (args: string[], file: string) => {
-    submission.commands.push(["sbatch", ...args, file].map(shellQuote).join(" "));
-    if (opts.dryRun) return undefined;
-    const id = await sbatch(args, file);
-    submitted.push(id);
-    return id;
-  };
-  const after = (id: string | undefined) =>
-    id ? [`--dependency=afterok:${id}`, "--kill-on-invalid-dep=yes"] : [];
   const common = [`--chdir=${t.root}`];
-  try {
+  /** A one-task job (fold, merge) named by its role, after the job `dependency`. */
+  const singleJob = (role: string, dependency: string | undefined) => [
+    `--job-name=${jobName}-${role}`,
+    `--output=${join(logs, `${role}.out`)}`,
+    ...common,
+    ...afterOk(dependency),
+    ...resourceArgs(opts.slurm, { array: false }),
+  ];
+  return await submitJobs(submission, opts.dryRun, async (submit) => {
     if (scripts && s.extractShards > 0) {
       submission.jobs.extract = await submit([
         `--job-name=${jobName}-extract`,
@@ -393,36 +390,19 @@ async function submitChain(
       ], scripts.array);
     }
     if (scripts) {
-      submission.jobs.fold = await submit([
-        `--job-name=${jobName}-fold`,
-        `--output=${join(logs, "fold.out")}`,
-        ...common,
-        ...after(submission.jobs.extract),
-        ...resourceArgs(opts.slurm, { array: false }),
-      ], scripts.fold);
+      submission.jobs.fold = await submit(singleJob("fold", submission.jobs.extract), scripts.fold);
     }
     submission.jobs.array = await submit([
       `--job-name=${jobName}`,
       arrayArg(s.tasks, opts.slurm.arrayParallelism),
       `--output=${join(logs, "task-%a.out")}`,
       ...common,
-      ...after(submission.jobs.fold),
+      ...afterOk(submission.jobs.fold),
       // The SAE and the probes run on CPU cores: a GPU (--gres) serves the extraction only.
       ...resourceArgs({ ...opts.slurm, gres: undefined }),
     ], taskScript);
-    submission.jobs.merge = await submit([
-      `--job-name=${jobName}-merge`,
-      `--output=${join(logs, "merge.out")}`,
-      ...common,
-      ...after(submission.jobs.array),
-      ...resourceArgs(opts.slurm, { array: false }),
-    ], mergeScript);
-  } catch (e) {
-    await scancel(submitted).catch(() => {});
-    throw e;
-  }
-  await writeJsonAtomic(join(dir, opts.dryRun ? "submission.dry-run.json" : "submission.json"), submission);
-  return submission;
+    submission.jobs.merge = await submit(singleJob("merge", submission.jobs.array), mergeScript);
+  });
 }
 
 /**

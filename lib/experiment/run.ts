@@ -95,13 +95,17 @@ export interface RunOptions {
   providers?: string[];
 }
 
-export interface PlannedCell {
+/** Where a cell sits in the grid: dataset × codec × task × SAE config (q, s) × seed. */
+export interface CellCoordinates {
   dataset: string;
   codec: string;
   task: TaskId;
   q: number;
   s: number;
   seed: number;
+}
+
+export interface PlannedCell extends CellCoordinates {
   epochs: number;
   k: number;
   dZ: number;

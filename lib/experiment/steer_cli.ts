@@ -1,6 +1,6 @@
 /** `deno task cli steer --results DIR [cell selection] --edit ablate|add|toward [--out DIR]`. */
 import { join } from "node:path";
-import { type Command, num, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
 import { CELL_SELECT_FLAGS, cellSelectionFromFlags, loadCellContext } from "./cell_context.ts";
 import { EDIT_KINDS, type EditKind, formatFlipTable, steerCell } from "./steer.ts";
 
@@ -16,26 +16,26 @@ const steer: Command = {
     "[--seconds S] [--seed-steer N] [--out DIR]",
   flags: {
     ...CELL_SELECT_FLAGS,
-    edit: { type: "string", description: `edit kind: ${EDIT_KINDS.join(", ")}`, default: "toward" },
+    edit: stringFlag(`edit kind: ${EDIT_KINDS.join(", ")}`, { default: "toward" }),
     latents: {
       type: "string",
       description: "comma-separated latent indices",
       defaultText: "the top by |coefficient|",
     },
-    top: { type: "string", description: "latents used when --latents is absent", defaultText: "8; add: 1" },
+    top: stringFlag("latents used when --latents is absent", { defaultText: "8; add: 1" }),
     alpha: {
       type: "string",
       description: "add: α in units of z; toward: ‖δ‖ in units of the distance between class means of u",
       defaultText: "add: the latent's largest test activation; toward: 1",
     },
-    source: { type: "string", description: "class whose test utterances are steered (0 or 1)", default: "0" },
-    utterances: { type: "string", description: "at most this many test utterances", defaultText: "all" },
-    seconds: { type: "string", description: "crop of each utterance, s", default: "4" },
-    "seed-steer": { type: "string", description: "seed of the random control directions", default: "0" },
-    models: { type: "string", description: "models folder", defaultText: "the run's, else NAC_SAE_MODELS" },
-    out: { type: "string", description: "folder for the WAVs and tables", defaultText: "DIR/steer" },
-    "no-out": { type: "boolean", description: "write nothing, print the table only" },
-    quiet: { type: "boolean", description: "no progress output" },
+    source: stringFlag("class whose test utterances are steered (0 or 1)", { default: "0" }),
+    utterances: stringFlag("at most this many test utterances", { defaultText: "all" }),
+    seconds: stringFlag("crop of each utterance, s", { default: "4" }),
+    "seed-steer": stringFlag("seed of the random control directions", { default: "0" }),
+    models: stringFlag("models folder", { defaultText: "the run's, else NAC_SAE_MODELS" }),
+    out: stringFlag("folder for the WAVs and tables", { defaultText: "DIR/steer" }),
+    "no-out": booleanFlag("write nothing, print the table only"),
+    quiet: booleanFlag("no progress output"),
   },
   async run(flags, positionals) {
     const { results, select } = cellSelectionFromFlags(flags, positionals);

@@ -2,7 +2,7 @@
 import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Command, need, num, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, need, num, stringFlag, UsageError } from "../common/cli.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
@@ -26,7 +26,7 @@ const codecs: Command = {
   summary: "list registered codec ids (built-in, plus ONNX sidecars found in the models directory)",
   usage: "[--models DIR]",
   flags: {
-    models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache)" },
+    models: stringFlag("models directory (else NAC_SAE_MODELS, cache)"),
   },
   async run(flags) {
     const all = await listCodecs({ modelsDir: flags.models as string | undefined });
@@ -62,11 +62,11 @@ const extract: Command = {
     "       --codec ID --manifest M.csv --executor slurm [--wait] [--shard-size N --partition P --time T ...]\n" +
     "       --codec ID --manifest M.csv [--store DIR] --follow | --status   (the store's latest Slurm submission)",
   flags: {
-    codec: { type: "string", required: true, description: "codec id (see `codecs`)" },
-    audio: { type: "string", description: "one audio file (WAV/FLAC/MP3)" },
-    frames: { type: "boolean", description: "with --audio: write ê (T × d) instead of u (d)" },
-    out: { type: "string", description: "with --audio: output file (.npy, float32)" },
-    manifest: { type: "string", description: "manifest CSV: encode every utterance into the feature store" },
+    codec: stringFlag("codec id (see `codecs`)", { required: true }),
+    audio: stringFlag("one audio file (WAV/FLAC/MP3)"),
+    frames: booleanFlag("with --audio: write ê (T × d) instead of u (d)"),
+    out: stringFlag("with --audio: output file (.npy, float32)"),
+    manifest: stringFlag("manifest CSV: encode every utterance into the feature store"),
     store: {
       type: "string",
       description: "with --manifest: feature store folder",
@@ -77,7 +77,7 @@ const extract: Command = {
       description: "with --manifest: parallel workers (one codec instance each)",
       defaultText: "the number of cores",
     },
-    models: { type: "string", description: "models directory (else NAC_SAE_MODELS, cache, download)" },
+    models: stringFlag("models directory (else NAC_SAE_MODELS, cache, download)"),
     "flush-every": {
       type: "string",
       description: "with --manifest: commit results to the store every N utterances (and every 10 s)",
@@ -88,8 +88,8 @@ const extract: Command = {
       description: `crop audio to its first N seconds (0: no crop)`,
       default: String(MAX_SECONDS),
     },
-    offline: { type: "boolean", description: "never download weights" },
-    quiet: { type: "boolean", description: "no progress output" },
+    offline: booleanFlag("never download weights"),
+    quiet: booleanFlag("no progress output"),
     "onnx-providers": {
       type: "string",
       description:

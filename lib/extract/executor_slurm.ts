@@ -9,26 +9,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
-import {
-  arrayArg,
-  jobStates,
-  logTail,
-  nextSubmissionDir,
-  refuseWhileActive,
-  resourceArgs,
-  sbatch,
-  scancel,
-  script,
-  shellQuote,
-  SlurmError,
-  type SlurmOptions,
-  slurmUnavailable,
-  type SubmissionRecord,
-  type Toolkit,
-  toolkitCommand,
-  type UnitFailure,
-  waitForJobs,
-} from "../common/slurm.ts";
+import * as slurm from "../common/slurm.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { featureStoreDir, manifestRows } from "./mod.ts";
 import { readMergedView, storedUtterances } from "./store.ts";
@@ -132,7 +113,7 @@ export async function writeExtractionScripts(
   title: string,
   shards: ExtractShard[],
   folds: StoreFold[],
-  toolkit: Toolkit,
+  toolkit: slurm.Toolkit,
   /** Flags every extract call gets (e.g. --models DIR, --max-seconds N). */
   extractArgs: string[] = [],
 ): Promise<{ array: string; fold: string }> {
@@ -140,27 +121,28 @@ export async function writeExtractionScripts(
   const array = join(dir, "extract.sh");
   await writeFileAtomic(
     array,
-    script(`${title}: array task i extracts shard i (extract/shard-i.csv) into its part store`, [
+    slurm.script(`${title}: array task i extracts shard i (extract/shard-i.csv) into its part store`, [
       'case "$SLURM_ARRAY_TASK_ID" in',
       ...shards.map((s) =>
         `  ${s.index}) args=(${
-          ["--codec", s.codec, "--manifest", s.manifest, "--store", s.store, ...models].map(shellQuote).join(
-            " ",
-          )
+          ["--codec", s.codec, "--manifest", s.manifest, "--store", s.store, ...models].map(slurm.shellQuote)
+            .join(
+              " ",
+            )
         }) ;;`
       ),
       '  *) echo "no extraction shard $SLURM_ARRAY_TASK_ID in this plan" >&2; exit 2 ;;',
       "esac",
-      `${toolkitCommand(toolkit, ["extract"])} "\${args[@]}" --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
+      `${slurm.toolkitCommand(toolkit, ["extract"])} "\${args[@]}" --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
     ]),
   );
   const fold = join(dir, "fold.sh");
   await writeFileAtomic(
     fold,
-    script(`${title}: the parts into each feature store, then its merged view`, [
+    slurm.script(`${title}: the parts into each feature store, then its merged view`, [
       ...folds.flatMap((f) => [
         `${
-          toolkitCommand(toolkit, [
+          slurm.toolkitCommand(toolkit, [
             "extract",
             "--codec",
             f.codec,
@@ -172,7 +154,7 @@ export async function writeExtractionScripts(
             ...f.parts.flatMap((p) => ["--import", p]),
           ])
         } --workers "\${SLURM_CPUS_PER_TASK:-1}"`,
-        ...(f.parts.length ? [`rm -rf -- ${f.parts.map(shellQuote).join(" ")}`] : []),
+        ...(f.parts.length ? [`rm -rf -- ${f.parts.map(slurm.shellQuote).join(" ")}`] : []),
       ]),
     ]),
   );
@@ -185,8 +167,8 @@ export async function judgeExtraction(
   shards: ExtractShard[],
   folds: StoreFold[],
   stateOf: (role: string, index: number | null) => string | null,
-): Promise<UnitFailure[]> {
-  const failures: UnitFailure[] = [];
+): Promise<slurm.UnitFailure[]> {
+  const failures: slurm.UnitFailure[] = [];
   const folded = await Promise.all(folds.map((f) => storeComplete(f.store, f.manifest).catch(() => false)));
   for (const s of shards) {
     const fold = folds.findIndex((f) => f.parts.includes(s.store));
@@ -198,7 +180,7 @@ export async function judgeExtraction(
       state: stateOf("extract", s.index),
       log: logPath,
       units: [`${s.dataset}/${s.codec} utterances ${s.first} … ${s.last} (${s.rows}, ${s.manifest})`],
-      detail: await logTail(logPath),
+      detail: await slurm.logTail(logPath),
     });
   }
   if (failures.length === 0 && folded.some((f) => !f)) {
@@ -209,7 +191,7 @@ export async function judgeExtraction(
       state: stateOf("fold", null),
       log: logPath,
       units: folds.filter((_, i) => !folded[i]).map((f) => `fold into ${f.store}`),
-      detail: await logTail(logPath),
+      detail: await slurm.logTail(logPath),
     });
   }
   return failures;
@@ -236,21 +218,21 @@ export async function submitExtraction(o: {
   modelsDir?: string;
   maxSeconds?: number;
   shardSize: number;
-  slurm: SlurmOptions;
-  toolkit: Toolkit;
+  slurm: slurm.SlurmOptions;
+  toolkit: slurm.Toolkit;
   dryRun?: boolean;
   quiet?: boolean;
-}): Promise<{ submission: SubmissionRecord; plan: ExtractPlanFile } | null> {
-  const why = await slurmUnavailable();
-  if (why !== null && !o.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
+}): Promise<{ submission: slurm.SubmissionRecord; plan: ExtractPlanFile } | null> {
+  const why = await slurm.slurmUnavailable();
+  if (why !== null && !o.dryRun) throw new slurm.SlurmError(`cannot submit to Slurm: ${why}`);
   const { dataset } = await manifestRows(o.manifestPath);
   const storeDir = o.storeDir ?? featureStoreDir(dataset, o.codecId);
-  if (!o.dryRun) await refuseWhileActive(storeDir);
+  if (!o.dryRun) await slurm.refuseWhileActive(storeDir);
   if (await storeComplete(storeDir, o.manifestPath)) return null;
   // Weights are fetched here (the submitting host may reach the network, the nodes often cannot).
   const load = { modelsDir: o.modelsDir, quiet: o.quiet };
   (await (await getCodec(o.codecId, load)).load(load)).dispose();
-  const { name, dir } = await nextSubmissionDir(storeDir);
+  const { name, dir } = await slurm.nextSubmissionDir(storeDir);
   const planned = await planStoreShards({
     manifestPath: o.manifestPath,
     codecId: o.codecId,
@@ -281,7 +263,7 @@ export async function submitExtraction(o: {
     o.toolkit,
     extractArgs,
   );
-  const submission: SubmissionRecord = {
+  const submission: slurm.SubmissionRecord = {
     version: 1,
     submission: name,
     dir,
@@ -292,46 +274,32 @@ export async function submitExtraction(o: {
     submitted: new Date().toISOString(),
   };
   const logs = join(dir, "logs");
-  const submitted: string[] = [];
-  const submit = async (args: string[], file: string) => {
-    submission.commands.push(["sbatch", ...args, file].map(shellQuote).join(" "));
-    if (o.dryRun) return undefined;
-    const id = await sbatch(args, file);
-    submitted.push(id);
-    return id;
-  };
-  try {
+  await slurm.submitJobs(submission, o.dryRun, async (submit) => {
     if (plan.extract.length > 0) {
       submission.jobs.extract = await submit([
         `--job-name=nac-sae-extract-${o.codecId}`,
-        arrayArg(plan.extract.length, o.slurm.arrayParallelism),
+        slurm.arrayArg(plan.extract.length, o.slurm.arrayParallelism),
         `--output=${join(logs, "extract-%a.out")}`,
         `--chdir=${o.toolkit.root}`,
-        ...resourceArgs(o.slurm),
+        ...slurm.resourceArgs(o.slurm),
       ], scripts.array);
     }
     submission.jobs.fold = await submit([
       `--job-name=nac-sae-fold-${o.codecId}`,
       `--output=${join(logs, "fold.out")}`,
       `--chdir=${o.toolkit.root}`,
-      ...(submission.jobs.extract
-        ? [`--dependency=afterok:${submission.jobs.extract}`, "--kill-on-invalid-dep=yes"]
-        : []),
-      ...resourceArgs(o.slurm, { array: false }),
+      ...slurm.afterOk(submission.jobs.extract),
+      ...slurm.resourceArgs(o.slurm, { array: false }),
     ], scripts.fold);
-  } catch (e) {
-    await scancel(submitted).catch(() => {});
-    throw e;
-  }
-  await writeJsonAtomic(join(dir, o.dryRun ? "submission.dry-run.json" : "submission.json"), submission);
+  });
   return { submission, plan };
 }
 
 /** Follows an extraction submission (shards done/total, queue state); then its failures. */
 export async function followExtraction(
-  sub: SubmissionRecord,
+  sub: slurm.SubmissionRecord,
   opts: { pollSeconds?: number; quiet?: boolean } = {},
-): Promise<{ done: number; total: number; failures: UnitFailure[] }> {
+): Promise<{ done: number; total: number; failures: slurm.UnitFailure[] }> {
   const plan = await readJson<ExtractPlanFile>(sub.plan);
   const countDone = async () => {
     const folded = await Promise.all(
@@ -341,13 +309,13 @@ export async function followExtraction(
     for (const s of plan.extract) if (await shardDone(s, folded.every((f) => f))) n++;
     return n;
   };
-  await waitForJobs(sub.jobs, plan.extract.length, countDone, {
+  await slurm.waitForJobs(sub.jobs, plan.extract.length, countDone, {
     label: `slurm extraction ${sub.submission} shards`,
     unit: "shards",
     pollSeconds: opts.pollSeconds,
     quiet: opts.quiet,
   });
-  const states = await jobStates(Object.values(sub.jobs).filter((j): j is string => !!j)).catch(() =>
+  const states = await slurm.jobStates(Object.values(sub.jobs).filter((j): j is string => !!j)).catch(() =>
     new Map()
   );
   const stateOf = (role: string, index: number | null) =>

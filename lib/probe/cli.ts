@@ -1,5 +1,5 @@
 /** `deno task cli probe`: fit the L1 logistic-regression probe on .npy features and score the test set. */
-import { type Command, need, num } from "../common/cli.ts";
+import { type Command, need, num, stringFlag } from "../common/cli.ts";
 import { readMatrix } from "../common/matrix.ts";
 import { log } from "../common/progress.ts";
 import { readLabels } from "./labels.ts";
@@ -21,11 +21,11 @@ const probe: Command = {
       required: true,
       description: "training labels, N integer .npy (two classes)",
     },
-    test: { type: "string", required: true, description: "test features, M×d .npy" },
-    "test-labels": { type: "string", required: true, description: "test labels, M integer .npy" },
-    C: { type: "string", default: "1", description: "inverse L1 strength, as scikit-learn's C" },
-    tol: { type: "string", default: "1e-4", description: "relative KKT-violation tolerance" },
-    "max-iter": { type: "string", default: "3000", description: "maximum Newton iterations" },
+    test: stringFlag("test features, M×d .npy", { required: true }),
+    "test-labels": stringFlag("test labels, M integer .npy", { required: true }),
+    C: stringFlag("inverse L1 strength, as scikit-learn's C", { default: "1" }),
+    tol: stringFlag("relative KKT-violation tolerance", { default: "1e-4" }),
+    "max-iter": stringFlag("maximum Newton iterations", { default: "3000" }),
   },
   async run(flags) {
     const paths = {

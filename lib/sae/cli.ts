@@ -1,5 +1,13 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
-import { type Command, need, num, type Settings, UsageError } from "../common/cli.ts";
+import {
+  booleanFlag,
+  type Command,
+  need,
+  num,
+  type Settings,
+  stringFlag,
+  UsageError,
+} from "../common/cli.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
@@ -24,10 +32,10 @@ const train: Command = {
   usage: "--features X.npy --q Q --s S --out DIR [--val V.npy] [--epochs E | --until-converged] [--seed N] " +
     "[--resume DIR] [--json]",
   flags: {
-    features: { type: "string", required: true, description: "training features, N × d .npy" },
-    val: { type: "string", description: "validation features (per-epoch validation loss)" },
-    q: { type: "string", description: "latent ratio: d_z = round(q·d); required unless --resume" },
-    s: { type: "string", description: "relative sparsity: k = ⌈s·d⌉; required unless --resume" },
+    features: stringFlag("training features, N × d .npy", { required: true }),
+    val: stringFlag("validation features (per-epoch validation loss)"),
+    q: stringFlag("latent ratio: d_z = round(q·d); required unless --resume"),
+    s: stringFlag("relative sparsity: k = ⌈s·d⌉; required unless --resume"),
     epochs: {
       type: "string",
       description: "epochs",
@@ -38,25 +46,25 @@ const train: Command = {
       description: "the convergent schedule: train until the --val loss stops improving (README: SAE " +
         "training schedules), keep the best-validation weights; instead of --epochs",
     },
-    seed: { type: "string", default: "0", description: "random seed (init, shuffles)" },
+    seed: stringFlag("random seed (init, shuffles)", { default: "0" }),
     out: {
       type: "string",
       required: true,
       description: "checkpoint folder (model.safetensors, optimizer.safetensors)",
     },
-    batch: { type: "string", default: "1024", description: "batch size" },
+    batch: stringFlag("batch size", { default: "1024" }),
     lr: {
       type: "string",
       description: "Adam learning rate",
       defaultText: `the paper's ${PAPER_LR}; ${CONVERGENT_LR} with --until-converged`,
     },
-    engine: { type: "string", default: "auto", description: "auto | sparse | dense" },
+    engine: stringFlag("auto | sparse | dense", { default: "auto" }),
     threads: {
       type: "string",
       description: "compute threads of this one process (not parallel runs: that is --workers elsewhere)",
       defaultText: "NAC_SAE_THREADS, else 2",
     },
-    resume: { type: "string", description: "continue from this checkpoint directory up to --epochs" },
+    resume: stringFlag("continue from this checkpoint directory up to --epochs"),
     auxk: {
       type: "boolean",
       description:
@@ -67,7 +75,7 @@ const train: Command = {
       description: "AuxK: samples without firing that make a latent dead",
       defaultText: "N, one epoch",
     },
-    quiet: { type: "boolean", description: "no progress output" },
+    quiet: booleanFlag("no progress output"),
     "checkpoint-every": {
       type: "string",
       default: "0",
@@ -187,8 +195,8 @@ const encode: Command = {
       required: true,
       description: "checkpoint folder written by `sae train` (or a grid cell's)",
     },
-    features: { type: "string", required: true, description: "features, N × d .npy" },
-    out: { type: "string", required: true, description: "output file (.npy) for z" },
+    features: stringFlag("features, N × d .npy", { required: true }),
+    out: stringFlag("output file (.npy) for z", { required: true }),
     threads: {
       type: "string",
       description: "compute threads of this one process",
