@@ -5,8 +5,9 @@
  *
  *   NAC_SAE_MODELS   codec weights folder (else ../shared/models beside the checkout, when present)
  *   NAC_SAE_THREADS  compute threads of one SAE process (else the library's default, 2)
+ *   NAC_SAE_RESULTS  the results directory the notebooks read (else results/demo)
  */
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { projectRoot } from "../common/assets.ts";
 
 /** The `../shared` folder beside the project, when present (CI and tests use it instead of downloads). */
@@ -30,4 +31,10 @@ export function modelsDirFromEnv(): string | undefined {
 export function threadsFromEnv(): number | undefined {
   const v = Number(Deno.env.get("NAC_SAE_THREADS") ?? "");
   return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/** The results directory notebooks read: `NAC_SAE_RESULTS`, else `results/demo`; relative to the project root. */
+export function resultsDirFromEnv(): string {
+  const dir = Deno.env.get("NAC_SAE_RESULTS") || "results/demo";
+  return isAbsolute(dir) ? dir : resolve(projectRoot(), dir);
 }

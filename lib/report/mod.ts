@@ -1,5 +1,5 @@
 /** lib/report: the paper's tables as DataFrames, HTML tables for notebooks, and the standalone HTML report. */
-export { loadResults, requireTable, type ResultsBundle, resultsDirFromEnv, type RunInfo } from "./results.ts";
+export { loadResults, requireTable, type ResultsBundle, type RunInfo } from "./results.ts";
 export {
   bitrateFamilies,
   defaultTask,

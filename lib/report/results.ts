@@ -3,9 +3,8 @@
  * run_config.json, run_info.json). Parquet is preferred; CSV is the fallback.
  */
 import pl from "nodejs-polars";
-import { isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
-import { projectRoot } from "../common/assets.ts";
 import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 import type { ComputeTotals, RunRecord } from "../experiment/run_history.ts";
 
@@ -31,12 +30,6 @@ export interface ResultsBundle {
   curves: pl.DataFrame | null;
   runConfig: Record<string, unknown> | null;
   runInfo: RunInfo | null;
-}
-
-/** The results directory notebooks read: `NAC_SAE_RESULTS`, else `results/demo`; relative to the project root. */
-export function resultsDirFromEnv(): string {
-  const dir = Deno.env.get("NAC_SAE_RESULTS") || "results/demo";
-  return isAbsolute(dir) ? dir : resolve(projectRoot(), dir);
 }
 
 async function readTable(dir: string, name: string): Promise<pl.DataFrame | null> {
