@@ -1,6 +1,9 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
+import pl from "nodejs-polars";
 import { loadResults, writeReport } from "../lib/report/mod.ts";
+import { datasetCaveats, runSummaryTable } from "../lib/report/report.ts";
+import { SAA_CAVEAT } from "../lib/data/saa.ts";
 import { writeFixtureResults } from "../testdata/results_fixture.ts";
 
 async function fixtureDir(seeds = [0]): Promise<string> {
@@ -146,5 +149,26 @@ Deno.test("writeReport --compare: the same data under another protocol, side by 
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(other, { recursive: true });
+  }
+});
+
+Deno.test("report: results on the Speech Accent Archive carry its caveats (8 kHz audio, …); other data none", () => {
+  const saa = pl.DataFrame({ dataset: ["saa", "saa"], codec: ["lyra-3.2kbps", "lyra-6kbps"] });
+  assertEquals(datasetCaveats(saa), [{ name: "Speech Accent Archive", caveat: SAA_CAVEAT }]);
+  assertStringIncludes(datasetCaveats(saa)[0].caveat, "8 kHz");
+  assertEquals(datasetCaveats(pl.DataFrame({ dataset: ["fsdd"], codec: ["lyra-3.2kbps"] })), []);
+});
+
+Deno.test("report: the run table (the report's and every notebook's first table) lists the data's caveats", async () => {
+  const dir = await fixtureDir();
+  try {
+    const bundle = await loadResults(dir);
+    const saa = { ...bundle, results: bundle.results.withColumn(pl.lit("saa").alias("dataset")) };
+    const rows = runSummaryTable(saa).toRecords() as Record<string, unknown>[];
+    assert(rows.some((r) => Object.values(r).some((v) => String(v).includes("8 kHz"))), JSON.stringify(rows));
+    const plain = runSummaryTable(bundle).toRecords() as Record<string, unknown>[];
+    assert(!plain.some((r) => Object.values(r).some((v) => String(v).includes("8 kHz"))));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -5,6 +5,7 @@
 import pl from "nodejs-polars";
 import { join } from "node:path";
 import { writeFileAtomic } from "../common/fs.ts";
+import { SAA_CAVEAT } from "../data/saa.ts";
 import {
   deltaF1Chart,
   deltaF1SeedChart,
@@ -66,6 +67,8 @@ export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
     ["seeds", list("seed")],
     ["features", list("feature")],
     ["result rows", String(rows.length)],
+    // Where results are read (report, every notebook's first table), the data's caveats are read too.
+    ...datasetCaveats(bundle.results).map((c): [string, string] => [`caveat: ${c.name}`, c.caveat]),
   ];
   // A shortened epoch rule is a visible setting of the run, never silent.
   if (info?.epochs_rule) entries.push(["SAE epochs", String(info.epochs_rule)]);
@@ -138,6 +141,12 @@ function json(value: unknown): string {
   return `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
 }
 
+/** The caveats of the datasets in the results that carry one (SAA: 8 kHz audio, one paragraph per speaker, …). */
+export function datasetCaveats(results: pl.DataFrame): { name: string; caveat: string }[] {
+  const names = new Set(results.getColumn("dataset").toArray().map(String));
+  return names.has("saa") ? [{ name: "Speech Accent Archive", caveat: SAA_CAVEAT }] : [];
+}
+
 const CSS =
   `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
@@ -145,13 +154,16 @@ figure.chart{margin:1em 0;overflow-x:auto}div.table{overflow-x:auto;margin:1em 0
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}.missing{color:#a40000}
 .reading{background:#f3f7ff;border-left:4px solid #4c78a8;padding:.5em 1em}`;
 
-/** Builds the report page for loaded results. */
 /** The reading notes, the run, the reference against chance (per protocol with `compare`), claims, codec pairs. */
 async function referenceSections(page: Page, bundle: ResultsBundle, compare: ResultsBundle[]): Promise<void> {
   const { results } = bundle;
   page.parts.push(
     `<div class="reading"><p><b>How to read ΔF1.</b> ${escapeHtml(READING_DELTA_F1)}</p>` +
-      `<p><b>Data.</b> ${escapeHtml(PAPER_DIFFERENCE)}</p></div>`,
+      `<p><b>Data.</b> ${escapeHtml(PAPER_DIFFERENCE)}</p>` +
+      datasetCaveats(results).map((c) => `<p><b>${escapeHtml(c.name)}.</b> ${escapeHtml(c.caveat)}</p>`).join(
+        "",
+      ) +
+      "</div>",
   );
   await page.section("Run", () => page.table(runSummaryTable(bundle), "What these results hold"));
   await page.section(
