@@ -63,6 +63,18 @@ Deno.test("cell selection: best / worst ΔF1 on z, selectors, and an error listi
   assertEquals(selectCellRow(df, { cellKey: "c" }, "t").cell_key, "c");
   assert(selectCellRow(df, {}, "t").chosenBy.includes("most interpretable"));
   assertThrows(() => selectCellRow(df, { q: 20 }, "t"), Error, "no cell matches q=20");
+
+  // With validity flags, the default pick skips an untrained SAE and a reference not above chance; a selector
+  // still reaches them.
+  const flagged = pl.DataFrame([
+    { ...row("u", 2, 0.5, 0.3), sae_trained: false, ref_above_chance: true },
+    { ...row("n", 2, 0.25, 0.2), sae_trained: true, ref_above_chance: false },
+    { ...row("v", 5, 0.5, -0.1), sae_trained: true, ref_above_chance: true },
+  ]);
+  const best = selectCellRow(flagged, {}, "t");
+  assertEquals(best.cell_key, "v");
+  assert(best.chosenBy.includes("clearly above chance"), best.chosenBy);
+  assertEquals(selectCellRow(flagged, { cellKey: "u" }, "t").cell_key, "u");
 });
 
 Deno.test("log-spectral distance: 0 for equal signals, grows with the difference, symmetric", () => {

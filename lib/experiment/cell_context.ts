@@ -112,20 +112,31 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
         (keys.length > 12 ? ` (+${keys.length - 12} more)` : ""),
     );
   }
-  hit.sort((a, b) =>
+  // Without a selector, prefer cells whose ΔF1 can mean something: a trained SAE on a task whose reference F1
+  // is clearly above chance (when the results say so and any cell qualifies).
+  const { pick: _pick, ...fields } = sel;
+  const any = Object.values(fields).some((v) => v !== undefined);
+  const valid = (r: Row) => !isFalse(r.sae_trained) && !isFalse(r.ref_above_chance);
+  const restricted = !any && hit.some(valid) && hit.some((r) => !valid(r));
+  const pool = restricted ? hit.filter(valid) : hit;
+  pool.sort((a, b) =>
     (worst ? -1 : 1) * (Number(b.delta_f1) - Number(a.delta_f1)) || Number(a.q) - Number(b.q) ||
     Number(a.s) - Number(b.s) ||
     String(a.cell_key).localeCompare(String(b.cell_key))
   );
-  const { pick: _pick, ...fields } = sel;
-  const any = Object.values(fields).some((v) => v !== undefined);
   const which = worst ? "lowest" : "highest";
   const chosenBy = any
     ? `selected by ${describe(fields)}${
       hit.length > 1 ? ` (${which} ΔF1 on z of ${hit.length} matching cells)` : ""
     }`
-    : `the ${worst ? "least" : "most"} interpretable cell: ${which} ΔF1 on z of ${rows.length} SAE cells`;
-  return { ...hit[0], chosenBy };
+    : `the ${worst ? "least" : "most"} interpretable cell: ${which} ΔF1 on z of ${pool.length} SAE cells` +
+      (restricted ? " with a trained SAE and a reference F1 clearly above chance" : "");
+  return { ...pool[0], chosenBy };
+}
+
+/** A results flag that says no (boolean false, or "false"/"0" as CSV gives it); absent is not no. */
+function isFalse(v: unknown): boolean {
+  return v === false || v === "false" || v === 0 || v === "0";
 }
 
 function probeOf(probes: Record<string, ProbeArtefact>, feature: string, file: string) {
