@@ -120,6 +120,7 @@ Deno.test("cli: with --json a failure prints a JSON error object; summaries use 
       "--test-labels",
       "y.npy",
     ];
+    await writeProbeFiles(dir); // only nope.npy is missing
     const runtime = await run("deno", [...cli, "probe", ...missing, "--json"], dir);
     assertEquals(runtime.code, 1);
     const err = lastJson(runtime.stdout).error;
