@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { sharedDir } from "../lib/cli/settings.ts";
+import { modelsDirFromEnv, sharedDir } from "../lib/cli/settings.ts";
 import { extractFeatures } from "../lib/extract/mod.ts";
 
 const { values } = parseArgs({
@@ -20,10 +20,7 @@ const { values } = parseArgs({
     n: { type: "string", default: "600" },
     reps: { type: "string", default: "2" },
     fsdd: { type: "string", default: join(sharedDir() ?? "../shared", "data", "fsdd") },
-    models: {
-      type: "string",
-      default: Deno.env.get("NAC_SAE_MODELS") ?? join(sharedDir() ?? "../shared", "models"),
-    },
+    models: { type: "string", default: modelsDirFromEnv() ?? "../shared/models" },
   },
 });
 const n = Number(values.n), reps = Number(values.reps);

@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { takeRows } from "../lib/common/matrix.ts";
 import { readManifest, type TaskId, taskSplits } from "../lib/data/mod.ts";
 import { extractFeatures } from "../lib/extract/mod.ts";
+import { settingsFromEnv } from "../lib/cli/settings.ts";
+import { locationsOf } from "../lib/common/settings.ts";
 import {
   CONVERGENCE_DEFAULTS,
   CONVERGENT_LR,
@@ -40,6 +42,7 @@ const { values: a } = parseArgs({
 if (!a.manifest) throw new Error("--manifest is required");
 const list = (v: string) => v.split(",").map(Number);
 const fs = await extractFeatures({
+  ...locationsOf(settingsFromEnv()),
   manifestPath: a.manifest,
   codecId: a.codec!,
   modelsDir: a.models,

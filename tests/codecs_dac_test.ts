@@ -230,20 +230,14 @@ Deno.test({
   name: "dac: missing weights offline → error naming the file and the URL",
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "dac_missing_" });
-    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
-      [k, Deno.env.get(k)] as const
-    );
     try {
-      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
-      Deno.env.set("HF_HUB_CACHE", join(tmp, "hf"));
-      Deno.env.delete("NAC_SAE_MODELS");
+      const where = { cacheDir: join(tmp, "cache"), hfHubCache: join(tmp, "hf") };
       const err = await assertRejects(() =>
-        getCodec("dac-24khz").then((e) => e.load({ modelsDir: tmp, offline: true }))
+        getCodec("dac-24khz").then((e) => e.load({ ...where, modelsDir: tmp, offline: true }))
       );
       assertStringIncludes(err.message, DAC_CHECKPOINT);
       assertStringIncludes(err.message, DAC_URL);
     } finally {
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
       await Deno.remove(tmp, { recursive: true });
     }
   },

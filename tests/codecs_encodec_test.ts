@@ -159,19 +159,13 @@ Deno.test({
   name: "encodec: missing weights offline → error naming the file and the URL",
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "encodec_missing_" });
-    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
-      [k, Deno.env.get(k)] as const
-    );
     try {
-      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
-      Deno.env.set("HF_HUB_CACHE", join(tmp, "hf"));
-      Deno.env.delete("NAC_SAE_MODELS");
+      const where = { cacheDir: join(tmp, "cache"), hfHubCache: join(tmp, "hf") };
       const entry = await getCodec("encodec-6kbps");
-      const err = await assertRejects(() => entry.load({ modelsDir: tmp, offline: true }));
+      const err = await assertRejects(() => entry.load({ ...where, modelsDir: tmp, offline: true }));
       assertStringIncludes(err.message, OFFICIAL_CHECKPOINT);
       assertStringIncludes(err.message, OFFICIAL_URL);
     } finally {
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
       await Deno.remove(tmp, { recursive: true });
     }
   },
@@ -182,17 +176,12 @@ Deno.test({
   ignore,
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "encodec_hub_" });
-    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
-      [k, Deno.env.get(k)] as const
-    );
     try {
       const snap = join(tmp, "hub", "models--facebook--encodec_24khz", "snapshots", "0123abc");
       await Deno.mkdir(snap, { recursive: true });
       await Deno.copyFile(`${SUP}/tiny/weights.hf.safetensors`, join(snap, "model.safetensors"));
-      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
-      Deno.env.set("HF_HUB_CACHE", join(tmp, "hub"));
-      Deno.env.delete("NAC_SAE_MODELS");
-      const codec = await (await getCodec("encodec-6kbps")).load({ offline: true, threads: 1 });
+      const where = { cacheDir: join(tmp, "cache"), hfHubCache: join(tmp, "hub") };
+      const codec = await (await getCodec("encodec-6kbps")).load({ ...where, offline: true, threads: 1 });
       try {
         assertStringIncludes(codec.source, snap);
         const e = await codec.encode((await npyF32(`${SUP}/tiny/inputs/noise_len4817.npy`)).data);
@@ -201,7 +190,6 @@ Deno.test({
         codec.dispose();
       }
     } finally {
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
       await Deno.remove(tmp, { recursive: true });
     }
   },

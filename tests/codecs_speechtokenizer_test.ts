@@ -40,20 +40,14 @@ Deno.test({
   name: "speechtokenizer: missing weights offline → error naming the file and the URL",
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "spt_missing_" });
-    const saved = ["NAC_SAE_CACHE", "NAC_SAE_MODELS", "HF_HUB_CACHE"].map((k) =>
-      [k, Deno.env.get(k)] as const
-    );
     try {
-      Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
-      Deno.env.set("HF_HUB_CACHE", join(tmp, "hf"));
-      Deno.env.delete("NAC_SAE_MODELS");
+      const where = { cacheDir: join(tmp, "cache"), hfHubCache: join(tmp, "hf") };
       const err = await assertRejects(() =>
-        getCodec("speechtokenizer").then((e) => e.load({ offline: true }))
+        getCodec("speechtokenizer").then((e) => e.load({ ...where, offline: true }))
       );
       assertStringIncludes(err.message, "SpeechTokenizer.pt");
       assertStringIncludes(err.message, OFFICIAL_URL);
     } finally {
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
       await Deno.remove(tmp, { recursive: true });
     }
   },

@@ -45,17 +45,13 @@ Deno.test({
 });
 
 Deno.test("FSDD offline: the error names the upstream URL and the environment variable", async () => {
-  const env = { NAC_SAE_CACHE: Deno.env.get("NAC_SAE_CACHE"), NAC_SAE_DATA: Deno.env.get("NAC_SAE_DATA") };
-  Deno.env.set("NAC_SAE_CACHE", join(tmp, "empty-cache"));
-  Deno.env.delete("NAC_SAE_DATA");
-  try {
-    const e = await assertRejects(() => locateFsdd({ offline: true }));
-    assertStringIncludes(e.message, FSDD_ARCHIVE_URL);
-    assertStringIncludes(e.message, "NAC_SAE_DATA");
-    await assertRejects(() => locateFsdd({ source: join(tmp, "nowhere") }), Error, "no FSDD recordings/");
-  } finally {
-    for (const [k, v] of Object.entries(env)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
+  const e = await assertRejects(() => locateFsdd({ cacheDir: join(tmp, "empty-cache"), offline: true }));
+  assertStringIncludes(e.message, FSDD_ARCHIVE_URL);
+  assertStringIncludes(e.message, "NAC_SAE_DATA");
+  assertStringIncludes(e.message, join(tmp, "empty-cache", "fsdd"));
+  await assertRejects(() => locateFsdd({ source: join(tmp, "nowhere") }), Error, "no FSDD recordings/");
+  // Without a cache folder nothing can be downloaded: a clear error, before any network access.
+  await assertRejects(() => locateFsdd({ quiet: true }), Error, "no cache folder given");
 });
 
 Deno.test({

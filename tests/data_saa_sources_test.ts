@@ -156,12 +156,10 @@ async function checkDownloads(archiveUrl: (p: string) => string, label: string):
   const metadataUrl = archiveUrl(join(saaDir!, "bio_metadata.csv"));
   const good = archiveUrl(await mirrorArchive(`${label}-good`));
   const checksums = await fixtureChecksums();
-  // Through locateSaa: nothing in NAC_SAE_DATA or the cache, so it downloads into the cache.
-  const env = Deno.env.get("NAC_SAE_DATA"), cache = Deno.env.get("NAC_SAE_CACHE");
-  Deno.env.delete("NAC_SAE_DATA");
-  Deno.env.set("NAC_SAE_CACHE", join(tmp, `${label}-cache`));
-  try {
-    const dir = await locateSaa({ archiveUrl: good, metadataUrl, checksums, quiet: true });
+  // Through locateSaa: nothing in the data home or the cache, so it downloads into the cache.
+  const where = { cacheDir: join(tmp, `${label}-cache`), dataHome: join(tmp, `${label}-no-data`) };
+  {
+    const dir = await locateSaa({ ...where, archiveUrl: good, metadataUrl, checksums, quiet: true });
     assertEquals(dir, join(tmp, `${label}-cache`, "saa"));
     for (const f of FIXTURE_FILES) assert(await exists(join(dir, f)), f);
     assert(!(await exists(join(dir, "README.md"))));
@@ -173,11 +171,10 @@ async function checkDownloads(archiveUrl: (p: string) => string, label: string):
     ]);
     assertStringIncludes(await Deno.readTextFile(join(dir, "SOURCE.md")), "CC BY-NC-SA 2.0");
     // Found in the cache the second time: no download (a URL that cannot work proves it).
-    assertEquals(await locateSaa({ archiveUrl: "http://127.0.0.1:9/none", metadataUrl, quiet: true }), dir);
-  } finally {
-    if (env !== undefined) Deno.env.set("NAC_SAE_DATA", env);
-    if (cache !== undefined) Deno.env.set("NAC_SAE_CACHE", cache);
-    else Deno.env.delete("NAC_SAE_CACHE");
+    assertEquals(
+      await locateSaa({ ...where, archiveUrl: "http://127.0.0.1:9/none", metadataUrl, quiet: true }),
+      dir,
+    );
   }
   // A file whose bytes differ from the list: an error naming it, and nothing left behind.
   const bad = archiveUrl(await mirrorArchive(`${label}-bad`, true));

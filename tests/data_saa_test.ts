@@ -241,18 +241,11 @@ Deno.test("stratified split: midpoint rule per stratum, seeded, independent of i
 });
 
 Deno.test("SAA --offline: the error names the download URLs and NAC_SAE_DATA", async () => {
-  const env = Deno.env.get("NAC_SAE_DATA"), cache = Deno.env.get("NAC_SAE_CACHE");
-  Deno.env.delete("NAC_SAE_DATA");
-  Deno.env.set("NAC_SAE_CACHE", join(tmp, "empty-cache"));
-  try {
-    const e = await assertRejects(() => locateSaa({ offline: true, quiet: true }));
-    for (const s of [SAA_ARCHIVE_URL, SAA_METADATA_URL, "NAC_SAE_DATA"]) {
-      assertStringIncludes((e as Error).message, s);
-    }
-  } finally {
-    if (env !== undefined) Deno.env.set("NAC_SAE_DATA", env);
-    if (cache !== undefined) Deno.env.set("NAC_SAE_CACHE", cache);
-    else Deno.env.delete("NAC_SAE_CACHE");
+  const e = await assertRejects(() =>
+    locateSaa({ cacheDir: join(tmp, "empty-cache"), offline: true, quiet: true })
+  );
+  for (const s of [SAA_ARCHIVE_URL, SAA_METADATA_URL, "NAC_SAE_DATA"]) {
+    assertStringIncludes((e as Error).message, s);
   }
 });
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { encodeWav } from "../lib/audio/mod.ts";
 import { commands } from "../lib/data/cli.ts";
 import { ManifestError, prepareDataset } from "../lib/data/mod.ts";
+import { settingsFromEnv } from "../lib/cli/settings.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "nac-sae-user-" });
 addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -67,10 +68,9 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
   const log = console.log;
   const printed: string[] = [];
   console.log = (...a: unknown[]) => printed.push(a.join(" "));
-  const cache = Deno.env.get("NAC_SAE_CACHE");
-  Deno.env.set("NAC_SAE_CACHE", join(tmp, "cache"));
+  const settings = settingsFromEnv({ NAC_SAE_CACHE: join(tmp, "cache") });
   try {
-    const s = await prepare.run({ csv }, ["user"]) as Record<string, unknown>;
+    const s = await prepare.run({ csv }, ["user"], settings) as Record<string, unknown>;
     assertEquals(s.manifest_path, join(tmp, "cache", "datasets", "user-myaccents", "manifest.csv"));
     assertEquals(s.n_utterances, 32);
     assertEquals(s.n_speakers, 8);
@@ -88,10 +88,10 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
     const text = printed.join("\n");
     assertStringIncludes(text, "myaccents: 32 utterances, 8 speakers");
     assertStringIncludes(text, "task us-vs-uk (US vs UK; 0 = US, 1 = UK): applies");
-    await assertRejects(() => prepare.run({}, ["user"]), Error, "--csv");
-    await assertRejects(() => prepare.run({}, ["librispeech"]), Error, "unknown dataset");
+    await assertRejects(() => prepare.run({}, ["user"], settings), Error, "--csv");
+    await assertRejects(() => prepare.run({}, ["librispeech"], settings), Error, "unknown dataset");
     const list = commands.find((c) => c.name === "data list")!;
-    const l = await list.run({}, []) as { datasets: string[]; prepared: Record<string, unknown>[] };
+    const l = await list.run({}, [], settings) as { datasets: string[]; prepared: Record<string, unknown>[] };
     assertEquals(l.datasets, ["fsdd", "saa", "synthetic", "user"]);
     assertEquals(l.prepared, [{
       name: "user-myaccents",
@@ -101,6 +101,5 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
     }]);
   } finally {
     console.log = log;
-    cache === undefined ? Deno.env.delete("NAC_SAE_CACHE") : Deno.env.set("NAC_SAE_CACHE", cache);
   }
 });

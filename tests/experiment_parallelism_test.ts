@@ -78,7 +78,12 @@ Deno.test({
         name,
         dir,
       );
-      const summary = await runGrid(config, { quiet: true, threadsPerCell, checkpoints: false });
+      const summary = await runGrid(config, {
+        cacheDir: join(dir, "cache"),
+        quiet: true,
+        threadsPerCell,
+        checkpoints: false,
+      });
       assertEquals(summary.cells.computed, 4);
       const df = pl.readCSV(await Deno.readTextFile(join(dir, name, "results.csv")));
       const cols = df.columns.filter((c) => !/second|time/.test(c));
@@ -100,7 +105,7 @@ Deno.test({
     const first = JSON.parse(await Deno.readTextFile(infoPath));
     const rerun = await runGrid(
       validateConfig(JSON.parse(await Deno.readTextFile(join(dir, "w1t1", "run_config.json"))), "rerun"),
-      { quiet: true, checkpoints: false },
+      { cacheDir: join(dir, "cache"), quiet: true, checkpoints: false },
     );
     assertEquals([rerun.cells.computed, rerun.cells.cached], [0, 4]);
     const info = JSON.parse(await Deno.readTextFile(infoPath));

@@ -53,7 +53,7 @@ Deno.test({
           "t.json",
           dir,
         ),
-        { quiet: true, checkpoints: false },
+        { cacheDir: join(dir, "cache"), quiet: true, checkpoints: false },
       );
     const table = (out: string) => pl.readParquet(join(dir, out, "results.parquet")).toRecords();
     try {

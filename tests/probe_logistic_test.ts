@@ -152,6 +152,7 @@ Deno.test("probe CLI: errors name the offending file", async () => {
       probe.run(
         { train: p(train), "train-labels": p(labels), test: p("X.npy"), "test-labels": p("y.npy") },
         [],
+        { cacheDir: dir, debug: false },
       );
     await assertRejects(() => run("X.npy", "y_short.npy"), Error, `${p("y_short.npy")}: 50 labels but`);
     await assertRejects(() => run("X.npy", "y_one.npy"), Error, `${p("y_one.npy")}: only one class (0)`);

@@ -8,6 +8,7 @@
  */
 import { join, resolve } from "node:path";
 import { booleanFlag, type Command } from "../common/cli.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import { projectRoot } from "../common/assets.ts";
 import { sharedDir } from "./settings.ts";
 import { log } from "../common/progress.ts";
@@ -24,10 +25,15 @@ export type DemoSchedule = (typeof DEMO_SCHEDULES)[number];
  * The demo's run config; every setting differing from the paper is named in `$comment`. The probe protocol
  * (`pooling`, `probe`) is the paper's: mean pooling, probe trained on val2 and scored on test.
  */
-export function demoConfig(outDir: string, schedule: DemoSchedule = "convergent"): RunConfig {
+export function demoConfig(
+  outDir: string,
+  schedule: DemoSchedule = "convergent",
+  homes: Locations = {},
+): RunConfig {
+  // ../shared's data and models beside a clone, unless NAC_SAE_DATA / NAC_SAE_MODELS (`homes`) say otherwise.
   const shared = sharedDir();
-  const dataSource = Deno.env.get("NAC_SAE_DATA") ? undefined : shared ? join(shared, "data") : undefined;
-  const modelsDir = Deno.env.get("NAC_SAE_MODELS") ? undefined : shared ? join(shared, "models") : undefined;
+  const dataSource = homes.dataHome ? undefined : shared ? join(shared, "data") : undefined;
+  const modelsDir = homes.modelsHome ? undefined : shared ? join(shared, "models") : undefined;
   const epochs: EpochsRule = schedule;
   return validateConfig(
     {
@@ -118,8 +124,9 @@ const demo: Command = {
     },
     quiet: booleanFlag("no progress output"),
   },
-  async run(flags) {
+  async run(flags, _positionals, settings) {
     const t0 = performance.now();
+    const loc = locationsOf(settings);
     const outDir = typeof flags.out === "string"
       ? resolve(flags.out)
       : join(projectRoot(), "results", "demo");
@@ -127,20 +134,21 @@ const demo: Command = {
     if (!(DEMO_SCHEDULES as readonly string[]).includes(schedule)) {
       throw new Error(`--schedule must be one of ${DEMO_SCHEDULES.join(", ")}, got "${schedule}"`);
     }
-    const config = demoConfig(outDir, schedule as DemoSchedule);
+    const config = demoConfig(outDir, schedule as DemoSchedule, loc);
     const quiet = Boolean(flags.quiet);
     const powered = String(flags["powered-grid"] ?? "corners");
     if (!["corners", "full", "none"].includes(powered)) {
       throw new Error(`--powered-grid must be one of corners, full, none, got "${powered}"`);
     }
-    const summary = await runGrid(config, { quiet });
+    const summary = await runGrid(config, { ...loc, quiet });
     // The same data under the best-powered protocol, shown beside the paper-literal numbers in the report.
     const poweredSummary = powered === "none"
       ? null
-      : await runGrid(poweredConfig(outDir, config, powered as "corners" | "full"), { quiet });
+      : await runGrid(poweredConfig(outDir, config, powered as "corners" | "full"), { ...loc, quiet });
     // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
     // here is shown and the report still written (it then says how to make the dashboard).
-    const latents = await writeLatentsAndSteering(outDir, { utterances: 4, seconds: 3, quiet }).catch((e) => {
+    const steering = { ...loc, utterances: 4, seconds: 3, quiet };
+    const latents = await writeLatentsAndSteering(outDir, steering).catch((e) => {
       console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
       return null;
     });

@@ -4,7 +4,7 @@
  * so `--help` and light commands start fast.
  */
 import { type Command, runCommand } from "../common/cli.ts";
-import { threadsFromEnv } from "./settings.ts";
+import { settingsFromEnv } from "./settings.ts";
 import { formatVersion, versionInfo } from "./version.ts";
 
 export interface Entry {
@@ -126,7 +126,13 @@ export async function main(args: string[]): Promise<number> {
   const { commands } = await entry.module();
   const cmd = commands.find((c) => c.name === entry.name);
   if (!cmd) throw new Error(`internal: module for '${entry.name}' does not export it`);
-  return await runCommand(cmd, args.slice(entry.name.split(" ").length), { threads: threadsFromEnv() });
+  let settings;
+  try {
+    settings = settingsFromEnv();
+  } catch (e) {
+    return usageFailure((e as Error).message, args);
+  }
+  return await runCommand(cmd, args.slice(entry.name.split(" ").length), settings);
 }
 
 /**

@@ -38,9 +38,9 @@ export async function getCodec(id: string, opts: LoadOptions = {}): Promise<Code
   return entry;
 }
 
-/** ONNX codecs: sidecars in the explicit models directory, then in NAC_SAE_MODELS. */
+/** ONNX codecs: sidecars in the explicit models directory, then in the models home (NAC_SAE_MODELS). */
 async function discoverExternal(opts: LoadOptions): Promise<CodecEntry[]> {
-  const dirs = [opts.modelsDir, Deno.env.get("NAC_SAE_MODELS")].filter((d): d is string => !!d);
+  const dirs = [opts.modelsDir, opts.modelsHome].filter((d): d is string => !!d);
   const taken = new Set(BUILTIN.map((c) => c.id));
   const found: CodecEntry[] = [];
   for (const dir of new Set(dirs)) found.push(...await discoverOnnxCodecs(dir, taken, opts.quiet));

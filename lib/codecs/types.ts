@@ -3,6 +3,7 @@
  * *dequantized* continuous representation (codes mapped back through the codebooks), T × d_codec.
  */
 import type { Matrix } from "../common/matrix.ts";
+import type { Locations } from "../common/settings.ts";
 
 export interface CodecInfo {
   /** Registry id, e.g. "lyra-6kbps", "encodec-6kbps". */
@@ -34,8 +35,9 @@ export interface Codec extends CodecInfo {
   dispose(): void;
 }
 
-export interface LoadOptions {
-  /** Explicit models directory (`--models DIR`), else `NAC_SAE_MODELS`, cache, download. */
+/** Where weights are found (see `resolveCodecWeights`): `modelsDir`, then the `Locations` folders, download. */
+export interface LoadOptions extends Locations {
+  /** Explicit models directory (`--models DIR`). */
   modelsDir?: string;
   offline?: boolean;
   quiet?: boolean;

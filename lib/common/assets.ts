@@ -2,12 +2,14 @@
  * Where model weights and data sets come from. Resolution order for an asset named `name` (a folder such
  * as `lyra-v1.3.2` or `fsdd`):
  *   1. an explicit directory (a `--models DIR` / `--source DIR` flag) holding `name/` or the files themselves,
- *   2. the directory in the asset's environment variable (`NAC_SAE_MODELS`, `NAC_SAE_DATA`) holding `name/`,
- *   3. the project cache (`NAC_SAE_CACHE`, else `$XDG_CACHE_HOME/nac-sae`, else `~/.cache/nac-sae`),
+ *   2. the home folder of such assets (`modelsHome`, set from NAC_SAE_MODELS at the edge) holding `name/`,
+ *   3. the project cache (`cacheDir`, see lib/cli/settings.ts),
  *   4. a download from the public URL into the cache, verified by sha256 (a mismatch is an error).
+ * Folders not given are skipped; without a cache folder nothing is downloaded.
  */
 import { dirname, join, resolve } from "node:path";
 import { exists } from "./fs.ts";
+import { inCache } from "./settings.ts";
 import { sha256Hex } from "./hash.ts";
 import { log } from "./progress.ts";
 
@@ -21,25 +23,20 @@ export interface AssetFile {
 export interface AssetSpec {
   name: string;
   files: AssetFile[];
-  /** Environment variable naming a directory that holds `name/`. */
+  /** The environment variable that sets the home folder at the edge, named in errors. */
   envVar: string;
 }
 
 export interface ResolveOptions {
   /** Explicit directory from the command line. */
   dir?: string;
+  /** A folder holding `name/` (e.g. NAC_SAE_MODELS, read at the edge). */
+  home?: string;
+  /** The project cache; without it, nothing is cached or downloaded. */
+  cacheDir?: string;
   /** Never download (tests, air-gapped machines). */
   offline?: boolean;
   quiet?: boolean;
-}
-
-export function cacheRoot(): string {
-  const env = Deno.env.get("NAC_SAE_CACHE");
-  if (env) return resolve(env);
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "nac-sae");
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
-  return join(home, ".cache", "nac-sae");
 }
 
 async function holdsAll(dir: string, files: AssetFile[]): Promise<boolean> {
@@ -51,10 +48,9 @@ async function holdsAll(dir: string, files: AssetFile[]): Promise<boolean> {
 export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): Promise<string> {
   const candidates: string[] = [];
   if (opts.dir) candidates.push(join(opts.dir, spec.name), opts.dir);
-  const envDir = Deno.env.get(spec.envVar);
-  if (envDir) candidates.push(join(envDir, spec.name));
-  const cached = join(cacheRoot(), spec.name);
-  candidates.push(cached);
+  if (opts.home) candidates.push(join(opts.home, spec.name));
+  const cached = opts.cacheDir ? join(opts.cacheDir, spec.name) : undefined;
+  if (cached) candidates.push(cached);
   for (const dir of candidates) {
     if (await holdsAll(dir, spec.files)) {
       await verifyFiles(dir, spec.files);
@@ -71,8 +67,10 @@ export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): 
         `place the files there or set ${spec.envVar}. Files: ${missing}`,
     );
   }
+  const into = cached ??
+    inCache(opts, `${spec.name} (not in ${candidates.join(", ") || "any folder given"})`);
   for (const f of spec.files) {
-    const dest = join(cached, f.path);
+    const dest = join(into, f.path);
     if (await exists(dest)) continue;
     await download(f.url, dest, f.sha256, opts.quiet).catch((e) => {
       throw new Error(
@@ -81,7 +79,7 @@ export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): 
       );
     });
   }
-  return resolve(cached);
+  return resolve(into);
 }
 
 const verified = new Set<string>();

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { toSnakeKeys } from "./keys.ts";
 import { numberProblem, type NumberRule } from "./schema.ts";
+import type { Settings } from "./settings.ts";
 
 export type FlagSpec = Record<string, {
   type: "string" | "boolean";
@@ -37,18 +38,15 @@ export interface Command {
   /** Usage line(s) after the command name, e.g. "--features X.npy --q Q --s S". */
   usage: string;
   flags: FlagSpec;
-  /** Returns the JSON summary object. */
+  /**
+   * Returns the JSON summary object. `settings`: read from the environment once by lib/cli
+   * (lib/cli/settings.ts); flags override them.
+   */
   run(
     flags: Record<string, string | boolean | string[] | undefined>,
     positionals: string[],
-    settings?: Settings,
+    settings: Settings,
   ): Promise<Record<string, unknown>>;
-}
-
-/** Settings from the environment, read once by lib/cli and handed to every command (flags override them). */
-export interface Settings {
-  /** Compute threads of one SAE process (NAC_SAE_THREADS); undefined: the library's default. */
-  threads?: number;
 }
 
 export class UsageError extends Error {
@@ -83,7 +81,7 @@ function parseOptions(flags: FlagSpec) {
 }
 
 /** Parses flags, handles --help/--json, runs the command; returns the process exit code. */
-export async function runCommand(cmd: Command, args: string[], settings: Settings = {}): Promise<number> {
+export async function runCommand(cmd: Command, args: string[], settings: Settings): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -94,7 +92,7 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
       strict: true,
     });
   } catch (e) {
-    return fail(cmd, new UsageError((e as Error).message), args.includes("--json"));
+    return fail(cmd, new UsageError((e as Error).message), args.includes("--json"), settings.debug);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) {
@@ -107,7 +105,7 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
     if (values.json) console.log(JSON.stringify(toSnakeKeys(summary)));
     return 0;
   } catch (e) {
-    return fail(cmd, e as Error, Boolean(values.json));
+    return fail(cmd, e as Error, Boolean(values.json), settings.debug);
   }
 }
 
@@ -116,11 +114,11 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
  * error object `{"error": {"kind": "usage" | "runtime", "message", "command", "exit_code"}}` as the last line
  * of stdout, where a script expects the summary. Returns the exit code: 2 for usage errors, 1 otherwise.
  */
-function fail(cmd: Command, e: Error, json: boolean): number {
+function fail(cmd: Command, e: Error, json: boolean, debug: boolean): number {
   const usage = e instanceof UsageError;
   const exitCode = usage ? 2 : 1;
   console.error(usage ? `error: ${e.message}\n\n${helpText(cmd)}` : `error: ${e.message}`);
-  if (!usage && Deno.env.get("NAC_SAE_DEBUG")) console.error(e.stack);
+  if (!usage && debug) console.error(e.stack);
   if (json) {
     const error = {
       kind: usage ? "usage" : "runtime",

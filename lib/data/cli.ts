@@ -4,6 +4,7 @@ import { booleanFlag, type Command, num, stringFlag, UsageError } from "../commo
 import { exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
 import { LIMITS } from "../common/limits.ts";
+import { locationsOf } from "../common/settings.ts";
 import { findDuplicateAudio } from "./duplicates.ts";
 import { manifestRows, readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
@@ -32,10 +33,10 @@ const list: Command = {
   summary: "list known datasets and the manifests prepared in the cache",
   usage: "[--json]",
   flags: {},
-  async run() {
+  async run(_flags, _positionals, settings) {
     console.log("datasets:");
     for (const [name, d] of Object.entries(DESCRIPTIONS)) console.log(`  ${name.padEnd(10)} ${d}`);
-    const root = datasetsRoot();
+    const root = datasetsRoot(settings);
     const prepared: Record<string, unknown>[] = [];
     if (await exists(root)) {
       const dirs: string[] = [];
@@ -118,7 +119,7 @@ const prepare: Command = {
     offline: booleanFlag("fsdd, saa: never download"),
     quiet: booleanFlag("no progress output"),
   },
-  async run(flags, positionals) {
+  async run(flags, positionals, settings) {
     const [which, ...rest] = positionals;
     if (!which) throw new UsageError("which dataset? fsdd, saa, synthetic or user");
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
@@ -135,6 +136,7 @@ const prepare: Command = {
     }
     const t0 = performance.now();
     const { manifestPath, manifest, report } = await prepareDataset(name, {
+      ...locationsOf(settings),
       source: flags.source as string | undefined,
       out: flags.out as string | undefined,
       offline: flags.offline === true,

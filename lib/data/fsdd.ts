@@ -17,14 +17,15 @@
  * beyond these L1s, or anything about British accents; the vocabulary is ten digits and the audio is 8 kHz.
  */
 import { basename, join, resolve } from "node:path";
-import { cacheRoot, download } from "../common/assets.ts";
+import { download } from "../common/assets.ts";
+import { inCache, type Locations } from "../common/settings.ts";
 import { exists, writeFileAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
 import type { ManifestRow, Split } from "./manifest.ts";
 import { gunzip, readTar } from "../formats/tar.ts";
 import { broadOf } from "./taxonomy.ts";
-import { datasetInEnvOrCache, datasetInSource } from "./locate.ts";
+import { datasetInHomeOrCache, datasetInSource } from "./locate.ts";
 
 export const FSDD_ARCHIVE_URL =
   "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/26eb9aa.tar.gz";
@@ -33,6 +34,7 @@ export const FSDD_ARCHIVE_URL =
  * recordings/*.wav sorted by name. Checked after a download (tarball bytes are not stable, contents are).
  */
 export const FSDD_RECORDINGS_SHA256 = "dbd573d7cafe79c4b49f65718115e1304e24e067fa39eff18a660dc6cb9c360f";
+/** The environment variable that sets `dataHome` at the edge (lib/cli/settings.ts), named in messages. */
 export const FSDD_ENV_VAR = "NAC_SAE_DATA";
 
 export interface FsddSpeaker {
@@ -113,7 +115,7 @@ export async function recordingsDigest(recordingsDir: string): Promise<string> {
   return sha256Hex(lines.join("\n") + "\n");
 }
 
-export interface FsddLocateOptions {
+export interface FsddLocateOptions extends Locations {
   /** A folder holding `fsdd/` or the dataset itself (the one with `recordings/`). */
   source?: string;
   offline?: boolean;
@@ -121,7 +123,7 @@ export interface FsddLocateOptions {
 }
 
 /**
- * The FSDD folder (holding recordings/): --source DIR (DIR/fsdd or DIR) → $NAC_SAE_DATA/fsdd → the cache →
+ * The FSDD folder (holding recordings/): --source DIR (DIR/fsdd or DIR) → dataHome/fsdd → the cache →
  * a download of the upstream archive into the cache, verified against FSDD_RECORDINGS_SHA256.
  */
 export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> {
@@ -132,7 +134,7 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
       `--source ${opts.source}: no FSDD recordings/ folder in ${join(opts.source, "fsdd")} or ${opts.source}`,
     );
   }
-  const { found, candidates, cached } = await datasetInEnvOrCache("fsdd", FSDD_ENV_VAR, hasRecordings);
+  const { found, candidates } = await datasetInHomeOrCache("fsdd", opts, hasRecordings);
   if (found) return found;
   const where = `set ${FSDD_ENV_VAR} to a folder holding fsdd/recordings/, or pass --source DIR`;
   if (opts.offline) {
@@ -141,7 +143,9 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
         `(upstream archive: ${FSDD_ARCHIVE_URL})`,
     );
   }
-  const archive = join(cacheRoot(), "downloads", "fsdd-26eb9aa.tar.gz");
+  const what = `FSDD (not in ${candidates.join(", ") || "any folder given"})`;
+  const archive = inCache(opts, what, "downloads", "fsdd-26eb9aa.tar.gz");
+  const dest = inCache(opts, what, "fsdd");
   try {
     if (!(await exists(archive))) await download(FSDD_ARCHIVE_URL, archive, undefined, opts.quiet);
   } catch (e) {
@@ -150,8 +154,8 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
         `(${(e as Error).message}). Offline? Either ${where}.`,
     );
   }
-  await installFsddArchive(await Deno.readFile(archive), cached, opts.quiet);
-  return resolve(cached);
+  await installFsddArchive(await Deno.readFile(archive), dest, opts.quiet);
+  return resolve(dest);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** One entry for every dataset: prepare it (locate/download/generate/validate) and write its manifest. */
 import type pl from "nodejs-polars";
 import { join, resolve } from "node:path";
-import { cacheRoot } from "../common/assets.ts";
+import { inCache, type Locations, locationsOf } from "../common/settings.ts";
 import { fsddRows, locateFsdd } from "./fsdd.ts";
 import { formatSaaReport, readSaaSource, saaRows } from "./saa.ts";
 import { locateSaa } from "./saa_source.ts";
@@ -9,7 +9,7 @@ import { readManifest, writeManifest } from "./manifest.ts";
 import { generateSynthetic, type SyntheticOptions } from "./synthetic.ts";
 import { prepareUser } from "./user.ts";
 
-export interface PrepareOptions extends SyntheticOptions {
+export interface PrepareOptions extends SyntheticOptions, Locations {
   /** FSDD / SAA: a folder holding `fsdd/` / `saa/` or the dataset itself. */
   source?: string;
   /** Never download. */
@@ -21,8 +21,8 @@ export interface PrepareOptions extends SyntheticOptions {
 export const BUILTIN_DATASETS = ["fsdd", "saa", "synthetic"] as const;
 
 /** Where prepared manifests live unless an output folder is given: `<cache>/datasets/<name>/`. */
-export function datasetsRoot(): string {
-  return join(cacheRoot(), "datasets");
+export function datasetsRoot(loc: Locations): string {
+  return inCache(loc, "prepared data sets", "datasets");
 }
 
 /**
@@ -35,23 +35,29 @@ export async function prepareDataset(
 ): Promise<{ manifestPath: string; manifest: pl.DataFrame; report?: string }> {
   let manifestPath: string;
   let report: string | undefined;
+  const locate = locationsOf(opts);
   const duplicateAudio = opts.allowDuplicateAudio ? "allow" as const : "error" as const;
   if (name === "fsdd") {
-    const dir = await locateFsdd({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
-    manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), "fsdd")), "manifest.csv");
+    const dir = await locateFsdd({
+      ...locate,
+      source: opts.source,
+      offline: opts.offline,
+      quiet: opts.quiet,
+    });
+    manifestPath = join(resolve(opts.out ?? join(datasetsRoot(opts), "fsdd")), "manifest.csv");
     await writeManifest(manifestPath, await fsddRows(dir), { duplicateAudio });
   } else if (name === "saa") {
-    const dir = await locateSaa({ source: opts.source, offline: opts.offline, quiet: opts.quiet });
+    const dir = await locateSaa({ ...locate, source: opts.source, offline: opts.offline, quiet: opts.quiet });
     const seed = opts.seed ?? 0;
     const folder = seed === 0 ? "saa" : `saa-seed${seed}`;
-    manifestPath = join(resolve(opts.out ?? join(datasetsRoot(), folder)), "manifest.csv");
+    manifestPath = join(resolve(opts.out ?? join(datasetsRoot(opts), folder)), "manifest.csv");
     const prepared = saaRows(await readSaaSource(dir), seed);
     await writeManifest(manifestPath, prepared.rows, { duplicateAudio });
     report = formatSaaReport(prepared);
   } else if (name === "synthetic") {
     manifestPath = await generateSynthetic(opts);
   } else if (name.toLowerCase().endsWith(".csv")) {
-    manifestPath = await prepareUser(name, opts.out, duplicateAudio);
+    manifestPath = await prepareUser(name, opts.out, duplicateAudio, opts);
   } else {
     throw new Error(
       `unknown dataset ${JSON.stringify(name)}: expected ${BUILTIN_DATASETS.join(", ")} or the path of a ` +

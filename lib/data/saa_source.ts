@@ -11,7 +11,8 @@ import { sha256Hex } from "../common/hash.ts";
 import { log, Progress } from "../common/progress.ts";
 import { detectSaaLayout, SAA_CITATION, SAA_LICENCE } from "./saa.ts";
 import { readTarStream } from "../formats/tar.ts";
-import { datasetInEnvOrCache, datasetInSource } from "./locate.ts";
+import { datasetInHomeOrCache, datasetInSource } from "./locate.ts";
+import { inCache, type Locations } from "../common/settings.ts";
 
 export const SAA_MIRROR_COMMIT = "74edf3388ae2526c2dd69e7a6e5bcfb20023a210";
 export const SAA_ARCHIVE_URL =
@@ -19,6 +20,7 @@ export const SAA_ARCHIVE_URL =
 export const SAA_METADATA_URL =
   "https://raw.githubusercontent.com/PinZhang/dialectdetect/e93b33db039122cc16c41aede18e47b9450e89ce/src/bio_metadata.csv";
 export const SAA_METADATA_SHA256 = "405c8903eaf5a81cd955185359a2ff1c8bbbbc4d674583e40ede2548884d3340";
+/** The environment variable that sets `dataHome` at the edge (lib/cli/settings.ts), named in messages. */
 export const SAA_ENV_VAR = "NAC_SAE_DATA";
 /** The project's copy of the mirror's per-file checksums (path, bytes, sha256). */
 export const SAA_CHECKSUMS_FILE = new URL("./saa_sha256.csv", import.meta.url);
@@ -41,7 +43,7 @@ export async function projectSaaChecksums(): Promise<Map<string, SaaChecksum>> {
   return parseSaaChecksums(await Deno.readTextFile(SAA_CHECKSUMS_FILE));
 }
 
-export interface SaaLocateOptions {
+export interface SaaLocateOptions extends Locations {
   /** A folder holding `saa/` or the dataset itself. */
   source?: string;
   offline?: boolean;
@@ -53,7 +55,7 @@ export interface SaaLocateOptions {
   checksums?: Map<string, SaaChecksum>;
 }
 
-/** The SAA folder (either layout): --source → $NAC_SAE_DATA/saa → cache → download into the cache. */
+/** The SAA folder (either layout): --source → dataHome/saa → cache → download into the cache. */
 export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
   if (opts.source) {
     const found = await datasetInSource(opts.source, "saa", detectSaaLayout);
@@ -63,7 +65,7 @@ export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
         "(expected recordings/ with bio_metadata.csv (GitHub mirror) or speakers_all.csv (Kaggle/GMU))",
     );
   }
-  const { found, candidates, cached } = await datasetInEnvOrCache("saa", SAA_ENV_VAR, detectSaaLayout);
+  const { found, candidates } = await datasetInHomeOrCache("saa", opts, detectSaaLayout);
   if (found) return found;
   const archiveUrl = opts.archiveUrl ?? SAA_ARCHIVE_URL;
   const metadataUrl = opts.metadataUrl ?? SAA_METADATA_URL;
@@ -75,15 +77,20 @@ export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
         `Downloads: ${archiveUrl} and ${metadataUrl}`,
     );
   }
+  const dest = inCache(
+    opts,
+    `Speech Accent Archive (not in ${candidates.join(", ") || "any folder given"})`,
+    "saa",
+  );
   try {
-    await downloadSaa(cached, { ...opts, archiveUrl, metadataUrl });
+    await downloadSaa(dest, { ...opts, archiveUrl, metadataUrl });
   } catch (e) {
     throw new Error(
       `Speech Accent Archive not found in ${candidates.join(", ")}, and the download failed ` +
         `(${(e as Error).message}). Offline? Either ${where}. Downloads: ${archiveUrl} and ${metadataUrl}`,
     );
   }
-  return resolve(cached);
+  return resolve(dest);
 }
 
 /**

@@ -9,7 +9,6 @@
  */
 import { join, resolve } from "node:path";
 import { decodeAudio, encodeWav, resample, toMono } from "../audio/mod.ts";
-import { cacheRoot } from "../common/assets.ts";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { hashJson } from "../common/hash.ts";
 import { log, Progress } from "../common/progress.ts";
@@ -17,6 +16,7 @@ import { Rng } from "../common/random.ts";
 import { type ManifestRow, type Split, writeManifest } from "./manifest.ts";
 import { SENTENCES } from "./sentences.ts";
 import { type BroadLabel, broadOf } from "./taxonomy.ts";
+import { inCache } from "../common/settings.ts";
 
 export const SYNTHETIC_RATE = 16000;
 
@@ -55,8 +55,10 @@ export interface SyntheticOptions {
   speakersPerAccent?: number;
   /** Sentences each speaker reads (≤ the number of sentences). */
   utterancesPerSpeaker?: number;
-  /** Output folder (default: a folder per configuration in the cache). */
+  /** Output folder (default: a folder per configuration in `cacheDir`). */
   out?: string;
+  /** The project cache (from NAC_SAE_CACHE at the edge); needed when `out` is not given. */
+  cacheDir?: string;
   /** Parallel eSpeak processes. */
   workers?: number;
   /** Regenerate even if the folder already holds this corpus. */
@@ -220,7 +222,7 @@ export function defaultSyntheticDir(opts: SyntheticOptions = {}): string {
   const seed = opts.seed ?? SYNTHETIC_DEFAULTS.seed;
   const spa = opts.speakersPerAccent ?? SYNTHETIC_DEFAULTS.speakersPerAccent;
   const ups = opts.utterancesPerSpeaker ?? SYNTHETIC_DEFAULTS.utterancesPerSpeaker;
-  return join(cacheRoot(), "datasets", `synthetic-seed${seed}-${spa}spk-${ups}utt`);
+  return inCache(opts, "synthetic data set", "datasets", `synthetic-seed${seed}-${spa}spk-${ups}utt`);
 }
 
 /**

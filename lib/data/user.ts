@@ -6,7 +6,7 @@
  * split is train | validation | test. The broad label is derived (or, if given, checked).
  */
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
-import { cacheRoot } from "../common/assets.ts";
+import { inCache, type Locations } from "../common/settings.ts";
 import { exists } from "../common/fs.ts";
 import { readCsvTable } from "./csv_table.ts";
 import { ManifestError, type ManifestRow, writeManifest } from "./manifest.ts";
@@ -51,8 +51,8 @@ export async function userRows(csvPath: string): Promise<ManifestRow[]> {
   });
 }
 
-export function defaultUserDir(csvPath: string): string {
-  return join(cacheRoot(), "datasets", `user-${basename(csvPath, extname(csvPath))}`);
+export function defaultUserDir(csvPath: string, loc: Locations): string {
+  return inCache(loc, `${csvPath}: its manifest`, "datasets", `user-${basename(csvPath, extname(csvPath))}`);
 }
 
 /** Validates a user CSV and writes it as a manifest (default: in the cache); returns the manifest path. */
@@ -60,9 +60,10 @@ export async function prepareUser(
   csvPath: string,
   out?: string,
   duplicateAudio: "error" | "allow" = "error",
+  loc: Locations = {},
 ): Promise<string> {
   const rows = await userRows(csvPath);
-  const manifestPath = join(resolve(out ?? defaultUserDir(csvPath)), "manifest.csv");
+  const manifestPath = join(resolve(out ?? defaultUserDir(csvPath, loc)), "manifest.csv");
   await writeManifest(manifestPath, rows, { source: resolve(csvPath), duplicateAudio });
   return manifestPath;
 }

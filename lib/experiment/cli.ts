@@ -5,6 +5,7 @@ import { booleanFlag, type Command, stringFlag } from "../common/cli.ts";
 import { need, num } from "../common/cli.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
+import { locationsOf, type Settings } from "../common/settings.ts";
 import * as slurm from "../common/slurm.ts";
 import { onnxProviders } from "../extract/cli.ts";
 import { readConfig, type RunConfig } from "./config.ts";
@@ -61,7 +62,8 @@ const grid: Command = {
     "task-index": stringFlag("internal: run this array task's share of --plan"),
     merge: booleanFlag("with --plan: write the results tables from the cached cells"),
   },
-  async run(flags) {
+  async run(flags, _positionals, settings) {
+    const loc = locationsOf(settings);
     const workers = flags.workers === undefined
       ? undefined
       : num(flags, "workers", undefined, LIMITS.workers);
@@ -72,9 +74,9 @@ const grid: Command = {
     const executor = slurm.executorFlag(flags);
     if (flags.plan !== undefined) {
       const plan = need(flags, "plan");
-      if (flags.merge) return printSummary(await mergeGrid(config, plan, quiet), false);
+      if (flags.merge) return printSummary(await mergeGrid(config, plan, { ...loc, quiet }), false);
       const index = num(flags, "task-index", undefined, { integer: true, min: 0 });
-      const r = await runPlanTask(config, plan, index, { quiet });
+      const r = await runPlanTask(config, plan, index, { ...loc, quiet });
       console.log(`task ${index}: ${r.cells} cell(s), ${r.computed} computed`);
       return { task: index, ...r };
     }
@@ -83,12 +85,13 @@ const grid: Command = {
       if (!sub) throw new Error(`${config.outDir}: no Slurm submission (no slurm/NNN/submission.json)`);
       return await follow(sub, flags, quiet, Boolean(flags.status));
     }
-    if (executor === "slurm") return await submit(config, flags, quiet, checkpoints);
+    if (executor === "slurm") return await submit(config, flags, settings, quiet, checkpoints);
     const summary = await runGrid(config, {
+      ...loc,
       dryRun: Boolean(flags["dry-run"]),
       quiet,
       checkpoints,
-      providers: onnxProviders(flags),
+      providers: onnxProviders(flags, settings),
     });
     if (flags["dry-run"]) {
       for (const c of summary.planned ?? []) {
@@ -122,16 +125,18 @@ export function thisToolkit(): slurm.Toolkit {
 async function submit(
   config: RunConfig,
   flags: Record<string, unknown>,
+  settings: Settings,
   quiet: boolean,
   checkpoints: boolean,
 ) {
   const r = await submitGrid(config, {
+    ...locationsOf(settings),
     configPath: resolve(flags.config as string),
     slurm: slurm.slurmOptionsFromFlags(flags),
     toolkit: thisToolkit(),
     cellsPerTask: slurm.positiveIntFlag(flags, "cells-per-task"),
     shardSize: slurm.positiveIntFlag(flags, "shard-size"),
-    providers: onnxProviders(flags),
+    providers: onnxProviders(flags, settings),
     dryRun: Boolean(flags["dry-run"]),
     quiet,
     checkpoints,

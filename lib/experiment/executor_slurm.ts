@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import {
   afterOk,
   arrayArg,
@@ -54,7 +55,8 @@ import { saeConfig } from "../sae/mod.ts";
 import { epochsFor, type RunConfig } from "./config.ts";
 import { cellId, computeCells, planGrid, type RunSummary, writeGrid } from "./run.ts";
 
-export interface SubmitOptions {
+/** `Locations`: where data sets, weights and the cache are (from the environment, at the edge). */
+export interface SubmitOptions extends Locations {
   /** The run config file (absolute): the tasks read it, and refuse to run if it changed since submission. */
   configPath: string;
   slurm: SlurmOptions;
@@ -128,13 +130,13 @@ function storeDirOf(config: RunConfig, dataset: string, codec: string): string {
  * The cells of the grid by their coordinates, without feature data (stores not extracted yet): the same
  * (dataset, task) rule as the local run, and the k < d_z check from the codec's registered d.
  */
-async function cellCoordinates(config: RunConfig): Promise<{ id: string; key: null }[]> {
+async function cellCoordinates(config: RunConfig, loc: Locations): Promise<{ id: string; key: null }[]> {
   const cells: { id: string; key: null }[] = [];
   for (const ds of config.datasets) {
     const manifest = await readManifest(ds.manifest!);
     const tasks = (ds.tasks ?? config.tasks).filter((t) => config.tasks.includes(t) || ds.tasks?.includes(t));
     for (const codec of config.codecs) {
-      const d = (await getCodec(codec, { modelsDir: config.modelsDir })).dCodec *
+      const d = (await getCodec(codec, { ...loc, modelsDir: config.modelsDir })).dCodec *
         (config.pooling === "mean" ? 1 : 2);
       for (const task of tasks) {
         if (!taskApplies(manifest, task)) {
@@ -164,6 +166,7 @@ async function cellCoordinates(config: RunConfig): Promise<{ id: string; key: nu
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
   const checkpoints = opts.checkpoints ?? true;
+  const loc = locationsOf(opts);
   const why = await slurmUnavailable();
   if (why !== null && !opts.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
   const previous = opts.dryRun ? null : await refuseWhileActive(config.outDir);
@@ -172,7 +175,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   const datasets = [];
   for (const ds of config.datasets) {
     const manifest = ds.manifest ??
-      (await prepareDataset(ds.name, { source: ds.source, quiet, ...(ds.options ?? {}) })).manifestPath;
+      (await prepareDataset(ds.name, { ...loc, source: ds.source, quiet, ...(ds.options ?? {}) }))
+        .manifestPath;
     datasets.push({ ...ds, manifest });
   }
   const snapshot: RunConfig = { ...config, datasets };
@@ -189,7 +193,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   let cells: { id: string; key: string | null }[];
   let total: number;
   if (incomplete.length === 0) {
-    const plan = await planGrid(snapshot, { features: "stored", quiet, checkpoints });
+    const plan = await planGrid(snapshot, { ...loc, features: "stored", quiet, checkpoints });
     total = plan.planned.length;
     cells = plan.planned.filter((p) => !p.cached).map((p) => ({ id: cellId(p), key: p.key }));
     if (cells.length === 0 && !opts.dryRun) {
@@ -206,10 +210,10 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   } else {
     for (const codecId of new Set(incomplete.map((s) => s.codec))) {
       // Weights are fetched here (the submitting host may reach the network, the nodes often cannot).
-      const load = { modelsDir: config.modelsDir, quiet };
+      const load = { ...loc, modelsDir: config.modelsDir, quiet };
       (await (await getCodec(codecId, load)).load(load)).dispose();
     }
-    cells = await cellCoordinates(snapshot);
+    cells = await cellCoordinates(snapshot, loc);
     total = cells.length;
   }
 
@@ -427,7 +431,7 @@ export async function runPlanTask(
   config: RunConfig,
   planPath: string,
   index: number,
-  opts: { quiet?: boolean } = {},
+  opts: Locations & { quiet?: boolean } = {},
 ): Promise<{ cells: number; computed: number }> {
   const plan = await readJson<GridPlanFile>(planPath);
   config = await configOfPlan(config, plan, planPath);
@@ -443,6 +447,7 @@ export async function runPlanTask(
   };
   try {
     const grid = await planGrid(config, {
+      ...locationsOf(opts),
       features: "stored",
       quiet: opts.quiet,
       checkpoints: plan.checkpoints,
@@ -476,13 +481,23 @@ export async function runPlanTask(
 }
 
 /** The merge job: results tables from the cached cells of the whole grid. */
-export async function mergeGrid(config: RunConfig, planPath: string, quiet = false): Promise<RunSummary> {
+export async function mergeGrid(
+  config: RunConfig,
+  planPath: string,
+  opts: Locations & { quiet?: boolean } = {},
+): Promise<RunSummary> {
+  const quiet = opts.quiet ?? false;
   const started = new Date(), t0 = performance.now();
   const dir = dirname(planPath);
   const plan = await readJson<GridPlanFile>(planPath);
   config = await configOfPlan(config, plan, planPath);
   const sub = await readJson<Submission>(join(dir, "submission.json")).catch(() => null);
-  const grid = await planGrid(config, { features: "stored", quiet, checkpoints: plan.checkpoints });
+  const grid = await planGrid(config, {
+    ...locationsOf(opts),
+    features: "stored",
+    quiet,
+    checkpoints: plan.checkpoints,
+  });
   let computed = 0;
   for (const t of plan.tasks) {
     const s = await readJson<TaskStatus>(join(dir, "tasks", `${t.index}.json`)).catch(() => null);

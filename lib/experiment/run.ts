@@ -15,6 +15,7 @@ import { lockDir } from "../common/lock.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { parquetBytes } from "../formats/parquet.ts";
 import { log, Progress } from "../common/progress.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import {
   prepareDataset,
   readManifest,
@@ -73,7 +74,8 @@ import { computeTotals, previousRuns, type RunRecord } from "./run_history.ts";
 import { bootstrapDeltaF1, bootstrapF1, percentileInterval, seedInterval } from "./stats.ts";
 import type { ProbeRows } from "../probe/mod.ts";
 
-export interface RunOptions {
+/** `Locations`: where data sets, weights and the cache are (from the environment, at the edge). */
+export interface RunOptions extends Locations {
   /** List the cells and whether each is cached; compute nothing. */
   dryRun?: boolean;
   quiet?: boolean;
@@ -265,8 +267,9 @@ async function loadTaskData(
   quiet: boolean,
   dryRun: boolean,
   storedOnly: boolean,
-  providers?: string[],
+  where: Locations & { providers?: string[] },
 ) {
+  const loc = locationsOf(where);
   const tasks: TaskData[] = [];
   const excluded: RunSummary["excluded"] = [];
   for (const ds of config.datasets) {
@@ -274,6 +277,7 @@ async function loadTaskData(
     let manifestPath = ds.manifest;
     if (!manifestPath) {
       const prepared = await prepareDataset(ds.name, {
+        ...loc,
         source: ds.source,
         quiet,
         allowDuplicateAudio,
@@ -311,12 +315,13 @@ async function loadTaskData(
         codecIds,
         storeDirs: codecIds.map(storeDirOf),
         workers: config.workers,
+        ...loc,
         modelsDir: config.modelsDir,
         quiet,
-        providers,
+        providers: where.providers,
       });
     for (const [c, codecId] of codecIds.entries()) {
-      const entry = await getCodec(codecId, { modelsDir: config.modelsDir });
+      const entry = await getCodec(codecId, { ...loc, modelsDir: config.modelsDir });
       const fs = sets[c];
       for (const f of fs.failures) excluded.push({ dataset: ds.name, codec: codecId, ...f });
       for (const task of dsTasks) {
@@ -448,7 +453,7 @@ export async function planGrid(config: RunConfig, opts: RunOptions = {}): Promis
     quiet,
     opts.dryRun ?? false,
     opts.features === "stored",
-    opts.providers,
+    opts,
   );
   const extractSeconds = (performance.now() - tExtract) / 1000;
   if (excluded.length > 0) {

@@ -22,6 +22,7 @@ import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { Rng } from "../common/random.ts";
 import { wilsonInterval } from "../common/stats.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import { encodeSae } from "../sae/mod.ts";
 import type { ProbeArtefact } from "./artefacts.ts";
 import { type CellContext, uOf } from "./cell_context.ts";
@@ -32,7 +33,8 @@ export type EditKind = typeof EDIT_KINDS[number];
 export const CONDITIONS = ["none", "edit", "random"] as const;
 export type Condition = typeof CONDITIONS[number];
 
-export interface SteerOptions {
+/** `Locations`: where the codec's weights are found besides `modelsDir` (from the environment, at the edge). */
+export interface SteerOptions extends Locations {
   edit: EditKind;
   /** The source class (0/1): its test utterances are steered toward the other class. Default 0. */
   source?: number;
@@ -179,9 +181,10 @@ function editDelta(
 /** Loads the cell's codec (from the run's models directory unless another is given) and checks it can decode. */
 export async function loadDecodingCodec(
   ctx: CellContext,
-  modelsDir: string | undefined = ctx.modelsDir,
+  where: Locations & { modelsDir?: string } = {},
 ): Promise<Codec> {
-  const codec = await (await getCodec(ctx.codec, { modelsDir })).load({ modelsDir, quiet: true });
+  const load = { ...locationsOf(where), modelsDir: where.modelsDir ?? ctx.modelsDir, quiet: true };
+  const codec = await (await getCodec(ctx.codec, load)).load(load);
   if (!codec.decode) {
     codec.dispose();
     throw new Error(
@@ -231,7 +234,7 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
     if (n === 0) throw new Error(`cell ${ctx.cellKey}: the chosen latents give no direction`);
     towardStep = dir.map((v) => (v / n) * norm(classMeanDifference(ctx)));
   }
-  const codec = await loadDecodingCodec(ctx, opts.modelsDir);
+  const codec = await loadDecodingCodec(ctx, opts);
   const utterances: UtteranceSteer[] = [];
   const files: string[] = [];
   const wavDir = opts.outDir ? join(opts.outDir, "wav") : undefined;

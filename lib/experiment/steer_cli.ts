@@ -1,6 +1,7 @@
 /** `deno task cli steer --results DIR [cell selection] --edit ablate|add|toward [--out DIR]`. */
 import { join } from "node:path";
 import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
+import { locationsOf } from "../common/settings.ts";
 import { CELL_SELECT_FLAGS, cellSelectionFromFlags, loadCellContext } from "./cell_context.ts";
 import { EDIT_KINDS, type EditKind, formatFlipTable, steerCell } from "./steer.ts";
 
@@ -37,7 +38,7 @@ const steer: Command = {
     "no-out": booleanFlag("write nothing, print the table only"),
     quiet: booleanFlag("no progress output"),
   },
-  async run(flags, positionals) {
+  async run(flags, positionals, settings) {
     const { results, select } = cellSelectionFromFlags(flags, positionals);
     const edit = String(flags.edit ?? "toward") as EditKind;
     if (!EDIT_KINDS.includes(edit)) throw new UsageError(`--edit must be one of ${EDIT_KINDS.join(", ")}`);
@@ -66,7 +67,12 @@ const steer: Command = {
     const outDir = flags["no-out"]
       ? undefined
       : (flags.out as string | undefined) ?? join(ctx.outDir, "steer");
-    const r = await steerCell(ctx, { ...opts, outDir, modelsDir: opts.modelsDir ?? ctx.modelsDir });
+    const r = await steerCell(ctx, {
+      ...locationsOf(settings),
+      ...opts,
+      outDir,
+      modelsDir: opts.modelsDir ?? ctx.modelsDir,
+    });
     if (opts.quiet) console.log(formatFlipTable(r));
     if (outDir) console.log(`steering: ${outDir} (${r.files.length} files)`);
     const { utterances: _u, files, ...summary } = r;

@@ -8,6 +8,7 @@ import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
 import { type LoadOptions, parseProviders } from "../codecs/types.ts";
 import { log } from "../common/progress.ts";
+import { locationsOf, type Settings } from "../common/settings.ts";
 import {
   describeUnitFailures,
   executorFlag,
@@ -28,8 +29,8 @@ const codecs: Command = {
   flags: {
     models: stringFlag("models directory (else NAC_SAE_MODELS, cache)"),
   },
-  async run(flags) {
-    const all = await listCodecs({ modelsDir: flags.models as string | undefined });
+  async run(flags, _positionals, settings) {
+    const all = await listCodecs({ ...locationsOf(settings), modelsDir: flags.models as string | undefined });
     const rows = all.map((c) => ({
       id: c.id,
       family: c.family,
@@ -103,15 +104,16 @@ const extract: Command = {
     },
     ...SLURM_FLAGS,
   },
-  async run(flags) {
+  async run(flags, _positionals, settings) {
     const codecId = need(flags, "codec");
     const maxSeconds = num(flags, "max-seconds", MAX_SECONDS);
     if (maxSeconds < 0) throw new UsageError("--max-seconds must be ≥ 0");
     const load: LoadOptions = {
+      ...locationsOf(settings),
       modelsDir: flags.models as string | undefined,
       offline: flags.offline === true,
       quiet: flags.quiet === true,
-      providers: onnxProviders(flags),
+      providers: onnxProviders(flags, settings),
     };
     if (flags.audio !== undefined && flags.manifest !== undefined) {
       throw new UsageError("give either --audio or --manifest, not both");
@@ -178,13 +180,15 @@ const extract: Command = {
   },
 };
 
-/** `--onnx-providers`, else NAC_SAE_ONNX_PROVIDERS (inherited by Slurm jobs), else onnxruntime's CPU default. */
-export function onnxProviders(flags: Record<string, unknown>): string[] | undefined {
+/**
+ * `--onnx-providers`, else the NAC_SAE_ONNX_PROVIDERS setting (inherited by Slurm jobs), else onnxruntime's CPU
+ * default.
+ */
+export function onnxProviders(flags: Record<string, unknown>, settings: Settings): string[] | undefined {
   if (typeof flags["onnx-providers"] === "string") {
     return parseProviders(flags["onnx-providers"], "--onnx-providers");
   }
-  const env = Deno.env.get("NAC_SAE_ONNX_PROVIDERS");
-  return env ? parseProviders(env, "NAC_SAE_ONNX_PROVIDERS") : undefined;
+  return settings.onnxProviders;
 }
 
 /** `extract --manifest` with `--executor slurm`, `--follow` or `--status` (README: Running on a cluster). */
@@ -197,13 +201,14 @@ async function viaSlurm(
   const manifestPath = resolve(need(flags, "manifest"));
   const storeDir = flags.store !== undefined
     ? resolve(flags.store as string)
-    : featureStoreDir((await manifestRows(manifestPath)).dataset, codecId);
+    : featureStoreDir((await manifestRows(manifestPath)).dataset, codecId, load);
   let sub: SubmissionRecord | null;
   if (flags.follow || flags.status) {
     sub = await latestSubmission(storeDir);
     if (!sub) throw new Error(`${storeDir}: no Slurm submission (no slurm/NNN/submission.json)`);
   } else {
     const r = await submitExtraction({
+      ...locationsOf(load),
       manifestPath,
       codecId,
       storeDir,

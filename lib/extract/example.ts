@@ -21,11 +21,14 @@ export const LYRA_SAMPLE_SPEECH: AssetSpec = {
   }],
 };
 
-/** Path of the sample speech: next to the Lyra models in `models` (a models folder), else cache/download. */
-export async function sampleSpeechPath(models?: string): Promise<string> {
+/** Path of the sample speech: next to the Lyra models (models folder, else models home), else cache/download. */
+export async function sampleSpeechPath(opts: LoadOptions = {}): Promise<string> {
+  const models = opts.modelsDir ?? opts.modelsHome;
   const beside = models ? join(models, "lyra-v1.3.2", "testdata") : undefined;
   const dir = await resolveAsset(LYRA_SAMPLE_SPEECH, {
     dir: beside && (await exists(beside)) ? beside : undefined,
+    home: opts.modelsHome,
+    cacheDir: opts.cacheDir,
     quiet: true,
   });
   return join(dir, LYRA_SAMPLE_SPEECH.files[0].path);

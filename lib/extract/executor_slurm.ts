@@ -13,6 +13,7 @@ import * as slurm from "../common/slurm.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { featureStoreDir, manifestRows } from "./mod.ts";
 import { readMergedView, storedUtterances } from "./store.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 
 /** One array task of an extraction: a slice of a manifest into a part store. */
 export interface ExtractShard {
@@ -211,26 +212,28 @@ export interface ExtractPlanFile {
  * `extract --manifest --executor slurm`: the store's missing utterances as an array job of shards, then the
  * fold job. Null when the store is complete already.
  */
-export async function submitExtraction(o: {
-  manifestPath: string;
-  codecId: string;
-  storeDir?: string;
-  modelsDir?: string;
-  maxSeconds?: number;
-  shardSize: number;
-  slurm: slurm.SlurmOptions;
-  toolkit: slurm.Toolkit;
-  dryRun?: boolean;
-  quiet?: boolean;
-}): Promise<{ submission: slurm.SubmissionRecord; plan: ExtractPlanFile } | null> {
+export async function submitExtraction(
+  o: Locations & {
+    manifestPath: string;
+    codecId: string;
+    storeDir?: string;
+    modelsDir?: string;
+    maxSeconds?: number;
+    shardSize: number;
+    slurm: slurm.SlurmOptions;
+    toolkit: slurm.Toolkit;
+    dryRun?: boolean;
+    quiet?: boolean;
+  },
+): Promise<{ submission: slurm.SubmissionRecord; plan: ExtractPlanFile } | null> {
   const why = await slurm.slurmUnavailable();
   if (why !== null && !o.dryRun) throw new slurm.SlurmError(`cannot submit to Slurm: ${why}`);
   const { dataset } = await manifestRows(o.manifestPath);
-  const storeDir = o.storeDir ?? featureStoreDir(dataset, o.codecId);
+  const storeDir = o.storeDir ?? featureStoreDir(dataset, o.codecId, o);
   if (!o.dryRun) await slurm.refuseWhileActive(storeDir);
   if (await storeComplete(storeDir, o.manifestPath)) return null;
   // Weights are fetched here (the submitting host may reach the network, the nodes often cannot).
-  const load = { modelsDir: o.modelsDir, quiet: o.quiet };
+  const load = { ...locationsOf(o), modelsDir: o.modelsDir, quiet: o.quiet };
   (await (await getCodec(o.codecId, load)).load(load)).dispose();
   const { name, dir } = await slurm.nextSubmissionDir(storeDir);
   const planned = await planStoreShards({

@@ -4,7 +4,7 @@
  */
 import type pl from "nodejs-polars";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { cacheRoot } from "../common/assets.ts";
+import { inCache, type Locations, locationsOf } from "../common/settings.ts";
 import { exists, readJson, writeJsonAtomic } from "../common/fs.ts";
 import { sha256File } from "../common/hash.ts";
 import type { Matrix } from "../common/matrix.ts";
@@ -50,10 +50,11 @@ export interface FeatureSet {
   failures: Failure[];
 }
 
-export interface ExtractOptions {
+/** Where the codec's weights are found comes from `Locations` (and `modelsDir`); the default store from `cacheDir`. */
+export interface ExtractOptions extends Locations {
   manifestPath: string;
   codecId: string;
-  /** Default `<cache>/features/<dataset>/<codecId>/`. */
+  /** Default `<cacheDir>/features/<dataset>/<codecId>/`. */
   storeDir?: string;
   /** Default: the number of cores. */
   workers?: number;
@@ -94,9 +95,9 @@ export interface ExtractSummary {
   workers: number;
 }
 
-/** Default store directory of a (dataset, codec). */
-export function featureStoreDir(dataset: string, codecId: string): string {
-  return join(cacheRoot(), "features", dataset, codecId);
+/** Default store directory of a (dataset, codec): `<cacheDir>/features/<dataset>/<codecId>`. */
+export function featureStoreDir(dataset: string, codecId: string, loc: Locations): string {
+  return inCache(loc, `the feature store of ${dataset} × ${codecId}`, "features", dataset, codecId);
 }
 
 interface ManifestRow {
@@ -152,6 +153,7 @@ export async function extractFeatureSets(
   opts: ExtractManyOptions,
 ): Promise<(FeatureSet & { summary: ExtractSummary })[]> {
   const load: LoadOptions = {
+    ...locationsOf(opts),
     modelsDir: opts.modelsDir,
     offline: opts.offline,
     quiet: opts.quiet,
@@ -198,7 +200,7 @@ async function extractGroup(
   const infos = loaded.codecs.map(codecInfo);
   loaded.dispose();
   const { dataset, rows } = await manifestRows(opts.manifestPath);
-  const dirs = infos.map((c, i) => resolve(storeDirs[i] ?? featureStoreDir(dataset, c.id)));
+  const dirs = infos.map((c, i) => resolve(storeDirs[i] ?? featureStoreDir(dataset, c.id, opts)));
   if (new Set(dirs).size < dirs.length) throw new Error(`two codecs would share a store: ${dirs.join(", ")}`);
   const unlocks: (() => Promise<void>)[] = [];
   try {
@@ -505,11 +507,11 @@ async function checkSettings(
 
 /** Loads a complete feature store: a directory, or the default one of (dataset, codecId). */
 export async function loadFeatureSet(
-  where: string | { dataset: string; codecId: string; storeDir?: string },
+  where: string | { dataset: string; codecId: string; storeDir?: string; cacheDir?: string },
 ): Promise<FeatureSet> {
   const dir = typeof where === "string"
     ? where
-    : where.storeDir ?? featureStoreDir(where.dataset, where.codecId);
+    : where.storeDir ?? featureStoreDir(where.dataset, where.codecId, where);
   const view = await readMergedView(dir);
   return {
     codecId: view.info.codec.id,

@@ -16,6 +16,7 @@ import {
 } from "../experiment/latents.ts";
 import { steerCell, type SteerResult } from "../experiment/steer.ts";
 import { log } from "../common/progress.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import { encodeBase64 } from "../probe/base64.ts";
 import { escapeHtml } from "./html.ts";
 
@@ -323,12 +324,13 @@ export async function latentsReportSection(resultsDir: string): Promise<string> 
  */
 export async function writeLatentsAndSteering(
   resultsDir: string,
-  opts: { select?: CellSelector; utterances?: number; seconds?: number; quiet?: boolean } = {},
+  opts: Locations & { select?: CellSelector; utterances?: number; seconds?: number; quiet?: boolean } = {},
 ): Promise<{ dashboard: DashboardSummary; steer: SteerResult | null }> {
   const ctx = await loadCellContext(resultsDir, opts.select ?? {});
   let steer: SteerResult | null = null;
   try {
     steer = await steerCell(ctx, {
+      ...locationsOf(opts),
       edit: "toward",
       utterances: opts.utterances ?? 4,
       seconds: opts.seconds ?? 3,

@@ -1,13 +1,6 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
-import {
-  booleanFlag,
-  type Command,
-  need,
-  num,
-  type Settings,
-  stringFlag,
-  UsageError,
-} from "../common/cli.ts";
+import { booleanFlag, type Command, need, num, stringFlag, UsageError } from "../common/cli.ts";
+import type { Settings } from "../common/settings.ts";
 import { checkOutputPath } from "../common/fs.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";

@@ -123,6 +123,8 @@ export class LyraCodec implements Codec {
     }
     const dir = await resolveAsset(LYRA_ASSET, {
       dir: opts.modelsDir,
+      home: opts.modelsHome,
+      cacheDir: opts.cacheDir,
       offline: opts.offline,
       quiet: opts.quiet,
     });

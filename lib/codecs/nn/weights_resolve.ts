@@ -1,13 +1,15 @@
 /**
  * Finding a codec's weights. For a codec folder name F (e.g. "encodec_24khz", the fixture folder names) the
- * search order is: `--models DIR` (DIR/F, then DIR itself), `$NAC_SAE_MODELS/F`, the project cache
- * (`cacheRoot()/F`), the Hugging Face hub cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
- * `~/.cache/huggingface/hub`), then a download of the official files into the project cache.
+ * search order is: `--models DIR` (DIR/F, then DIR itself), `modelsHome/F` (NAC_SAE_MODELS), the project cache
+ * (`cacheDir/F`), the Hugging Face hub cache (`hfHubCache`), then a download of the official files into the
+ * project cache. The folders come as options (read from the environment in lib/cli/settings.ts); one not
+ * given is skipped, and without a cache folder nothing is downloaded.
  * In each folder the layouts are tried in the given order (e.g. our `weights.safetensors + config.json`,
  * the official `.th`, the transformers `model.safetensors`).
  */
 import { join, resolve } from "node:path";
-import { cacheRoot, download } from "../../common/assets.ts";
+import { download } from "../../common/assets.ts";
+import { inCache, type Locations } from "../../common/settings.ts";
 import { exists } from "../../common/fs.ts";
 import { sha256File } from "../../common/hash.ts";
 
@@ -42,23 +44,16 @@ export interface ResolvedWeights<K extends string> {
   files: string[];
 }
 
-export interface ResolveWeightsOptions {
+export interface ResolveWeightsOptions extends Locations {
+  /** Explicit models directory (`--models DIR`): DIR/F, then DIR itself; an error if it does not exist. */
   modelsDir?: string;
   offline?: boolean;
   quiet?: boolean;
 }
 
-function hubCacheDir(): string {
-  const explicit = Deno.env.get("HF_HUB_CACHE");
-  if (explicit) return explicit;
-  const home = Deno.env.get("HF_HOME");
-  if (home) return join(home, "hub");
-  return join(Deno.env.get("HOME") ?? ".", ".cache", "huggingface", "hub");
-}
-
 /** Snapshot folders of a hub repo in the local HF cache (newest first by name order is irrelevant: any holds the files). */
-async function hubSnapshots(repo: string): Promise<string[]> {
-  const dir = join(hubCacheDir(), `models--${repo.replace("/", "--")}`, "snapshots");
+async function hubSnapshots(hubCache: string, repo: string): Promise<string[]> {
+  const dir = join(hubCache, `models--${repo.replace("/", "--")}`, "snapshots");
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(join(dir, e.name));
@@ -82,10 +77,9 @@ export async function resolveCodecWeights<K extends string>(
     if (!(await exists(opts.modelsDir))) throw new Error(`${opts.modelsDir}: models directory not found`);
     dirs.push(join(opts.modelsDir, spec.folder), opts.modelsDir);
   }
-  const env = Deno.env.get("NAC_SAE_MODELS");
-  if (env) dirs.push(join(env, spec.folder));
-  const cached = join(cacheRoot(), spec.folder);
-  dirs.push(cached);
+  if (opts.modelsHome) dirs.push(join(opts.modelsHome, spec.folder));
+  const cached = opts.cacheDir ? join(opts.cacheDir, spec.folder) : undefined;
+  if (cached) dirs.push(cached);
   for (const dir of dirs) {
     for (const layout of spec.layouts) {
       if (await holds(dir, layout.files)) {
@@ -97,29 +91,31 @@ export async function resolveCodecWeights<K extends string>(
       }
     }
   }
-  if (spec.hubRepo) {
-    for (const snap of await hubSnapshots(spec.hubRepo.repo)) {
-      if (await holds(snap, spec.hubRepo.files)) {
-        return { kind: spec.hubRepo.kind, dir: snap, files: spec.hubRepo.files.map((f) => join(snap, f)) };
+  const hub = spec.hubRepo && opts.hfHubCache ? { ...spec.hubRepo, cache: opts.hfHubCache } : undefined;
+  if (hub) {
+    for (const snap of await hubSnapshots(hub.cache, hub.repo)) {
+      if (await holds(snap, hub.files)) {
+        return { kind: hub.kind, dir: snap, files: hub.files.map((f) => join(snap, f)) };
       }
     }
   }
   const wanted = spec.official.files.map((f) => `${f.path} <${f.url}>`).join(", ");
-  const searched = [...dirs, ...(spec.hubRepo ? [`HF cache ${hubCacheDir()} (${spec.hubRepo.repo})`] : [])];
+  const searched = [...dirs, ...(hub ? [`HF cache ${hub.cache} (${hub.repo})`] : [])].join(", ") || "nothing";
   if (opts.offline) {
     throw new Error(
-      `${spec.folder}: weights not found (searched ${searched.join(", ")}) and downloads are disabled. ` +
-        `Put ${wanted} in ${cached} or pass --models DIR with a '${spec.folder}' folder.`,
+      `${spec.folder}: weights not found (searched ${searched}) and downloads are disabled. ` +
+        `Put ${wanted} in ${cached ?? "the cache"} or pass --models DIR with a '${spec.folder}' folder.`,
     );
   }
+  const into = cached ?? inCache(opts, `${spec.folder}: weights not found (searched ${searched})`);
   for (const f of spec.official.files) {
-    const dest = join(cached, f.path);
+    const dest = join(into, f.path);
     if (await exists(dest)) continue;
     try {
       await download(f.url, dest, f.sha256 && f.sha256.length === 64 ? f.sha256 : undefined, opts.quiet);
     } catch (e) {
       throw new Error(
-        `${spec.folder}: weights not found (searched ${searched.join(", ")}) and the download of ${f.path} ` +
+        `${spec.folder}: weights not found (searched ${searched}) and the download of ${f.path} ` +
           `from ${f.url} failed (${(e as Error).message}). Offline? Place the file at ${dest}.`,
       );
     }
@@ -135,7 +131,7 @@ export async function resolveCodecWeights<K extends string>(
   }
   return {
     kind: spec.official.kind,
-    dir: resolve(cached),
-    files: spec.official.files.map((f) => resolve(join(cached, f.path))),
+    dir: resolve(into),
+    files: spec.official.files.map((f) => resolve(join(into, f.path))),
   };
 }
