@@ -162,6 +162,18 @@ async function cellCoordinates(config: RunConfig, loc: Locations): Promise<{ id:
   return cells;
 }
 
+/** Manifests are prepared here, once; the tasks read them (never prepare) from the snapshot config. */
+async function preparedDatasets(config: RunConfig, loc: Locations, quiet: boolean) {
+  const datasets: (RunConfig["datasets"][number] & { manifest: string })[] = [];
+  for (const ds of config.datasets) {
+    const manifest = ds.manifest ??
+      (await prepareDataset(ds.name, { ...loc, source: ds.source, quiet, ...(ds.options ?? {}) }))
+        .manifestPath;
+    datasets.push({ ...ds, manifest });
+  }
+  return datasets;
+}
+
 /** Plans the missing units and submits them (extraction, fold, cell array, merge), or merges here. */
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
@@ -171,14 +183,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   if (why !== null && !opts.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
   const previous = opts.dryRun ? null : await refuseWhileActive(config.outDir);
 
-  // Manifests are prepared here, once; the tasks read them (never prepare) from the snapshot config.
-  const datasets = [];
-  for (const ds of config.datasets) {
-    const manifest = ds.manifest ??
-      (await prepareDataset(ds.name, { ...loc, source: ds.source, quiet, ...(ds.options ?? {}) }))
-        .manifestPath;
-    datasets.push({ ...ds, manifest });
-  }
+  const datasets = await preparedDatasets(config, loc, quiet);
   const snapshot: RunConfig = { ...config, datasets };
 
   const incomplete: { manifest: string; codec: string; store: string }[] = [];

@@ -5,6 +5,7 @@
  */
 import type { LoadOptions } from "../codecs/types.ts";
 import type { JobInput, JobOutput } from "./job.ts";
+import { locationsOf } from "../common/settings.ts";
 
 export class EncoderPool {
   private constructor(private readonly workers: Worker[]) {}
@@ -34,7 +35,11 @@ export class EncoderPool {
       );
       // One engine thread per worker unless told otherwise: the workers already fill the cores.
       const { offline, modelsDir, threads = 1, providers } = load;
-      w.postMessage({ type: "init", codecIds, load: { offline, modelsDir, threads, providers } });
+      w.postMessage({
+        type: "init",
+        codecIds,
+        load: { ...locationsOf(load), offline, modelsDir, threads, providers },
+      });
     }
     try {
       await Promise.all(ready);

@@ -4,6 +4,7 @@
  * output "projLatents" is the per-stage in_proj outputs z_e side by side, T × (n_q · codebook_dim) (the
  * official `latents`).
  */
+import { locationsOf } from "../../common/settings.ts";
 import type { GraphFamily } from "../nn/graph_codec.ts";
 import { DAC_24KHZ, type DacConfig, dacHop } from "./config.ts";
 import { buildDacGraph } from "./graph.ts";
@@ -23,6 +24,11 @@ export const DAC: GraphFamily<DacConfig> = {
     padTo: dacHop(cfg),
   }),
   loadWeights: (opts) =>
-    loadDacWeights({ modelsDir: opts.modelsDir, offline: opts.offline, quiet: opts.quiet }),
+    loadDacWeights({
+      ...locationsOf(opts),
+      modelsDir: opts.modelsDir,
+      offline: opts.offline,
+      quiet: opts.quiet,
+    }),
   buildGraph: buildDacGraph,
 };

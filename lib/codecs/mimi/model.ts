@@ -3,6 +3,7 @@
  * causal encoder, transformer, downsampling and split RVQ (codes row 0 semantic). ê =
  * `decode_latent(encode(x))`, T × 512 at 12.5 Hz; "latent" is `encode_to_latent(x, quantize=False)`.
  */
+import { locationsOf } from "../../common/settings.ts";
 import type { GraphFamily } from "../nn/graph_codec.ts";
 import { MIMI_OFFICIAL_CONFIG, type MimiConfig, mimiConfigFrom, mimiEncoderHop, mimiHop } from "./config.ts";
 import { buildMimiGraph, mimiAuxFeeds } from "./graph.ts";
@@ -22,7 +23,12 @@ export const MIMI: GraphFamily<MimiConfig> = {
     padTo: mimiHop(cfg),
   }),
   loadWeights: (opts) =>
-    loadMimiWeights({ modelsDir: opts.modelsDir, offline: opts.offline, quiet: opts.quiet }),
+    loadMimiWeights({
+      ...locationsOf(opts),
+      modelsDir: opts.modelsDir,
+      offline: opts.offline,
+      quiet: opts.quiet,
+    }),
   buildGraph: buildMimiGraph,
   auxFeeds: (cfg, samples) => mimiAuxFeeds(cfg, samples / mimiEncoderHop(cfg)),
 };
