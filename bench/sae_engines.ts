@@ -1,7 +1,7 @@
 /**
  * Engine crossover: seconds per training step of the "sparse" and "dense" SAE engines at several (q, s), to
  * set SPARSE_MAX_DENSITY in lib/sae/engine.ts. Usage:
- *   deno run -A bench/sae_engines.ts X.npy [rows=4096] [d-configs "q,s;q,s;..."]
+ *   deno run --allow-read --allow-env --allow-ffi --allow-sys bench/sae_engines.ts X.npy [rows=4096] [d-configs "q,s;q,s;..."]
  */
 import { readMatrix, takeRows } from "../lib/common/matrix.ts";
 import { saeConfig } from "../lib/sae/config.ts";

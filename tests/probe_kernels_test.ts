@@ -1,7 +1,7 @@
 import { assertAlmostEquals, assertEquals } from "@std/assert";
 import { Rng } from "../lib/common/random.ts";
 import { DenseWorkspace } from "../lib/probe/kernels.ts";
-import { buildKernels, renderModule } from "../lib/probe/kernels_build.ts";
+import { buildWasm, generatedFor, renderModule } from "../lib/common/wasm_build.ts";
 import { skipWithout } from "./tools.ts";
 
 Deno.test("probe kernels: wasm dot3/axpy/sums equal plain float64 loops, including odd-length tails", () => {
@@ -40,11 +40,15 @@ async function hasWat2wasm(): Promise<boolean> {
   }
 }
 
-Deno.test({
-  name: "probe kernels: the embedded wasm bytes are kernels.wat as wat2wasm builds it",
-  ignore: skipWithout(import.meta.url, "wabt (wat2wasm)", !(await hasWat2wasm())),
-  fn: async () => {
-    const embedded = await Deno.readTextFile(new URL("../lib/probe/kernels_wasm.ts", import.meta.url));
-    assertEquals(embedded, renderModule(await buildKernels()));
-  },
-});
+for (const wat of ["lib/probe/kernels.wat", "lib/sae/kernels.wat"]) {
+  Deno.test({
+    name: `wasm kernels: the embedded bytes of ${wat} are what wat2wasm builds from it`,
+    ignore: skipWithout(import.meta.url, "wabt (wat2wasm)", !(await hasWat2wasm())),
+    fn: async () => {
+      const source = new URL(`../${wat}`, import.meta.url).pathname;
+      const { path, constant } = generatedFor(source);
+      const embedded = await Deno.readTextFile(path);
+      assertEquals(embedded, renderModule(await buildWasm(source), constant, "kernels.wat"));
+    },
+  });
+}

@@ -1,16 +1,25 @@
 /** File-system helpers: atomic writes (temp file + rename) so a killed run never leaves a half-written file. */
 import { dirname } from "node:path";
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | Uint8Array[] | string): Promise<void> {
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
+    else if (data instanceof Uint8Array) await Deno.writeFile(tmp, data);
+    else await writeParts(tmp, data);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  }
+}
+
+/** Writes the parts one after another into a new file (no concatenated copy). */
+async function writeParts(path: string, parts: Uint8Array[]): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  for (const part of parts) {
+    for (let at = 0; at < part.length;) at += await file.write(part.subarray(at));
   }
 }
 

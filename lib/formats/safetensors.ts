@@ -288,10 +288,11 @@ function dtypeOf(data: SafeData): SafeDtype {
 }
 
 /** Serialises tensors (in the given order) and metadata to safetensors bytes. */
-export function encodeSafetensors(
+/** The header (8-byte length + JSON, padded so the data starts 8-byte aligned) and the data's byte length. */
+function encodeHeader(
   tensors: Record<string, { shape: number[]; data: SafeData }>,
-  metadata: Record<string, string> = {},
-): Uint8Array {
+  metadata: Record<string, string>,
+): { head: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -309,13 +310,25 @@ export function encodeSafetensors(
   }
   let json = JSON.stringify(header);
   json += " ".repeat((8 - ((json.length + 8) % 8)) % 8); // align the data start to 8 bytes
-  const head = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + head.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  let at = 8 + head.length;
+  const text = new TextEncoder().encode(json);
+  const head = new Uint8Array(8 + text.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(text.length), true);
+  head.set(text, 8);
+  return { head, dataBytes: offset };
+}
+
+const bytesOf = (d: SafeData) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+export function encodeSafetensors(
+  tensors: Record<string, { shape: number[]; data: SafeData }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const { head, dataBytes } = encodeHeader(tensors, metadata);
+  const out = new Uint8Array(head.length + dataBytes);
+  out.set(head);
+  let at = head.length;
   for (const t of Object.values(tensors)) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    out.set(bytesOf(t.data), at);
     at += t.data.byteLength;
   }
   return out;
@@ -342,7 +355,9 @@ export async function writeSafetensors(
   tensors: Record<string, { shape: number[]; data: SafeData }>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  // Streamed tensor by tensor: a checkpoint can be hundreds of MB, so no second copy of it is built.
+  const { head } = encodeHeader(tensors, metadata);
+  await writeFileAtomic(path, [head, ...Object.values(tensors).map((t) => bytesOf(t.data))]);
 }
 
 export async function readSafetensors(path: string): Promise<SafeFile> {

@@ -3,7 +3,7 @@
  * they work in: the raw float32 dense columns followed by float64 per-sample vectors. Typed-array views of
  * the vectors let the rest of the solver (sparse columns, line search) use them as ordinary arrays.
  */
-import { decodeBase64 } from "./base64.ts";
+import { decodeBase64 } from "../common/base64.ts";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
 interface KernelExports {

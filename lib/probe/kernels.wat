@@ -1,7 +1,8 @@
 ;; Dense column kernels of the L1 logistic-regression solver (lib/probe/logistic.ts), WebAssembly SIMD:
 ;; float32 raw column values are widened to float64 and every operation is float64 (f64x2).
 ;; All pointers are byte offsets into the imported memory; n is the number of rows.
-;; Rebuild the embedded bytes in lib/probe/kernels.ts with:  deno run -A lib/probe/kernels_build.ts
+;; Rebuild the embedded bytes (kernels_wasm.ts) with:
+;;   deno run --allow-read --allow-write --allow-run lib/common/wasm_build.ts lib/probe/kernels.wat
 (module
   (import "env" "mem" (memory 1))
 

@@ -17,7 +17,7 @@ import {
 import { steerCell, type SteerResult } from "../experiment/steer.ts";
 import { log } from "../common/progress.ts";
 import { type Locations, locationsOf } from "../common/settings.ts";
-import { encodeBase64 } from "../probe/base64.ts";
+import { encodeBase64 } from "../common/base64.ts";
 import { escapeHtml } from "./html.ts";
 
 export const DASHBOARD_FILE = "latents.html";

@@ -7,22 +7,25 @@
  * Why two engines (measured, see BENCHMARKS.md "SAE engine"): TopK makes everything after the encoder touch
  * only k of d_z latents per sample.
  * - "sparse": ORT runs Gemm + TopK; the decoder, dW_dec, dW_enc and the b_pre gradient are ~5·B·k·d
- *   multiply-adds in tight JS loops over the active latents only (~1 GMAC/s). Wins when k/d_z is small:
- *   at d=1024, q=20, s=0.05 it does 1 dense GEMM where autograd does 6.
+ *   multiply-adds over the active latents only, in the training memory's SIMD kernels (kernels.ts), latent by
+ *   latent so each weight row is read once per batch. Wins when k/d_z is small: at d=1024, q=20, s=0.05 it
+ *   does 1 dense GEMM where autograd does 6.
  * - "dense": one ORT graph with the full dense forward/backward (6 GEMMs, like autograd). Wins when
  *   k/d_z is large (q=2, s=0.5: k/d_z = 0.25), where the sparse loops would do more work than fast GEMMs.
  * "auto" picks sparse when k/d_z ≤ SPARSE_MAX_DENSITY (the crossover measured on this machine).
  *
  * Results do not depend on the thread count (see `gemmThreads`): every GEMM either has its K dimension summed
  * in blocks that MLAS fixes whatever the threads (TransA, or K ≤ 128), or runs with only as many threads as keep
- * each thread's slice of N at least K wide; everything else reduces in JS in a fixed order.
+ * each thread's slice of N at least K wide; everything else reduces in a fixed order (JS loops, or the training
+ * memory's SIMD kernels, whose sums never depend on anything but their inputs).
  */
 import * as ort from "onnxruntime-node";
 import { DType as ELEM, onnxModel } from "../formats/onnx.ts";
 import type { SaeModel } from "./model.ts";
+import { TrainingMemory } from "./kernels.ts";
 
-/** Crossover of the two engines in k/d_z, measured at d=1024 (BENCHMARKS.md). */
-export const SPARSE_MAX_DENSITY = 0.022;
+/** Crossover of the two engines in k/d_z, measured at d = 1024 and d = 64 (BENCHMARKS.md "Engine choice"). */
+export const SPARSE_MAX_DENSITY = 0.04;
 
 export interface BatchResult {
   /** Σ‖u − û‖² over the batch (float64 accumulation). */
@@ -240,21 +243,30 @@ class Encoder {
     private readonly session: ort.InferenceSession,
     private readonly model: SaeModel,
     private readonly kAux: number,
+    private readonly workspace: Float32Array | null,
   ) {
     this.buffers = new TopKBuffers(model.config.k);
     this.auxBuffers = kAux > 0 ? new TopKBuffers(kAux) : null;
     this.deadBias = kAux > 0 ? new Float32Array(model.config.dZ) : null;
   }
-  static async create(model: SaeModel, threads: number, kAux = 0): Promise<Encoder> {
+  /** `workspace` (batchSize × d, in the training memory) holds the centred inputs the sparse backward reads. */
+  static async create(
+    model: SaeModel,
+    threads: number,
+    kAux = 0,
+    workspace: Float32Array | null = null,
+  ): Promise<Encoder> {
     const { dIn, dZ, k } = model.config;
     const session = await ort.InferenceSession.create(
       encoderGraph(dIn, dZ, k, kAux),
       sessionOptions(gemmThreads(dZ, dIn, threads)),
     );
-    return new Encoder(session, model, kAux);
+    return new Encoder(session, model, kAux, workspace);
   }
   /** Centred inputs x = u − b_pre of the last call (rows × d). */
   centred(rows: number): Float32Array {
+    const n = rows * this.model.config.dIn;
+    if (this.workspace && n <= this.workspace.length) return this.workspace.subarray(0, n);
     let x = this.xbuf.get(rows);
     if (!x) this.xbuf.set(rows, x = new Float32Array(rows * this.model.config.dIn));
     return x;
@@ -300,30 +312,43 @@ class Encoder {
   }
 }
 
-/** Gemm + TopK in ORT, then the sparse decoder and backward over active latents in JS (+ AuxK if configured). */
+/**
+ * Gemm + TopK in ORT, then the sparse decoder and backward over the active latents in the training memory's
+ * kernels (+ AuxK if configured).
+ */
 class SparseEngine implements Engine {
   readonly kind = "sparse" as const;
   readonly grads: Grads;
   readonly deadStats: Float64Array | null;
   private readonly touchedList: Int32Array;
   private nTouched = 0;
-  private readonly uHat: Float32Array;
+  /** û, then dL/dû, per sample (batchSize × d). */
+  private readonly du: Float32Array;
+  /** û − u per sample (AuxK's target). */
   private readonly res: Float32Array;
+  /** dL/dx per sample, x = u − b_pre. */
+  private readonly dx: Float32Array;
   private readonly eHat: Float32Array;
-  private readonly dx: Float64Array;
-  constructor(private readonly model: SaeModel, private readonly encoder: Encoder, deadStats?: Float64Array) {
-    const { dIn: d, dZ } = model.config;
-    this.grads = {
-      wEnc: new Float32Array(dZ * d),
-      wDecT: new Float32Array(dZ * d),
-      bPre: new Float32Array(d),
-      touched: new Uint8Array(dZ),
-    };
+  /** The batch's active (sample, slot) pairs grouped by latent: pairStart[j] .. pairStart[j + 1] in pairs. */
+  private readonly pairStart: Int32Array;
+  private readonly pairs: Int32Array;
+  /** `x` is the encoder's workspace: the batch's centred inputs, in `mem`. */
+  constructor(
+    private readonly model: SaeModel,
+    private readonly encoder: Encoder,
+    private readonly mem: TrainingMemory,
+    private readonly x: Float32Array,
+    deadStats?: Float64Array,
+  ) {
+    const { dIn: d, dZ, batchSize, k } = model.config;
+    this.grads = { wEnc: mem.alloc(dZ * d), wDecT: mem.alloc(dZ * d), bPre: mem.alloc(d), touched: new Uint8Array(dZ) };
     this.touchedList = new Int32Array(dZ);
-    this.uHat = new Float32Array(d);
-    this.res = new Float32Array(d);
-    this.eHat = new Float32Array(d);
-    this.dx = new Float64Array(d);
+    this.du = mem.alloc(batchSize * d);
+    this.res = mem.alloc(batchSize * d);
+    this.dx = mem.alloc(batchSize * d);
+    this.eHat = mem.alloc(d);
+    this.pairStart = new Int32Array(dZ + 1);
+    this.pairs = new Int32Array(batchSize * k);
     this.deadStats = model.config.auxK
       ? (deadStats ? Float64Array.from(deadStats) : new Float64Array(dZ))
       : null;
@@ -341,78 +366,88 @@ class SparseEngine implements Engine {
     }
   }
 
+  /** Zeroes the gradient rows the previous batch wrote. */
+  private clearGrads(): void {
+    const d = this.model.config.dIn, g = this.grads;
+    for (let t = 0; t < this.nTouched; t++) {
+      const j = this.touchedList[t], o = j * d;
+      g.wEnc.fill(0, o, o + d);
+      g.wDecT.fill(0, o, o + d);
+      g.touched![j] = 0;
+    }
+    this.nTouched = 0;
+  }
+
+  /** Counting sort of the active pairs (z = ReLU(pre) > 0) by latent into pairStart / pairs. */
+  private groupByLatent(vals: Float32Array, idx: Int32Array, n: number): void {
+    const start = this.pairStart, pairs = this.pairs;
+    start.fill(0);
+    for (let a = 0; a < n; a++) if (vals[a] > 0) start[idx[a] + 1]++;
+    for (let j = 1; j < start.length; j++) start[j] += start[j - 1];
+    const fill = start.slice(0, -1);
+    for (let a = 0; a < n; a++) if (vals[a] > 0) pairs[fill[idx[a]]++] = a;
+  }
+
   /**
-   * Backward of one latent j with activation zj > 0 and upstream gradient `up` (dL/dû or dL/dê, d values):
-   * dz_j = up · W_dec[:, j]; dW_dec[:, j] += z_j up; dW_enc[j] += dz_j x; dx += dz_j W_enc[j].
+   * Backward of latent j at sample r with activation zj > 0 and upstream gradient `up` at `uo` (dL/dû or
+   * dL/dê, d values): dz_j = up · W_dec[:, j]; dW_dec[:, j] += z_j up; dW_enc[j] += dz_j x_r; dx_r += dz_j W_enc[j].
    */
-  private latentBackward(j: number, zj: number, up: Float32Array, x: Float32Array, xo: number): void {
-    const d = this.model.config.dIn;
-    const { wEnc, wDecT } = this.model;
-    const gEnc = this.grads.wEnc, gDec = this.grads.wDecT, dx = this.dx;
-    const wo = j * d;
-    this.touch(j);
-    let dz = 0;
-    for (let i = 0; i < d; i++) {
-      const du = up[i];
-      dz += du * wDecT[wo + i];
-      gDec[wo + i] += zj * du;
-    }
-    // dpre_j = dz_j (ReLU passes, z_j > 0)
-    for (let i = 0; i < d; i++) {
-      gEnc[wo + i] += dz * x[xo + i];
-      dx[i] += dz * wEnc[wo + i];
-    }
+  private latentBackward(j: number, zj: number, up: Float32Array, uo: number, ro: number): void {
+    const d = this.model.config.dIn, mem = this.mem, wo = j * d, x = this.x;
+    const dz = mem.dot(up, uo, this.model.wDecT, wo, d); // dpre_j = dz_j (ReLU passes, z_j > 0)
+    mem.axpy(zj, up, uo, this.grads.wDecT, wo, d);
+    mem.axpy(dz, x, ro, this.grads.wEnc, wo, d);
+    mem.axpy(dz, this.model.wEnc, wo, this.dx, ro, d);
   }
 
   async step(u: Float32Array, rows: number): Promise<BatchResult> {
     const { dIn: d, dZ, k } = this.model.config;
     const aux = this.model.config.auxK;
     const { wDecT, bPre } = this.model;
-    const g = this.grads, touched = g.touched!;
-    // Clear only the rows the previous batch wrote.
-    for (let t = 0; t < this.nTouched; t++) {
-      const j = this.touchedList[t], o = j * d;
-      g.wEnc.fill(0, o, o + d);
-      g.wDecT.fill(0, o, o + d);
-      touched[j] = 0;
-    }
-    this.nTouched = 0;
+    const mem = this.mem, du = this.du, res = this.res, dx = this.dx;
+    this.clearGrads();
     const stats = this.deadStats;
     if (aux && stats) {
       const bias = this.encoder.deadBias!;
       for (let j = 0; j < dZ; j++) bias[j] = stats[j] >= aux.deadSamples ? 0 : -1e30;
     }
-    const gb = new Float64Array(d);
-    const { vals, idx, x } = await this.encoder.run(u, rows);
-    const c = 2 / (rows * d); // d(mean squared error)/dû
-    const uHat = this.uHat, res = this.res, eHat = this.eHat, dx = this.dx;
-    let sse = 0, auxLoss = 0;
-    for (let r = 0; r < rows; r++) {
-      const ro = r * d, ko = r * k;
-      // û = W_dec z + b_pre over the active latents only.
-      uHat.set(bPre);
-      for (let a = 0; a < k; a++) {
-        const zj = vals[ko + a];
-        if (!(zj > 0)) continue; // ReLU after TopK
-        const wo = idx[ko + a] * d;
-        for (let i = 0; i < d; i++) uHat[i] += zj * wDecT[wo + i];
+    const { vals, idx } = await this.encoder.run(u, rows);
+    this.groupByLatent(vals, idx, rows * k);
+    const start = this.pairStart, pairs = this.pairs;
+    // û = W_dec z + b_pre over the active latents only, latent by latent (each atom read once).
+    for (let r = 0; r < rows; r++) du.set(bPre, r * d);
+    for (let j = 0; j < dZ; j++) {
+      for (let p = start[j]; p < start[j + 1]; p++) {
+        const a = pairs[p];
+        mem.axpy(vals[a], wDecT, j * d, du, ((a / k) | 0) * d, d);
       }
-      // residual û − u, then dL/dû (kept in uHat)
-      for (let i = 0; i < d; i++) {
-        const e = (res[i] = uHat[i] - u[ro + i]);
-        sse += e * e;
-        uHat[i] = c * e;
-      }
-      dx.fill(0);
-      for (let a = 0; a < k; a++) {
-        const zj = vals[ko + a];
-        if (zj > 0) this.latentBackward(idx[ko + a], zj, uHat, x, ro);
-      }
-      if (aux) auxLoss += this.auxBackward(r, rows, res, eHat, x, ro);
-      // b_pre enters û directly (+) and the encoder through x = u − b_pre (−).
-      for (let i = 0; i < d; i++) gb[i] += uHat[i] - dx[i];
     }
-    for (let i = 0; i < d; i++) g.bPre[i] = gb[i];
+    // residual û − u, then dL/dû = c·(û − u) in place, c = d(mean squared error)/dû
+    const c = 2 / (rows * d);
+    let sse = 0;
+    for (let i = 0; i < rows * d; i++) {
+      const e = (res[i] = du[i] - u[i]);
+      sse += e * e;
+      du[i] = c * e;
+    }
+    dx.fill(0, 0, rows * d);
+    for (let j = 0; j < dZ; j++) {
+      if (start[j] === start[j + 1]) continue;
+      this.touch(j);
+      for (let p = start[j]; p < start[j + 1]; p++) {
+        const a = pairs[p], ro = ((a / k) | 0) * d;
+        this.latentBackward(j, vals[a], du, ro, ro);
+      }
+    }
+    let auxLoss = 0;
+    if (aux) for (let r = 0; r < rows; r++) auxLoss += this.auxBackward(r, rows);
+    // b_pre enters û directly (+) and the encoder through x = u − b_pre (−).
+    const gb = new Float64Array(d);
+    for (let r = 0; r < rows; r++) {
+      const ro = r * d;
+      for (let i = 0; i < d; i++) gb[i] += du[ro + i] - dx[ro + i];
+    }
+    this.grads.bPre.set(gb);
     if (stats) {
       for (let j = 0; j < dZ; j++) stats[j] += rows;
       for (let a = 0; a < rows * k; a++) if (vals[a] > 0) stats[idx[a]] = 0;
@@ -424,17 +459,11 @@ class SparseEngine implements Engine {
    * AuxK for sample r: ê = W_dec z_aux over the top-kAux dead latents reconstructs e = u − û (detached);
    * loss coef/B · Σ(ê − e)² / Σ(e + b_pre)². Adds its gradients; returns this sample's loss term.
    */
-  private auxBackward(
-    r: number,
-    rows: number,
-    res: Float32Array,
-    eHat: Float32Array,
-    x: Float32Array,
-    ro: number,
-  ) {
+  private auxBackward(r: number, rows: number): number {
     const { dIn: d } = this.model.config;
     const { kAux, coef } = this.model.config.auxK!;
     const { wDecT, bPre } = this.model;
+    const mem = this.mem, eHat = this.eHat, res = this.res, ro = r * d;
     const av = this.encoder.aux!.vals, ai = this.encoder.aux!.idx, ko = r * kAux;
     eHat.fill(0);
     let any = false;
@@ -442,22 +471,23 @@ class SparseEngine implements Engine {
       const zj = av[ko + a];
       if (!(zj > 0)) continue;
       any = true;
-      const wo = ai[ko + a] * d;
-      for (let i = 0; i < d; i++) eHat[i] += zj * wDecT[wo + i];
+      mem.axpy(zj, wDecT, ai[ko + a] * d, eHat, 0, d);
     }
     let num = 0, den = 0;
     for (let i = 0; i < d; i++) {
-      const e = -res[i]; // u − û
+      const e = -res[ro + i]; // u − û
       num += (eHat[i] - e) ** 2;
       den += (e + bPre[i]) ** 2;
     }
     if (!(den > 0)) return 0; // degenerate target: the reference's nan_to_num(0)
     if (!any) return (coef * num) / den / rows; // no dead latent fired: a constant term, no gradient
     const scale = (2 * coef) / (rows * den);
-    for (let i = 0; i < d; i++) eHat[i] = scale * (eHat[i] + res[i]); // dL_aux/dê = scale · (ê − e)
+    for (let i = 0; i < d; i++) eHat[i] = scale * (eHat[i] + res[ro + i]); // dL_aux/dê = scale · (ê − e)
     for (let a = 0; a < kAux; a++) {
       const zj = av[ko + a];
-      if (zj > 0) this.latentBackward(ai[ko + a], zj, eHat, x, ro);
+      if (!(zj > 0)) continue;
+      this.touch(ai[ko + a]);
+      this.latentBackward(ai[ko + a], zj, eHat, 0, ro);
     }
     return (coef * num) / den / rows;
   }
@@ -477,24 +507,25 @@ class DenseEngine implements Engine {
     private readonly model: SaeModel,
     private readonly session: ort.InferenceSession,
     private readonly encoder: Encoder,
+    mem: TrainingMemory,
   ) {
     const { dIn: d, dZ, k } = model.config;
-    this.grads = {
-      wEnc: new Float32Array(dZ * d),
-      wDecT: new Float32Array(dZ * d),
-      bPre: new Float32Array(d),
-      touched: null,
-    };
+    this.grads = { wEnc: mem.alloc(dZ * d), wDecT: mem.alloc(dZ * d), bPre: mem.alloc(d), touched: null };
     this.buffers = new TopKBuffers(k);
   }
-  static async create(model: SaeModel, threads: number, encoder: Encoder): Promise<DenseEngine> {
+  static async create(
+    model: SaeModel,
+    threads: number,
+    encoder: Encoder,
+    mem: TrainingMemory,
+  ): Promise<DenseEngine> {
     const { dIn, dZ, k } = model.config;
     // Its NoTrans Gemms have the encoder's shape (N = d_z, K = d); the others are TransA.
     const session = await ort.InferenceSession.create(
       denseGraph(dIn, dZ, k),
       sessionOptions(gemmThreads(dZ, dIn, threads)),
     );
-    return new DenseEngine(model, session, encoder);
+    return new DenseEngine(model, session, encoder, mem);
   }
 
   encode(u: Float32Array, rows: number) {
@@ -538,17 +569,37 @@ export function chooseEngine(model: SaeModel): "sparse" | "dense" {
   return k / dZ <= SPARSE_MAX_DENSITY ? "sparse" : "dense";
 }
 
-/** An engine bound to `model`'s parameter arrays (which it reads in place on every call). */
+/**
+ * An engine bound to `model`'s parameter arrays (which it reads in place on every call). The parameters must
+ * live in the training memory `mem` its gradients and workspaces are allocated from; without one, a memory
+ * sized for the model is made and the model's parameters are moved into it (see bindModel).
+ */
 export async function createEngine(
   model: SaeModel,
   threads = engineThreads(),
   deadStats?: Float64Array,
+  mem?: TrainingMemory,
 ): Promise<Engine> {
+  if (!mem) {
+    mem = TrainingMemory.forTraining(model.config);
+    bindModel(model, mem);
+  }
+  if (!mem.holds(model.wEnc) || !mem.holds(model.wDecT) || !mem.holds(model.bPre)) {
+    throw new Error("createEngine: the model's parameters are not in the engine's training memory (bindModel)");
+  }
   const kind = chooseEngine(model);
-  const encoder = await Encoder.create(model, threads, kind === "sparse" ? model.config.auxK?.kAux ?? 0 : 0);
-  return kind === "sparse"
-    ? new SparseEngine(model, encoder, deadStats)
-    : await DenseEngine.create(model, threads, encoder);
+  const { batchSize, dIn } = model.config;
+  if (kind === "dense") return await DenseEngine.create(model, threads, await Encoder.create(model, threads), mem);
+  const x = mem.alloc(batchSize * dIn);
+  const encoder = await Encoder.create(model, threads, model.config.auxK?.kAux ?? 0, x);
+  return new SparseEngine(model, encoder, mem, x, deadStats);
+}
+
+/** Moves the model's parameters into `mem` (their values copied; the model's fields then point there). */
+export function bindModel(model: SaeModel, mem: TrainingMemory): void {
+  model.wEnc = mem.adopt(model.wEnc);
+  model.wDecT = mem.adopt(model.wDecT);
+  model.bPre = mem.adopt(model.bPre);
 }
 
 /** A forward-only encoder over `model` (no gradient buffers): for encoding and evaluation. */

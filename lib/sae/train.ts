@@ -12,9 +12,10 @@ import type { Matrix } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
 import { formatDuration, log } from "../common/progress.ts";
 import { type SaeConfig, validateConfig } from "./config.ts";
-import { ADAM_BETAS, type AdamHyper, adamRange, adamRangeZeroGrad } from "./adam.ts";
-import { type BatchResult, createEngine, engineThreads } from "./engine.ts";
-import { checkFeatures, checkTrainable, initModel, normalizeRow, type SaeModel } from "./model.ts";
+import { ADAM_BETAS, type AdamHyper, type AdamMoments, saeAdamStep } from "./adam.ts";
+import { type BatchResult, bindModel, createEngine, engineThreads } from "./engine.ts";
+import { TrainingMemory } from "./kernels.ts";
+import { checkFeatures, checkTrainable, initModel, type SaeModel } from "./model.ts";
 import { evaluate } from "./evaluate.ts";
 import { ConvergenceMonitor, type StoppingRecord } from "./convergence.ts";
 import { MetricsAccumulator, totalSumSquares } from "./metrics.ts";
@@ -41,8 +42,8 @@ export interface EpochRecord {
 /** Adam moments (same layout as the parameters) and the number of steps taken. */
 export interface OptimizerState {
   step: number;
-  m: { wEnc: Float32Array; wDecT: Float32Array; bPre: Float32Array };
-  v: { wEnc: Float32Array; wDecT: Float32Array; bPre: Float32Array };
+  m: AdamMoments;
+  v: AdamMoments;
 }
 
 export interface TrainResult {
@@ -75,13 +76,11 @@ export function epochPermutation(n: number, seed: number, epoch: number): Int32A
   return new Rng(mixed).permutation(n);
 }
 
-export function newOptimizerState(cfg: SaeConfig): OptimizerState {
+/** Zero moments, allocated in `mem` when given (a training run's memory), else as ordinary arrays. */
+export function newOptimizerState(cfg: SaeConfig, mem?: TrainingMemory): OptimizerState {
   const n = cfg.dZ * cfg.dIn;
-  const zeros = () => ({
-    wEnc: new Float32Array(n),
-    wDecT: new Float32Array(n),
-    bPre: new Float32Array(cfg.dIn),
-  });
+  const alloc = (len: number) => mem ? mem.alloc(len) : new Float32Array(len);
+  const zeros = () => ({ wEnc: alloc(n), wDecT: alloc(n), bPre: alloc(cfg.dIn) });
   return { step: 0, m: zeros(), v: zeros() };
 }
 
@@ -163,9 +162,14 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
   const quiet = opts.quiet ?? false;
   const model = opts.resume?.model ?? initModel(X, cfg);
   model.config = cfg;
-  const optimizer = opts.resume?.optimizer ?? newOptimizerState(cfg);
   const history = opts.resume ? [...opts.resume.history] : [];
-  const engine = await createEngine(model, opts.threads ?? engineThreads(), opts.resume?.deadStats);
+  // Everything a step streams through lives in one wasm memory while training, and is copied out after.
+  const mem = TrainingMemory.forTraining(cfg);
+  const optimizer = opts.resume?.optimizer ?? newOptimizerState(cfg, mem);
+  bindModel(model, mem);
+  bindMoments(optimizer.m, mem);
+  bindMoments(optimizer.v, mem);
+  const engine = await createEngine(model, opts.threads ?? engineThreads(), opts.resume?.deadStats, mem);
   const result: TrainResult = { model, history, optimizer, engine: engine.kind };
   if (engine.deadStats) result.deadStats = engine.deadStats;
   try {
@@ -173,12 +177,6 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
     const n = X.rows;
     const sst = totalSumSquares(X);
     const hyper: AdamHyper = { lr: cfg.lr, eps: cfg.adamEps, ...ADAM_BETAS };
-    const g = engine.grads;
-    const params = [
-      { p: model.wEnc, g: g.wEnc, m: optimizer.m.wEnc, v: optimizer.v.wEnc, rows: true },
-      { p: model.wDecT, g: g.wDecT, m: optimizer.m.wDecT, v: optimizer.v.wDecT, rows: true },
-      { p: model.bPre, g: g.bPre, m: optimizer.m.bPre, v: optimizer.v.bPre, rows: false },
-    ];
     const valLoss = async () => opts.val ? (await evaluate(model, opts.val, { engine })).mse : null;
     const monitor = rule ? new ConvergenceMonitor(rule) : null;
     const best = monitor ? snapshot(model) : null;
@@ -210,13 +208,8 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
         }
         const out = await engine.step(batch.subarray(0, rows * d), rows);
         recorder.addBatch(out, rows);
-        projectDecoderGrad(g.wDecT, model.wDecT, dZ, d, g.touched);
         const t = ++optimizer.step;
-        // Adam on every element (torch semantics), then unit-norm decoder columns; row by row so each
-        // decoder row is renormalised while still in cache (rows are independent, so the result is the same).
-        adamByRows(params[0], t, hyper, g.touched, d, false);
-        adamByRows(params[1], t, hyper, g.touched, d, true);
-        adamRange(params[2], t, hyper);
+        saeAdamStep(mem, model, engine.grads, optimizer.m, optimizer.v, t, hyper);
         opts.onStep?.(t, out.sse / (rows * d));
         if (monitor && t % rule!.evalEvery === 0) {
           const seconds = recorder.seconds();
@@ -258,6 +251,8 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
     }
   } finally {
     await engine.release();
+    // Out of the wasm memory, so the result does not pin it (the same objects, as `resume` promises).
+    for (const w of [model, optimizer.m, optimizer.v]) copyOut(w);
   }
   return result;
 }
@@ -286,39 +281,15 @@ function copyModel(from: Weights, to: Weights): void {
   to.bPre.set(from.bPre);
 }
 
-/** g_j ← g_j − (g_j · w_j) w_j for each decoder column j (rows of W_decᵀ); untouched rows have g_j = 0. */
-function projectDecoderGrad(
-  g: Float32Array,
-  w: Float32Array,
-  rows: number,
-  d: number,
-  touched: Uint8Array | null,
-): void {
-  for (let j = 0; j < rows; j++) {
-    if (touched !== null && touched[j] === 0) continue;
-    const o = j * d;
-    let dot = 0;
-    for (let i = 0; i < d; i++) dot += g[o + i] * w[o + i];
-    for (let i = 0; i < d; i++) g[o + i] -= dot * w[o + i];
-  }
+function bindMoments(a: AdamMoments, mem: TrainingMemory): void {
+  a.wEnc = mem.adopt(a.wEnc);
+  a.wDecT = mem.adopt(a.wDecT);
+  a.bPre = mem.adopt(a.bPre);
 }
 
-/**
- * Adam over a d_z × d parameter, skipping gradient reads for latent rows with no gradient this step
- * (`touched` null: every row has one); with `normalize`, each row is then rescaled to unit norm.
- */
-function adamByRows(
-  a: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array },
-  t: number,
-  h: AdamHyper,
-  touched: Uint8Array | null,
-  d: number,
-  normalize: boolean,
-): void {
-  const rows = a.p.length / d;
-  for (let j = 0; j < rows; j++) {
-    if (touched === null || touched[j]) adamRange(a, t, h, j * d, (j + 1) * d);
-    else adamRangeZeroGrad(a, t, h, j * d, (j + 1) * d);
-    if (normalize) normalizeRow(a.p, j * d, d);
-  }
+/** Points the arrays at ordinary copies of their values. */
+function copyOut(w: Weights): void {
+  w.wEnc = w.wEnc.slice();
+  w.wDecT = w.wDecT.slice();
+  w.bPre = w.bPre.slice();
 }
