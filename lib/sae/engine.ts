@@ -341,7 +341,12 @@ class SparseEngine implements Engine {
     deadStats?: Float64Array,
   ) {
     const { dIn: d, dZ, batchSize, k } = model.config;
-    this.grads = { wEnc: mem.alloc(dZ * d), wDecT: mem.alloc(dZ * d), bPre: mem.alloc(d), touched: new Uint8Array(dZ) };
+    this.grads = {
+      wEnc: mem.alloc(dZ * d),
+      wDecT: mem.alloc(dZ * d),
+      bPre: mem.alloc(d),
+      touched: new Uint8Array(dZ),
+    };
     this.touchedList = new Int32Array(dZ);
     this.du = mem.alloc(batchSize * d);
     this.res = mem.alloc(batchSize * d);
@@ -440,7 +445,7 @@ class SparseEngine implements Engine {
       }
     }
     let auxLoss = 0;
-    if (aux) for (let r = 0; r < rows; r++) auxLoss += this.auxBackward(r, rows);
+    if (aux) { for (let r = 0; r < rows; r++) auxLoss += this.auxBackward(r, rows); }
     // b_pre enters û directly (+) and the encoder through x = u − b_pre (−).
     const gb = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
@@ -585,11 +590,15 @@ export async function createEngine(
     bindModel(model, mem);
   }
   if (!mem.holds(model.wEnc) || !mem.holds(model.wDecT) || !mem.holds(model.bPre)) {
-    throw new Error("createEngine: the model's parameters are not in the engine's training memory (bindModel)");
+    throw new Error(
+      "createEngine: the model's parameters are not in the engine's training memory (bindModel)",
+    );
   }
   const kind = chooseEngine(model);
   const { batchSize, dIn } = model.config;
-  if (kind === "dense") return await DenseEngine.create(model, threads, await Encoder.create(model, threads), mem);
+  if (kind === "dense") {
+    return await DenseEngine.create(model, threads, await Encoder.create(model, threads), mem);
+  }
   const x = mem.alloc(batchSize * dIn);
   const encoder = await Encoder.create(model, threads, model.config.auxK?.kAux ?? 0, x);
   return new SparseEngine(model, encoder, mem, x, deadStats);

@@ -68,7 +68,8 @@ export class TrainingMemory {
     }
     compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64));
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    const k = new WebAssembly.Instance(compiled, { env: { mem: memory } }).exports as unknown as KernelExports;
+    const k = new WebAssembly.Instance(compiled, { env: { mem: memory } })
+      .exports as unknown as KernelExports;
     return new TrainingMemory(memory, k);
   }
 
@@ -76,7 +77,9 @@ export class TrainingMemory {
   alloc(n: number): Float32Array {
     const byte = this.next;
     const end = byte + align16(4 * n);
-    if (end > this.memory.buffer.byteLength) throw new Error(`SAE training memory exhausted (${n} floats more)`);
+    if (end > this.memory.buffer.byteLength) {
+      throw new Error(`SAE training memory exhausted (${n} floats more)`);
+    }
     this.next = end;
     return new Float32Array(this.memory.buffer, byte, n);
   }
