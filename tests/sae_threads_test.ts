@@ -29,7 +29,9 @@ const SHAPES = [
   // rows, d, q, s, engine
   { rows: 20, d: 64, q: 5, s: 0.25 }, // dense; the tiny-corpus case that flipped a ΔF1 sign
   { rows: 20, d: 64, q: 5, s: 0.1 }, // sparse
-  { rows: 300, d: 64, q: 20, s: 0.5 }, // dense, demo-sized
+  { rows: 300, d: 64, q: 20, s: 0.5 }, // sparse (k/d_z = 0.025), demo-sized
+  { rows: 300, d: 64, q: 2, s: 0.5 }, // dense, demo-sized: rows ≥ d, Gemms split along M
+  { rows: 300, d: 160, q: 2, s: 0.5 }, // dense, rows ≥ d > 128
   { rows: 24, d: 160, q: 5, s: 0.5 }, // dense, K = d > 128 on the NoTrans Gemms
   { rows: 24, d: 160, q: 5, s: 0.02 }, // sparse, K = d > 128
   { rows: 1, d: 160, q: 5, s: 0.5 }, // a 1-row batch (MLAS's M = 1 kernel)

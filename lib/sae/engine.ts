@@ -109,6 +109,17 @@ export function gemmThreads(n: number, k: number, threads: number): number {
   return ok;
 }
 
+/**
+ * Threads for the dense graph that keep it bit-identical to one thread for any batch size: its Gemms with output
+ * width d_z (K = d) need gemmThreads(d_z, d); those with output rows × d (K = d_z) are split along N when
+ * rows < d, so they need gemmThreads(d, d_z); those with output d_z × d are split along M when d_z ≥ d
+ * (otherwise K = rows varies, so one thread).
+ */
+export function denseThreads(d: number, dZ: number, threads: number): number {
+  if (dZ < d) return 1;
+  return Math.min(gemmThreads(dZ, d, threads), gemmThreads(d, dZ, threads));
+}
+
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
@@ -162,20 +173,23 @@ function encoderGraph(d: number, dZ: number, k: number, kAux = 0): Uint8Array {
   ]);
 }
 
-/** Full dense forward/backward; `c` = 2/(B·d) is dL/dû per residual unit for the mean-squared loss. */
+/**
+ * Full dense forward/backward; `c` = 2/(B·d) is dL/dû per residual unit for the mean-squared loss. Every Gemm is
+ * NoTrans (MLAS's fastest form here): the two with output d_z × d read transposed copies of z and dpre, so their
+ * long side M = d_z ≥ N = d and MLAS splits them along M, which never changes the arithmetic; the others are
+ * covered by `denseThreads`.
+ */
 function denseGraph(d: number, dZ: number, k: number): Uint8Array {
   return onnxModel("sae_dense_step", [
     { op: "Sub", inputs: ["u", "b_pre"], outputs: ["x"] },
     { op: "Gemm", inputs: ["x", "w_enc"], outputs: ["pre"], attrs: { transB: 1 } },
-    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: { axis: 1, largest: 1, sorted: 1 } },
+    // Unsorted: nothing downstream depends on the order within a row (ORT's selection is deterministic).
+    { op: "TopK", inputs: ["pre", "k"], outputs: ["vals", "idx"], attrs: { axis: 1, largest: 1, sorted: 0 } },
     { op: "Relu", inputs: ["vals"], outputs: ["zv"] },
     { op: "Shape", inputs: ["pre"], outputs: ["pre_shape"] },
     { op: "ConstantOfShape", inputs: ["pre_shape"], outputs: ["zeros"] },
     { op: "ScatterElements", inputs: ["zeros", "idx", "zv"], outputs: ["z"], attrs: { axis: 1 } },
-    // z·W_decᵀ and dpre·W_enc have K = d_z: computed as TransA Gemms (transposed results), whose K blocking
-    // MLAS keeps whatever the threads (see gemmThreads).
-    { op: "Gemm", inputs: ["w_dec_t", "z"], outputs: ["zd_t"], attrs: { transA: 1, transB: 1 } },
-    { op: "Transpose", inputs: ["zd_t"], outputs: ["zd"], attrs: { perm: [1, 0] } },
+    { op: "Gemm", inputs: ["z", "w_dec_t"], outputs: ["zd"] },
     { op: "Add", inputs: ["zd", "b_pre"], outputs: ["u_hat"] },
     { op: "Sub", inputs: ["u_hat", "u"], outputs: ["r"] },
     { op: "Mul", inputs: ["r", "r"], outputs: ["r2"] },
@@ -185,10 +199,11 @@ function denseGraph(d: number, dZ: number, k: number): Uint8Array {
     { op: "Greater", inputs: ["z", "zero"], outputs: ["on"] },
     { op: "Cast", inputs: ["on"], outputs: ["on_f"], attrs: { to: ELEM.FLOAT } },
     { op: "Mul", inputs: ["dz", "on_f"], outputs: ["dpre"] },
-    { op: "Gemm", inputs: ["dpre", "x"], outputs: ["g_w_enc"], attrs: { transA: 1 } },
-    { op: "Gemm", inputs: ["z", "du"], outputs: ["g_w_dec_t"], attrs: { transA: 1 } },
-    { op: "Gemm", inputs: ["w_enc", "dpre"], outputs: ["dx_t"], attrs: { transA: 1, transB: 1 } },
-    { op: "Transpose", inputs: ["dx_t"], outputs: ["dx"], attrs: { perm: [1, 0] } },
+    { op: "Transpose", inputs: ["dpre"], outputs: ["dpre_t"], attrs: { perm: [1, 0] } },
+    { op: "Gemm", inputs: ["dpre_t", "x"], outputs: ["g_w_enc"] },
+    { op: "Transpose", inputs: ["z"], outputs: ["z_t"], attrs: { perm: [1, 0] } },
+    { op: "Gemm", inputs: ["z_t", "du"], outputs: ["g_w_dec_t"] },
+    { op: "Gemm", inputs: ["dpre", "w_enc"], outputs: ["dx"] },
     { op: "Sub", inputs: ["du", "dx"], outputs: ["db"] },
     { op: "ReduceSum", inputs: ["db", "axis0"], outputs: ["g_b_pre"], attrs: { keepdims: 0 } },
   ], [
@@ -525,10 +540,10 @@ class DenseEngine implements Engine {
     mem: TrainingMemory,
   ): Promise<DenseEngine> {
     const { dIn, dZ, k } = model.config;
-    // Its NoTrans Gemms have the encoder's shape (N = d_z, K = d); the others are TransA.
+    // Threads: see denseThreads.
     const session = await ort.InferenceSession.create(
       denseGraph(dIn, dZ, k),
-      sessionOptions(gemmThreads(dZ, dIn, threads)),
+      sessionOptions(denseThreads(dIn, dZ, threads)),
     );
     return new DenseEngine(model, session, encoder, mem);
   }
