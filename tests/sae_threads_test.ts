@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";
-import { createEncoder, createEngine, gemmThreads } from "../lib/sae/engine.ts";
+import { createEncoder, createEngine, denseThreads, gemmThreads } from "../lib/sae/engine.ts";
 import { plantedData } from "../testdata/sae_data.ts";
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -23,6 +23,9 @@ Deno.test("sae engine: gemmThreads keeps each thread's K slicing equal to the si
   assertEquals(gemmThreads(64, 320, 2), 1); // the old dense z·W_decᵀ (N = d = 64): 256 alone, 512 on 32 columns
   assertEquals(gemmThreads(120, 160, 4), 1); // 64-column slices would widen K slices to 256
   assertEquals(gemmThreads(1280, 640, 16), 16); // 80 columns per thread keep 128
+  assertEquals(denseThreads(1024, 2048, 1024, 2), 2); // the paper's d = 1024 dense shapes keep both threads
+  assertEquals(denseThreads(160, 120, 1024, 4), 1); // d_z = 120 < K = 160 (see SHAPES)
+  assertEquals(denseThreads(64, 320, 300, 2), 1); // z·W_decᵀ at N = d = 64 would change its K slicing
 });
 
 const SHAPES = [

@@ -110,14 +110,15 @@ export function gemmThreads(n: number, k: number, threads: number): number {
 }
 
 /**
- * Threads for the dense graph that keep it bit-identical to one thread for any batch size: its Gemms with output
- * width d_z (K = d) need gemmThreads(d_z, d); those with output rows × d (K = d_z) are split along N when
- * rows < d, so they need gemmThreads(d, d_z); those with output d_z × d are split along M when d_z ≥ d
- * (otherwise K = rows varies, so one thread).
+ * Threads for the dense graph that keep it bit-identical to one thread for any batch of up to `batchSize` rows.
+ * gemmThreads(N, K) holds whatever the rows, so each Gemm needs it for its output width N and inner K: the
+ * ones with output rows × d_z have K = d, those with output rows × d have K = d_z, and the two d × d_z gradient
+ * products have K = rows, which varies (the last batch, a smaller corpus), so every row count is checked.
  */
-export function denseThreads(d: number, dZ: number, threads: number): number {
-  if (dZ < d) return 1;
-  return Math.min(gemmThreads(dZ, d, threads), gemmThreads(d, dZ, threads));
+export function denseThreads(d: number, dZ: number, batchSize: number, threads: number): number {
+  let t = Math.min(gemmThreads(dZ, d, threads), gemmThreads(d, dZ, threads));
+  for (let rows = 1; rows <= batchSize && t > 1; rows++) t = Math.min(t, gemmThreads(dZ, rows, t));
+  return t;
 }
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
@@ -175,9 +176,7 @@ function encoderGraph(d: number, dZ: number, k: number, kAux = 0): Uint8Array {
 
 /**
  * Full dense forward/backward; `c` = 2/(B·d) is dL/dû per residual unit for the mean-squared loss. Every Gemm is
- * NoTrans (MLAS's fastest form here): the two with output d_z × d read transposed copies of z and dpre, so their
- * long side M = d_z ≥ N = d and MLAS splits them along M, which never changes the arithmetic; the others are
- * covered by `denseThreads`.
+ * NoTrans, MLAS's fastest form here (threads: `denseThreads`).
  */
 function denseGraph(d: number, dZ: number, k: number): Uint8Array {
   return onnxModel("sae_dense_step", [
@@ -199,10 +198,13 @@ function denseGraph(d: number, dZ: number, k: number): Uint8Array {
     { op: "Greater", inputs: ["z", "zero"], outputs: ["on"] },
     { op: "Cast", inputs: ["on"], outputs: ["on_f"], attrs: { to: ELEM.FLOAT } },
     { op: "Mul", inputs: ["dz", "on_f"], outputs: ["dpre"] },
-    { op: "Transpose", inputs: ["dpre"], outputs: ["dpre_t"], attrs: { perm: [1, 0] } },
-    { op: "Gemm", inputs: ["dpre_t", "x"], outputs: ["g_w_enc"] },
-    { op: "Transpose", inputs: ["z"], outputs: ["z_t"], attrs: { perm: [1, 0] } },
-    { op: "Gemm", inputs: ["z_t", "du"], outputs: ["g_w_dec_t"] },
+    // The d_z × d gradients as the transposes of (d × B)·(B × d_z) products: MLAS runs that form ~25 % faster.
+    { op: "Transpose", inputs: ["x"], outputs: ["x_t"], attrs: { perm: [1, 0] } },
+    { op: "Gemm", inputs: ["x_t", "dpre"], outputs: ["g_w_enc_t"] },
+    { op: "Transpose", inputs: ["g_w_enc_t"], outputs: ["g_w_enc"], attrs: { perm: [1, 0] } },
+    { op: "Transpose", inputs: ["du"], outputs: ["du_t"], attrs: { perm: [1, 0] } },
+    { op: "Gemm", inputs: ["du_t", "z"], outputs: ["g_w_dec"] },
+    { op: "Transpose", inputs: ["g_w_dec"], outputs: ["g_w_dec_t"], attrs: { perm: [1, 0] } },
     { op: "Gemm", inputs: ["dpre", "w_enc"], outputs: ["dx"] },
     { op: "Sub", inputs: ["du", "dx"], outputs: ["db"] },
     { op: "ReduceSum", inputs: ["db", "axis0"], outputs: ["g_b_pre"], attrs: { keepdims: 0 } },
@@ -543,7 +545,7 @@ class DenseEngine implements Engine {
     // Threads: see denseThreads.
     const session = await ort.InferenceSession.create(
       denseGraph(dIn, dZ, k),
-      sessionOptions(denseThreads(dIn, dZ, threads)),
+      sessionOptions(denseThreads(dIn, dZ, model.config.batchSize, threads)),
     );
     return new DenseEngine(model, session, encoder, mem);
   }
