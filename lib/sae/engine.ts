@@ -349,6 +349,8 @@ class SparseEngine implements Engine {
   /** The batch's active (sample, slot) pairs grouped by latent: pairStart[j] .. pairStart[j + 1] in pairs. */
   private readonly pairStart: Int32Array;
   private readonly pairs: Int32Array;
+  /** groupByLatent's write positions (reused: no allocation per step). */
+  private readonly pairNext: Int32Array;
   /** `x` is the encoder's workspace: the batch's centred inputs, in `mem`. */
   constructor(
     private readonly model: SaeModel,
@@ -371,6 +373,7 @@ class SparseEngine implements Engine {
     this.eHat = mem.alloc(d);
     this.pairStart = new Int32Array(dZ + 1);
     this.pairs = new Int32Array(batchSize * k);
+    this.pairNext = new Int32Array(dZ);
     this.deadStats = model.config.auxK
       ? (deadStats ? Float64Array.from(deadStats) : new Float64Array(dZ))
       : null;
@@ -406,8 +409,9 @@ class SparseEngine implements Engine {
     start.fill(0);
     for (let a = 0; a < n; a++) if (vals[a] > 0) start[idx[a] + 1]++;
     for (let j = 1; j < start.length; j++) start[j] += start[j - 1];
-    const fill = start.slice(0, -1);
-    for (let a = 0; a < n; a++) if (vals[a] > 0) pairs[fill[idx[a]]++] = a;
+    const next = this.pairNext;
+    next.set(start.subarray(0, next.length));
+    for (let a = 0; a < n; a++) if (vals[a] > 0) pairs[next[idx[a]]++] = a;
   }
 
   /**

@@ -99,8 +99,12 @@ export function normalizeRows(w: Float32Array, rows: number, d: number): void {
   for (let j = 0; j < rows; j++) normalizeRow(w, j * d, d);
 }
 
-/** Rescales w[o, o + d) to unit norm: divides by the float32-rounded norm, as torch's `w /= w.norm()`. */
-export function normalizeRow(w: Float32Array, o: number, d: number): void {
+/**
+ * Rescales w[o, o + d) to unit norm: divides by the float32-rounded norm, as torch's `w /= w.norm()`. Used at
+ * initialisation only (its float64 sum is part of the parity fixture's init hash); training renormalises with
+ * the SIMD kernel (TrainingMemory.normalize).
+ */
+function normalizeRow(w: Float32Array, o: number, d: number): void {
   let ss = 0;
   for (let i = 0; i < d; i++) ss += w[o + i] * w[o + i];
   const norm = Math.fround(Math.sqrt(ss));
