@@ -1,12 +1,6 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import {
-  convergenceOf,
-  describeEpochs,
-  epochsFor,
-  readConfig,
-  validateConfig,
-} from "../lib/experiment/config.ts";
+import { convergenceOf, describeEpochs, readConfig, validateConfig } from "../lib/experiment/config.ts";
 import { demoConfig, poweredConfig } from "../lib/cli/demo.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
@@ -17,7 +11,8 @@ import {
   studentTCdf,
   studentTQuantile,
 } from "../lib/experiment/stats.ts";
-import { summarize } from "../lib/experiment/run.ts";
+import { summarize } from "../lib/experiment/rows.ts";
+import { resolveSchedule } from "../lib/experiment/plan.ts";
 
 const minimal = { datasets: [{ name: "fsdd" }], codecs: ["lyra-6kbps"], outDir: "out" };
 
@@ -48,7 +43,7 @@ Deno.test("config: the paper-literal schedule keeps the paper's lr; an explicit 
   );
   assertEquals(convergenceOf(custom.epochs), { ...CONVERGENCE_DEFAULTS, maxSteps: 500, window: 50 });
   assertEquals(custom.sae.lr, CONVERGENT_LR);
-  assertEquals(epochsFor(custom.epochs, 2, 0.05), 0);
+  assertEquals(resolveSchedule(custom.epochs, 2, 0.05, 1e-2).kind, "convergent");
   assertThrows(
     () => validateConfig({ ...minimal, epochs: { convergent: { maxSteps: 505 } } }, "c.json"),
     Error,
@@ -67,12 +62,16 @@ Deno.test("config: the paper-literal schedule keeps the paper's lr; an explicit 
 });
 
 Deno.test("config: paper epochs are 500 for q∈{2,5} with s∈{0.10,0.05}, else 200; scaling is explicit", () => {
-  assertEquals(epochsFor("paper", 2, 0.05), 500);
-  assertEquals(epochsFor("paper", 5, 0.1), 500);
-  assertEquals(epochsFor("paper", 10, 0.05), 200);
-  assertEquals(epochsFor("paper", 2, 0.25), 200);
-  assertEquals(epochsFor({ fixed: 7 }, 2, 0.05), 7);
-  assertEquals(epochsFor({ paperScaled: 0.1 }, 2, 0.05), 50);
+  const epochs = (rule: Parameters<typeof resolveSchedule>[0], q: number, s: number) => {
+    const r = resolveSchedule(rule, q, s, 1e-5);
+    return r.kind === "epochs" ? r.epochs : null;
+  };
+  assertEquals(epochs("paper", 2, 0.05), 500);
+  assertEquals(epochs("paper", 5, 0.1), 500);
+  assertEquals(epochs("paper", 10, 0.05), 200);
+  assertEquals(epochs("paper", 2, 0.25), 200);
+  assertEquals(epochs({ fixed: 7 }, 2, 0.05), 7);
+  assertEquals(epochs({ paperScaled: 0.1 }, 2, 0.05), 50);
 });
 
 Deno.test("config: invalid fields are named in the error", () => {
@@ -276,5 +275,11 @@ Deno.test("config: an epochs object keeps only the schedule it names, and a writ
     assertEquals(validateConfig(JSON.parse(JSON.stringify(c)), "again").epochs, c.epochs);
   }
   const fixed = validateConfig({ ...base, epochs: { fixed: 400 } });
-  assertEquals([epochsFor(fixed.epochs, 2, 0.5), convergenceOf(fixed.epochs)], [400, null]);
+  assertEquals(resolveSchedule(fixed.epochs, 2, 0.5, 1e-5), {
+    kind: "epochs",
+    name: "fixed",
+    epochs: 400,
+    lr: 1e-5,
+  });
+  assertEquals(convergenceOf(fixed.epochs), null);
 });

@@ -8,8 +8,10 @@ import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { sharedDir } from "../lib/cli/settings.ts";
+import { cellKeyInput } from "../lib/experiment/cache.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
-import { cellKeyInput, runGrid } from "../lib/experiment/run.ts";
+import { planCells } from "../lib/experiment/plan.ts";
+import { runGrid } from "../lib/experiment/run.ts";
 import { loadResults } from "../lib/report/results.ts";
 import { runSummaryTable } from "../lib/report/report.ts";
 import { skipWithout } from "./tools.ts";
@@ -26,20 +28,16 @@ const SPEAKERS: Record<string, [string, string]> = {
 const PARALLELISM = /thread|worker|core|concurren|parallel/i;
 
 Deno.test("grid: a cell's cache key hashes no machine parallelism", () => {
-  const input = cellKeyInput("v", "data", {
-    dataset: "d",
-    codec: "c",
-    task: "us-vs-uk",
-    q: 2,
-    s: 0.5,
-    seed: 0,
-    epochs: 10,
-    convergence: null,
-    features: ["z"],
-    pooling: "mean",
-    sae: { batchSize: 1024, lr: 1e-3, adamEps: 6.25e-10 },
-    probe: { C: 1, tol: 1e-4, maxIter: 100, protocol: "split", folds: 5, permutations: 0 },
+  const config = validateConfig({
+    datasets: [{ name: "d", manifest: "m.csv" }],
+    codecs: ["c"],
+    tasks: ["us-vs-uk"],
+    grid: { q: [2], s: [0.5] },
+    outDir: "out",
+    workers: 3,
   });
+  const [cell] = planCells(config, { supportedTasks: { d: ["us-vs-uk"] }, dCodec: { c: 64 } });
+  const input = cellKeyInput("v", "data", cell);
   assert(!PARALLELISM.test(JSON.stringify(input)), JSON.stringify(input));
 });
 

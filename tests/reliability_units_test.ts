@@ -5,8 +5,9 @@
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { decodeAudio } from "../lib/audio/mod.ts";
-import type { CellSpec } from "../lib/experiment/cell.ts";
-import { cellCacheKey, readCachedOutcome } from "../lib/experiment/run.ts";
+import { cellCacheKey, readCachedOutcome } from "../lib/experiment/cache.ts";
+import { validateConfig } from "../lib/experiment/config.ts";
+import { planCells } from "../lib/experiment/plan.ts";
 import { withTempDir } from "./bad_inputs/mod.ts";
 
 const CELL = { k: "number", dZ: "number", nmse: "number", saeSeconds: "number", outcomes: "array" } as const;
@@ -42,21 +43,16 @@ Deno.test("reliability/cells: a damaged cached cell ({}, wrong types) → error 
 });
 
 Deno.test("reliability/cells: the cache key holds settings and data, never threads", async () => {
-  const spec: CellSpec = {
-    dataset: "d",
-    codec: "c",
-    task: "us-vs-uk",
-    q: 2,
-    s: 0.5,
-    seed: 0,
-    epochs: 10,
-    convergence: null,
-    features: ["z"],
-    pooling: "mean",
-    sae: { batchSize: 1024, lr: 1e-5, adamEps: 6.25e-10 },
-    probe: { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 0 },
-  };
-  // Threads are not part of CellSpec at all: runCell takes them beside it (lib/experiment/cell.ts).
+  const config = validateConfig({
+    datasets: [{ name: "d", manifest: "m.csv" }],
+    codecs: ["c"],
+    tasks: ["us-vs-uk"],
+    grid: { q: [2], s: [0.5] },
+    epochs: { fixed: 10 },
+    outDir: "out",
+  });
+  const [spec] = planCells(config, { supportedTasks: { d: ["us-vs-uk"] }, dCodec: { c: 64 } });
+  // Threads are not part of a resolved cell at all: runCell takes them beside it (lib/experiment/cell.ts).
   const one = await cellCacheKey("v", "data", spec);
   assertEquals(await cellCacheKey("v", "data", { ...spec }), one);
   assertNotEquals(await cellCacheKey("v", "data", { ...spec, seed: 1 }), one);

@@ -13,8 +13,9 @@
  */
 import { join } from "node:path";
 import { exists, writeJsonAtomic } from "../common/fs.ts";
-import type { ProbeResult } from "../probe/mod.ts";
-import { MODEL_FILE, saveModel, type TrainResult } from "../sae/mod.ts";
+import type { ProbeResult } from "../probe/probe.ts";
+import { MODEL_FILE, saveModel } from "../sae/checkpoint.ts";
+import type { TrainResult } from "../sae/train.ts";
 
 export const PROBES_FILE = "probes.json";
 export const SPLITS_FILE = "splits.json";

@@ -4,47 +4,19 @@
  * feature kind, and record ΔF1 against the reference F1 on u. Pure computation on matrices, so it runs the same
  * in the main thread or a worker.
  */
+// Direct module imports, never the stage barrels: the cache key hashes this module's import closure
+// (lib/common/source_graph.ts), which should hold the code that computes numbers and nothing else.
 import { type Matrix, takeRows } from "../common/matrix.ts";
-import {
-  type ConvergenceRule,
-  encodeSae,
-  type EpochRecord,
-  fitPca,
-  pcaExplainedVariance,
-  type SaeConfig,
-  saeConfig,
-  saeMetrics,
-  saeTrained,
-  type StopReason,
-  trainSae,
-} from "../sae/mod.ts";
-import {
-  magnitudeFeatures,
-  positionFeatures,
-  type ProbeRows,
-  type ProtocolResult,
-  runProtocol,
-} from "../probe/mod.ts";
+import { type SaeConfig, saeConfig } from "../sae/config.ts";
+import type { StopReason } from "../sae/convergence.ts";
+import { encodeSae, saeMetrics } from "../sae/evaluate.ts";
+import { fitPca, pcaExplainedVariance, saeTrained } from "../sae/pca.ts";
+import { type EpochRecord, trainSae } from "../sae/train.ts";
+import { magnitudeFeatures, positionFeatures } from "../probe/features.ts";
+import { type ProbeRows, runProtocol } from "../probe/protocol.ts";
 import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
-import type { FeatureKind, Pooling, ProbeConfig } from "./config.ts";
-
-export interface CellSpec {
-  dataset: string;
-  codec: string;
-  task: string;
-  q: number;
-  s: number;
-  seed: number;
-  /** Epochs of an epoch schedule; 0 with `convergence`. */
-  epochs: number;
-  /** The convergent schedule's rule (train until the val1 loss stops improving); null: epoch schedule. */
-  convergence: ConvergenceRule | null;
-  features: FeatureKind[];
-  /** How u was pooled (the matrices already hold it; recorded so the cache key names it). */
-  pooling: Pooling;
-  sae: { batchSize: number; lr: number; adamEps: number };
-  probe: ProbeConfig;
-}
+import type { ResolvedCell } from "./plan.ts";
+import { type FeatureOutcome, probeOutcome } from "./probe_outcome.ts";
 
 export interface CellData {
   /** Fits the SAE. */
@@ -56,31 +28,6 @@ export interface CellData {
   /** The probe stage's rows (split: val2 then test; kfold: val1, val2 and test) and their protocol. */
   probe: Matrix;
   probeRows: ProbeRows;
-}
-
-export interface FeatureOutcome {
-  feature: FeatureKind;
-  f1: number;
-  accuracy: number;
-  nnz: number;
-  nIter: number;
-  converged: boolean;
-  probeSeconds: number;
-  /** Pooled predictions on the protocol's scored rows (for bootstrap intervals). */
-  predictions: number[];
-}
-
-/** What the results keep of a probe protocol's run. */
-export function probeOutcome(r: ProtocolResult): Omit<FeatureOutcome, "feature"> {
-  return {
-    f1: r.macroF1,
-    accuracy: r.accuracy,
-    nnz: r.nnz,
-    nIter: r.nIter,
-    converged: r.converged,
-    probeSeconds: r.seconds,
-    predictions: Array.from(r.predictions),
-  };
 }
 
 export interface CellOutcome {
@@ -116,15 +63,22 @@ export interface CellOutcome {
 
 export const DENSITY_GROUPS = 16;
 
-export function saeConfigFor(spec: CellSpec, dCodec: number): SaeConfig {
-  return saeConfig(spec.q, spec.s, dCodec, {
-    epochs: spec.epochs,
-    convergence: spec.convergence ?? undefined,
-    batchSize: spec.sae.batchSize,
-    lr: spec.sae.lr,
-    adamEps: spec.sae.adamEps,
-    seed: spec.seed,
+/** The SAE configuration of a resolved cell (k and d_z as the planner computed them, checked by saeConfig). */
+export function saeConfigFor(cell: ResolvedCell): SaeConfig {
+  const sched = cell.schedule;
+  const cfg = saeConfig(cell.q, cell.s, cell.dIn, {
+    // The convergent schedule counts steps, not epochs.
+    epochs: sched.kind === "epochs" ? sched.epochs : 0,
+    convergence: sched.kind === "convergent" ? sched.rule : undefined,
+    batchSize: cell.sae.batchSize,
+    lr: sched.lr,
+    adamEps: cell.sae.adamEps,
+    seed: cell.seed,
   });
+  if (cfg.k !== cell.k || cfg.dZ !== cell.dZ) {
+    throw new Error(`planner and SAE disagree on k/d_z for q=${cell.q}, s=${cell.s}, d=${cell.dIn}`);
+  }
+  return cfg;
 }
 
 /** Mean of 1[z > 0] over test rows and over each contiguous group of latent indices. */
@@ -144,11 +98,14 @@ export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS): number[] {
 
 /**
  * `threads`: compute threads for the SAE (cores ÷ parallel cells). Machine parallelism, so deliberately not in
- * CellSpec (the cache key): the engines give bit-identical results at any thread count (lib/sae/engine.ts).
+ * ResolvedCell (the cache key): the engines give bit-identical results at any thread count (lib/sae/engine.ts).
  */
-export async function runCell(spec: CellSpec, data: CellData, threads = 1): Promise<CellOutcome> {
+export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): Promise<CellOutcome> {
   const dCodec = data.train.cols;
-  const cfg = saeConfigFor(spec, dCodec);
+  if (dCodec !== spec.dIn) {
+    throw new Error(`the cell's features have ${dCodec} columns, its plan says d = ${spec.dIn}`);
+  }
+  const cfg = saeConfigFor(spec);
   const t0 = performance.now();
   const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads });
   const saeSeconds = (performance.now() - t0) / 1000;

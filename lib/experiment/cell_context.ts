@@ -13,7 +13,7 @@ import { readMergedView } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
 import type { RunConfig, TaskId } from "./config.ts";
-import type { CellCoordinates } from "./run.ts";
+import type { CellCoordinates } from "./plan.ts";
 
 /** Picks a cell: by its key, or by any of the setting fields; unspecified fields match anything. */
 export interface CellSelector {

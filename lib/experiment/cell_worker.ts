@@ -1,8 +1,11 @@
 /// <reference lib="deno.worker" />
 /** Worker entry: computes cells posted by `CellPool`, one at a time. */
-import { type CellData, type CellSpec, runCell } from "./cell.ts";
+import { type CellData, runCell } from "./cell.ts";
+import type { ResolvedCell } from "./plan.ts";
 
-self.onmessage = async (e: MessageEvent<{ id: number; spec: CellSpec; data: CellData; threads: number }>) => {
+self.onmessage = async (
+  e: MessageEvent<{ id: number; spec: ResolvedCell; data: CellData; threads: number }>,
+) => {
   const { id, spec, data, threads } = e.data;
   try {
     const outcome = await runCell(spec, data, threads);

@@ -99,7 +99,8 @@ const grid: Command = {
           `${
             c.cached ? "cached " : "pending"
           } ${c.dataset}/${c.codec}/${c.task} q=${c.q} s=${c.s} seed=${c.seed} ` +
-            `k=${c.k} d_z=${c.dZ} ${c.epochs > 0 ? `epochs=${c.epochs}` : "schedule=convergent"}`,
+            `k=${c.k} d_z=${c.dZ} ${c.epochs > 0 ? `epochs=${c.epochs}` : `schedule=${c.schedule}`}` +
+            (c.key === null ? " (features not extracted yet)" : ""),
         );
       }
     }

@@ -9,8 +9,8 @@ import { readJson } from "../common/fs.ts";
 import { LIMITS } from "../common/limits.ts";
 import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
 // The schedule's constants only (not lib/sae/mod.ts, which loads the compute engines).
-import { CONVERGENCE_DEFAULTS, type ConvergenceRule, CONVERGENT_LR, PAPER_LR } from "../sae/convergence.ts";
-import { paperEpochs } from "../sae/config.ts";
+import { CONVERGENCE_DEFAULTS, type ConvergenceRule, CONVERGENT_LR, defaultLr } from "../sae/convergence.ts";
+import { PAPER_LR, PAPER_Q, PAPER_S } from "../sae/paper.ts";
 
 export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
 export type FeatureKind = "z" | "z_pos" | "z_mag";
@@ -36,9 +36,6 @@ export interface ProbeConfig {
 
 export const TASK_IDS: TaskId[] = ["us-vs-uk", "us-vs-non-us-uk"];
 export const FEATURE_KINDS: FeatureKind[] = ["z", "z_pos", "z_mag"];
-/** The paper's grid (Sec. 3.3). */
-export const PAPER_Q = [2, 5, 10, 20];
-export const PAPER_S = [0.5, 0.25, 0.1, 0.05];
 
 export interface DatasetConfig {
   /** "fsdd", "synthetic", or any name for a user manifest. */
@@ -150,8 +147,8 @@ export const RUN_CONFIG_SPEC: Spec = {
       type: "object",
       description: "SAE grid: latent ratio q × relative sparsity s",
       fields: {
-        q: numList(LIMITS.q, { default: PAPER_Q }),
-        s: numList(LIMITS.s, { default: PAPER_S }),
+        q: numList(LIMITS.q, { default: [...PAPER_Q] }),
+        s: numList(LIMITS.s, { default: [...PAPER_S] }),
       },
     },
     epochs: {
@@ -260,24 +257,13 @@ export function runConfigJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** The convergent rule of a schedule, or null for the epoch schedules. */
+/** The convergent rule of a schedule (its parameters filled), or null for the epoch schedules. */
 export function convergenceOf(rule: EpochsRule): ConvergenceRule | null {
   if (rule === "convergent") return { ...CONVERGENCE_DEFAULTS };
-  if (typeof rule === "object" && "convergent" in rule) return { ...rule.convergent };
+  if (typeof rule === "object" && "convergent" in rule) {
+    return { ...CONVERGENCE_DEFAULTS, ...rule.convergent };
+  }
   return null;
-}
-
-/** Epochs of an epoch schedule for config (q, s); 0 for the convergent schedule (it counts steps). */
-export function epochsFor(rule: EpochsRule, q: number, s: number): number {
-  if (convergenceOf(rule)) return 0;
-  if (rule === "paper") return paperEpochs(q, s);
-  if (typeof rule === "object" && "fixed" in rule) return rule.fixed;
-  return Math.max(1, Math.round(paperEpochs(q, s) * (rule as { paperScaled: number }).paperScaled));
-}
-
-/** A schedule's name as results and reports show it ("convergent", "paper", "fixed", "paperScaled"). */
-export function scheduleName(rule: EpochsRule): string {
-  return typeof rule === "string" ? rule : Object.keys(rule)[0];
 }
 
 export function describeEpochs(rule: EpochsRule): string {
@@ -312,7 +298,7 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   const config = v as unknown as RunConfig;
   // Cross-field rules the table cannot express.
   const conv = convergenceOf(config.epochs);
-  if (config.sae.lr === undefined) config.sae.lr = conv ? CONVERGENT_LR : PAPER_LR;
+  if (config.sae.lr === undefined) config.sae.lr = defaultLr(conv !== null);
   if (conv && conv.maxSteps % conv.evalEvery !== 0) {
     fail(
       source,

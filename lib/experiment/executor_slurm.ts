@@ -41,7 +41,6 @@ import {
   type UnitFailure,
   waitForJobs,
 } from "../common/slurm.ts";
-import { prepareDataset, readManifest, taskApplies } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import {
   type ExtractShard,
@@ -51,9 +50,13 @@ import {
   type StoreFold,
   writeExtractionScripts,
 } from "../extract/executor_slurm.ts";
-import { saeConfig } from "../sae/mod.ts";
-import { epochsFor, type RunConfig } from "./config.ts";
-import { cellId, computeCells, planGrid, type RunSummary, writeGrid } from "./run.ts";
+import type { RunConfig } from "./config.ts";
+import { prepareRunDatasets } from "./datasets.ts";
+import { computeCells } from "./execute.ts";
+import { storeDirOf } from "./features.ts";
+import { planFromManifests, planGrid } from "./grid_plan.ts";
+import { cellId, resolveDatasets } from "./plan.ts";
+import { type RunSummary, writeGrid } from "./write.ts";
 
 /** `Locations`: where data sets, weights and the cache are (from the environment, at the edge). */
 export interface SubmitOptions extends Locations {
@@ -122,58 +125,6 @@ export interface TaskStatus {
 
 export const DEFAULT_SHARD_SIZE = 500;
 
-function storeDirOf(config: RunConfig, dataset: string, codec: string): string {
-  return join(config.featureDir ?? join(config.outDir, "features"), dataset, codec);
-}
-
-/**
- * The cells of the grid by their coordinates, without feature data (stores not extracted yet): the same
- * (dataset, task) rule as the local run, and the k < d_z check from the codec's registered d.
- */
-async function cellCoordinates(config: RunConfig, loc: Locations): Promise<{ id: string; key: null }[]> {
-  const cells: { id: string; key: null }[] = [];
-  for (const ds of config.datasets) {
-    const manifest = await readManifest(ds.manifest!);
-    const tasks = (ds.tasks ?? config.tasks).filter((t) => config.tasks.includes(t) || ds.tasks?.includes(t));
-    for (const codec of config.codecs) {
-      const d = (await getCodec(codec, { ...loc, modelsDir: config.modelsDir })).dCodec *
-        (config.pooling === "mean" ? 1 : 2);
-      for (const task of tasks) {
-        if (!taskApplies(manifest, task)) {
-          if (ds.tasks?.includes(task)) {
-            throw new Error(`dataset '${ds.name}' does not support task '${task}'`);
-          }
-          continue;
-        }
-        for (const q of config.grid.q) {
-          for (const s of config.grid.s) {
-            const cfg = saeConfig(q, s, d, { epochs: epochsFor(config.epochs, q, s) });
-            if (cfg.k >= cfg.dZ) {
-              throw new Error(`grid cell q=${q}, s=${s}: k=${cfg.k} must be < d_z=${cfg.dZ}`);
-            }
-            for (const seed of config.seeds) {
-              cells.push({ id: cellId({ dataset: ds.name, codec, task, q, s, seed }), key: null });
-            }
-          }
-        }
-      }
-    }
-  }
-  return cells;
-}
-
-/** Manifests are prepared here, once; the tasks read them (never prepare) from the snapshot config. */
-async function preparedDatasets(config: RunConfig, loc: Locations, quiet: boolean) {
-  const datasets: (RunConfig["datasets"][number] & { manifest: string })[] = [];
-  for (const ds of config.datasets) {
-    const manifest = ds.manifest ??
-      (await prepareDataset(ds.name, { ...loc, source: ds.source, quiet, ...(ds.options ?? {}) }))
-        .manifestPath;
-    datasets.push({ ...ds, manifest });
-  }
-  return datasets;
-}
-
 /** Plans the missing units and submits them (extraction, fold, cell array, merge), or merges here. */
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
@@ -183,7 +134,10 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   if (why !== null && !opts.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
   const previous = opts.dryRun ? null : await refuseWhileActive(config.outDir);
 
-  const datasets = await preparedDatasets(config, loc, quiet);
+  // Manifests are prepared here, once, under the planner's resolved options; the tasks read them (never
+  // prepare) through the snapshot config.
+  const prepared = await prepareRunDatasets(resolveDatasets(config), { ...loc, quiet, probe: config.probe });
+  const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.manifestPath }));
   const snapshot: RunConfig = { ...config, datasets };
 
   const incomplete: { manifest: string; codec: string; store: string }[] = [];
@@ -199,8 +153,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   let total: number;
   if (incomplete.length === 0) {
     const plan = await planGrid(snapshot, { ...loc, features: "stored", quiet, checkpoints });
-    total = plan.planned.length;
-    cells = plan.planned.filter((p) => !p.cached).map((p) => ({ id: cellId(p), key: p.key }));
+    total = plan.cells.length;
+    cells = plan.cells.filter((c) => !c.cached).map((c) => ({ id: cellId(c.cell), key: c.key }));
     if (cells.length === 0 && !opts.dryRun) {
       log(`all ${total} cells are cached; writing the results here`, quiet);
       const merged = await writeGrid(snapshot, plan, {
@@ -218,16 +172,14 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
       const load = { ...loc, modelsDir: config.modelsDir, quiet };
       (await (await getCodec(codecId, load)).load(load)).dispose();
     }
-    cells = await cellCoordinates(snapshot, loc);
+    // Before extraction the planner works from the manifests and the codecs' registry dimensions: the same
+    // cells, without keys (the array tasks key them over the extracted features).
+    cells = (await planFromManifests(snapshot, prepared, loc)).map((c) => ({ id: cellId(c), key: null }));
     total = cells.length;
   }
 
   if (cells.length === 0) {
-    throw new Error(
-      total === 0
-        ? `${config.name}: the grid has no cells (no task applies to a dataset)`
-        : `all ${total} cells are cached; nothing to submit`,
-    );
+    throw new Error(`all ${total} cells are cached; nothing to submit`);
   }
   const { name, dir } = await nextSubmissionDir(config.outDir);
   await Deno.mkdir(join(dir, "tasks"), { recursive: true });
@@ -457,7 +409,7 @@ export async function runPlanTask(
       quiet: opts.quiet,
       checkpoints: plan.checkpoints,
     });
-    const byId = new Map(grid.planned.map((p) => [cellId(p), p]));
+    const byId = new Map(grid.cells.map((c) => [cellId(c.cell), c]));
     const mine = share.cells.map(({ id }) => {
       const p = byId.get(id);
       if (!p) {
@@ -465,10 +417,11 @@ export async function runPlanTask(
       }
       return p;
     });
-    status.cells = mine.map((p) => ({ id: cellId(p), key: p.key! }));
+    status.cells = mine.map((c) => ({ id: cellId(c.cell), key: c.key }));
     await writeJsonAtomic(statusPath, status);
     log(`task ${index}: ${mine.length} cell(s): ${status.cells.map((c) => c.id).join(", ")}`, opts.quiet);
-    status.computed = await computeCells(config, mine, {
+    status.computed = await computeCells(join(config.outDir, "cells"), mine, {
+      workers: config.workers,
       quiet: opts.quiet,
       label: `task ${index} cells`,
       checkpoints: plan.checkpoints,

@@ -2,7 +2,8 @@
  * Runs cells on `size` workers (one per core). Each cell is independent and deterministic, so results do not
  * depend on the number of workers or the order of completion. With size 1 cells run in this thread.
  */
-import { type CellData, type CellOutcome, type CellSpec, runCell } from "./cell.ts";
+import { type CellData, type CellOutcome, runCell } from "./cell.ts";
+import type { ResolvedCell } from "./plan.ts";
 
 interface Pending {
   resolve: (o: CellOutcome) => void;
@@ -12,7 +13,7 @@ interface Pending {
 export class CellPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: { id: number; spec: CellSpec; data: CellData; threads: number }[] = [];
+  private readonly queue: { id: number; spec: ResolvedCell; data: CellData; threads: number }[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly busy = new Map<Worker, number>();
   private nextId = 0;
@@ -36,7 +37,7 @@ export class CellPool {
     }
   }
 
-  run(spec: CellSpec, data: CellData): Promise<CellOutcome> {
+  run(spec: ResolvedCell, data: CellData): Promise<CellOutcome> {
     if (this.size <= 1) {
       const result = this.inline.then(() => runCell(spec, data, this.threadsPerCell));
       this.inline = result.catch(() => {});

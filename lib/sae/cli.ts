@@ -6,7 +6,8 @@ import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
-import { CONVERGENCE_DEFAULTS, CONVERGENT_LR, PAPER_LR } from "./convergence.ts";
+import { CONVERGENCE_DEFAULTS, CONVERGENT_LR, defaultLr } from "./convergence.ts";
+import { PAPER_LR } from "./paper.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
@@ -126,7 +127,7 @@ const train: Command = {
         convergence: converge ? { ...CONVERGENCE_DEFAULTS } : undefined,
         seed: num(flags, "seed", 0, LIMITS.seed),
         batchSize: num(flags, "batch", 1024, LIMITS.batchSize),
-        lr: num(flags, "lr", converge ? CONVERGENT_LR : PAPER_LR, LIMITS.lr),
+        lr: num(flags, "lr", defaultLr(converge), LIMITS.lr),
         engine: engine as "auto",
       });
       if (flags.auxk) {

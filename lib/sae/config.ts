@@ -1,5 +1,8 @@
 /** TopK SAE configuration (paper Sec. 2.2 / 3.3) and the paper's 16-config grid. */
 import { type ConvergenceRule, validateConvergence } from "./convergence.ts";
+import { PAPER_Q, PAPER_S, paperEpochs } from "./paper.ts";
+
+export { PAPER_Q, PAPER_S, paperEpochs };
 
 export interface SaeConfig {
   /** Latent ratio q = d_z / d_codec. */
@@ -67,11 +70,6 @@ export function kFor(s: number, dIn: number): number {
   return Math.ceil(s * dIn - 1e-9);
 }
 
-/** The paper's epoch budget: 500 for q ∈ {2, 5} with s ∈ {0.10, 0.05}, otherwise 200. */
-export function paperEpochs(q: number, s: number): number {
-  return (q === 2 || q === 5) && (s === 0.1 || s === 0.05) ? 500 : 200;
-}
-
 /** Builds and validates a config from (q, s, d) plus overrides. */
 export function saeConfig(
   q: number,
@@ -134,9 +132,6 @@ export function validateConfig(cfg: SaeConfig): void {
   if (cfg.convergence) validateConvergence(cfg.convergence, bad);
   if (cfg.engine && !["auto", "sparse", "dense"].includes(cfg.engine)) bad(`unknown engine ${cfg.engine}`);
 }
-
-export const PAPER_Q = [2, 5, 10, 20] as const;
-export const PAPER_S = [0.5, 0.25, 0.1, 0.05] as const;
 
 /** The paper's 16 configurations for a codec dimension, with their epoch budgets. */
 export function paperGrid(

@@ -9,6 +9,7 @@
  * - training stops when `window` steps pass without an improvement, or at `maxSteps`;
  * - the weights with the lowest validation MSE seen are kept (best-val1 weights), whatever stopped it.
  */
+import { PAPER_LR } from "./paper.ts";
 
 export interface ConvergenceRule {
   /** Adam steps between validation measurements. */
@@ -21,11 +22,13 @@ export interface ConvergenceRule {
   maxSteps: number;
 }
 
-/** The paper's Adam learning rate (Sec. 3.3), used by the epoch schedules. */
-export const PAPER_LR = 1e-5;
-
 /** The convergent schedule's default Adam learning rate (why this value: README, "SAE training schedules"). */
 export const CONVERGENT_LR = 1e-2;
+
+/** The default Adam learning rate of a schedule: the convergent one's, or the paper's for the epoch schedules. */
+export function defaultLr(convergent: boolean): number {
+  return convergent ? CONVERGENT_LR : PAPER_LR;
+}
 
 export const CONVERGENCE_DEFAULTS: ConvergenceRule = {
   evalEvery: 10,

@@ -1,15 +1,6 @@
 /** lib/sae: the TopK sparse autoencoder stage (paper Sec. 2.2, 3.3). */
-export {
-  kFor,
-  PAPER_Q,
-  PAPER_S,
-  paperEpochs,
-  paperGrid,
-  SAE_DEFAULTS,
-  type SaeConfig,
-  saeConfig,
-  validateConfig,
-} from "./config.ts";
+export { kFor, paperGrid, SAE_DEFAULTS, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
+export { PAPER_LR, PAPER_Q, PAPER_S, paperEpochs } from "./paper.ts";
 export { checkFeatures, checkTrainable, geometricMedian, initModel, type SaeModel } from "./model.ts";
 export {
   epochPermutation,
@@ -29,7 +20,7 @@ export {
   ConvergenceMonitor,
   type ConvergenceRule,
   CONVERGENT_LR,
-  PAPER_LR,
+  defaultLr,
   type StoppingRecord,
   type StopReason,
 } from "./convergence.ts";

@@ -1,0 +1,119 @@
+/**
+ * The keyed plan of a run on this machine: datasets prepared, feature stores extracted (or read), the planner's
+ * resolved cells (plan.ts) over the facts those give, each with its task data and cache key. Both executors
+ * build it the same way; they differ only in where the cells are computed.
+ */
+import { join } from "node:path";
+import { log } from "../common/progress.ts";
+import type { Locations } from "../common/settings.ts";
+import { taskSplits } from "../data/mod.ts";
+import { getCodec } from "../codecs/registry.ts";
+import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey } from "./cache.ts";
+import type { RunConfig, TaskId } from "./config.ts";
+import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
+import { type Excluded, loadRunFeatures } from "./features.ts";
+import { planCells, resolveDatasets, type ResolvedCell } from "./plan.ts";
+import { type TaskData, taskDataOf } from "./task_data.ts";
+
+/** One (dataset, codec, task)'s data with its reference probe's cache key. */
+export interface KeyedTask {
+  data: TaskData;
+  refKey: string;
+}
+
+/** A planned cell with its task data and cache key. */
+export interface KeyedCell {
+  cell: ResolvedCell;
+  task: KeyedTask;
+  key: string;
+  cached: boolean;
+}
+
+export interface GridPlan {
+  versions: CodeVersions;
+  datasets: PreparedDataset[];
+  tasks: KeyedTask[];
+  cells: KeyedCell[];
+  excluded: Excluded[];
+  extractSeconds: number;
+}
+
+export interface GridPlanOptions extends Locations {
+  /** "extract" what the stores lack (default) or read complete stores only ("stored"). */
+  features?: "extract" | "stored";
+  /** Keep each cell's SAE, probes and split lists: a cell cached without them counts as not cached. */
+  checkpoints?: boolean;
+  providers?: string[];
+  quiet?: boolean;
+}
+
+/** The run's resolved cells over its prepared datasets, with the codecs' registry dimensions (no extraction). */
+export async function planFromManifests(
+  config: RunConfig,
+  datasets: PreparedDataset[],
+  loc: Locations,
+): Promise<ResolvedCell[]> {
+  const dCodec: Record<string, number> = {};
+  for (const c of config.codecs) {
+    dCodec[c] = (await getCodec(c, { ...loc, modelsDir: config.modelsDir })).dCodec;
+  }
+  return planCells(config, {
+    supportedTasks: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.supported])),
+    dCodec,
+  });
+}
+
+/** Prepares the datasets, extracts (or reads) the features, and keys every planned cell. */
+export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): Promise<GridPlan> {
+  const { features: mode, checkpoints, providers, quiet, ...loc } = opts;
+  const cellsDir = join(config.outDir, "cells");
+  await Deno.mkdir(cellsDir, { recursive: true });
+  const versions = await codeVersions();
+  const datasets = await prepareRunDatasets(resolveDatasets(config), { ...loc, quiet, probe: config.probe });
+  const t0 = performance.now();
+  const { sets, excluded } = await loadRunFeatures(config, datasets, {
+    ...loc,
+    mode,
+    workers: config.workers,
+    providers,
+    quiet,
+  });
+  const extractSeconds = (performance.now() - t0) / 1000;
+  if (excluded.length > 0) {
+    log(`excluded ${excluded.length} utterance(s) that failed to decode (listed in run_info.json):`, quiet);
+    for (const e of excluded.slice(0, 10)) {
+      log(`  ${e.dataset}/${e.codec} ${e.utterance_id}: ${e.reason}`, quiet);
+    }
+  }
+  // The planner's facts: the tasks each manifest supports, and each codec's d as its store holds it (a
+  // scaled-down fixture codec differs from its registry entry).
+  const cells = planCells(config, {
+    supportedTasks: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.supported])),
+    dCodec: Object.fromEntries(sets.map((s) => [s.codec.id, s.features.u.cols])),
+  });
+  const tasks = new Map<string, KeyedTask>();
+  const taskKey = (dataset: string, codec: string, task: TaskId) => `${dataset}\u0000${codec}\u0000${task}`;
+  for (const set of sets) {
+    const ds = set.prepared.dataset;
+    for (const task of new Set(cells.filter((c) => c.dataset === ds.name).map((c) => c.task))) {
+      const data = await taskDataOf({
+        dataset: ds.name,
+        codec: set.codec,
+        task,
+        features: set.features,
+        splits: taskSplits(set.prepared.manifest, task),
+        pooling: config.pooling,
+        probe: config.probe,
+      });
+      const refKey = await referenceKey(versions.reference, data.dataHash, data.probe);
+      tasks.set(taskKey(ds.name, set.codec.id, task), { data, refKey });
+    }
+  }
+  const keyed: KeyedCell[] = [];
+  for (const cell of cells) {
+    const task = tasks.get(taskKey(cell.dataset, cell.codec, cell.task))!;
+    const key = await cellCacheKey(versions.cell, task.data.dataHash, cell);
+    keyed.push({ cell, task, key, cached: await isCached(cellsDir, key, checkpoints ?? true) });
+  }
+  return { versions, datasets, tasks: [...tasks.values()], cells: keyed, excluded, extractSeconds };
+}

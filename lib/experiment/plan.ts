@@ -1,0 +1,183 @@
+/**
+ * The experiment planner: run config → the list of resolved cells. Every value a cell needs (dataset, task,
+ * codec, pooling, probe protocol, q, s, k, d_z, seed, SAE schedule with its concrete parameters, feature kinds,
+ * SAE input) is decided here, once; the local executor (run.ts) and the Slurm executor (executor_slurm.ts)
+ * both consume this list and neither enumerates the grid itself. Pure: the facts it needs from outside (which
+ * tasks a dataset's manifest supports, each codec's dimension) are passed in.
+ */
+import { kFor } from "../sae/config.ts";
+import type { ConvergenceRule } from "../sae/convergence.ts";
+import { paperEpochs } from "../sae/paper.ts";
+import {
+  convergenceOf,
+  type DatasetConfig,
+  type EpochsRule,
+  type FeatureKind,
+  type Pooling,
+  type ProbeConfig,
+  type RunConfig,
+  type TaskId,
+} from "./config.ts";
+
+/** Where a cell sits in the grid: dataset × codec × task × SAE config (q, s) × seed. */
+export interface CellCoordinates {
+  dataset: string;
+  codec: string;
+  task: TaskId;
+  q: number;
+  s: number;
+  seed: number;
+}
+
+/** How long an SAE trains, with every parameter decided. */
+export type Schedule =
+  /** Until the val1 loss stops improving (lib/sae/convergence.ts), best-val1 weights kept. */
+  | { kind: "convergent"; rule: ConvergenceRule; lr: number }
+  /** A number of epochs: the paper's 200/500 rule, a fixed number, or the paper's rule scaled. */
+  | { kind: "epochs"; name: "paper" | "fixed" | "paperScaled"; epochs: number; lr: number };
+
+/** What an SAE is fit on: one pooled vector per recording (the paper). */
+export type SaeInput = "utterance";
+
+/** One cell of the grid, fully resolved: nothing about it is looked up again in the run config. */
+export interface ResolvedCell extends CellCoordinates {
+  /** How u is pooled from ê over time, and the SAE input width that pooling gives (d, or 2d for mean+std). */
+  pooling: Pooling;
+  dIn: number;
+  saeInput: SaeInput;
+  /** d_z = round(q·d), k = ⌈s·d⌉ (lib/sae/config.ts). */
+  dZ: number;
+  k: number;
+  schedule: Schedule;
+  sae: { batchSize: number; adamEps: number };
+  features: FeatureKind[];
+  probe: ProbeConfig;
+}
+
+/** A dataset entry with its preparation options decided (the same for both executors). */
+export interface ResolvedDataset {
+  name: string;
+  manifest?: string;
+  source?: string;
+  /** Options for the dataset's preparer. */
+  options: Record<string, unknown>;
+  /** Accept the same audio content in two splits (leakage; refused by default). */
+  allowDuplicateAudio: boolean;
+  /** Tasks asked of this dataset: its own list (each must apply), else the run's (those that apply). */
+  tasks: TaskId[];
+  /** The dataset entry named its tasks: one that does not apply is an error, not skipped. */
+  tasksExplicit: boolean;
+}
+
+/** What the planner needs to know from outside: tasks each manifest supports, each codec's dimension. */
+export interface PlanFacts {
+  /** dataset name → the tasks its manifest supports (lib/data taskApplies). */
+  supportedTasks: Record<string, readonly TaskId[]>;
+  /** codec id → the dimension d of its ê (the registry's dCodec). */
+  dCodec: Record<string, number>;
+}
+
+/** The resolved schedule of an epochs rule for config (q, s) at learning rate `lr` (the config's, validated). */
+export function resolveSchedule(rule: EpochsRule, q: number, s: number, lr: number): Schedule {
+  const convergent = convergenceOf(rule);
+  if (convergent) return { kind: "convergent", rule: convergent, lr };
+  if (rule === "paper") return { kind: "epochs", name: "paper", epochs: paperEpochs(q, s), lr };
+  if (typeof rule === "object" && "fixed" in rule) {
+    return { kind: "epochs", name: "fixed", epochs: rule.fixed, lr };
+  }
+  const scale = (rule as { paperScaled: number }).paperScaled;
+  return {
+    kind: "epochs",
+    name: "paperScaled",
+    epochs: Math.max(1, Math.round(paperEpochs(q, s) * scale)),
+    lr,
+  };
+}
+
+/** The dataset entries with their options decided. */
+export function resolveDatasets(config: RunConfig): ResolvedDataset[] {
+  return config.datasets.map((d: DatasetConfig) => ({
+    name: d.name,
+    ...(d.manifest !== undefined ? { manifest: d.manifest } : {}),
+    ...(d.source !== undefined ? { source: d.source } : {}),
+    options: { ...(d.options ?? {}) },
+    allowDuplicateAudio: d.allowDuplicateAudio ?? false,
+    tasks: [...(d.tasks ?? config.tasks)],
+    tasksExplicit: d.tasks !== undefined,
+  }));
+}
+
+/** The tasks a dataset runs: those asked that its manifest supports; an explicitly asked one must apply. */
+export function tasksOfDataset(ds: ResolvedDataset, supported: readonly TaskId[]): TaskId[] {
+  const unsupported = ds.tasks.filter((t) => !supported.includes(t));
+  if (ds.tasksExplicit && unsupported.length > 0) {
+    throw new Error(
+      `dataset '${ds.name}' does not support task '${unsupported[0]}' (its manifest has no recordings of ` +
+        `one of the task's classes); remove it from the dataset's "tasks"`,
+    );
+  }
+  return ds.tasks.filter((t) => supported.includes(t));
+}
+
+/**
+ * Every cell of the run, in the order both executors compute and list them: dataset × codec × task × q × s ×
+ * seed. An empty grid (no task applies to any dataset) is an error naming what to change.
+ */
+export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
+  const cells: ResolvedCell[] = [];
+  const datasets = resolveDatasets(config);
+  for (const ds of datasets) {
+    const supported = facts.supportedTasks[ds.name];
+    if (!supported) throw new Error(`planner: no manifest facts for dataset '${ds.name}'`);
+    const tasks = tasksOfDataset(ds, supported);
+    for (const codec of config.codecs) {
+      const d = facts.dCodec[codec];
+      if (!(d > 0)) throw new Error(`planner: no dimension for codec '${codec}'`);
+      const dIn = config.pooling === "mean" ? d : 2 * d;
+      for (const task of tasks) {
+        for (const q of config.grid.q) {
+          for (const s of config.grid.s) {
+            const schedule = resolveSchedule(config.epochs, q, s, config.sae.lr);
+            for (const seed of config.seeds) {
+              cells.push({
+                dataset: ds.name,
+                codec,
+                task,
+                q,
+                s,
+                seed,
+                pooling: config.pooling,
+                dIn,
+                saeInput: "utterance",
+                dZ: Math.round(q * dIn),
+                k: kFor(s, dIn),
+                schedule,
+                sae: { batchSize: config.sae.batchSize, adamEps: config.sae.adamEps },
+                features: [...config.features],
+                probe: { ...config.probe },
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+  if (cells.length === 0) {
+    const asked = datasets.map((d) => `${d.name}: ${d.tasks.join(", ")}`).join("; ");
+    throw new Error(
+      `${config.name}: the grid has no cells — no task asked (${asked}) applies to a dataset's recordings; ` +
+        `check the datasets' accent labels and the run's "tasks"`,
+    );
+  }
+  return cells;
+}
+
+/** A cell's coordinates as one string: how plans, logs and messages name it. */
+export function cellId(c: CellCoordinates): string {
+  return `${c.dataset}/${c.codec}/${c.task}/q=${c.q}/s=${c.s}/seed=${c.seed}`;
+}
+
+/** A schedule's name as results and reports show it ("convergent", "paper", "fixed", "paperScaled"). */
+export function scheduleName(schedule: Schedule): string {
+  return schedule.kind === "convergent" ? "convergent" : schedule.name;
+}

@@ -1,0 +1,28 @@
+/** What the results keep of one probe protocol's run (a feature kind of a cell, or the reference on u). */
+import type { ProtocolResult } from "../probe/protocol.ts";
+import type { FeatureKind } from "./config.ts";
+
+export interface FeatureOutcome {
+  feature: FeatureKind;
+  f1: number;
+  accuracy: number;
+  nnz: number;
+  nIter: number;
+  converged: boolean;
+  probeSeconds: number;
+  /** Pooled predictions on the protocol's scored rows (for bootstrap intervals). */
+  predictions: number[];
+}
+
+/** What the results keep of a probe protocol's run. */
+export function probeOutcome(r: ProtocolResult): Omit<FeatureOutcome, "feature"> {
+  return {
+    f1: r.macroF1,
+    accuracy: r.accuracy,
+    nnz: r.nnz,
+    nIter: r.nIter,
+    converged: r.converged,
+    probeSeconds: r.seconds,
+    predictions: Array.from(r.predictions),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Task data: for one (dataset, codec, task), the pooled split matrices the cells compute on, the probe rows of
+ * the run's protocol, the utterance lists behind every split, and a hash of all of it (part of every cell's
+ * cache key: a change in pooling, splits or features changes it).
+ */
+import { sha256Hex } from "../common/hash.ts";
+import { type Matrix, takeRows } from "../common/matrix.ts";
+import { speakerFolds, type TaskRow, type TaskSplits } from "../data/mod.ts";
+import type { CodecInfo } from "../codecs/types.ts";
+import type { FeatureSet } from "../extract/mod.ts";
+import type { SplitLists } from "./artefacts.ts";
+import type { CellData } from "./cell.ts";
+import type { Pooling, ProbeConfig, TaskId } from "./config.ts";
+
+/** Everything one (dataset, codec, task) needs: the split matrices and labels. */
+export interface TaskData {
+  dataset: string;
+  codec: string;
+  task: TaskId;
+  /** The codec's registry family and nominal bitrate (results columns codec_family, bitrate_kbps). */
+  family: string;
+  bitrateKbps: number | null;
+  /** How u was pooled and which probe protocol the rows serve: every cell of the task shares them. */
+  pooling: Pooling;
+  probe: ProbeConfig;
+  data: CellData;
+  dataHash: string;
+  /** The utterance ids behind each split's rows, and their labels. */
+  splits: SplitLists;
+}
+
+function bytesOf(a: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+async function hashData(d: CellData): Promise<string> {
+  const parts = [d.train, d.val1, d.test, d.probe].map((m) => `${m.rows}x${m.cols}`);
+  parts.push(`folds=${d.probeRows.folds}`);
+  const hashes = await Promise.all(
+    [d.train.data, d.val1.data, d.test.data, d.probe.data, d.probeRows.y, d.probeRows.testFold].map((a) =>
+      sha256Hex(bytesOf(a))
+    ),
+  );
+  return sha256Hex(parts.join(",") + hashes.join(","));
+}
+
+/** u as the run pools it: the mean of ê over time, or [mean, std] side by side (statistics pooling). */
+export function pooled(fs: FeatureSet, pooling: Pooling): Matrix {
+  if (pooling === "mean") return fs.u;
+  if (!fs.uStd) throw new Error(`${fs.dataset}/${fs.codecId}: the feature store has no std over time`);
+  const d = fs.u.cols, out = new Float32Array(fs.u.rows * 2 * d);
+  for (let i = 0; i < fs.u.rows; i++) {
+    out.set(fs.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
+    out.set(fs.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
+  }
+  return { rows: fs.u.rows, cols: 2 * d, data: out };
+}
+
+/**
+ * The probe stage's rows of a task under the run's protocol: the paper's split (val2 trains, test is scored)
+ * or speaker-level k-fold over every non-SAE row (val1, val2, test), each row scored in its speaker's fold.
+ */
+export function probeRowsOf(
+  splits: TaskSplits,
+  probe: ProbeConfig,
+  what: string,
+): { rows: TaskRow[]; testFold: (rows: TaskRow[]) => Int32Array } {
+  if (probe.protocol === "split") {
+    const test = new Set(splits.test.map((r) => r.utterance_id));
+    return {
+      rows: [...splits.val2, ...splits.test],
+      testFold: (rows) => Int32Array.from(rows, (r) => (test.has(r.utterance_id) ? 0 : -1)),
+    };
+  }
+  return {
+    rows: [...splits.val1, ...splits.val2, ...splits.test],
+    testFold: (rows) => speakerFolds(rows, probe.folds, `${what}: probe rows`),
+  };
+}
+
+/** What taskDataOf needs to know about where the rows come from. */
+export interface TaskSource {
+  dataset: string;
+  codec: CodecInfo;
+  task: TaskId;
+  features: FeatureSet;
+  splits: TaskSplits;
+  pooling: Pooling;
+  probe: ProbeConfig;
+}
+
+/** One (dataset, codec, task): its split matrices, probe rows and labels, and the utterance lists behind them. */
+export async function taskDataOf(src: TaskSource): Promise<TaskData> {
+  const { dataset, codec, task, features: fs, splits, probe } = src;
+  const what = `${dataset}/${codec.id}/${task}`;
+  const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
+  const u = pooled(fs, src.pooling);
+  const kept = <R extends { utterance_id: string }>(rows: R[]) =>
+    rows.filter((r) => rowOf.has(r.utterance_id));
+  const pick = (rows: { utterance_id: string }[]) =>
+    takeRows(u, kept(rows).map((r) => rowOf.get(r.utterance_id)!));
+  const labels = (rows: { utterance_id: string; label: number }[]) =>
+    Int32Array.from(kept(rows).map((r) => r.label));
+  const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
+  const splitLists: SplitLists = {
+    train: ids(splits.train),
+    val1: ids(splits.val1),
+    val2: ids(splits.val2),
+    test: ids(splits.test),
+    labels: Object.fromEntries(
+      [splits.train, splits.val1, splits.val2, splits.test].flatMap((rows) =>
+        kept(rows).map((r) => [r.utterance_id, r.label])
+      ),
+    ),
+  };
+  for (const name of ["train", "val2", "test"] as const) {
+    if (kept(splits[name]).length === 0) throw new Error(`${what}: the ${name} split is empty`);
+  }
+  const plan = probeRowsOf(splits, probe, what);
+  const probeRows = kept(plan.rows);
+  const testFold = plan.testFold(probeRows);
+  if (probe.protocol === "kfold") {
+    splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
+  }
+  const data: CellData = {
+    train: pick(splits.train),
+    val1: pick(splits.val1),
+    test: pick(splits.test),
+    probe: pick(probeRows),
+    probeRows: { y: labels(probeRows), testFold, folds: probe.protocol === "split" ? 1 : probe.folds },
+  };
+  return {
+    dataset,
+    codec: codec.id,
+    task,
+    family: codec.family,
+    bitrateKbps: codec.bitrateKbps ?? null,
+    pooling: src.pooling,
+    probe,
+    data,
+    dataHash: await hashData(data),
+    splits: splitLists,
+  };
+}
