@@ -7,7 +7,8 @@
 import { assert, assertEquals } from "@std/assert";
 import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";
-import { createEncoder, createEngine, denseThreads, gemmThreads } from "../lib/sae/engine.ts";
+import { createEncoder, createEngine } from "../lib/sae/engine.ts";
+import { denseThreads, gemmThreads, ortVersion, threadRuleVerified } from "../lib/sae/ort_threads.ts";
 import { plantedData } from "../testdata/sae_data.ts";
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -88,4 +89,11 @@ Deno.test("sae engine: one step and one encoding are bit-identical with 1, 2, 3 
       }
     }
   }
+});
+
+Deno.test("sae engine: the thread rule runs only on a verified onnxruntime; another version falls back to one thread", () => {
+  assertEquals(ortVersion(), "1.30.0");
+  assertEquals(threadRuleVerified("1.30.0"), true);
+  assertEquals(threadRuleVerified("1.31.0"), false);
+  assertEquals(threadRuleVerified("unknown"), false);
 });

@@ -14,7 +14,7 @@
  *   k/d_z is large (q=2, s=0.5: k/d_z = 0.25), where the sparse loops would do more work than fast GEMMs.
  * "auto" picks sparse when k/d_z ≤ SPARSE_MAX_DENSITY (the crossover measured on this machine).
  *
- * Results do not depend on the thread count (see `gemmThreads`): every GEMM either has its K dimension summed
+ * Results do not depend on the thread count (see ort_threads.ts): every GEMM either has its K dimension summed
  * in blocks that MLAS fixes whatever the threads (TransA, or K ≤ 128), or runs with only as many threads as keep
  * each thread's slice of N at least K wide; everything else reduces in a fixed order (JS loops, or the training
  * memory's SIMD kernels, whose sums never depend on anything but their inputs).
@@ -22,6 +22,7 @@
 import * as ort from "onnxruntime-node";
 import { DType as ELEM, onnxModel } from "../formats/onnx.ts";
 import type { SaeModel } from "./model.ts";
+import { denseThreads, gemmThreads } from "./ort_threads.ts";
 import { TrainingMemory } from "./kernels.ts";
 
 /** Crossover of the two engines in k/d_z, measured at d = 1024 and d = 64 (BENCHMARKS.md "Engine choice"). */
@@ -55,70 +56,6 @@ export interface Engine {
   /** Forward only (top-k, for encoding / validation). */
   encode(u: Float32Array, rows: number): Promise<{ vals: Float32Array; idx: Int32Array }>;
   release(): Promise<void>;
-}
-
-/** MLAS's SGEMM default slices (MLAS_SGEMM_STRIDEN/K) and the column alignment of its per-thread N slices. */
-const MLAS_STRIDE = 128;
-const MLAS_THREAD_ALIGN_N = 16;
-
-/**
- * The K slice width MlasSgemmOperation uses for an N × K (not transposed A) problem, as `min(width, K)` so
- * that "one slice" compares equal: it shrinks toward K when N ≥ K and doubles while N ≤ StrideN / 2.
- */
-function mlasSliceK(n: number, k: number): number {
-  let strideN = MLAS_STRIDE, strideK = MLAS_STRIDE;
-  if (n >= k) {
-    while (strideK / 2 >= k) strideK /= 2;
-  } else {
-    while (strideN > 16 && strideN / 2 >= n) {
-      strideK *= 2;
-      strideN /= 2;
-    }
-  }
-  return Math.min(strideK, k);
-}
-
-/**
- * The most threads (≤ `threads`) for an ORT Gemm C = A·B (A: M × K, not transposed; output width N) whose
- * result is bit-identical to the single-threaded one, for any M.
- *
- * Why (onnxruntime 1.30, mlas/lib/sgemm.cpp): MlasGemmBatch splits the output along N when N > M (else along
- * M), in 16-column blocks, and each thread runs MlasSgemmOperation on its slice. Every output element is one
- * FMA chain per K slice, the slices summed in order, and the K slice width depends on the thread's N (see
- * mlasSliceK). So the arithmetic is the single-threaded one exactly when every thread's N slice gets the K
- * slicing of the whole N. Splits along M never change it, nor do TransA Gemms (MLAS never widens their K
- * slice). tests/sae_threads_test.ts checks the engines bit for bit at 1–4 threads.
- */
-export function gemmThreads(n: number, k: number, threads: number): number {
-  const whole = mlasSliceK(n, k);
-  const blocks = Math.ceil(n / MLAS_THREAD_ALIGN_N);
-  let ok = 1;
-  for (let t = 2; t <= Math.min(threads, blocks); t++) {
-    // MlasPartitionWork: the first `extra` threads get one block more; the last slice is cut at N.
-    const per = Math.floor(blocks / t), extra = blocks % t;
-    let same = true;
-    for (let i = 0, start = 0; i < t; i++) {
-      const count = per + (i < extra ? 1 : 0);
-      const width = Math.min(n - start * MLAS_THREAD_ALIGN_N, count * MLAS_THREAD_ALIGN_N);
-      if (width > 0 && mlasSliceK(width, k) !== whole) same = false;
-      start += count;
-    }
-    if (!same) break;
-    ok = t;
-  }
-  return ok;
-}
-
-/**
- * Threads for the dense graph that keep it bit-identical to one thread for any batch of up to `batchSize` rows.
- * gemmThreads(N, K) holds whatever the rows, so each Gemm needs it for its output width N and inner K: the
- * ones with output rows × d_z have K = d, those with output rows × d have K = d_z, and the two d × d_z gradient
- * products have K = rows, which varies (the last batch, a smaller corpus), so every row count is checked.
- */
-export function denseThreads(d: number, dZ: number, batchSize: number, threads: number): number {
-  let t = Math.min(gemmThreads(dZ, d, threads), gemmThreads(d, dZ, threads));
-  for (let rows = 1; rows <= batchSize && t > 1; rows++) t = Math.min(t, gemmThreads(dZ, rows, t));
-  return t;
 }
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
