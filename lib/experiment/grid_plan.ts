@@ -11,7 +11,7 @@ import { getCodec } from "../codecs/registry.ts";
 import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey } from "./cache.ts";
 import type { RunConfig, TaskId } from "./config.ts";
 import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
-import { type Excluded, loadRunFeatures } from "./features.ts";
+import { type DatasetFeatures, type Excluded, loadRunFeatures } from "./features.ts";
 import { planCells, resolveDatasets, type ResolvedCell } from "./plan.ts";
 import { type TaskData, taskDataOf } from "./task_data.ts";
 
@@ -45,6 +45,19 @@ export interface GridPlanOptions extends Locations {
   checkpoints?: boolean;
   providers?: string[];
   quiet?: boolean;
+}
+
+/** One (dataset, codec, task)'s task data under the run's pooling and probe protocol. */
+export function taskDataOfSet(config: RunConfig, set: DatasetFeatures, task: TaskId): Promise<TaskData> {
+  return taskDataOf({
+    dataset: set.prepared.dataset.name,
+    codec: set.codec,
+    task,
+    features: set.features,
+    splits: taskSplits(set.prepared.manifest, task),
+    pooling: config.pooling,
+    probe: config.probe,
+  });
 }
 
 /** The run's resolved cells over its prepared datasets, with the codecs' registry dimensions (no extraction). */
@@ -96,15 +109,7 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   for (const set of sets) {
     const ds = set.prepared.dataset;
     for (const task of new Set(cells.filter((c) => c.dataset === ds.name).map((c) => c.task))) {
-      const data = await taskDataOf({
-        dataset: ds.name,
-        codec: set.codec,
-        task,
-        features: set.features,
-        splits: taskSplits(set.prepared.manifest, task),
-        pooling: config.pooling,
-        probe: config.probe,
-      });
+      const data = await taskDataOfSet(config, set, task);
       const refKey = await referenceKey(versions.reference, data.dataHash, data.probe);
       tasks.set(taskKey(ds.name, set.codec.id, task), { data, refKey });
     }

@@ -15,12 +15,10 @@ import type { RunConfig } from "./config.ts";
 import { prepareRunDatasets } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { loadRunFeatures } from "./features.ts";
-import { planFromManifests, planGrid } from "./grid_plan.ts";
+import { planFromManifests, planGrid, taskDataOfSet } from "./grid_plan.ts";
 import { resolveDatasets, scheduleName } from "./plan.ts";
-import { taskDataOf } from "./task_data.ts";
 import { type PlannedCell, type RunSummary, writeGrid } from "./write.ts";
 import { join } from "node:path";
-import { taskSplits } from "../data/mod.ts";
 
 export type { PlannedCell, RunSummary } from "./write.ts";
 
@@ -99,16 +97,7 @@ async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> 
     if (set) {
       const id = `${cell.dataset}/${cell.codec}/${cell.task}`;
       if (!hashes.has(id)) {
-        const data = await taskDataOf({
-          dataset: cell.dataset,
-          codec: set.codec,
-          task: cell.task,
-          features: set.features,
-          splits: taskSplits(set.prepared.manifest, cell.task),
-          pooling: config.pooling,
-          probe: config.probe,
-        });
-        hashes.set(id, data.dataHash);
+        hashes.set(id, (await taskDataOfSet(config, set, cell.task)).dataHash);
       }
       key = await cellCacheKey(versions.cell, hashes.get(id)!, cell);
     }
