@@ -51,7 +51,7 @@ import {
   writeExtractionScripts,
 } from "../extract/executor_slurm.ts";
 import type { RunConfig } from "./config.ts";
-import { prepareRunDatasets } from "./datasets.ts";
+import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { storeDirOf } from "./features.ts";
 import { planFromManifests, planGrid } from "./grid_plan.ts";
@@ -125,6 +125,79 @@ export interface TaskStatus {
 
 export const DEFAULT_SHARD_SIZE = 500;
 
+/** The (dataset, codec) feature stores not complete yet for their manifests. */
+async function incompleteStores(
+  config: RunConfig,
+): Promise<{ manifest: string; codec: string; store: string }[]> {
+  const incomplete: { manifest: string; codec: string; store: string }[] = [];
+  for (const ds of config.datasets) {
+    for (const codec of config.codecs) {
+      const store = storeDirOf(config, ds.name, codec);
+      if (!(await storeComplete(store, ds.manifest!))) {
+        incomplete.push({ manifest: ds.manifest!, codec, store });
+      }
+    }
+  }
+  return incomplete;
+}
+
+/**
+ * The cells of a grid whose stores are not extracted yet: the planner over the manifests and the codecs'
+ * registry dimensions — the same cells, without keys (the array tasks key them over the extracted features).
+ * The codecs' weights are fetched here: the submitting host may reach the network, the nodes often cannot.
+ */
+async function cellsBeforeExtraction(
+  config: RunConfig,
+  prepared: PreparedDataset[],
+  incomplete: { codec: string }[],
+  opts: Locations & { quiet: boolean },
+): Promise<{ id: string; key: null }[]> {
+  const { quiet, ...loc } = opts;
+  for (const codecId of new Set(incomplete.map((s) => s.codec))) {
+    const load = { ...loc, modelsDir: config.modelsDir, quiet };
+    (await (await getCodec(codecId, load)).load(load)).dispose();
+  }
+  return (await planFromManifests(config, prepared, loc)).map((c) => ({ id: cellId(c), key: null }));
+}
+
+/** Extraction shards (and the fold of each store) for the stores not complete yet. */
+async function planExtraction(
+  incomplete: { manifest: string; codec: string; store: string }[],
+  workDir: string,
+  shardSize: number,
+): Promise<{ extract: ExtractShard[]; folds: StoreFold[] }> {
+  const extract: ExtractShard[] = [];
+  const folds: StoreFold[] = [];
+  for (const s of incomplete) {
+    const planned = await planStoreShards({
+      manifestPath: s.manifest,
+      codecId: s.codec,
+      storeDir: s.store,
+      shardSize,
+      workDir,
+      firstIndex: extract.length,
+    });
+    if (!planned) continue;
+    extract.push(...planned.shards);
+    folds.push(planned.fold);
+  }
+  return { extract, folds };
+}
+
+/** The cells dealt round-robin into array tasks, so long cells (the paper's 500-epoch configs) spread out. */
+function dealCells(
+  cells: { id: string; key: string | null }[],
+  opts: Pick<SubmitOptions, "cellsPerTask" | "maxTasks">,
+): PlanTask[] {
+  const maxTasks = Math.max(1, opts.maxTasks ?? 100);
+  const perTask = Math.max(1, opts.cellsPerTask ?? Math.ceil(cells.length / maxTasks));
+  const nTasks = Math.ceil(cells.length / perTask);
+  return Array.from({ length: nTasks }, (_, index) => ({
+    index,
+    cells: cells.filter((_, i) => i % nTasks === index),
+  }));
+}
+
 /** Plans the missing units and submits them (extraction, fold, cell array, merge), or merges here. */
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
@@ -140,15 +213,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.manifestPath }));
   const snapshot: RunConfig = { ...config, datasets };
 
-  const incomplete: { manifest: string; codec: string; store: string }[] = [];
-  for (const ds of datasets) {
-    for (const codec of config.codecs) {
-      const store = storeDirOf(config, ds.name, codec);
-      if (!(await storeComplete(store, ds.manifest))) {
-        incomplete.push({ manifest: ds.manifest, codec, store });
-      }
-    }
-  }
+  const incomplete = await incompleteStores(snapshot);
   let cells: { id: string; key: string | null }[];
   let total: number;
   if (incomplete.length === 0) {
@@ -167,14 +232,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
       return { submission: null, plan: null, merged };
     }
   } else {
-    for (const codecId of new Set(incomplete.map((s) => s.codec))) {
-      // Weights are fetched here (the submitting host may reach the network, the nodes often cannot).
-      const load = { ...loc, modelsDir: config.modelsDir, quiet };
-      (await (await getCodec(codecId, load)).load(load)).dispose();
-    }
-    // Before extraction the planner works from the manifests and the codecs' registry dimensions: the same
-    // cells, without keys (the array tasks key them over the extracted features).
-    cells = (await planFromManifests(snapshot, prepared, loc)).map((c) => ({ id: cellId(c), key: null }));
+    cells = await cellsBeforeExtraction(snapshot, prepared, incomplete, { ...loc, quiet });
     total = cells.length;
   }
 
@@ -183,31 +241,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   }
   const { name, dir } = await nextSubmissionDir(config.outDir);
   await Deno.mkdir(join(dir, "tasks"), { recursive: true });
-  const extract: ExtractShard[] = [];
-  const folds: StoreFold[] = [];
-  for (const s of incomplete) {
-    const planned = await planStoreShards({
-      manifestPath: s.manifest,
-      codecId: s.codec,
-      storeDir: s.store,
-      shardSize: opts.shardSize ?? DEFAULT_SHARD_SIZE,
-      workDir: dir,
-      firstIndex: extract.length,
-    });
-    if (!planned) continue;
-    extract.push(...planned.shards);
-    folds.push(planned.fold);
-  }
-
-  const maxTasks = Math.max(1, opts.maxTasks ?? 100);
-  const perTask = Math.max(1, opts.cellsPerTask ?? Math.ceil(cells.length / maxTasks));
-  const nTasks = Math.ceil(cells.length / perTask);
-  // Round-robin, so long cells (the paper's 500-epoch configs) spread over the tasks.
-  const tasks: PlanTask[] = Array.from({ length: nTasks }, (_, index) => ({
-    index,
-    cells: cells.filter((_, i) => i % nTasks === index),
-  }));
-
+  const { extract, folds } = await planExtraction(incomplete, dir, opts.shardSize ?? DEFAULT_SHARD_SIZE);
+  const tasks = dealCells(cells, opts);
   const configPath = opts.configPath;
   const configBytes = await Deno.readFile(configPath);
   const planPath = join(dir, "plan.json");
