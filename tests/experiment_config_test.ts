@@ -22,7 +22,16 @@ Deno.test("config: defaults are the paper's grid and probe settings with the con
   assertEquals(c.epochs, "convergent");
   assertEquals(convergenceOf(c.epochs), CONVERGENCE_DEFAULTS);
   assertEquals(c.sae, { batchSize: 1024, lr: CONVERGENT_LR, adamEps: 6.25e-10 });
-  assertEquals(c.probe, { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 20 });
+  assertEquals(c.probe, {
+    C: 1,
+    tol: 1e-4,
+    maxIter: 3000,
+    protocol: "split",
+    folds: 5,
+    innerFolds: 5,
+    saeRows: false,
+    permutations: 20,
+  });
   assertEquals(c.pooling, "mean");
   assertEquals(c.outDir, "/base/out");
   assertEquals(c.tasks, ["us-vs-uk", "us-vs-non-us-uk"]);
@@ -259,7 +268,12 @@ Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_po
 Deno.test("demo powered config: same data and codecs, mean+std pooling, 5-fold probes, shared feature store", () => {
   const paper = demoConfig("/tmp/demo-out");
   const c = poweredConfig("/tmp/demo-out", paper);
-  assertEquals([c.pooling, c.probe.protocol, c.probe.folds], ["mean+std", "kfold", 5]);
+  assertEquals([c.pooling, c.probe.protocol, c.probe.innerFolds, c.probe.saeRows], [
+    "mean+std",
+    "dev",
+    5,
+    false,
+  ]);
   assertEquals(c.codecs, paper.codecs);
   assertEquals(c.datasets.map((d) => [d.name, d.tasks]), paper.datasets.map((d) => [d.name, d.tasks]));
   assertEquals([c.grid, c.seeds, c.epochs], [{ q: [2, 20], s: [0.25, 0.05] }, [0], paper.epochs]);

@@ -17,19 +17,27 @@ export type FeatureKind = "z" | "z_pos" | "z_mag";
 /** How u is pooled from ê over time: the paper's mean, or statistics pooling [mean, std] (d doubles). */
 export type Pooling = "mean" | "mean+std";
 /** Which rows train the probes and which score them (see lib/probe/protocol.ts). */
-export type ProbeProtocol = "split" | "kfold";
+export type ProbeProtocol = "split" | "kfold" | "dev";
 
 export const POOLINGS: Pooling[] = ["mean", "mean+std"];
-export const PROBE_PROTOCOLS: ProbeProtocol[] = ["split", "kfold"];
+export const PROBE_PROTOCOLS: ProbeProtocol[] = ["split", "kfold", "dev"];
 
 export interface ProbeConfig {
   C: number;
   tol: number;
   maxIter: number;
-  /** "split": the paper's (train on val2, score test); "kfold": speaker-level k-fold over val + test. */
+  /**
+   * "split": the paper's (train on val2, score test); "kfold": speaker-level k-fold over val + test (mixes
+   * test speakers into training folds); "dev": train on every development row the SAE was not fit on (val1 and
+   * val2), C chosen by speaker-level inner cross-validation, refit on all of them, score test.
+   */
   protocol: ProbeProtocol;
   /** Folds of the k-fold protocol (ignored by "split"). */
   folds: number;
+  /** Inner cross-validation folds choosing C (the "dev" protocol). */
+  innerFolds: number;
+  /** "dev" protocol: also train the probe on the SAE's training rows (as SAEBench's probes do). */
+  saeRows: boolean;
   /** Label-permuted probes per task giving the chance level of the reference F1 (0 disables). */
   permutations: number;
 }
@@ -42,6 +50,11 @@ export interface DatasetConfig {
   name: string;
   /** A prepared manifest (CSV/Parquet); when absent the named built-in dataset is prepared. */
   manifest?: string;
+  /**
+   * An external test set (a manifest): its recordings are only ever scored — never used to fit the SAE or the
+   * probe, to choose C or to stop training. The development manifest then holds train and validation only.
+   */
+  testManifest?: string;
   /** Local copy of the dataset's files (e.g. ../shared/data/fsdd); else NAC_SAE_DATA, cache, download. */
   source?: string;
   /** Options passed to the dataset's preparer (e.g. synthetic corpus size). */
@@ -124,6 +137,12 @@ export const RUN_CONFIG_SPEC: Spec = {
             description: '"fsdd", "synthetic", or a name for a manifest',
           },
           manifest: { type: "path", description: "a prepared manifest (CSV/Parquet)" },
+          testManifest: {
+            type: "path",
+            description:
+              "an external test set (a manifest): only ever scored; a speaker or audio file also " +
+              "in the development data is refused",
+          },
           source: { type: "path", description: "local copy of the dataset's files" },
           options: { type: "object", fields: {}, freeForm: true, description: "options for the preparer" },
           tasks: { ...taskList, description: "tasks on this dataset (default: every task it supports)" },
@@ -233,10 +252,24 @@ export const RUN_CONFIG_SPEC: Spec = {
           type: "string",
           enum: PROBE_PROTOCOLS,
           default: "split",
-          description: '"split": train on val2, score test (the paper); "kfold": speaker-level k-fold over ' +
-            "val + test, pooled predictions (the SAE still trains on train only)",
+          description:
+            '"split": train on val2, score test (the paper-literal protocol); "dev": train on every ' +
+            "validation row (val1 + val2; the SAE never saw their labels), C by speaker-level inner CV, score " +
+            'test; "kfold": speaker-level k-fold over val + test, pooled predictions (mixes test speakers into ' +
+            "training folds: it cannot score a fixed or external test set)",
         },
         folds: num(LIMITS.folds, { default: 5, description: "folds of the kfold protocol" }),
+        innerFolds: num(LIMITS.folds, {
+          default: 5,
+          description:
+            "dev protocol: speaker-level inner cross-validation folds choosing C (lib/probe C_GRID)",
+        }),
+        saeRows: {
+          type: "boolean",
+          default: false,
+          description: "dev protocol: also train the probe on the SAE's training rows (SAEBench's choice; " +
+            "z on rows the SAE was fit to may differ from z on unseen rows)",
+        },
         permutations: num(LIMITS.permutations, {
           default: 20,
           description: "label-permuted probes per task: the chance level of the reference F1 (0 disables)",

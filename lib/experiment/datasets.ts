@@ -5,9 +5,17 @@
  * manifest, before any extraction.
  */
 import type pl from "nodejs-polars";
+import { basename, join, resolve } from "node:path";
 import { log } from "../common/progress.ts";
 import type { Locations } from "../common/settings.ts";
-import { prepareDataset, readManifest, taskApplies, taskSplits } from "../data/mod.ts";
+import {
+  manifestRows,
+  prepareDataset,
+  readManifest,
+  taskApplies,
+  taskSplits,
+  writeManifest,
+} from "../data/mod.ts";
 import { type ProbeConfig, TASK_IDS, type TaskId } from "./config.ts";
 import { type ResolvedDataset, tasksOfDataset } from "./plan.ts";
 import { probeRowsOf } from "./task_data.ts";
@@ -18,14 +26,61 @@ export interface PreparedDataset {
   manifest: pl.DataFrame;
   /** Every task the manifest supports (the planner's fact). */
   supported: TaskId[];
+  /** Which recordings are scored: "split:test" or "external:<file>". */
+  testSet: string;
+}
+
+/**
+ * A development manifest and an external test manifest as one manifest (written to `at`): the test rows all
+ * in split "test", the development ones in train/validation. Refused before any work, naming them: test
+ * rows in the development manifest, and a speaker or audio file present in both.
+ */
+export async function withExternalTest(
+  dev: { path: string; manifest: pl.DataFrame },
+  testPath: string,
+  at: string,
+): Promise<string> {
+  const test = await readManifest(testPath);
+  const devRows = manifestRows(dev.manifest), testRows = manifestRows(test);
+  const devTest = devRows.filter((r) => r.split === "test");
+  if (devTest.length > 0) {
+    throw new Error(
+      `${dev.path}: ${devTest.length} recording(s) in split "test" (e.g. ${
+        devTest[0].utterance_id
+      }), but the ` +
+        `dataset names an external testManifest (${testPath}): keep only train and validation rows in the ` +
+        `development manifest, or drop testManifest`,
+    );
+  }
+  // Speaker ids compared trimmed: "s1 " and "s1" are one speaker.
+  const devSpeakers = new Map(devRows.map((r) => [String(r.speaker_id).trim(), r]));
+  const shared = testRows.filter((r) => devSpeakers.has(String(r.speaker_id).trim()));
+  const devPaths = new Map(devRows.map((r) => [resolve(String(r.path)), r]));
+  const sameFile = testRows.filter((r) => devPaths.has(resolve(String(r.path))));
+  if (shared.length > 0 || sameFile.length > 0) {
+    const speakers = [...new Set(shared.map((r) => String(r.speaker_id).trim()))];
+    throw new Error(
+      `${testPath}: the external test set shares ${speakers.length} speaker(s) and ${sameFile.length} audio ` +
+        `file(s) with the development manifest ${dev.path}` +
+        (speakers.length ? `; speakers: ${speakers.slice(0, 5).join(", ")}` : "") +
+        (sameFile.length
+          ? `; files: ${sameFile.slice(0, 3).map((r) => basename(String(r.path))).join(", ")}`
+          : "") +
+        `. A test speaker must be unseen: remove them from one of the two manifests`,
+    );
+  }
+  const rows = [...devRows, ...testRows.map((r) => ({ ...r, split: "test" }))];
+  // Identical audio content under other names is caught here (duplicate audio across splits is an error).
+  await writeManifest(at, rows, { source: `${dev.path} + ${testPath}`, duplicateAudio: "error" });
+  return at;
 }
 
 /** Prepares (or reads) one dataset's manifest under its resolved options. */
 export async function prepareRunDataset(
   ds: ResolvedDataset,
-  opts: Locations & { quiet?: boolean; probe: ProbeConfig },
+  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string },
 ): Promise<PreparedDataset> {
-  const { probe, quiet, ...loc } = opts;
+  const { probe, quiet, workDir, ...loc } = opts;
   let manifestPath = ds.manifest;
   if (!manifestPath) {
     const prepared = await prepareDataset(ds.name, {
@@ -39,6 +94,17 @@ export async function prepareRunDataset(
     // What preparing found (e.g. SAA: layout, speakers left out, caveats) is shown, not only stored.
     if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
   }
+  if (ds.testManifest) {
+    if (!workDir) throw new Error(`dataset '${ds.name}': an external testManifest needs the run's folder`);
+    const dev = await readManifest(manifestPath, {
+      duplicateAudio: ds.allowDuplicateAudio ? "allow" : "error",
+    });
+    manifestPath = await withExternalTest(
+      { path: manifestPath, manifest: dev },
+      ds.testManifest,
+      join(workDir, "datasets", safeName(ds.name), "manifest.csv"),
+    );
+  }
   const manifest = await readManifest(manifestPath, {
     duplicateAudio: ds.allowDuplicateAudio ? "allow" : "error",
   });
@@ -47,13 +113,20 @@ export async function prepareRunDataset(
     const plan = probeRowsOf(taskSplits(manifest, task), probe, `${ds.name}/${task}`);
     plan.testFold(plan.rows);
   }
-  return { dataset: ds, manifestPath, manifest, supported };
+  const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
+  return { dataset: ds, manifestPath, manifest, supported, testSet };
+}
+
+/** A dataset name as a folder name: anything but letters, digits, "-", "_" and "." becomes "_". */
+export function safeName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
+  return s.length > 0 ? s : "_";
 }
 
 /** Prepares every dataset of a run, in order. */
 export async function prepareRunDatasets(
   datasets: ResolvedDataset[],
-  opts: Locations & { quiet?: boolean; probe: ProbeConfig },
+  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string },
 ): Promise<PreparedDataset[]> {
   const out: PreparedDataset[] = [];
   for (const ds of datasets) out.push(await prepareRunDataset(ds, opts));

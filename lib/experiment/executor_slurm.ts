@@ -209,7 +209,12 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
 
   // Manifests are prepared here, once, under the planner's resolved options; the tasks read them (never
   // prepare) through the snapshot config.
-  const prepared = await prepareRunDatasets(resolveDatasets(config), { ...loc, quiet, probe: config.probe });
+  const prepared = await prepareRunDatasets(resolveDatasets(config), {
+    ...loc,
+    quiet,
+    probe: config.probe,
+    workDir: config.outDir,
+  });
   const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.manifestPath }));
   const snapshot: RunConfig = { ...config, datasets };
 

@@ -57,6 +57,7 @@ export function taskDataOfSet(config: RunConfig, set: DatasetFeatures, task: Tas
     splits: taskSplits(set.prepared.manifest, task),
     pooling: config.pooling,
     probe: config.probe,
+    testSet: set.prepared.testSet,
   });
 }
 
@@ -82,7 +83,12 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   const cellsDir = join(config.outDir, "cells");
   await Deno.mkdir(cellsDir, { recursive: true });
   const versions = await codeVersions();
-  const datasets = await prepareRunDatasets(resolveDatasets(config), { ...loc, quiet, probe: config.probe });
+  const datasets = await prepareRunDatasets(resolveDatasets(config), {
+    ...loc,
+    quiet,
+    probe: config.probe,
+    workDir: config.outDir,
+  });
   const t0 = performance.now();
   const { sets, excluded } = await loadRunFeatures(config, datasets, {
     ...loc,

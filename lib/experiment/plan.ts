@@ -58,6 +58,8 @@ export interface ResolvedCell extends CellCoordinates {
 export interface ResolvedDataset {
   name: string;
   manifest?: string;
+  /** An external test set: every scored recording comes from it. */
+  testManifest?: string;
   source?: string;
   /** Options for the dataset's preparer. */
   options: Record<string, unknown>;
@@ -99,6 +101,7 @@ export function resolveDatasets(config: RunConfig): ResolvedDataset[] {
   return config.datasets.map((d: DatasetConfig) => ({
     name: d.name,
     ...(d.manifest !== undefined ? { manifest: d.manifest } : {}),
+    ...(d.testManifest !== undefined ? { testManifest: d.testManifest } : {}),
     ...(d.source !== undefined ? { source: d.source } : {}),
     options: { ...(d.options ?? {}) },
     allowDuplicateAudio: d.allowDuplicateAudio ?? false,

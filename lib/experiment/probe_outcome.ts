@@ -12,6 +12,10 @@ export interface FeatureOutcome {
   probeSeconds: number;
   /** Pooled predictions on the protocol's scored rows (for bootstrap intervals). */
   predictions: number[];
+  /** The probes' decision values on the same rows (> 0: class 1). */
+  scores: number[];
+  /** The C each fold's probe was fit with (chosen by inner cross-validation under the "dev" protocol). */
+  chosenC: number[];
 }
 
 /** What the results keep of a probe protocol's run. */
@@ -24,5 +28,7 @@ export function probeOutcome(r: ProtocolResult): Omit<FeatureOutcome, "feature">
     converged: r.converged,
     probeSeconds: r.seconds,
     predictions: Array.from(r.predictions),
+    scores: Array.from(r.scores),
+    chosenC: r.chosenC,
   };
 }

@@ -21,7 +21,9 @@ import {
   type SummaryRow,
   tableFrame,
 } from "../formats/results.ts";
+import { type PredictionRow, writePredictions } from "../formats/predictions.ts";
 import type { ProbeRows } from "../probe/protocol.ts";
+import { classificationMetrics } from "../probe/metrics.ts";
 import { type CellOutcome, DENSITY_GROUPS } from "./cell.ts";
 import type { RunConfig } from "./config.ts";
 import type { KeyedCell, KeyedTask } from "./grid_plan.ts";
@@ -95,7 +97,15 @@ export const RESULT_COLUMNS: { [K in keyof ResultRow]: (s: RowSource) => ResultR
   probe_seconds: (s) => s.probe.probeSeconds,
   n_sae_train: (s) => s.task.data.data.train.rows,
   n_probe_train: (s) => s.ref.minTrainRows,
+  n_train_pos: (s) => s.task.data.counts.trainPos,
+  n_train_neg: (s) => s.task.data.counts.trainNeg,
   n_test: (s) => s.ref.predictions.length,
+  n_test_pos: (s) => s.task.data.counts.testPos,
+  n_test_neg: (s) => s.task.data.counts.testNeg,
+  test_set: (s) => s.task.data.testSet,
+  probe_c: (s) => s.probe.chosenC.reduce((a, c) => a + c, 0) / s.probe.chosenC.length,
+  majority_f1: (s) => majorityF1(s.truth, s.task.data.counts),
+  predicts_one_class: (s) => new Set(s.probe.predictions).size <= 1,
   codec_family: (s) => s.task.data.family,
   bitrate_kbps: (s) => s.task.data.bitrateKbps,
   f1_ref_low: (s) => s.refInterval?.low ?? null,
@@ -113,6 +123,12 @@ export function resultRow(s: RowSource): ResultRow {
   const row: Record<string, unknown> = {};
   for (const c of RESULT_TABLE) row[c.name] = RESULT_COLUMNS[c.name as keyof ResultRow](s);
   return row as unknown as ResultRow;
+}
+
+/** Macro-F1 of answering the probe-training majority class for every scored row (ties: class 0, US). */
+export function majorityF1(truth: Int32Array, counts: { trainPos: number; trainNeg: number }): number {
+  const majority = counts.trainPos > counts.trainNeg ? 1 : 0;
+  return classificationMetrics(truth, new Int32Array(truth.length).fill(majority)).macroF1;
 }
 
 /** Labels of the protocol's scored rows, in the order of its pooled predictions. */
@@ -214,7 +230,24 @@ export async function writeTable<T extends readonly Column[]>(
   return [`${base}.parquet`, `${base}.csv`];
 }
 
-/** Writes results, density, curves (and, with several seeds, summary) from the cells and references. */
+/** Every scored recording's label, decision value and prediction, for one probe (a results row). */
+function predictionRows(t: TaskSources, key: string, p: RowSource["probe"]): PredictionRow[] {
+  const { utteranceIds, speakerIds } = t.task.data.scored;
+  return p.predictions.map((predicted, i) => ({
+    cell_key: key,
+    feature: p.feature,
+    utterance_id: utteranceIds[i],
+    speaker_id: speakerIds[i],
+    label: t.truth[i],
+    score: p.scores?.[i] ?? null,
+    predicted,
+  }));
+}
+
+/**
+ * Writes results, density, curves, predictions (and, with several seeds, summary) from the cells and
+ * references.
+ */
 export async function writeResultTables(
   config: RunConfig,
   cells: KeyedCell[],
@@ -224,19 +257,26 @@ export async function writeResultTables(
   const results: ResultRow[] = [];
   const density: DensityRow[] = [];
   const curves: CurveRow[] = [];
+  const predictions: PredictionRow[] = [];
   const sources = new Map([...refs].map(([task, ref]) => [task, taskSources(config, task, ref)]));
-  for (const t of sources.values()) results.push(...referenceRows(config, t));
+  for (const t of sources.values()) {
+    results.push(...referenceRows(config, t));
+    predictions.push(...predictionRows(t, t.task.refKey, { ...t.ref, feature: "u" }));
+  }
   for (const c of cells) {
-    const rows = cellRows(config, c, outcomes.get(c.key)!, sources.get(c.task)!);
+    const o = outcomes.get(c.key)!, t = sources.get(c.task)!;
+    const rows = cellRows(config, c, o, t);
     results.push(...rows.results);
     density.push(...rows.density);
     curves.push(...rows.curves);
+    for (const f of o.outcomes) predictions.push(...predictionRows(t, c.key, f));
   }
   const out = (name: string) => join(config.outDir, name);
   const files = [
     ...await writeTable(out("results"), RESULT_TABLE, results),
     ...await writeTable(out("density"), DENSITY_TABLE, density),
     ...await writeTable(out("curves"), CURVE_TABLE, curves),
+    ...await writePredictions(config.outDir, predictions),
   ];
   if (config.seeds.length > 1) {
     files.push(...await writeTable(out("summary"), SUMMARY_TABLE, summarize(results)));

@@ -79,7 +79,12 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
 async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const { quiet, ...loc } = opts;
-  const datasets = await prepareRunDatasets(resolveDatasets(config), { ...loc, quiet, probe: config.probe });
+  const datasets = await prepareRunDatasets(resolveDatasets(config), {
+    ...loc,
+    quiet,
+    probe: config.probe,
+    workDir: config.outDir,
+  });
   const cells = await planFromManifests(config, datasets, loc);
   const { sets, excluded } = await loadRunFeatures(config, datasets, {
     ...loc,

@@ -4,6 +4,7 @@
  * cache key: a change in pooling, splits or features changes it).
  */
 import { sha256Hex } from "../common/hash.ts";
+import type { ProbeRows } from "../probe/protocol.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { speakerFolds, type TaskRow, type TaskSplits } from "../data/mod.ts";
 import type { CodecInfo } from "../codecs/types.ts";
@@ -27,6 +28,12 @@ export interface TaskData {
   dataHash: string;
   /** The utterance ids behind each split's rows, and their labels. */
   splits: SplitLists;
+  /** The scored rows (in the order of a protocol's pooled predictions): utterance and speaker ids. */
+  scored: { utteranceIds: string[]; speakerIds: string[] };
+  /** Which recordings are scored: "split:test" or "external:<file>" (a dataset's testManifest). */
+  testSet: string;
+  /** Class counts of the final probe's training rows (k-fold: the smallest fold's) and of the scored rows. */
+  counts: { trainPos: number; trainNeg: number; testPos: number; testNeg: number };
 }
 
 function bytesOf(a: Float32Array | Int32Array): Uint8Array {
@@ -36,11 +43,9 @@ function bytesOf(a: Float32Array | Int32Array): Uint8Array {
 async function hashData(d: CellData): Promise<string> {
   const parts = [d.train, d.val1, d.test, d.probe].map((m) => `${m.rows}x${m.cols}`);
   parts.push(`folds=${d.probeRows.folds}`);
-  const hashes = await Promise.all(
-    [d.train.data, d.val1.data, d.test.data, d.probe.data, d.probeRows.y, d.probeRows.testFold].map((a) =>
-      sha256Hex(bytesOf(a))
-    ),
-  );
+  const arrays = [d.train.data, d.val1.data, d.test.data, d.probe.data, d.probeRows.y, d.probeRows.testFold];
+  if (d.probeRows.innerFold) arrays.push(d.probeRows.innerFold);
+  const hashes = await Promise.all(arrays.map((a) => sha256Hex(bytesOf(a))));
   return sha256Hex(parts.join(",") + hashes.join(","));
 }
 
@@ -64,12 +69,29 @@ export function probeRowsOf(
   splits: TaskSplits,
   probe: ProbeConfig,
   what: string,
-): { rows: TaskRow[]; testFold: (rows: TaskRow[]) => Int32Array } {
-  if (probe.protocol === "split") {
-    const test = new Set(splits.test.map((r) => r.utterance_id));
+): {
+  rows: TaskRow[];
+  testFold: (rows: TaskRow[]) => Int32Array;
+  innerFold?: (rows: TaskRow[]) => Int32Array;
+} {
+  const test = new Set(splits.test.map((r) => r.utterance_id));
+  const scoredOnTest = (rows: TaskRow[]) => Int32Array.from(rows, (r) => (test.has(r.utterance_id) ? 0 : -1));
+  if (probe.protocol === "split") return { rows: [...splits.val2, ...splits.test], testFold: scoredOnTest };
+  if (probe.protocol === "dev") {
+    const dev = [...(probe.saeRows ? splits.train : []), ...splits.val1, ...splits.val2];
     return {
-      rows: [...splits.val2, ...splits.test],
-      testFold: (rows) => Int32Array.from(rows, (r) => (test.has(r.utterance_id) ? 0 : -1)),
+      rows: [...dev, ...splits.test],
+      testFold: scoredOnTest,
+      // C is chosen on the development speakers only: inner folds over them, −1 on the test rows.
+      innerFold: (rows) => {
+        const isDev = rows.map((r) => !test.has(r.utterance_id));
+        const devRows = rows.filter((_, i) => isDev[i]);
+        const folds = speakerFolds(devRows, probe.innerFolds, `${what}: probe training rows (inner folds)`);
+        const out = new Int32Array(rows.length).fill(-1);
+        let j = 0;
+        rows.forEach((_, i) => (isDev[i] ? (out[i] = folds[j++]) : 0));
+        return out;
+      },
     };
   }
   return {
@@ -87,6 +109,20 @@ export interface TaskSource {
   splits: TaskSplits;
   pooling: Pooling;
   probe: ProbeConfig;
+  testSet: string;
+}
+
+/** Class counts of the smallest fold's training rows and of all scored rows. */
+function classCounts(rows: ProbeRows): TaskData["counts"] {
+  let best: { pos: number; neg: number } | null = null;
+  for (let f = 0; f < rows.folds; f++) {
+    let pos = 0, neg = 0;
+    rows.testFold.forEach((g, i) => (g !== f ? (rows.y[i] === 1 ? pos++ : neg++) : 0));
+    if (!best || pos + neg < best.pos + best.neg) best = { pos, neg };
+  }
+  let testPos = 0, testNeg = 0;
+  rows.testFold.forEach((g, i) => (g >= 0 ? (rows.y[i] === 1 ? testPos++ : testNeg++) : 0));
+  return { trainPos: best!.pos, trainNeg: best!.neg, testPos, testNeg };
 }
 
 /** One (dataset, codec, task): its split matrices, probe rows and labels, and the utterance lists behind them. */
@@ -119,6 +155,7 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
   const plan = probeRowsOf(splits, probe, what);
   const probeRows = kept(plan.rows);
   const testFold = plan.testFold(probeRows);
+  const innerFold = plan.innerFold?.(probeRows);
   if (probe.protocol === "kfold") {
     splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
   }
@@ -127,7 +164,12 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     val1: pick(splits.val1),
     test: pick(splits.test),
     probe: pick(probeRows),
-    probeRows: { y: labels(probeRows), testFold, folds: probe.protocol === "split" ? 1 : probe.folds },
+    probeRows: {
+      y: labels(probeRows),
+      testFold,
+      folds: probe.protocol === "kfold" ? probe.folds : 1,
+      ...(innerFold ? { innerFold } : {}),
+    },
   };
   return {
     dataset,
@@ -140,5 +182,11 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     data,
     dataHash: await hashData(data),
     splits: splitLists,
+    scored: {
+      utteranceIds: probeRows.filter((_, i) => testFold[i] >= 0).map((r) => r.utterance_id),
+      speakerIds: probeRows.filter((_, i) => testFold[i] >= 0).map((r) => r.speaker_id),
+    },
+    testSet: src.testSet,
+    counts: classCounts(data.probeRows),
   };
 }

@@ -92,8 +92,22 @@ export const RESULT_TABLE = [
   { name: "sae_seconds", type: "float", nullable: true },
   { name: "probe_seconds", type: "float" },
   { name: "n_sae_train", type: "int" },
+  /** Rows the final probe was fit on (k-fold: the smallest fold's), and per class (0 = US, 1 = the other). */
   { name: "n_probe_train", type: "int" },
+  { name: "n_train_pos", type: "int" },
+  { name: "n_train_neg", type: "int" },
+  /** Scored recordings, and per class. */
   { name: "n_test", type: "int" },
+  { name: "n_test_pos", type: "int" },
+  { name: "n_test_neg", type: "int" },
+  /** Which recordings were scored: "split:test" (the manifest's test split) or "external:<file>". */
+  { name: "test_set", type: "str" },
+  /** The probe's C (the "dev" protocol: chosen by inner cross-validation; k-fold: the folds' mean). */
+  { name: "probe_c", type: "float" },
+  /** Macro-F1 of always answering the probe-training majority class: the floor beside the chance level. */
+  { name: "majority_f1", type: "float" },
+  /** Every scored prediction is the same class: the probe learned nothing usable (its F1 is not evidence). */
+  { name: "predicts_one_class", type: "bool" },
   ...CODEC_INFO,
   /** The reference F1's bootstrap interval, against the label-permuted chance level (mean and interval). */
   { name: "f1_ref_low", type: "float", nullable: true },

@@ -46,6 +46,8 @@ export interface ProbeResult {
   scaler: Scaler;
   /** Predicted class of each test row. */
   predictions: Int32Array;
+  /** Decision value of each test row (> 0: classes[1]). */
+  scores: Float64Array;
 }
 
 /** The two sorted classes of binary training labels, or a clear error. */
@@ -162,5 +164,6 @@ export function runProbe(
     intercept: fit.intercept,
     scaler,
     predictions: pred,
+    scores: decision,
   };
 }

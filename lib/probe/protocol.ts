@@ -5,6 +5,9 @@
  * predictions are pooled (row order) into one macro-F1.
  *   split (the paper): rows = val2 (testFold −1) + test (testFold 0), one fold.
  *   kfold: rows = every non-SAE row, testFold = its speaker's fold (lib/data speakerFolds), k folds.
+ *   dev: rows = every development row the probe may use (testFold −1) + test (testFold 0), one fold, with C
+ *        chosen by speaker-level inner cross-validation over the training rows (`innerFold`, C_GRID) and the
+ *        probe refit on all of them at the chosen C.
  */
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { Rng } from "../common/random.ts";
@@ -17,7 +20,15 @@ export interface ProbeRows {
   /** The fold in which each row is predicted; −1 = always a training row. */
   testFold: Int32Array;
   folds: number;
+  /**
+   * With it, C is chosen per fold by inner cross-validation: the inner fold of each training row (speaker
+   * level; −1 for scored rows), over C_GRID; the probe is then refit on every training row at the chosen C.
+   */
+  innerFold?: Int32Array;
 }
+
+/** The C values inner cross-validation chooses from (inverse L1 strength, log-spaced around the paper's 1). */
+export const C_GRID: readonly number[] = [0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 
 export interface ProtocolResult {
   /** Indices of the scored rows (testFold ≥ 0), ascending. */
@@ -38,6 +49,38 @@ export interface ProtocolResult {
   seconds: number;
   /** The fitted probe of each fold. */
   fits: ProbeResult[];
+  /** Pooled decision values of the scored rows (> 0: class 1). */
+  scores: Float64Array;
+  /** The C each fold's probe was fit with (chosen by inner cross-validation, or the given one). */
+  chosenC: number[];
+}
+
+/**
+ * The C of C_GRID whose inner-fold probes, trained on the other inner folds and pooled, give the highest
+ * macro-F1 on the training rows (ties: the smaller C, the sparser probe).
+ */
+export function chooseC(x: Matrix, y: Int32Array, innerFold: Int32Array, opts: ProbeOptions): number {
+  const folds = Math.max(...innerFold) + 1;
+  let best = C_GRID[0], bestF1 = -Infinity;
+  for (const C of C_GRID) {
+    const pred = new Int32Array(y.length);
+    for (let g = 0; g < folds; g++) {
+      const train: number[] = [], test: number[] = [];
+      for (let i = 0; i < y.length; i++) (innerFold[i] === g ? test : train).push(i);
+      if (test.length === 0) continue;
+      const r = runProbe(
+        takeRows(x, train),
+        Int32Array.from(train, (i) => y[i]),
+        takeRows(x, test),
+        Int32Array.from(test, (i) => y[i]),
+        { ...opts, C, names: { trainLabels: `training labels of inner fold ${g}` } },
+      );
+      r.predictions.forEach((p, j) => (pred[test[j]] = p));
+    }
+    const f1 = classificationMetrics(y, pred).macroF1;
+    if (f1 > bestF1) [best, bestF1] = [C, f1];
+  }
+  return best;
 }
 
 /** Checks a probe-row plan against its matrix: lengths, fold range, every fold has rows to predict. */
@@ -54,6 +97,9 @@ export function checkProbeRows(x: Matrix, rows: ProbeRows, what = "probe rows"):
   }
   const empty = counts.findIndex((c) => c === 0);
   if (empty >= 0) throw new Error(`${what}: fold ${empty} has no rows to predict`);
+  if (rows.innerFold && rows.innerFold.length !== x.rows) {
+    throw new Error(`${what}: ${x.rows} rows but ${rows.innerFold.length} inner-fold entries`);
+  }
 }
 
 /** Runs the protocol's probes on `x` and pools their predictions on the scored rows. */
@@ -64,18 +110,27 @@ export function runProtocol(x: Matrix, rows: ProbeRows, opts: ProbeOptions = {})
   for (let i = 0; i < x.rows; i++) if (rows.testFold[i] >= 0) scored.push(i);
   const slot = new Map(scored.map((i, s) => [i, s]));
   const predictions = new Int32Array(scored.length);
+  const scores = new Float64Array(scored.length);
   let nnz = 0, nIter = 0, converged = true, minTrainRows = Infinity;
   const fits: ProbeResult[] = [];
+  const chosenC: number[] = [];
   for (let f = 0; f < rows.folds; f++) {
     const train: number[] = [], test: number[] = [];
     for (let i = 0; i < x.rows; i++) (rows.testFold[i] === f ? test : train).push(i);
     const yTrain = Int32Array.from(train, (i) => rows.y[i]);
     const yTest = Int32Array.from(test, (i) => rows.y[i]);
-    const r = runProbe(takeRows(x, train), yTrain, takeRows(x, test), yTest, {
+    const xTrain = takeRows(x, train);
+    const C = rows.innerFold
+      ? chooseC(xTrain, yTrain, Int32Array.from(train, (i) => rows.innerFold![i]), opts)
+      : opts.C ?? 1;
+    chosenC.push(C);
+    const r = runProbe(xTrain, yTrain, takeRows(x, test), yTest, {
       ...opts,
+      C,
       names: { trainLabels: `training labels of fold ${f}` },
     });
     r.predictions.forEach((p, j) => (predictions[slot.get(test[j])!] = p));
+    r.scores.forEach((v, j) => (scores[slot.get(test[j])!] = v));
     nnz += r.nnz / rows.folds;
     nIter = Math.max(nIter, r.nIter);
     converged &&= r.converged;
@@ -96,6 +151,8 @@ export function runProtocol(x: Matrix, rows: ProbeRows, opts: ProbeOptions = {})
     minTrainRows,
     seconds: (performance.now() - t0) / 1000,
     fits,
+    scores,
+    chosenC,
   };
 }
 
