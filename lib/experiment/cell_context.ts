@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { manifestRows, readManifest, TASKS } from "../data/mod.ts";
-import { readMergedView } from "../extract/store.ts";
+import { readMergedView, type StoredRow } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
 import type { RunConfig, TaskId } from "./config.ts";
@@ -152,72 +152,25 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
   const results = await readResults(outDir);
   const row = selectCellRow(results, sel, outDir);
   const cellKey = String(row.cell_key);
-  const ref = (results.toRecords() as Row[]).find((r) =>
-    r.feature === "u" && r.dataset === row.dataset && r.codec === row.codec && r.task === row.task &&
-    r.cell_key
-  );
-  if (!ref) {
-    throw new Error(`${outDir}: no reference row (feature "u") for ${row.dataset}/${row.codec}/${row.task}`);
-  }
-  const refKey = String(ref.cell_key);
-  const cellsDir = join(outDir, "cells");
-  const dir = artefactDir(cellsDir, cellKey), refDir = artefactDir(cellsDir, refKey);
-  for (const f of [join(dir, "model.safetensors"), join(dir, PROBES_FILE), join(refDir, PROBES_FILE)]) {
-    if (!(await exists(f))) {
-      throw new Error(
-        `${f}: missing (the grid kept no artefacts for this cell; rerun it with checkpoints on)`,
-      );
-    }
-  }
-  const { model } = await loadCheckpoint(dir);
-  const probesPath = join(dir, PROBES_FILE), refPath = join(refDir, PROBES_FILE);
-  const z = probeOf(await readJson<Record<string, ProbeArtefact>>(probesPath), "z", probesPath);
-  const u = probeOf(await readJson<Record<string, ProbeArtefact>>(refPath), "u", refPath);
-  const splits = await readJson<SplitLists>(join(dir, SPLITS_FILE));
-
-  const configPath = join(outDir, "run_config.json");
-  const config = (await exists(configPath)) ? await readJson<Partial<RunConfig>>(configPath) : {};
+  const refKey = referenceKey(results, row, outDir);
+  const { model, z, u, splits } = await loadCellArtefacts({
+    cellsDir: join(outDir, "cells"),
+    cellKey,
+    refKey,
+  });
+  const { config, featureRoot } = await readRunSettings(outDir);
   const pooling = config.pooling ?? "mean";
-  const featureRoot = config.featureDir
-    ? resolve(dirname(configPath), config.featureDir)
-    : join(outDir, "features");
   const storeDir = join(featureRoot, String(row.dataset), String(row.codec));
   // The merged view holds what loadFeatureSet returns plus each row's audio path and the manifest's path.
   const view = await readMergedView(storeDir);
-  const fs = { ids: view.ids, u: view.u, uStd: view.uStd };
-  let uAll = fs.u;
-  if (pooling === "mean+std") {
-    if (!fs.uStd) throw new Error(`${storeDir}: pooling mean+std but the store has no std over time`);
-    const d = fs.u.cols, data = new Float32Array(fs.u.rows * 2 * d);
-    for (let i = 0; i < fs.u.rows; i++) {
-      data.set(fs.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
-      data.set(fs.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
-    }
-    uAll = { rows: fs.u.rows, cols: 2 * d, data };
-  }
+  const uAll = pooledU(view, { pooling, storeDir });
   if (uAll.cols !== model.config.dIn) {
     throw new Error(
       `${storeDir}: u has ${uAll.cols} columns, the SAE of cell ${cellKey} takes ${model.config.dIn}`,
     );
   }
   const manifestPath = view.info.manifest;
-  const info = new Map<string, UtteranceInfo>();
-  const byId = new Map(
-    manifestRows(await readManifest(manifestPath, { checkFiles: false, duplicateAudio: "allow" })).map((
-      r,
-    ) => [r.utterance_id, r]),
-  );
-  for (const [i, id] of fs.ids.entries()) {
-    const m = byId.get(id);
-    info.set(id, {
-      id,
-      path: view.rows[i]?.path ?? String(m?.path ?? ""),
-      speaker: String(m?.speaker_id ?? ""),
-      narrow: String(m?.accent_narrow ?? "unknown"),
-      broad: String(m?.accent_broad ?? "unknown"),
-      split: String(m?.split ?? ""),
-    });
-  }
+  const info = await utteranceInfo(view, manifestPath);
   const task = String(row.task) as TaskId;
   return {
     outDir,
@@ -240,13 +193,98 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     refProbe: u.probe,
     splits,
     pooling,
-    ids: fs.ids,
+    ids: view.ids,
     u: uAll,
     info,
     storeDir,
     manifestPath,
     ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
   };
+}
+
+/** The cell key of the reference row (feature u) of the cell's dataset, codec and task. */
+function referenceKey(results: pl.DataFrame, row: Row, outDir: string): string {
+  const ref = (results.toRecords() as Row[]).find((r) =>
+    r.feature === "u" && r.dataset === row.dataset && r.codec === row.codec && r.task === row.task &&
+    r.cell_key
+  );
+  if (!ref) {
+    throw new Error(`${outDir}: no reference row (feature "u") for ${row.dataset}/${row.codec}/${row.task}`);
+  }
+  return String(ref.cell_key);
+}
+
+/** The cell's SAE, its probe on z, the reference probe on u and the split lists; all files checked first. */
+async function loadCellArtefacts(
+  { cellsDir, cellKey, refKey }: { cellsDir: string; cellKey: string; refKey: string },
+) {
+  const dir = artefactDir(cellsDir, cellKey), refDir = artefactDir(cellsDir, refKey);
+  // Checked before loading anything, so a grid run without checkpoints fails with what to do, not a read error.
+  for (const f of [join(dir, "model.safetensors"), join(dir, PROBES_FILE), join(refDir, PROBES_FILE)]) {
+    if (!(await exists(f))) {
+      throw new Error(
+        `${f}: missing (the grid kept no artefacts for this cell; rerun it with checkpoints on)`,
+      );
+    }
+  }
+  const { model } = await loadCheckpoint(dir);
+  const probesPath = join(dir, PROBES_FILE), refPath = join(refDir, PROBES_FILE);
+  const z = probeOf(await readJson<Record<string, ProbeArtefact>>(probesPath), "z", probesPath);
+  const u = probeOf(await readJson<Record<string, ProbeArtefact>>(refPath), "u", refPath);
+  const splits = await readJson<SplitLists>(join(dir, SPLITS_FILE));
+  return { model, z, u, splits };
+}
+
+/** The run's saved config (none: defaults) and its feature store root (relative to run_config.json). */
+async function readRunSettings(
+  outDir: string,
+): Promise<{ config: Partial<RunConfig>; featureRoot: string }> {
+  const configPath = join(outDir, "run_config.json");
+  const config = (await exists(configPath)) ? await readJson<Partial<RunConfig>>(configPath) : {};
+  const featureRoot = config.featureDir
+    ? resolve(dirname(configPath), config.featureDir)
+    : join(outDir, "features");
+  return { config, featureRoot };
+}
+
+/** u as the SAE saw it: the stored mean, or for "mean+std" pooling each row's mean and std side by side. */
+function pooledU(
+  store: { u: Matrix; uStd?: Matrix },
+  { pooling, storeDir }: { pooling: string; storeDir: string },
+): Matrix {
+  if (pooling !== "mean+std") return store.u;
+  if (!store.uStd) throw new Error(`${storeDir}: pooling mean+std but the store has no std over time`);
+  const d = store.u.cols, data = new Float32Array(store.u.rows * 2 * d);
+  for (let i = 0; i < store.u.rows; i++) {
+    data.set(store.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
+    data.set(store.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
+  }
+  return { rows: store.u.rows, cols: 2 * d, data };
+}
+
+/** Each stored utterance's manifest entry; the audio path the store recorded wins over the manifest's. */
+async function utteranceInfo(
+  view: { ids: string[]; rows: Pick<StoredRow, "path">[] },
+  manifestPath: string,
+): Promise<Map<string, UtteranceInfo>> {
+  const info = new Map<string, UtteranceInfo>();
+  const byId = new Map(
+    manifestRows(await readManifest(manifestPath, { checkFiles: false, duplicateAudio: "allow" })).map((
+      r,
+    ) => [r.utterance_id, r]),
+  );
+  for (const [i, id] of view.ids.entries()) {
+    const m = byId.get(id);
+    info.set(id, {
+      id,
+      path: view.rows[i]?.path ?? String(m?.path ?? ""),
+      speaker: String(m?.speaker_id ?? ""),
+      narrow: String(m?.accent_narrow ?? "unknown"),
+      broad: String(m?.accent_broad ?? "unknown"),
+      split: String(m?.split ?? ""),
+    });
+  }
+  return info;
 }
 
 /** u of the given utterances (in that order); an id missing from the store is an error naming it. */

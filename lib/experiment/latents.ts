@@ -120,72 +120,12 @@ export function classMeanDifference(ctx: CellContext): Float64Array {
 /** Computes the dashboard's numbers for a loaded cell. */
 export async function latentsReport(ctx: CellContext, opts: LatentsOptions = {}): Promise<LatentsReport> {
   const nTop = opts.top ?? 8, nUtt = opts.utterances ?? 5, bins = opts.bins ?? 12;
-  const taskIds = ctx.splits.test;
-  const taskSet = new Set(taskIds);
-  // The whole test split (every narrow accent), the task's test utterances first.
-  const extra = ctx.ids.filter((id) => ctx.info.get(id)?.split === "test" && !taskSet.has(id));
-  const testIds = [...taskIds, ...extra];
-  const z = await encodeSae(ctx.sae, uOf(ctx, testIds));
-  const label = (id: string) => (taskSet.has(id) ? ctx.splits.labels[id] : null);
-  const diff = classMeanDifference(ctx);
-  const testNarrow: Record<string, number> = {};
-  for (const id of testIds) {
-    const a = ctx.info.get(id)?.narrow ?? "unknown";
-    testNarrow[a] = (testNarrow[a] ?? 0) + 1;
-  }
-  const coef = ctx.zProbe.coef;
-  const latents = rankLatents(coef).slice(0, nTop).map((j): LatentStats => {
-    const act = (i: number) => z.data[i * z.cols + j];
-    const freq: [number, number] = [0, 0], mean: [number, number] = [0, 0], n: [number, number] = [0, 0];
-    let max = 0;
-    taskIds.forEach((id, i) => {
-      const c = ctx.splits.labels[id], a = act(i);
-      n[c]++;
-      mean[c] += a;
-      if (a > 0) freq[c]++;
-      max = Math.max(max, a);
-    });
-    const edges = Array.from({ length: bins + 1 }, (_, b) => (max > 0 ? (b * max) / bins : b / bins));
-    const counts: [number[], number[]] = [new Array(bins).fill(0), new Array(bins).fill(0)];
-    taskIds.forEach((id, i) => {
-      const a = act(i), c = ctx.splits.labels[id];
-      counts[c][a <= 0 || max <= 0 ? 0 : Math.min(bins - 1, Math.floor((a / max) * bins))]++;
-    });
-    const order = testIds.map((_, i) => i).filter((i) => act(i) > 0).sort((a, b) => act(b) - act(a) || a - b);
-    const top = order.slice(0, nUtt).map((i): TopUtterance => ({
-      id: testIds[i],
-      activation: act(i),
-      narrow: ctx.info.get(testIds[i])?.narrow ?? "unknown",
-      label: label(testIds[i]),
-    }));
-    const favours = coef[j] > 0 ? 1 : 0;
-    const labelled = top.filter((t) => t.label !== null);
-    const topNarrow: Record<string, number> = {};
-    for (const t of top) topNarrow[t.narrow] = (topNarrow[t.narrow] ?? 0) + 1;
-    const best = Object.entries(topNarrow).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
-    const byNarrow = Object.keys(testNarrow).sort().map((accent) => {
-      const rows = testIds.flatMap((id, i) => (ctx.info.get(id)?.narrow === accent ? [i] : []));
-      return { accent, n: rows.length, freq: rows.filter((i) => act(i) > 0).length / rows.length };
-    });
-    return {
-      latent: j,
-      coef: coef[j],
-      favours,
-      freq: [freq[0] / Math.max(1, n[0]), freq[1] / Math.max(1, n[1])],
-      meanActivation: [mean[0] / Math.max(1, n[0]), mean[1] / Math.max(1, n[1])],
-      histogram: { edges, counts },
-      cosineClassMeans: cosine(decoderColumn(ctx, j), diff),
-      top,
-      classPurity: labelled.length
-        ? labelled.filter((t) => t.label === favours).length / labelled.length
-        : null,
-      narrowPurity: best ? { accent: best[0], share: best[1] / top.length } : null,
-      topNarrow,
-      byNarrow,
-    };
-  });
+  const scope = await testScope(ctx);
+  const latents = rankLatents(ctx.zProbe.coef).slice(0, nTop).map((j) =>
+    latentStats(scope, j, { bins, utterances: nUtt })
+  );
   const nTask: [number, number] = [0, 0];
-  for (const id of taskIds) nTask[ctx.splits.labels[id]]++;
+  for (const id of scope.taskIds) nTask[ctx.splits.labels[id]]++;
   return {
     cellKey: ctx.cellKey,
     refKey: ctx.refKey,
@@ -209,8 +149,119 @@ export async function latentsReport(ctx: CellContext, opts: LatentsOptions = {})
       intercept: ctx.zProbe.intercept,
     },
     nTaskTest: nTask,
-    nSplitTest: testIds.length,
-    testNarrow,
+    nSplitTest: scope.testIds.length,
+    testNarrow: scope.testNarrow,
     latents,
   };
+}
+
+/** What every latent's numbers are computed over: the test utterances, their z, and the class-mean direction. */
+interface TestScope {
+  ctx: CellContext;
+  /** The task's (labelled) test utterances. */
+  taskIds: string[];
+  taskSet: Set<string>;
+  /** The whole test split, the task's test utterances first (rows of z in this order). */
+  testIds: string[];
+  z: Matrix;
+  testNarrow: Record<string, number>;
+  diff: Float64Array;
+}
+
+async function testScope(ctx: CellContext): Promise<TestScope> {
+  const taskIds = ctx.splits.test;
+  const taskSet = new Set(taskIds);
+  // The whole test split (every narrow accent), the task's test utterances first.
+  const extra = ctx.ids.filter((id) => ctx.info.get(id)?.split === "test" && !taskSet.has(id));
+  const testIds = [...taskIds, ...extra];
+  const z = await encodeSae(ctx.sae, uOf(ctx, testIds));
+  const diff = classMeanDifference(ctx);
+  const testNarrow: Record<string, number> = {};
+  for (const id of testIds) {
+    const a = ctx.info.get(id)?.narrow ?? "unknown";
+    testNarrow[a] = (testNarrow[a] ?? 0) + 1;
+  }
+  return { ctx, taskIds, taskSet, testIds, z, testNarrow, diff };
+}
+
+/** z_j of the i-th utterance of `testIds`. */
+type Activation = (i: number) => number;
+
+/** One latent's row of the dashboard. */
+function latentStats(
+  scope: TestScope,
+  j: number,
+  { bins, utterances }: { bins: number; utterances: number },
+): LatentStats {
+  const { ctx, z, testNarrow } = scope;
+  const coef = ctx.zProbe.coef;
+  const act: Activation = (i) => z.data[i * z.cols + j];
+  const { freq, mean, n, max } = classActivity(scope, act);
+  const top = topUtterances(scope, act, utterances);
+  const favours = coef[j] > 0 ? 1 : 0;
+  const labelled = top.filter((t) => t.label !== null);
+  const topNarrow: Record<string, number> = {};
+  for (const t of top) topNarrow[t.narrow] = (topNarrow[t.narrow] ?? 0) + 1;
+  const best = Object.entries(topNarrow).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  const byNarrow = Object.keys(testNarrow).sort().map((accent) => {
+    const rows = scope.testIds.flatMap((id, i) => (ctx.info.get(id)?.narrow === accent ? [i] : []));
+    return { accent, n: rows.length, freq: rows.filter((i) => act(i) > 0).length / rows.length };
+  });
+  return {
+    latent: j,
+    coef: coef[j],
+    favours,
+    freq: [freq[0] / Math.max(1, n[0]), freq[1] / Math.max(1, n[1])],
+    meanActivation: [mean[0] / Math.max(1, n[0]), mean[1] / Math.max(1, n[1])],
+    histogram: activationHistogram(scope, act, { bins, max }),
+    cosineClassMeans: cosine(decoderColumn(ctx, j), scope.diff),
+    top,
+    classPurity: labelled.length
+      ? labelled.filter((t) => t.label === favours).length / labelled.length
+      : null,
+    narrowPurity: best ? { accent: best[0], share: best[1] / top.length } : null,
+    topNarrow,
+    byNarrow,
+  };
+}
+
+/** Per class of the task's test utterances: count, active count and summed z_j; and the largest z_j. */
+function classActivity({ ctx, taskIds }: TestScope, act: Activation) {
+  const freq: [number, number] = [0, 0], mean: [number, number] = [0, 0], n: [number, number] = [0, 0];
+  let max = 0;
+  taskIds.forEach((id, i) => {
+    const c = ctx.splits.labels[id], a = act(i);
+    n[c]++;
+    mean[c] += a;
+    if (a > 0) freq[c]++;
+    max = Math.max(max, a);
+  });
+  return { freq, mean, n, max };
+}
+
+/** Equal bins from 0 to the largest activation (all zero: 0..1); inactive utterances count in bin 0. */
+function activationHistogram(
+  { ctx, taskIds }: TestScope,
+  act: Activation,
+  { bins, max }: { bins: number; max: number },
+): LatentStats["histogram"] {
+  const edges = Array.from({ length: bins + 1 }, (_, b) => (max > 0 ? (b * max) / bins : b / bins));
+  const counts: [number[], number[]] = [new Array(bins).fill(0), new Array(bins).fill(0)];
+  taskIds.forEach((id, i) => {
+    const a = act(i), c = ctx.splits.labels[id];
+    counts[c][a <= 0 || max <= 0 ? 0 : Math.min(bins - 1, Math.floor((a / max) * bins))]++;
+  });
+  return { edges, counts };
+}
+
+/** The `count` most active test utterances (z_j > 0; ties: earlier row first). */
+function topUtterances({ ctx, taskSet, testIds }: TestScope, act: Activation, count: number): TopUtterance[] {
+  const label = (id: string) => (taskSet.has(id) ? ctx.splits.labels[id] : null);
+  const order = testIds.map((_, i) => i).filter((i) => act(i) > 0).sort((a, b) => act(b) - act(a) || a - b);
+  return order.slice(0, count).map((i): TopUtterance => ({
+    id: testIds[i],
+    activation: act(i),
+    narrow: ctx.info.get(testIds[i])?.narrow ?? "unknown",
+    label: label(testIds[i]),
+  }));
 }

@@ -202,111 +202,38 @@ export function steerDecode(codec: Codec, e: Matrix, delta: ArrayLike<number>): 
 
 /** Runs a steering experiment on the source class's test utterances of a loaded cell. */
 export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<SteerResult> {
-  if (ctx.pooling !== "mean") {
-    throw new Error(`cell ${ctx.cellKey}: steering edits the mean of ê; this run pooled u as ${ctx.pooling}`);
-  }
-  if (!EDIT_KINDS.includes(opts.edit)) {
-    throw new Error(`unknown edit '${opts.edit}' (${EDIT_KINDS.join(", ")})`);
-  }
-  const source = opts.source ?? 0;
-  if (source !== 0 && source !== 1) throw new Error(`source class must be 0 or 1, got ${source}`);
+  const source = checkSteerRequest(ctx, opts);
   const target = 1 - source, seconds = opts.seconds ?? 4, seed = opts.seed ?? 0;
   const latents = editLatents(ctx, opts, source);
   const ids = ctx.splits.test.filter((id) => ctx.splits.labels[id] === source).slice(0, opts.utterances);
   if (ids.length === 0) throw new Error(`cell ${ctx.cellKey}: no test utterance of class ${source}`);
-  // Scales fixed before the loop: add uses the latent's largest test activation; toward the class-mean distance.
-  let alpha = opts.alpha ?? 1;
-  let towardStep: Float64Array | undefined;
-  if (opts.edit === "add" && opts.alpha === undefined) {
-    const zTest = await encodeSae(ctx.sae, uOf(ctx, ctx.splits.test));
-    alpha = 0;
-    for (let i = 0; i < zTest.rows; i++) alpha = Math.max(alpha, zTest.data[i * zTest.cols + latents[0]]);
-    if (alpha === 0) alpha = 1;
-  }
-  if (opts.edit === "toward") {
-    const dir = new Float64Array(ctx.sae.config.dIn), coef = ctx.zProbe.coef, sc = ctx.zProbe.scaler.scale;
-    const sign = target === 1 ? 1 : -1;
-    for (const j of latents) {
-      const col = decoderColumn(ctx, j);
-      for (let c = 0; c < dir.length; c++) dir[c] += (sign * coef[j] / sc[j]) * col[c];
-    }
-    const n = norm(dir);
-    if (n === 0) throw new Error(`cell ${ctx.cellKey}: the chosen latents give no direction`);
-    towardStep = dir.map((v) => (v / n) * norm(classMeanDifference(ctx)));
-  }
+  const scale = await editScale(ctx, { edit: opts.edit, alpha: opts.alpha, latents, target });
   const codec = await loadDecodingCodec(ctx, opts);
-  const utterances: UtteranceSteer[] = [];
-  const files: string[] = [];
   const wavDir = opts.outDir ? join(opts.outDir, "wav") : undefined;
   if (wavDir) await Deno.mkdir(wavDir, { recursive: true });
-  const progress = new Progress({
-    total: ids.length,
-    label: `steer ${opts.edit} ${ctx.codec}`,
-    unit: "utt",
-    quiet: opts.quiet,
-  });
+  let steered: { utterances: UtteranceSteer[]; files: string[] };
   try {
-    for (const [n, id] of ids.entries()) {
-      const info = ctx.info.get(id)!;
-      const audio = await loadAudio(info.path, { sampleRate: codec.sampleRate, maxSeconds: seconds });
-      const e = await codec.encode(audio);
-      const u = meanOverTime(e);
-      const z = (await encodeSae(ctx.sae, { rows: 1, cols: u.length, data: u })).data;
-      const delta = editDelta(ctx, opts.edit, latents, z, { alpha, towardStep });
-      const dn = norm(delta);
-      const rnd = randomDirection(delta.length, dn, new Rng(seed * 1000003 + n));
-      const deltas: Record<Condition, Float64Array> = {
-        none: new Float64Array(u.length),
-        edit: delta,
-        random: rnd,
-      };
-      const out = {} as Record<Condition, { audio: Float32Array; u: Float32Array }>;
-      for (const c of CONDITIONS) {
-        const steered = await steerDecode(codec, e, deltas[c]);
-        out[c] = { audio: steered, u: meanOverTime(await codec.encode(steered)) };
-      }
-      const along = (c: "edit" | "random") =>
-        dn > 0 ? dot(out[c].u.map((v, i) => v - out.none.u[i]), deltas[c]) / dn : 0;
-      const rec: UtteranceSteer = {
-        id,
-        narrow: info.narrow,
-        seconds: audio.length / codec.sampleRate,
-        deltaNorm: dn,
-        decisionOriginal: probeDecision(ctx.refProbe, u),
-        decision: {
-          none: probeDecision(ctx.refProbe, out.none.u),
-          edit: probeDecision(ctx.refProbe, out.edit.u),
-          random: probeDecision(ctx.refProbe, out.random.u),
-        },
-        along: { edit: along("edit"), random: along("random") },
-        lsd: {
-          edit: logSpectralDistance(out.edit.audio, out.none.audio),
-          random: logSpectralDistance(out.random.audio, out.none.audio),
-        },
-      };
-      if (wavDir) {
-        const safe = id.replace(/[^A-Za-z0-9._-]/g, "_");
-        rec.wavs = {} as Record<Condition, string>;
-        for (const c of CONDITIONS) {
-          const name = `${safe}.${c}.wav`;
-          await writeFileAtomic(join(wavDir, name), encodeWav([out[c].audio], codec.sampleRate));
-          rec.wavs[c] = `wav/${name}`;
-          files.push(join(wavDir, name));
-        }
-      }
-      utterances.push(rec);
-      progress.tick();
-    }
+    steered = await steerUtterances(ctx, codec, {
+      ids,
+      edit: opts.edit,
+      latents,
+      scale,
+      seconds,
+      seed,
+      wavDir,
+      quiet: opts.quiet,
+    });
   } finally {
     codec.dispose();
   }
+  const { utterances, files } = steered;
   const result: SteerResult = {
     cellKey: ctx.cellKey,
     codec: ctx.codec,
     task: ctx.task,
     edit: opts.edit,
     latents,
-    alpha: opts.edit === "ablate" ? null : alpha,
+    alpha: opts.edit === "ablate" ? null : scale.alpha,
     source,
     target,
     classes: ctx.classes,
@@ -318,6 +245,161 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
   if (opts.outDir) result.files.push(...await writeSteerFiles(opts.outDir, result));
   log(formatFlipTable(result), opts.quiet);
   return result;
+}
+
+/** Refuses a request steering cannot honour, before the codec loads; returns the source class. */
+function checkSteerRequest(ctx: CellContext, opts: SteerOptions): number {
+  if (ctx.pooling !== "mean") {
+    throw new Error(`cell ${ctx.cellKey}: steering edits the mean of ê; this run pooled u as ${ctx.pooling}`);
+  }
+  if (!EDIT_KINDS.includes(opts.edit)) {
+    throw new Error(`unknown edit '${opts.edit}' (${EDIT_KINDS.join(", ")})`);
+  }
+  const source = opts.source ?? 0;
+  if (source !== 0 && source !== 1) throw new Error(`source class must be 0 or 1, got ${source}`);
+  return source;
+}
+
+type EditScale = { alpha: number; towardStep?: Float64Array };
+
+/** Scales fixed before the loop: add uses the latent's largest test activation; toward the class-mean distance. */
+async function editScale(
+  ctx: CellContext,
+  { edit, alpha: given, latents, target }: {
+    edit: EditKind;
+    alpha?: number;
+    latents: number[];
+    target: number;
+  },
+): Promise<EditScale> {
+  let alpha = given ?? 1;
+  if (edit === "add" && given === undefined) {
+    const zTest = await encodeSae(ctx.sae, uOf(ctx, ctx.splits.test));
+    alpha = 0;
+    for (let i = 0; i < zTest.rows; i++) alpha = Math.max(alpha, zTest.data[i * zTest.cols + latents[0]]);
+    if (alpha === 0) alpha = 1;
+  }
+  return edit === "toward" ? { alpha, towardStep: towardStep(ctx, { latents, target }) } : { alpha };
+}
+
+/** The probe-weighted direction of the latents toward the target class, as long as the class-mean distance. */
+function towardStep(
+  ctx: CellContext,
+  { latents, target }: { latents: number[]; target: number },
+): Float64Array {
+  const dir = new Float64Array(ctx.sae.config.dIn), coef = ctx.zProbe.coef, sc = ctx.zProbe.scaler.scale;
+  const sign = target === 1 ? 1 : -1;
+  for (const j of latents) {
+    const col = decoderColumn(ctx, j);
+    for (let c = 0; c < dir.length; c++) dir[c] += (sign * coef[j] / sc[j]) * col[c];
+  }
+  const n = norm(dir);
+  if (n === 0) throw new Error(`cell ${ctx.cellKey}: the chosen latents give no direction`);
+  const distance = norm(classMeanDifference(ctx));
+  return dir.map((v) => (v / n) * distance);
+}
+
+interface SteerPlan {
+  ids: string[];
+  edit: EditKind;
+  latents: number[];
+  scale: EditScale;
+  seconds: number;
+  seed: number;
+  /** Where the WAVs go (none: not written). */
+  wavDir?: string;
+  quiet?: boolean;
+}
+
+/** Steers each utterance in turn (the codec stays loaded; the caller disposes it). */
+async function steerUtterances(
+  ctx: CellContext,
+  codec: Codec,
+  plan: SteerPlan,
+): Promise<{ utterances: UtteranceSteer[]; files: string[] }> {
+  const utterances: UtteranceSteer[] = [];
+  const files: string[] = [];
+  const progress = new Progress({
+    total: plan.ids.length,
+    label: `steer ${plan.edit} ${ctx.codec}`,
+    unit: "utt",
+    quiet: plan.quiet,
+  });
+  for (const [n, id] of plan.ids.entries()) {
+    const { rec, out } = await steerUtterance(ctx, codec, plan, { id, n });
+    if (plan.wavDir) {
+      rec.wavs = await writeConditionWavs(plan.wavDir, { id, out, sampleRate: codec.sampleRate, files });
+    }
+    utterances.push(rec);
+    progress.tick();
+  }
+  return { utterances, files };
+}
+
+type Decoded = Record<Condition, { audio: Float32Array; u: Float32Array }>;
+
+/** One utterance: its edit and random control decoded, re-encoded and judged by the reference probe. */
+async function steerUtterance(
+  ctx: CellContext,
+  codec: Codec,
+  plan: SteerPlan,
+  { id, n }: { id: string; n: number },
+): Promise<{ rec: UtteranceSteer; out: Decoded }> {
+  const info = ctx.info.get(id)!;
+  const audio = await loadAudio(info.path, { sampleRate: codec.sampleRate, maxSeconds: plan.seconds });
+  const e = await codec.encode(audio);
+  const u = meanOverTime(e);
+  const z = (await encodeSae(ctx.sae, { rows: 1, cols: u.length, data: u })).data;
+  const delta = editDelta(ctx, plan.edit, plan.latents, z, plan.scale);
+  const dn = norm(delta);
+  // A fresh generator per utterance (seed, position): its control does not depend on earlier draws.
+  const rnd = randomDirection(delta.length, dn, new Rng(plan.seed * 1000003 + n));
+  const deltas: Record<Condition, Float64Array> = {
+    none: new Float64Array(u.length),
+    edit: delta,
+    random: rnd,
+  };
+  const out = {} as Decoded;
+  for (const c of CONDITIONS) {
+    const steered = await steerDecode(codec, e, deltas[c]);
+    out[c] = { audio: steered, u: meanOverTime(await codec.encode(steered)) };
+  }
+  const along = (c: "edit" | "random") =>
+    dn > 0 ? dot(out[c].u.map((v, i) => v - out.none.u[i]), deltas[c]) / dn : 0;
+  const rec: UtteranceSteer = {
+    id,
+    narrow: info.narrow,
+    seconds: audio.length / codec.sampleRate,
+    deltaNorm: dn,
+    decisionOriginal: probeDecision(ctx.refProbe, u),
+    decision: {
+      none: probeDecision(ctx.refProbe, out.none.u),
+      edit: probeDecision(ctx.refProbe, out.edit.u),
+      random: probeDecision(ctx.refProbe, out.random.u),
+    },
+    along: { edit: along("edit"), random: along("random") },
+    lsd: {
+      edit: logSpectralDistance(out.edit.audio, out.none.audio),
+      random: logSpectralDistance(out.random.audio, out.none.audio),
+    },
+  };
+  return { rec, out };
+}
+
+/** Writes one WAV per condition (appending each path to `files`); returns the paths relative to the output. */
+async function writeConditionWavs(
+  wavDir: string,
+  { id, out, sampleRate, files }: { id: string; out: Decoded; sampleRate: number; files: string[] },
+): Promise<Record<Condition, string>> {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, "_");
+  const wavs = {} as Record<Condition, string>;
+  for (const c of CONDITIONS) {
+    const name = `${safe}.${c}.wav`;
+    await writeFileAtomic(join(wavDir, name), encodeWav([out[c].audio], sampleRate));
+    wavs[c] = `wav/${name}`;
+    files.push(join(wavDir, name));
+  }
+  return wavs;
 }
 
 /** The flip-rate table: per condition, flips to the target class with Wilson intervals, shifts and distances. */
