@@ -22,7 +22,10 @@ import { probeRowsOf } from "./task_data.ts";
 
 export interface PreparedDataset {
   dataset: ResolvedDataset;
+  /** The manifest the run reads (with an external test set: development + test rows, written by the run). */
   manifestPath: string;
+  /** The dataset's own manifest, before an external test set is added (what a resubmission prepares from). */
+  sourceManifestPath: string;
   manifest: pl.DataFrame;
   /** Every task the manifest supports (the planner's fact). */
   supported: TaskId[];
@@ -94,6 +97,7 @@ export async function prepareRunDataset(
     // What preparing found (e.g. SAA: layout, speakers left out, caveats) is shown, not only stored.
     if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
   }
+  const sourceManifestPath = manifestPath;
   if (ds.testManifest) {
     if (!workDir) throw new Error(`dataset '${ds.name}': an external testManifest needs the run's folder`);
     const dev = await readManifest(manifestPath, {
@@ -114,7 +118,7 @@ export async function prepareRunDataset(
     plan.testFold(plan.rows);
   }
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
-  return { dataset: ds, manifestPath, manifest, supported, testSet };
+  return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, testSet };
 }
 
 /** A dataset name as a folder name: anything but letters, digits, "-", "_" and "." becomes "_". */

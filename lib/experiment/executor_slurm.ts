@@ -125,16 +125,32 @@ export interface TaskStatus {
 
 export const DEFAULT_SHARD_SIZE = 500;
 
-/** The (dataset, codec) feature stores not complete yet for their manifests. */
+/**
+ * Manifests are prepared here, once, under the planner's resolved options; the tasks read them (never prepare)
+ * through the snapshot config, which names each dataset's own manifest (an external test set is added to it
+ * the same way by every process).
+ */
+async function prepareSubmission(config: RunConfig, opts: Locations & { quiet: boolean }) {
+  const prepared = await prepareRunDatasets(resolveDatasets(config), {
+    ...opts,
+    probe: config.probe,
+    workDir: config.outDir,
+  });
+  const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.sourceManifestPath }));
+  return { prepared, snapshot: { ...config, datasets } };
+}
+
+/** The (dataset, codec) feature stores not complete yet for the manifests the run reads. */
 async function incompleteStores(
   config: RunConfig,
+  prepared: PreparedDataset[],
 ): Promise<{ manifest: string; codec: string; store: string }[]> {
   const incomplete: { manifest: string; codec: string; store: string }[] = [];
-  for (const ds of config.datasets) {
+  for (const p of prepared) {
     for (const codec of config.codecs) {
-      const store = storeDirOf(config, ds.name, codec);
-      if (!(await storeComplete(store, ds.manifest!))) {
-        incomplete.push({ manifest: ds.manifest!, codec, store });
+      const store = storeDirOf(config, p.dataset.name, codec);
+      if (!(await storeComplete(store, p.manifestPath))) {
+        incomplete.push({ manifest: p.manifestPath, codec, store });
       }
     }
   }
@@ -207,18 +223,8 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
   if (why !== null && !opts.dryRun) throw new SlurmError(`cannot submit to Slurm: ${why}`);
   const previous = opts.dryRun ? null : await refuseWhileActive(config.outDir);
 
-  // Manifests are prepared here, once, under the planner's resolved options; the tasks read them (never
-  // prepare) through the snapshot config.
-  const prepared = await prepareRunDatasets(resolveDatasets(config), {
-    ...loc,
-    quiet,
-    probe: config.probe,
-    workDir: config.outDir,
-  });
-  const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.manifestPath }));
-  const snapshot: RunConfig = { ...config, datasets };
-
-  const incomplete = await incompleteStores(snapshot);
+  const { prepared, snapshot } = await prepareSubmission(config, { ...loc, quiet });
+  const incomplete = await incompleteStores(config, prepared);
   let cells: { id: string; key: string | null }[];
   let total: number;
   if (incomplete.length === 0) {
@@ -258,7 +264,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
     created: new Date().toISOString(),
     config: configPath,
     configHash: await sha256Hex(configBytes),
-    manifests: Object.fromEntries(datasets.map((d) => [d.name, d.manifest])),
+    manifests: Object.fromEntries(snapshot.datasets.map((d) => [d.name, d.manifest!])),
     checkpoints,
     extract,
     folds,
