@@ -8,6 +8,7 @@ import { locationsOf } from "../common/settings.ts";
 import { findDuplicateAudio } from "./duplicates.ts";
 import { manifestRows, readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
+import type { SplitFractions } from "./split.ts";
 import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
 import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
 import { SAA_ARCHIVE_URL, SAA_ENV_VAR } from "./saa_source.ts";
@@ -78,7 +79,8 @@ const prepare: Command = {
   summary:
     "prepare a dataset's manifest (fsdd, saa, synthetic, or a user CSV) and print counts per split and label",
   usage:
-    "fsdd [--source DIR] | saa [--source DIR --seed N --out DIR] | synthetic [--out DIR --seed N ...] | " +
+    "fsdd [--source DIR] | saa [--source DIR --seed N --split-fractions T,V,S --test-speakers LIST|FILE " +
+    "--out DIR] | synthetic [--out DIR --seed N ...] | " +
     "user --csv FILE [--out DIR]",
   flags: {
     source: {
@@ -111,6 +113,14 @@ const prepare: Command = {
       description: "synthetic: parallel espeak-ng processes",
       default: String(SYNTHETIC_DEFAULTS.workers),
     },
+    "split-fractions": stringFlag(
+      "saa: shares of speakers in train,validation,test (stratified by narrow accent)",
+      { defaultText: "0.5,0.25,0.25" },
+    ),
+    "test-speakers": stringFlag(
+      "saa: speakers pinned to the test split: a comma-separated list, or a file with one speaker id per " +
+        "line (the rest split between train and validation)",
+    ),
     force: booleanFlag("synthetic: regenerate even if already prepared"),
     "allow-duplicate-audio": {
       type: "boolean",
@@ -147,6 +157,7 @@ const prepare: Command = {
       speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
       utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
       workers: num(flags, "workers", SYNTHETIC_DEFAULTS.workers, LIMITS.workers),
+      ...(await splitFlags(flags, which)),
     });
     const duplicates = await findDuplicateAudio(manifestRows(manifest));
     const summary = summarizeManifest(manifest, manifestPath, duplicates.withinSplit);
@@ -157,5 +168,37 @@ const prepare: Command = {
     return { ...summary, ...(report ? { report } : {}), seconds: Number(seconds.toFixed(2)) };
   },
 };
+
+/** `--split-fractions T,V,S` and `--test-speakers LIST|FILE` (SAA only), checked before any work. */
+export async function splitFlags(
+  flags: Record<string, unknown>,
+  dataset: string,
+): Promise<{ splitFractions?: SplitFractions; testSpeakers?: string[] }> {
+  const out: { splitFractions?: SplitFractions; testSpeakers?: string[] } = {};
+  for (const f of ["split-fractions", "test-speakers"]) {
+    if (flags[f] !== undefined && dataset !== "saa") throw new UsageError(`--${f} applies to saa only`);
+  }
+  if (typeof flags["split-fractions"] === "string") {
+    const parts = flags["split-fractions"].split(",").map((v) => Number(v.trim()));
+    if (
+      parts.length !== 3 || parts.some((v) => !Number.isFinite(v) || v < 0) ||
+      Math.abs(parts[0] + parts[1] + parts[2] - 1) > 1e-9
+    ) {
+      throw new UsageError(
+        `--split-fractions: three non-negative numbers train,validation,test summing to 1, got "${
+          flags["split-fractions"]
+        }"`,
+      );
+    }
+    out.splitFractions = { train: parts[0], validation: parts[1], test: parts[2] };
+  }
+  if (typeof flags["test-speakers"] === "string") {
+    const v = flags["test-speakers"];
+    const text = (await exists(v)) ? await Deno.readTextFile(v) : v.replaceAll(",", "\n");
+    out.testSpeakers = text.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
+    if (out.testSpeakers.length === 0) throw new UsageError(`--test-speakers: no speaker ids in "${v}"`);
+  }
+  return out;
+}
 
 export const commands: Command[] = [list, prepare];

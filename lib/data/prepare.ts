@@ -6,6 +6,8 @@ import { fsddRows, locateFsdd } from "./fsdd.ts";
 import { formatSaaReport, readSaaSource, saaRows } from "./saa.ts";
 import { locateSaa } from "./saa_source.ts";
 import { readManifest, writeManifest } from "./manifest.ts";
+import { hashJson } from "../common/hash.ts";
+import type { SplitFractions } from "./split.ts";
 import { generateSynthetic, type SyntheticOptions } from "./synthetic.ts";
 import { prepareUser } from "./user.ts";
 
@@ -16,6 +18,10 @@ export interface PrepareOptions extends SyntheticOptions, Locations {
   offline?: boolean;
   /** Accept the same audio content in two splits (leakage; refused by default). */
   allowDuplicateAudio?: boolean;
+  /** SAA: speaker split fractions { train, validation, test } (default 0.5 / 0.25 / 0.25). */
+  splitFractions?: SplitFractions;
+  /** SAA: speakers pinned to the test split (the rest split between train and validation). */
+  testSpeakers?: string[];
 }
 
 export const BUILTIN_DATASETS = ["fsdd", "saa", "synthetic"] as const;
@@ -49,9 +55,13 @@ export async function prepareDataset(
   } else if (name === "saa") {
     const dir = await locateSaa({ ...locate, source: opts.source, offline: opts.offline, quiet: opts.quiet });
     const seed = opts.seed ?? 0;
-    const folder = seed === 0 ? "saa" : `saa-seed${seed}`;
+    const split = { fractions: opts.splitFractions, testSpeakers: opts.testSpeakers };
+    // A manifest's folder names every setting that changes its rows, so two settings never share one.
+    const custom = split.fractions || split.testSpeakers;
+    const folder = (seed === 0 ? "saa" : `saa-seed${seed}`) +
+      (custom ? `-split${(await hashJson(split)).slice(0, 10)}` : "");
     manifestPath = join(resolve(opts.out ?? join(datasetsRoot(opts), folder)), "manifest.csv");
-    const prepared = saaRows(await readSaaSource(dir), seed);
+    const prepared = saaRows(await readSaaSource(dir), seed, split);
     await writeManifest(manifestPath, prepared.rows, { duplicateAudio });
     report = formatSaaReport(prepared);
   } else if (name === "synthetic") {

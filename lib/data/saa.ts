@@ -16,7 +16,7 @@ import { parseCsvRecords } from "../formats/csv.ts";
 import { exists } from "../common/fs.ts";
 import type { ManifestRow } from "./manifest.ts";
 import { labelSpeaker } from "./saa_labels.ts";
-import { DEFAULT_SPLIT_FRACTIONS, stratifiedSplit } from "./split.ts";
+import { DEFAULT_SPLIT_FRACTIONS, type SplitFractions, stratifiedSplit } from "./split.ts";
 import { broadOf } from "./taxonomy.ts";
 
 export const SAA_LICENCE = "CC BY-NC-SA 2.0 (non-commercial, share-alike, attribution)";
@@ -245,8 +245,19 @@ export interface SaaPrepared {
   skipped: Record<string, number>;
 }
 
+/** How SAA speakers are split: fractions per split (stratified by narrow accent), or a fixed test list. */
+export interface SaaSplitOptions {
+  /** Shares of speakers in train / validation / test (default DEFAULT_SPLIT_FRACTIONS: 0.5 / 0.25 / 0.25). */
+  fractions?: SplitFractions;
+  /**
+   * Speakers pinned to the test split; every other speaker is split between train and validation in the
+   * proportion of `fractions` (stratified as usual). Unknown speaker ids are an error naming them.
+   */
+  testSpeakers?: readonly string[];
+}
+
 /** Labels and splits the recordings of a source into manifest rows (paths absolute). */
-export function saaRows(source: SaaSource, seed: number): SaaPrepared {
+export function saaRows(source: SaaSource, seed: number, splitOptions: SaaSplitOptions = {}): SaaPrepared {
   const labelled: { rec: SaaRecording; narrow: string; country: string }[] = [];
   const unknown = new Map<string, SaaUnlabelled>();
   const inferred: Record<string, number> = {};
@@ -264,10 +275,10 @@ export function saaRows(source: SaaSource, seed: number): SaaPrepared {
     }
     labelled.push({ rec, narrow: label.narrow, country: label.birthplace?.country ?? "" });
   }
-  const split = stratifiedSplit(
+  const split = saaSplit(
     labelled.map((l) => ({ id: l.rec.speakerId, stratum: l.narrow })),
     seed,
-    DEFAULT_SPLIT_FRACTIONS,
+    splitOptions,
   );
   const rows = labelled.map(({ rec, narrow, country }) =>
     ({
@@ -287,6 +298,34 @@ export function saaRows(source: SaaSource, seed: number): SaaPrepared {
     b.speakers.length - a.speakers.length || (a.key < b.key ? -1 : 1)
   );
   return { rows, layout: source.layout, dir: source.dir, unlabelled, inferred, skipped: source.skipped };
+}
+
+/** The split of every labelled speaker under the options (see SaaSplitOptions). */
+export function saaSplit(
+  speakers: { id: string; stratum: string }[],
+  seed: number,
+  opts: SaaSplitOptions,
+): Map<string, "train" | "validation" | "test"> {
+  const fractions = opts.fractions ?? DEFAULT_SPLIT_FRACTIONS;
+  if (!opts.testSpeakers) return stratifiedSplit(speakers, seed, fractions);
+  const known = new Set(speakers.map((s) => s.id));
+  const pinned = new Set(opts.testSpeakers.map((s) => s.trim()));
+  const unknown = [...pinned].filter((s) => !known.has(s));
+  if (unknown.length > 0) {
+    throw new Error(
+      `testSpeakers: ${unknown.length} speaker id(s) not among the labelled SAA speakers: ` +
+        `${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`,
+    );
+  }
+  const dev = fractions.train + fractions.validation;
+  if (!(dev > 0)) throw new Error(`split fractions: train + validation must be > 0 with testSpeakers`);
+  const out = stratifiedSplit(speakers.filter((s) => !pinned.has(s.id)), seed, {
+    train: fractions.train / dev,
+    validation: fractions.validation / dev,
+    test: 0,
+  });
+  for (const s of pinned) out.set(s, "test");
+  return out;
 }
 
 /** The preparer's report: layout, counts, unlabelled speakers (each country/language with its count), caveat. */
