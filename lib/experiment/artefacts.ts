@@ -74,8 +74,8 @@ export function artefactDir(cellsDir: string, cellKey: string): string {
 }
 
 /** True when the folder holds every file a complete write leaves (the model only for SAE cells). */
-export async function hasArtefacts(dir: string, withModel: boolean): Promise<boolean> {
-  const files = [PROBES_FILE, SPLITS_FILE, ...(withModel ? [MODEL_FILE] : [])];
+export async function hasArtefacts(dir: string, opts: { withModel: boolean }): Promise<boolean> {
+  const files = [PROBES_FILE, SPLITS_FILE, ...(opts.withModel ? [MODEL_FILE] : [])];
   for (const f of files) if (!(await exists(join(dir, f)))) return false;
   return true;
 }

@@ -55,10 +55,14 @@ export async function referenceKey(
 }
 
 /** Whether a cell is stored (with its artefact folder when checkpoints are kept). */
-export async function isCached(cellsDir: string, key: string, keep: boolean): Promise<boolean> {
+export async function isCached(
+  cellsDir: string,
+  key: string,
+  opts: { checkpoints: boolean },
+): Promise<boolean> {
   // With checkpoints on, a cell cached without its folder (`--no-checkpoints`) is recomputed.
   return await exists(join(cellsDir, `${key}.json`)) &&
-    (!keep || await hasArtefacts(artefactDir(cellsDir, key), true));
+    (!opts.checkpoints || await hasArtefacts(artefactDir(cellsDir, key), { withModel: true }));
 }
 
 /** The fields a cached cell's JSON must hold. */

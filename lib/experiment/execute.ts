@@ -34,7 +34,7 @@ export async function computeCells(
 ): Promise<number> {
   const keep = opts.checkpoints ?? true;
   const todo: KeyedCell[] = [];
-  for (const c of cells) if (!(await isCached(cellsDir, c.key, keep))) todo.push(c);
+  for (const c of cells) if (!(await isCached(cellsDir, c.key, { checkpoints: keep }))) todo.push(c);
   const progress = new Progress({
     label: opts.label ?? "grid cells",
     total: cells.length,
@@ -73,13 +73,16 @@ export async function computeCells(
 export async function computeReferences(
   cellsDir: string,
   tasks: KeyedTask[],
-  checkpoints: boolean,
+  opts: { checkpoints: boolean },
 ): Promise<Map<KeyedTask, RefOutcome>> {
   const refs = new Map<KeyedTask, RefOutcome>();
   for (const t of tasks) {
     const path = join(cellsDir, `${t.refKey}.json`);
     const dir = artefactDir(cellsDir, t.refKey);
-    if (checkpoints && !(await hasArtefacts(dir, false))) await Deno.remove(path).catch(() => {});
+    const { checkpoints } = opts;
+    if (checkpoints && !(await hasArtefacts(dir, { withModel: false }))) {
+      await Deno.remove(path).catch(() => {});
+    }
     const { value } = await cachedJson(path, REF_FIELDS, async () => {
       const { outcome, probes } = computeReference(t.data.data, t.data.probe);
       if (checkpoints) await writeArtefacts(dir, { probes, splits: t.data.splits });

@@ -124,7 +124,12 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   for (const cell of cells) {
     const task = tasks.get(taskKey(cell.dataset, cell.codec, cell.task))!;
     const key = await cellCacheKey(versions.cell, task.data.dataHash, cell);
-    keyed.push({ cell, task, key, cached: await isCached(cellsDir, key, checkpoints ?? true) });
+    keyed.push({
+      cell,
+      task,
+      key,
+      cached: await isCached(cellsDir, key, { checkpoints: checkpoints ?? true }),
+    });
   }
   return { versions, datasets, tasks: [...tasks.values()], cells: keyed, excluded, extractSeconds };
 }

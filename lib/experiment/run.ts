@@ -118,7 +118,7 @@ async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> 
       k: cell.k,
       dZ: cell.dZ,
       key,
-      cached: key !== null && await isCached(cellsDir, key, opts.checkpoints ?? true),
+      cached: key !== null && await isCached(cellsDir, key, { checkpoints: opts.checkpoints ?? true }),
     });
   }
   const nCached = planned.filter((p) => p.cached).length;

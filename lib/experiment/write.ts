@@ -60,7 +60,7 @@ export async function writeGrid(config: RunConfig, plan: GridPlan, run: WriteOpt
         missing.slice(0, 5).map((c) => cellId(c.cell)).join(", ") + (missing.length > 5 ? ", ..." : ""),
     );
   }
-  const refs = await computeReferences(cellsDir, plan.tasks, run.checkpoints ?? true);
+  const refs = await computeReferences(cellsDir, plan.tasks, { checkpoints: run.checkpoints ?? true });
   const outcomes = new Map<string, CellOutcome>();
   for (const c of plan.cells) {
     outcomes.set(c.key, await readCachedOutcome<CellOutcome>(join(cellsDir, `${c.key}.json`), CELL_FIELDS));
