@@ -128,10 +128,12 @@ export function validate(spec: Spec, value: unknown, path: string, ctx: Validate
           return validate(v, value, path, ctx);
         } catch (e) {
           if (!(e instanceof SchemaError)) throw e;
-          // An object that reached an object variant's own checks has the more precise message.
+          // An object that reached an object variant's own checks (a string, an enum's) has the more
+          // precise message.
           if (v.type === "object" && value && typeof value === "object" && !Array.isArray(value)) {
             objectProblem = e;
           }
+          if (v.type === "string" && typeof value === "string") objectProblem ??= e;
         }
       }
       if (objectProblem) throw objectProblem;

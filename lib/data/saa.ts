@@ -47,6 +47,8 @@ export interface SaaRecording {
   birthplace?: string;
   sex?: string;
   age?: string;
+  /** Age at which the speaker started learning English (L2 speakers; absent where unknown). */
+  ageOfEnglishOnset?: string;
 }
 
 export interface SaaSource {
@@ -120,6 +122,7 @@ async function readMirror(dir: string): Promise<SaaSource> {
         birthplace: r?.birth_place,
         sex: r?.sex,
         age: r?.age,
+        ageOfEnglishOnset: r?.age_of_english_onset,
       });
     }
   }
@@ -166,6 +169,7 @@ async function readKaggle(dir: string): Promise<SaaSource> {
         birthplace: r.birthplace || r.country,
         sex: r.sex,
         age: r.age,
+        ageOfEnglishOnset: r.age_of_english_onset ?? r.age_onset,
       });
     }
   }
@@ -291,13 +295,25 @@ export function saaRows(source: SaaSource, seed: number, splitOptions: SaaSplitO
       split: split.get(rec.speakerId)!,
       l1: rec.nativeLanguage.split("\n")[0].trim().toLowerCase(),
       birth_country: country,
-      gender: rec.sex ?? "",
+      gender: (rec.sex ?? "").trim().toLowerCase(),
+      // Years, as written in the metadata ("26", "13.0"); empty where unknown (the mirror has them for the
+      // english, arabic and mandarin folders only).
+      age: yearsOf(rec.age),
+      age_of_english_onset: yearsOf(rec.ageOfEnglishOnset),
     }) as ManifestRow
   );
   const unlabelled = [...unknown.values()].sort((a, b) =>
     b.speakers.length - a.speakers.length || (a.key < b.key ? -1 : 1)
   );
   return { rows, layout: source.layout, dir: source.dir, unlabelled, inferred, skipped: source.skipped };
+}
+
+/** A metadata age as whole years ("26", "13.0" → "26", "13"), or "" when absent or not a number. */
+export function yearsOf(value: string | undefined): string {
+  const v = Number(String(value ?? "").replace(/,\s*$/, "").trim());
+  return String(value ?? "").trim() !== "" && Number.isFinite(v) && v >= 0 && v < 130
+    ? String(Math.round(v))
+    : "";
 }
 
 /** The split of every labelled speaker under the options (see SaaSplitOptions). */

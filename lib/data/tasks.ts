@@ -1,50 +1,59 @@
 /**
- * The paper's two binary accent tasks (Sec. 3.1), as functions of a manifest:
+ * Binary tasks as functions of a manifest. The paper's two accent tasks (Sec. 3.1):
  *   us-vs-uk:        North America = 0; British Isles except Irish = 1; everything else dropped.
  *   us-vs-non-us-uk: North America = 0; everything outside North America and the British Isles = 1.
+ * and tasks a run config defines from any manifest column (`columnTask`, e.g. sex from `gender`): the
+ * `negative` values are class 0, the `positive` ones class 1, a recording with another or no value is left
+ * out of that task (counted: `columnTaskReport`).
  * The manifest's validation split is divided evenly into two non-overlapping, deterministic halves:
  * val1 monitors SAE training, val2 trains the probes; train fits the SAE; test is test.
  */
 import type pl from "nodejs-polars";
 import { type ManifestRow, manifestRows } from "./manifest.ts";
-import { type BroadLabel, NARROW_TO_BROAD } from "./taxonomy.ts";
 
-export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
+export {
+  type AccentTaskId,
+  columnTask,
+  type ColumnTaskDefinition,
+  TASK_IDS,
+  type TaskId,
+  type TaskRef,
+  TASKS,
+  type TaskSpec,
+  taskSpec,
+} from "./task_specs.ts";
+import { type TaskRef, type TaskSpec, taskSpec } from "./task_specs.ts";
 
-export interface TaskSpec {
-  id: TaskId;
-  title: string;
-  /** Names of class 0 and class 1. */
-  classes: [string, string];
-  /** The label of an utterance with this narrow accent label, or null when the task drops it. */
-  label(accentNarrow: string): 0 | 1 | null;
+/**
+ * Checks a column task against a manifest before any work: the column exists and every value the task names
+ * occurs; returns how many recordings it leaves out (no value, or a value in neither class) for the caller
+ * to report — never silently.
+ */
+export function columnTaskReport(
+  manifest: pl.DataFrame,
+  spec: TaskSpec,
+  where: string,
+): { leftOut: number; values: string[] } {
+  if (!manifest.columns.includes(spec.column)) {
+    throw new Error(
+      `${where}: task '${spec.id}' reads column '${spec.column}', which the manifest does not have ` +
+        `(columns: ${manifest.columns.join(", ")})`,
+    );
+  }
+  const values = manifest.getColumn(spec.column).toArray().map((v: unknown) => String(v ?? "").trim());
+  const present = [...new Set(values)].filter((v) => v !== "").sort();
+  for (const [cls, name] of spec.classes.entries()) {
+    for (const v of name.split("/")) {
+      if (!present.includes(v)) {
+        throw new Error(
+          `${where}: task '${spec.id}': value "${v}" (class ${cls}) never occurs in column '${spec.column}' ` +
+            `(values: ${present.slice(0, 12).join(", ")}${present.length > 12 ? ", …" : ""})`,
+        );
+      }
+    }
+  }
+  return { leftOut: values.filter((v) => spec.label(v) === null).length, values: present };
 }
-
-/** A task whose label follows from the utterance's broad accent (and, for exceptions, its narrow one). */
-function taskOfAccents(
-  id: TaskId,
-  title: string,
-  classes: [string, string],
-  labelOf: (broad: BroadLabel | undefined, narrow: string) => 0 | 1 | null,
-): TaskSpec {
-  return { id, title, classes, label: (narrow) => labelOf(NARROW_TO_BROAD[narrow], narrow) };
-}
-
-export const TASKS: Record<TaskId, TaskSpec> = {
-  "us-vs-uk": taskOfAccents("us-vs-uk", "US vs UK", ["US", "UK"], (broad, narrow) => {
-    if (broad === "North America") return 0;
-    if (broad === "British Isles" && narrow !== "Irish") return 1;
-    return null;
-  }),
-  "us-vs-non-us-uk": taskOfAccents(
-    "us-vs-non-us-uk",
-    "US vs Non-US-UK",
-    ["US", "Non-US-UK"],
-    (broad) => broad === "North America" ? 0 : broad === "Other" ? 1 : null,
-  ),
-};
-
-export const TASK_IDS = Object.keys(TASKS) as TaskId[];
 
 export interface TaskRow {
   utterance_id: string;
@@ -61,12 +70,6 @@ export interface TaskSplits {
   /** Second half of validation: trains the probes. */
   val2: TaskRow[];
   test: TaskRow[];
-}
-
-export function taskSpec(task: string): TaskSpec {
-  const spec = TASKS[task as TaskId];
-  if (!spec) throw new Error(`unknown task ${JSON.stringify(task)} (known: ${TASK_IDS.join(", ")})`);
-  return spec;
 }
 
 /** FNV-1a: a small, stable string hash, so the validation halves do not depend on row order. */
@@ -100,7 +103,7 @@ function taskRows(rows: ManifestRow[], spec: TaskSpec, split: string): TaskRow[]
   const out: TaskRow[] = [];
   for (const r of rows) {
     if (r.split !== split) continue;
-    const label = spec.label(r.accent_narrow);
+    const label = spec.label(String((r as unknown as Record<string, unknown>)[spec.column] ?? ""));
     if (label === null) continue;
     out.push({ utterance_id: r.utterance_id, path: r.path, speaker_id: r.speaker_id, label });
   }
@@ -108,7 +111,7 @@ function taskRows(rows: ManifestRow[], spec: TaskSpec, split: string): TaskRow[]
 }
 
 /** The task's rows per split: train, val1/val2 (validation halves), test. */
-export function taskSplits(manifest: pl.DataFrame, task: TaskId): TaskSplits {
+export function taskSplits(manifest: pl.DataFrame, task: TaskRef): TaskSplits {
   const spec = taskSpec(task);
   const rows = manifestRows(manifest);
   const { val1, val2 } = validationHalves(taskRows(rows, spec, "validation"));
@@ -119,7 +122,7 @@ export function taskSplits(manifest: pl.DataFrame, task: TaskId): TaskSplits {
  * Whether the task can be run on this manifest: train is non-empty, and the probe's training half (val2)
  * and the test split each contain both classes.
  */
-export function taskApplies(manifest: pl.DataFrame, task: TaskId): boolean {
+export function taskApplies(manifest: pl.DataFrame, task: TaskRef): boolean {
   const s = taskSplits(manifest, task);
   const both = (rows: TaskRow[]) => rows.some((r) => r.label === 0) && rows.some((r) => r.label === 1);
   return s.train.length > 0 && both(s.val2) && both(s.test);
@@ -147,7 +150,7 @@ function balance(rows: TaskRow[]): ClassBalance {
 }
 
 /** Class balance of every split of a task. */
-export function taskBalance(manifest: pl.DataFrame, task: TaskId): Record<keyof TaskSplits, ClassBalance> {
+export function taskBalance(manifest: pl.DataFrame, task: TaskRef): Record<keyof TaskSplits, ClassBalance> {
   const s = taskSplits(manifest, task);
   return { train: balance(s.train), val1: balance(s.val1), val2: balance(s.val2), test: balance(s.test) };
 }

@@ -8,7 +8,7 @@ import { type FlagSpec, num, stringFlag, UsageError } from "../common/cli.ts";
 import { dirname, join, resolve } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
-import { manifestRows, readManifest, TASKS } from "../data/mod.ts";
+import { type AccentTaskId, columnTask, manifestRows, readManifest, TASKS } from "../data/mod.ts";
 import { readMergedView, type StoredRow } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
@@ -186,7 +186,7 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     f1: Number(row.f1),
     f1Ref: Number(row.f1_ref),
     chosenBy: row.chosenBy,
-    classes: TASKS[task]?.classes ?? ["class 0", "class 1"],
+    classes: classesOf(task, config),
     sae: model,
     zProbe: z.probe,
     zProbeName: z.name,
@@ -236,6 +236,13 @@ async function loadCellArtefacts(
 }
 
 /** The run's saved config (none: defaults) and its feature store root (relative to run_config.json). */
+/** A task's class names: the accent tasks', or a column task's values from the run's config. */
+function classesOf(task: TaskId, config: Partial<RunConfig>): [string, string] {
+  const column = (config.tasks ?? []).find((t) => typeof t === "object" && t.name === task);
+  if (column && typeof column === "object") return columnTask(column).classes;
+  return TASKS[task as AccentTaskId]?.classes ?? ["class 0", "class 1"];
+}
+
 async function readRunSettings(
   outDir: string,
 ): Promise<{ config: Partial<RunConfig>; featureRoot: string }> {

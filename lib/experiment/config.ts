@@ -6,13 +6,19 @@
  */
 import { dirname, resolve } from "node:path";
 import { readJson } from "../common/fs.ts";
+import { columnTask, type ColumnTaskDefinition, TASKS, type TaskSpec } from "../data/task_specs.ts";
 import { LIMITS } from "../common/limits.ts";
 import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
 // The schedule's constants only (not lib/sae/mod.ts, which loads the compute engines).
 import { CONVERGENCE_DEFAULTS, type ConvergenceRule, CONVERGENT_LR, defaultLr } from "../sae/convergence.ts";
 import { PAPER_LR, PAPER_Q, PAPER_S } from "../sae/paper.ts";
 
-export type TaskId = "us-vs-uk" | "us-vs-non-us-uk";
+/** A task's name: one of the paper's accent tasks, or a column task the run config defines. */
+export type TaskId = string;
+/** The paper's two accent tasks. */
+export type AccentTaskId = "us-vs-uk" | "us-vs-non-us-uk";
+/** A run-config task: an accent task's id, or a task defined from a manifest column. */
+export type TaskEntry = AccentTaskId | ColumnTaskDefinition;
 export type FeatureKind = "z" | "z_pos" | "z_mag";
 /** How u is pooled from ê over time: the paper's mean, or statistics pooling [mean, std] (d doubles). */
 export type Pooling = "mean" | "mean+std";
@@ -42,7 +48,7 @@ export interface ProbeConfig {
   permutations: number;
 }
 
-export const TASK_IDS: TaskId[] = ["us-vs-uk", "us-vs-non-us-uk"];
+export const TASK_IDS: AccentTaskId[] = ["us-vs-uk", "us-vs-non-us-uk"];
 export const FEATURE_KINDS: FeatureKind[] = ["z", "z_pos", "z_mag"];
 
 export interface DatasetConfig {
@@ -59,7 +65,7 @@ export interface DatasetConfig {
   source?: string;
   /** Options passed to the dataset's preparer (e.g. synthetic corpus size). */
   options?: Record<string, unknown>;
-  /** Tasks to run on this dataset; default: every task in the run that the dataset supports. */
+  /** Names of the run's tasks to run on this dataset; default: every task in the run that it supports. */
   tasks?: TaskId[];
   /** Accept the same audio content in two splits (leakage; refused by default). */
   allowDuplicateAudio?: boolean;
@@ -84,7 +90,7 @@ export interface RunConfig {
   name: string;
   datasets: DatasetConfig[];
   codecs: string[];
-  tasks: TaskId[];
+  tasks: TaskEntry[];
   grid: { q: number[]; s: number[] };
   epochs: EpochsRule;
   seeds: number[];
@@ -108,12 +114,29 @@ const num = (rule: (typeof LIMITS)[keyof typeof LIMITS], extra: Partial<Spec> = 
   ({ type: "number", rule, ...extra }) as Spec;
 const numList = (rule: (typeof LIMITS)[keyof typeof LIMITS], extra: Partial<Spec> = {}): Spec =>
   ({ type: "array", items: num(rule), minItems: 1, unique: true, ...extra }) as Spec;
-const taskList: Spec = {
-  type: "array",
-  items: { type: "string", enum: TASK_IDS },
-  minItems: 1,
-  unique: true,
+const valueList: Spec = {
+  type: "oneOf",
+  variants: [{ type: "string" }, { type: "array", items: { type: "string" }, minItems: 1, unique: true }],
 };
+/** A run-level task: an accent task's id, or a binary task read from a manifest column. */
+const taskEntry: Spec = {
+  type: "oneOf",
+  variants: [
+    { type: "string", enum: TASK_IDS },
+    {
+      type: "object",
+      description: 'a task from a manifest column, e.g. {"name": "sex", "column": "gender", "positive": ' +
+        '"female", "negative": "male"}; recordings with another or no value are left out of it (counted)',
+      fields: {
+        name: { type: "string", required: true, description: "the task's name in results and reports" },
+        column: { type: "string", required: true, description: "the manifest column holding the label" },
+        positive: { ...valueList, required: true, description: "value(s) of class 1" },
+        negative: { ...valueList, required: true, description: "value(s) of class 0" },
+      },
+    },
+  ],
+};
+const taskList: Spec = { type: "array", items: taskEntry, minItems: 1 };
 
 /** The run-config table: every key, its type and constraints, its default. */
 export const RUN_CONFIG_SPEC: Spec = {
@@ -145,7 +168,13 @@ export const RUN_CONFIG_SPEC: Spec = {
           },
           source: { type: "path", description: "local copy of the dataset's files" },
           options: { type: "object", fields: {}, freeForm: true, description: "options for the preparer" },
-          tasks: { ...taskList, description: "tasks on this dataset (default: every task it supports)" },
+          tasks: {
+            type: "array",
+            items: { type: "string" },
+            minItems: 1,
+            unique: true,
+            description: "names of the run's tasks to run on this dataset (default: every task it supports)",
+          },
           allowDuplicateAudio: {
             type: "boolean",
             description: "accept the same audio in two splits (leakage)",
@@ -161,7 +190,11 @@ export const RUN_CONFIG_SPEC: Spec = {
       items: { type: "string" },
       description: "codec ids, e.g. lyra-6kbps",
     },
-    tasks: { ...taskList, default: TASK_IDS, description: "binary accent tasks" },
+    tasks: {
+      ...taskList,
+      default: TASK_IDS,
+      description: "binary tasks: the paper's accent tasks by id, and tasks from manifest columns",
+    },
     grid: {
       type: "object",
       description: "SAE grid: latent ratio q × relative sparsity s",
@@ -280,6 +313,18 @@ export const RUN_CONFIG_SPEC: Spec = {
   },
 };
 
+/** A run-config task's name. */
+export function taskName(t: TaskEntry): TaskId {
+  return typeof t === "string" ? t : t.name;
+}
+
+/** The spec of every task a run can use by name: its own tasks, and the built-in accent tasks. */
+export function taskSpecs(config: RunConfig): Map<TaskId, TaskSpec> {
+  const out = new Map<TaskId, TaskSpec>(TASK_IDS.map((id) => [id, TASKS[id]]));
+  for (const t of config.tasks) if (typeof t === "object") out.set(t.name, columnTask(t));
+  return out;
+}
+
 /** The JSON Schema published at docs/run-config.schema.json (generated; a test keeps the file in sync). */
 export function runConfigJsonSchema(): Record<string, unknown> {
   return {
@@ -340,6 +385,32 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   }
   if (conv && conv.window < conv.evalEvery) {
     fail(source, `epochs.convergent.window (${conv.window}) must be ≥ evalEvery (${conv.evalEvery})`);
+  }
+  const taskNames = config.tasks.map(taskName);
+  const dupTask = taskNames.find((n, i) => taskNames.indexOf(n) !== i);
+  if (dupTask) fail(source, `tasks: '${dupTask}' appears twice (task names must be unique)`);
+  for (const t of config.tasks) {
+    if (typeof t === "object") {
+      if ((TASK_IDS as string[]).includes(t.name)) {
+        fail(source, `tasks: '${t.name}' is a built-in task's name`);
+      }
+      try {
+        columnTask(t);
+      } catch (e) {
+        fail(source, `tasks: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const [i, d] of config.datasets.entries()) {
+    const unknown = (d.tasks ?? []).find((t) =>
+      !taskNames.includes(t) && !(TASK_IDS as string[]).includes(t)
+    );
+    if (unknown) {
+      fail(
+        source,
+        `datasets[${i}].tasks: '${unknown}' is not a task of the run (tasks: ${taskNames.join(", ")})`,
+      );
+    }
   }
   const names = config.datasets.map((d) => d.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);

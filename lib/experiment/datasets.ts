@@ -9,14 +9,16 @@ import { basename, join, resolve } from "node:path";
 import { log } from "../common/progress.ts";
 import type { Locations } from "../common/settings.ts";
 import {
+  columnTaskReport,
   manifestRows,
   prepareDataset,
   readManifest,
   taskApplies,
+  type TaskSpec,
   taskSplits,
   writeManifest,
 } from "../data/mod.ts";
-import { type ProbeConfig, TASK_IDS, type TaskId } from "./config.ts";
+import type { ProbeConfig, TaskId } from "./config.ts";
 import { type ResolvedDataset, tasksOfDataset } from "./plan.ts";
 import { probeRowsOf } from "./task_data.ts";
 
@@ -81,9 +83,9 @@ export async function withExternalTest(
 /** Prepares (or reads) one dataset's manifest under its resolved options. */
 export async function prepareRunDataset(
   ds: ResolvedDataset,
-  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string },
+  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string; tasks: Map<TaskId, TaskSpec> },
 ): Promise<PreparedDataset> {
-  const { probe, quiet, workDir, ...loc } = opts;
+  const { probe, quiet, workDir, tasks, ...loc } = opts;
   let manifestPath = ds.manifest;
   if (!manifestPath) {
     const prepared = await prepareDataset(ds.name, {
@@ -112,9 +114,22 @@ export async function prepareRunDataset(
   const manifest = await readManifest(manifestPath, {
     duplicateAudio: ds.allowDuplicateAudio ? "allow" : "error",
   });
-  const supported = TASK_IDS.filter((t) => taskApplies(manifest, t));
+  // Column tasks are checked on the manifest (column, values) and what they leave out is said, not hidden.
+  for (const name of ds.tasks) {
+    const spec = tasks.get(name)!;
+    if (spec.column === "accent_narrow") continue;
+    const { leftOut } = columnTaskReport(manifest, spec, manifestPath);
+    if (leftOut > 0) {
+      log(
+        `${ds.name}: task ${name}: ${leftOut} recording(s) have no value of '${spec.column}' in ` +
+          `${spec.classes.join(" / ")} and are left out of this task`,
+        quiet,
+      );
+    }
+  }
+  const supported = ds.tasks.filter((t) => taskApplies(manifest, tasks.get(t)!));
   for (const task of tasksOfDataset(ds, supported)) {
-    const plan = probeRowsOf(taskSplits(manifest, task), probe, `${ds.name}/${task}`);
+    const plan = probeRowsOf(taskSplits(manifest, tasks.get(task)!), probe, `${ds.name}/${task}`);
     plan.testFold(plan.rows);
   }
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
@@ -130,7 +145,7 @@ export function safeName(name: string): string {
 /** Prepares every dataset of a run, in order. */
 export async function prepareRunDatasets(
   datasets: ResolvedDataset[],
-  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string },
+  opts: Locations & { quiet?: boolean; probe: ProbeConfig; workDir?: string; tasks: Map<TaskId, TaskSpec> },
 ): Promise<PreparedDataset[]> {
   const out: PreparedDataset[] = [];
   for (const ds of datasets) out.push(await prepareRunDataset(ds, opts));

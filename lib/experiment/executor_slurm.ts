@@ -50,7 +50,7 @@ import {
   type StoreFold,
   writeExtractionScripts,
 } from "../extract/executor_slurm.ts";
-import type { RunConfig } from "./config.ts";
+import { type RunConfig, taskSpecs } from "./config.ts";
 import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { storeDirOf } from "./features.ts";
@@ -135,6 +135,7 @@ async function prepareSubmission(config: RunConfig, opts: Locations & { quiet: b
     ...opts,
     probe: config.probe,
     workDir: config.outDir,
+    tasks: taskSpecs(config),
   });
   const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.sourceManifestPath }));
   return { prepared, snapshot: { ...config, datasets } };

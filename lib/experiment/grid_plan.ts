@@ -9,7 +9,7 @@ import type { Locations } from "../common/settings.ts";
 import { taskSplits } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey } from "./cache.ts";
-import type { RunConfig, TaskId } from "./config.ts";
+import { type RunConfig, type TaskId, taskSpecs } from "./config.ts";
 import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
 import { type DatasetFeatures, type Excluded, loadRunFeatures } from "./features.ts";
 import { planCells, resolveDatasets, type ResolvedCell } from "./plan.ts";
@@ -54,7 +54,7 @@ export function taskDataOfSet(config: RunConfig, set: DatasetFeatures, task: Tas
     codec: set.codec,
     task,
     features: set.features,
-    splits: taskSplits(set.prepared.manifest, task),
+    splits: taskSplits(set.prepared.manifest, taskSpecs(config).get(task)!),
     pooling: config.pooling,
     probe: config.probe,
     testSet: set.prepared.testSet,
@@ -88,6 +88,7 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
     quiet,
     probe: config.probe,
     workDir: config.outDir,
+    tasks: taskSpecs(config),
   });
   const t0 = performance.now();
   const { sets, excluded } = await loadRunFeatures(config, datasets, {

@@ -17,6 +17,7 @@ import {
   type ProbeConfig,
   type RunConfig,
   type TaskId,
+  taskName,
 } from "./config.ts";
 
 /** Where a cell sits in the grid: dataset × codec × task × SAE config (q, s) × seed. */
@@ -105,7 +106,7 @@ export function resolveDatasets(config: RunConfig): ResolvedDataset[] {
     ...(d.source !== undefined ? { source: d.source } : {}),
     options: { ...(d.options ?? {}) },
     allowDuplicateAudio: d.allowDuplicateAudio ?? false,
-    tasks: [...(d.tasks ?? config.tasks)],
+    tasks: [...(d.tasks ?? config.tasks.map(taskName))],
     tasksExplicit: d.tasks !== undefined,
   }));
 }

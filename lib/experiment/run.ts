@@ -11,7 +11,7 @@ import { lockDir } from "../common/lock.ts";
 import type { Locations } from "../common/settings.ts";
 import { codeVersions } from "./cache.ts";
 import { cellCacheKey, isCached } from "./cache.ts";
-import type { RunConfig } from "./config.ts";
+import { type RunConfig, taskSpecs } from "./config.ts";
 import { prepareRunDatasets } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { loadRunFeatures } from "./features.ts";
@@ -84,6 +84,7 @@ async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> 
     quiet,
     probe: config.probe,
     workDir: config.outDir,
+    tasks: taskSpecs(config),
   });
   const cells = await planFromManifests(config, datasets, loc);
   const { sets, excluded } = await loadRunFeatures(config, datasets, {
