@@ -27,7 +27,8 @@ export const LIMITS = {
   lr: { exclusiveMin: 0, max: 10 },
   adamEps: { exclusiveMin: 0, max: 1 },
   probeC: { exclusiveMin: 0 },
-  probeTol: { exclusiveMin: 0, max: 1 },
+  /** Relative to the first violation, so tol ≥ 1 would stop before the first iteration (no fit at all). */
+  probeTol: { exclusiveMin: 0, max: 0.5 },
   probeMaxIter: { integer: true, min: 1, max: 10_000_000 },
   bootstrap: { integer: true, min: 0, max: 1_000_000 },
   /** Folds of the speaker-level k-fold probe protocol. */

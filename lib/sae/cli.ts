@@ -40,25 +40,27 @@ const train: Command = {
       description: "the convergent schedule: train until the --val loss stops improving (README: SAE " +
         "training schedules), keep the best-validation weights; instead of --epochs",
     },
-    seed: stringFlag("random seed (init, shuffles)", { default: "0" }),
+    seed: stringFlag("random seed (init, shuffles)", { defaultText: "0" }),
     out: {
       type: "string",
       required: true,
       description: "checkpoint folder (model.safetensors, optimizer.safetensors)",
     },
-    batch: stringFlag("batch size", { default: "1024" }),
+    batch: stringFlag("batch size", { defaultText: "1024" }),
     lr: {
       type: "string",
       description: "Adam learning rate",
       defaultText: `the paper's ${PAPER_LR}; ${CONVERGENT_LR} with --until-converged`,
     },
-    engine: stringFlag("auto | sparse | dense", { default: "auto" }),
+    engine: stringFlag("auto | sparse | dense", { defaultText: "auto" }),
     threads: {
       type: "string",
       description: "compute threads of this one process (not parallel runs: that is --workers elsewhere)",
       defaultText: "NAC_SAE_THREADS, else 2",
     },
-    resume: stringFlag("continue from this checkpoint directory up to --epochs"),
+    resume: stringFlag(
+      "continue from this checkpoint directory up to --epochs (its config, seed, lr, batch and engine are kept)",
+    ),
     auxk: {
       type: "boolean",
       description:
@@ -92,11 +94,31 @@ const train: Command = {
       throw new UsageError("--until-converged cannot resume a checkpoint; train afresh");
     }
     if (typeof flags.resume === "string") {
-      resume = await loadCheckpoint(flags.resume);
+      // A resumed run continues the checkpoint's own run: flags that would change it cannot be honoured.
+      const fixed = ["lr", "batch", "seed", "engine", "auxk", "auxk-dead"].filter((f) =>
+        flags[f] !== undefined
+      );
+      if (fixed.length > 0) {
+        throw new UsageError(
+          `${
+            fixed.map((f) => `--${f}`).join(", ")
+          } cannot be changed when resuming (--resume continues the ` +
+            `checkpoint's run with its own settings); drop ${fixed.length > 1 ? "them" : "it"}, or train ` +
+            `afresh without --resume`,
+        );
+      }
+      resume = await loadCheckpoint(flags.resume, { forResume: true });
+      const done = resume.history.length;
       cfg = {
         ...resume.model.config,
         epochs: num(flags, "epochs", resume.model.config.epochs, LIMITS.epochs),
       };
+      if (cfg.epochs < done) {
+        throw new UsageError(
+          `--epochs ${cfg.epochs} is fewer than the ${done} epochs ${flags.resume} has already trained; ` +
+            `give --epochs ≥ ${done} (a checkpoint cannot be un-trained)`,
+        );
+      }
       for (const key of ["q", "s"] as const) {
         if (flags[key] !== undefined && num(flags, key) !== cfg[key]) {
           throw new UsageError(
@@ -132,13 +154,15 @@ const train: Command = {
       });
       if (flags.auxk) {
         const aux = auxKDefaults(cfg.dIn, cfg.dZ, cfg.k, X.rows);
-        if (flags["auxk-dead"] !== undefined) aux.deadSamples = num(flags, "auxk-dead");
+        if (flags["auxk-dead"] !== undefined) {
+          aux.deadSamples = num(flags, "auxk-dead", undefined, { integer: true, min: 1 });
+        }
         cfg = { ...cfg, auxK: aux };
         validateConfig(cfg);
       }
     }
     if (val) checkFeatures(val, cfg.dIn, flags.val as string);
-    const every = num(flags, "checkpoint-every", 0);
+    const every = num(flags, "checkpoint-every", 0, { integer: true, min: 0 });
     const result = await trainSae(X, cfg, {
       val,
       threads,

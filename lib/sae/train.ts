@@ -207,6 +207,7 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
           batch.set(X.data.subarray(src, src + d), r * d);
         }
         const out = await engine.step(batch.subarray(0, rows * d), rows);
+        if (!Number.isFinite(out.sse)) throw divergence(X, cfg, optimizer.step + 1, epoch, out.sse);
         recorder.addBatch(out, rows);
         const t = ++optimizer.step;
         saeAdamStep(mem, model, engine.grads, optimizer.m, optimizer.v, t, hyper);
@@ -255,6 +256,24 @@ export async function trainSae(X: Matrix, cfg: SaeConfig, opts: TrainOptions = {
     for (const w of [model, optimizer.m, optimizer.v]) copyOut(w);
   }
   return result;
+}
+
+/**
+ * A diverging run stops at the first step whose loss is not finite, naming the step and the likely cause, so
+ * no NaN weights are trained on or written (saveModel refuses them too).
+ */
+function divergence(X: Matrix, cfg: SaeConfig, step: number, epoch: number, sse: number): Error {
+  let maxAbs = 0;
+  for (let i = 0; i < X.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(X.data[i]));
+  const cause = maxAbs > 1e15
+    ? `the features reach |x| = ${maxAbs.toExponential(2)}, whose squares overflow float32; standardise ` +
+      `or rescale them`
+    : `the learning rate ${cfg.lr} is probably too high for these features (max |x| = ` +
+      `${maxAbs.toPrecision(3)}); lower --lr or standardise the features`;
+  return new Error(
+    `SAE training diverged at step ${step} (epoch ${epoch + 1}): the batch loss is ${sse}; ${cause}. ` +
+      `No checkpoint is written for the diverged weights`,
+  );
 }
 
 function logRecord(rec: EpochRecord, where: string, eta?: number): void {
