@@ -34,11 +34,56 @@ export function npyToMatrix(a: NpyArray, source: string): Matrix {
   }
   const [rows, cols] = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
   let data: Float32Array;
+  if (a.data instanceof Float64Array) warnFloat32Loss(a.data, rows, cols, source);
   if (a.data instanceof Float32Array) data = a.data;
   else if (a.data instanceof BigInt64Array || a.data instanceof BigUint64Array) {
     data = Float32Array.from(a.data as BigInt64Array, (v) => Number(v));
   } else data = Float32Array.from(a.data as ArrayLike<number>);
   return { rows, cols, data };
+}
+
+/**
+ * Float64 features are computed on in float32. Where that rounding is large against a column's spread (values
+ * near 1e8 varying by 0.5), the data would change meaning silently, so the loss is measured and reported; a
+ * caller that can keep the precision (the probe standardises float64 input in float64 first) does so instead.
+ */
+export function float32Loss(
+  data: Float64Array,
+  rows: number,
+  cols: number,
+): { column: number; relative: number; spread: number } | null {
+  let worst: { column: number; relative: number; spread: number } | null = null;
+  for (let j = 0; j < cols; j++) {
+    let mean = 0;
+    for (let i = 0; i < rows; i++) mean += data[i * cols + j];
+    mean /= rows;
+    let m2 = 0, err = 0;
+    for (let i = 0; i < rows; i++) {
+      const v = data[i * cols + j];
+      m2 += (v - mean) ** 2;
+      err = Math.max(err, Math.abs(v - Math.fround(v)));
+    }
+    const spread = Math.sqrt(m2 / rows);
+    if (!(spread > 0) || !Number.isFinite(err)) continue;
+    const relative = err / spread;
+    if (!worst || relative > worst.relative) worst = { column: j, relative, spread };
+  }
+  return worst;
+}
+
+/** Rounding above this fraction of a column's standard deviation is reported. */
+export const FLOAT32_LOSS_WARN = 1e-3;
+
+function warnFloat32Loss(data: Float64Array, rows: number, cols: number, source: string): void {
+  const loss = float32Loss(data, rows, cols);
+  if (loss && loss.relative > FLOAT32_LOSS_WARN) {
+    console.error(
+      `warning: ${source}: float64 values are used as float32 and lose precision: column ${loss.column} ` +
+        `(standard deviation ${loss.spread.toPrecision(3)}) is rounded by up to ` +
+        `${(100 * loss.relative).toPrecision(3)} % of its spread; standardise the features (subtract the ` +
+        `mean, divide by the std) in float64 before saving them`,
+    );
+  }
 }
 
 /** Throws naming the first row/column holding NaN or ±inf. */

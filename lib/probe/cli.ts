@@ -1,6 +1,9 @@
 /** `deno task cli probe`: fit the L1 logistic-regression probe on .npy features and score the test set. */
 import { type Command, need, num, stringFlag } from "../common/cli.ts";
-import { readMatrix } from "../common/matrix.ts";
+import { assertFinite, type Matrix, npyToMatrix } from "../common/matrix.ts";
+import { LIMITS } from "../common/limits.ts";
+import { type NpyArray, readNpy } from "../formats/npy.ts";
+import { type AnyMatrix, applyScaler, fitScaler } from "./scaler.ts";
 import { log } from "../common/progress.ts";
 import { readLabels } from "./labels.ts";
 import { runProbe } from "./mod.ts";
@@ -34,13 +37,15 @@ const probe: Command = {
       test: need(flags, "test"),
       testLabels: need(flags, "test-labels"),
     };
-    const C = num(flags, "C", 1), tol = num(flags, "tol", 1e-4), maxIter = num(flags, "max-iter", 3000);
-    const [Xtr, ytr, Xte, yte] = await Promise.all([
-      readMatrix(paths.train),
+    const C = num(flags, "C", 1, LIMITS.probeC), tol = num(flags, "tol", 1e-4, LIMITS.probeTol);
+    const maxIter = num(flags, "max-iter", 3000, LIMITS.probeMaxIter);
+    const [rawTr, ytr, rawTe, yte] = await Promise.all([
+      readNpy(paths.train),
       readLabels(paths.trainLabels),
-      readMatrix(paths.test),
+      readNpy(paths.test),
       readLabels(paths.testLabels),
     ]);
+    const { Xtr, Xte } = keepPrecision(rawTr, rawTe, paths);
     const r = runProbe(Xtr, ytr, Xte, yte, { C, tol, maxIter, names: paths });
     const testClasses = new Set(yte);
     if (testClasses.size < 2) {
@@ -76,5 +81,34 @@ const probe: Command = {
     };
   },
 };
+
+/**
+ * The probe computes in float32. Float64 features are standardised in float64 first (the training rows' mean
+ * and std, applied to both sets, as the probe's own scaler does), so values near 1e8 that differ by 0.5 keep
+ * their differences; the probe's scaler then sees standardised columns.
+ */
+function keepPrecision(
+  train: NpyArray,
+  test: NpyArray,
+  paths: { train: string; test: string },
+): { Xtr: Matrix; Xte: Matrix } {
+  const Xtr = float64Matrix(train, paths.train), Xte = float64Matrix(test, paths.test);
+  const precise = Xtr && Xte && Xtr.rows > 0 && Xtr.cols === Xte.cols;
+  if (!precise) return { Xtr: npyToMatrix(train, paths.train), Xte: npyToMatrix(test, paths.test) };
+  assertFinite(Xtr as unknown as Matrix, paths.train);
+  assertFinite(Xte as unknown as Matrix, paths.test);
+  const scaler = fitScaler(Xtr);
+  log(`probe: float64 features standardised in float64 on the training rows before the float32 fit`);
+  return { Xtr: applyScaler(scaler, Xtr), Xte: applyScaler(scaler, Xte) };
+}
+
+function float64Matrix(a: NpyArray, source: string): AnyMatrix | null {
+  if (!(a.data instanceof Float64Array)) return null;
+  if (a.shape.length !== 1 && a.shape.length !== 2) {
+    throw new Error(`${source}: expected a 1-D or 2-D array, got shape (${a.shape})`);
+  }
+  const [rows, cols] = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
+  return { rows, cols, data: a.data };
+}
 
 export const commands: Command[] = [probe];

@@ -414,7 +414,17 @@ export function fitL1Logistic(X: Design, y: Float64Array, opts: L1LogisticOption
   const C = opts.C ?? 1, tol = opts.tol ?? 1e-4, maxIter = opts.maxIter ?? 3000;
   const maxInner = opts.maxInnerIter ?? 1000;
   if (y.length !== X.n) throw new Error(`fitL1Logistic: ${y.length} labels for ${X.n} samples`);
-  if (!(C > 0)) throw new Error(`fitL1Logistic: C must be positive, got ${C}`);
+  if (!(C > 0)) throw new Error(`probe: C must be a number > 0, got ${C}; the paper uses C = 1`);
+  if (!(tol > 0 && tol < 1)) {
+    // The violation is measured relative to its value at w = 0, so tol ≥ 1 "converges" with no iteration.
+    throw new Error(
+      `probe: tol must be in (0, 1), got ${tol}: tol ≥ 1 stops before the first iteration (nothing fitted); ` +
+        `use e.g. 1e-4`,
+    );
+  }
+  if (!(Number.isInteger(maxIter) && maxIter >= 1)) {
+    throw new Error(`probe: maxIter must be an integer ≥ 1, got ${maxIter}`);
+  }
   const solver = new L1Solver(X, y, C, new Rng(opts.seed ?? 0));
 
   let gmaxOld = Infinity;

@@ -133,6 +133,12 @@ export function runProbe(
   if (Xtr.cols !== Xte.cols) {
     throw new Error(`${names.test}: ${Xte.cols} features but ${names.train} has ${Xtr.cols}`);
   }
+  if (Xtr.cols === 0) {
+    throw new Error(
+      `${names.train}: 0 feature columns; a probe on no features scores only the majority class — check ` +
+        `how the features were built (an empty selection of latents or columns)`,
+    );
+  }
   if (Xtr.rows === 0) throw new Error(`${names.train}: no rows (the training set is empty)`);
   if (Xte.rows === 0) throw new Error(`${names.test}: no rows`);
   assertFinite(Xtr, names.train);

@@ -13,7 +13,10 @@ export interface Scaler {
   constant: Uint8Array;
 }
 
-export function fitScaler(X: Matrix): Scaler {
+/** A row-major matrix of any float precision (the float64 features a user passes are standardised as such). */
+export type AnyMatrix = Pick<Matrix, "rows" | "cols"> & { data: ArrayLike<number> };
+
+export function fitScaler(X: AnyMatrix): Scaler {
   if (X.rows === 0) throw new Error("fitScaler: no training rows");
   const d = X.cols, n = X.rows;
   const mean = new Float64Array(d), m2 = new Float64Array(d);
@@ -43,8 +46,8 @@ export function fitScaler(X: Matrix): Scaler {
   return { mean, scale, constant };
 }
 
-/** (X − mean) / scale as a new float32 matrix. */
-export function applyScaler(s: Scaler, X: Matrix): Matrix {
+/** (X − mean) / scale as a new float32 matrix (computed in float64, rounded once). */
+export function applyScaler(s: Scaler, X: AnyMatrix): Matrix {
   if (X.cols !== s.mean.length) {
     throw new Error(`applyScaler: scaler fitted on ${s.mean.length} features, got ${X.cols}`);
   }
