@@ -75,3 +75,22 @@ export async function checkOutputPath(path: string, kind: "file" | "dir", label:
     if (dirname(dir) === dir) return;
   }
 }
+
+/**
+ * A name that becomes one folder or file name (a dataset's feature store, a cache entry): refused when it could
+ * leave its parent folder or hide ("../../x", "a/b", ".", a leading dot) or holds control characters, so no
+ * name from a config or manifest writes outside the folder meant for it. `what` names its source.
+ */
+export function safeName(name: string, what: string): string {
+  // deno-lint-ignore no-control-regex
+  if (name === "" || name.startsWith(".") || /[/\\\x00-\x1f]/.test(name) || name.length > 200) {
+    throw new Error(
+      `${what}: ${
+        JSON.stringify(name)
+      } cannot be used as a folder name (it is empty, starts with ".", holds ` +
+        `"/", "\\" or control characters, or is over 200 characters); rename it using letters, digits, ` +
+        `"-", "_" and "."`,
+    );
+  }
+  return name;
+}

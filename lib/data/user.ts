@@ -7,7 +7,8 @@
  */
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { inCache, type Locations } from "../common/settings.ts";
-import { exists } from "../common/fs.ts";
+import { exists, safeName } from "../common/fs.ts";
+import { sha256Hex } from "../common/hash.ts";
 import { readCsvTable } from "./csv_table.ts";
 import { ManifestError, type ManifestRow, writeManifest } from "./manifest.ts";
 import { isNarrowLabel, NARROW_TO_BROAD } from "./taxonomy.ts";
@@ -51,8 +52,14 @@ export async function userRows(csvPath: string): Promise<ManifestRow[]> {
   });
 }
 
-export function defaultUserDir(csvPath: string, loc: Locations): string {
-  return inCache(loc, `${csvPath}: its manifest`, "datasets", `user-${basename(csvPath, extname(csvPath))}`);
+/**
+ * The cache folder of a user CSV's manifest: its name plus a key of its absolute path, so two CSVs with the
+ * same file name (a/corpus.csv, b/corpus.csv) never share (and overwrite) one manifest.
+ */
+export async function defaultUserDir(csvPath: string, loc: Locations): Promise<string> {
+  const key = (await sha256Hex(resolve(csvPath))).slice(0, 10);
+  const stem = safeName(basename(csvPath, extname(csvPath)).replace(/[^A-Za-z0-9._-]/g, "_"), csvPath);
+  return inCache(loc, `${csvPath}: its manifest`, "datasets", `user-${stem}-${key}`);
 }
 
 /** Validates a user CSV and writes it as a manifest (default: in the cache); returns the manifest path. */
@@ -63,7 +70,7 @@ export async function prepareUser(
   loc: Locations = {},
 ): Promise<string> {
   const rows = await userRows(csvPath);
-  const manifestPath = join(resolve(out ?? defaultUserDir(csvPath, loc)), "manifest.csv");
+  const manifestPath = join(resolve(out ?? await defaultUserDir(csvPath, loc)), "manifest.csv");
   await writeManifest(manifestPath, rows, { source: resolve(csvPath), duplicateAudio });
   return manifestPath;
 }

@@ -5,7 +5,7 @@
 import type pl from "nodejs-polars";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { inCache, type Locations, locationsOf } from "../common/settings.ts";
-import { exists, readJson, writeJsonAtomic } from "../common/fs.ts";
+import { exists, readJson, safeName, writeJsonAtomic } from "../common/fs.ts";
 import { sha256File } from "../common/hash.ts";
 import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
@@ -97,7 +97,8 @@ export interface ExtractSummary {
 
 /** Default store directory of a (dataset, codec): `<cacheDir>/features/<dataset>/<codecId>`. */
 export function featureStoreDir(dataset: string, codecId: string, loc: Locations): string {
-  return inCache(loc, `the feature store of ${dataset} × ${codecId}`, "features", dataset, codecId);
+  const what = `the feature store of ${dataset} × ${codecId}`;
+  return inCache(loc, what, "features", safeName(dataset, `dataset name`), safeName(codecId, "codec id"));
 }
 
 interface ManifestRow {
