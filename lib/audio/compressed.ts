@@ -134,6 +134,18 @@ export async function decodeMp3(bytes: Uint8Array, path: string): Promise<Decode
   if (r.samplesDecoded === 0) {
     throw new AudioError(path, "no MPEG audio frames could be decoded (zero-length or not MP3)");
   }
+  // mpg123 resynchronises past damaged bytes without a word: the frame chain shows where they are.
+  const broken = mp3ChainBreak(bytes);
+  if (broken) {
+    const at = r.sampleRate > 0
+      ? `, ~${(broken.samplesBefore / r.sampleRate).toFixed(2)} s into the audio`
+      : "";
+    throw new AudioError(
+      path,
+      `truncated or corrupt MP3 data at byte ${broken.offset} (after ${broken.frame} good frames${at}): ${broken.what}; ` +
+        `the file is damaged — re-encode or replace it, or remove it from the manifest`,
+    );
+  }
   // mpg123 skips damaged frames silently; an encoder's Xing/Info tag tells how many there should be.
   const declared = xingSamples(bytes);
   if (declared !== undefined && r.samplesDecoded < declared - GAPLESS_SLACK) {
@@ -148,7 +160,8 @@ export async function decodeMp3(bytes: Uint8Array, path: string): Promise<Decode
 /** Encoder delay + padding trimmed by gapless decoding is at most a few frames' worth. */
 const GAPLESS_SLACK = 3 * 1152;
 
-function id3Length(bytes: Uint8Array): number {
+/** Bytes of an ID3v2 tag at the start of the file (header + body), 0 when there is none. */
+export function id3Length(bytes: Uint8Array): number {
   if (bytes.length < 10 || bytes[0] !== 0x49 || bytes[1] !== 0x44 || bytes[2] !== 0x33) return 0;
   return 10 +
     ((bytes[6] & 0x7f) << 21 | (bytes[7] & 0x7f) << 14 | (bytes[8] & 0x7f) << 7 | (bytes[9] & 0x7f));
@@ -159,6 +172,79 @@ function isFrameHeader(bytes: Uint8Array, o: number): boolean {
   const version = (bytes[o + 1] >> 3) & 3, layer = (bytes[o + 1] >> 1) & 3;
   const bitrate = bytes[o + 2] >> 4, rate = (bytes[o + 2] >> 2) & 3;
   return version !== 1 && layer !== 0 && bitrate !== 15 && rate !== 3;
+}
+
+/** Bytes and samples of the MPEG audio frame whose header is at `o`; null for free-format (no length). */
+function frameSize(bytes: Uint8Array, o: number): { bytes: number; samples: number } | null {
+  const version = (bytes[o + 1] >> 3) & 3, layer = (bytes[o + 1] >> 1) & 3;
+  const bitrateIndex = bytes[o + 2] >> 4,
+    rateIndex = (bytes[o + 2] >> 2) & 3,
+    padding = (bytes[o + 2] >> 1) & 1;
+  if (bitrateIndex === 0) return null;
+  const mpeg1 = version === 3;
+  const rate = [44100, 48000, 32000][rateIndex] / (mpeg1 ? 1 : version === 2 ? 2 : 4);
+  const table = mpeg1 ? BITRATES_V1[3 - layer] : (layer === 3 ? BITRATES_V2_L1 : BITRATES_V2_L23);
+  const bitrate = table[bitrateIndex] * 1000;
+  if (layer === 3) return { bytes: (Math.floor((12 * bitrate) / rate) + padding) * 4, samples: 384 };
+  const perFrame = layer === 2 || mpeg1 ? 1152 : 576;
+  return { bytes: Math.floor((perFrame / 8) * bitrate / rate) + padding, samples: perFrame };
+}
+
+const BITRATES_V1 = [
+  [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448], // Layer I
+  [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384], // Layer II
+  [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320], // Layer III
+];
+const BITRATES_V2_L1 = [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256];
+const BITRATES_V2_L23 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+
+/** Tags that may follow the last audio frame (ID3v1, APEv2, Lyrics3) or precede it again (ID3v2). */
+function isTrailingTag(bytes: Uint8Array, o: number): boolean {
+  const head = String.fromCharCode(...bytes.subarray(o, Math.min(o + 8, bytes.length)));
+  return head.startsWith("TAG") || head.startsWith("APETAGEX") || head.startsWith("LYRICS") ||
+    head.startsWith("ID3");
+}
+
+/**
+ * Walks the MPEG frames from the first one: each header gives the frame's length, so the next header must
+ * follow exactly there until the end of the file (or a trailing tag). Where it does not, bytes inside the
+ * stream are damaged (mpg123 skips them silently). Free-format streams (no frame length) are not walked. A
+ * last frame cut short by at most its own length counts as truncation and is reported the same way.
+ */
+export function mp3ChainBreak(
+  bytes: Uint8Array,
+): { offset: number; frame: number; samplesBefore: number; what: string } | null {
+  let o = id3Length(bytes);
+  while (o < bytes.length && bytes[o] === 0) o++; // padding after an ID3v2 tag
+  if (!isFrameHeader(bytes, o)) return null; // the decoder found its own start; nothing to compare with
+  let frame = 0, samples = 0;
+  while (o < bytes.length) {
+    if (isTrailingTag(bytes, o)) return null;
+    if (!isFrameHeader(bytes, o)) {
+      // Zero padding to the end of the file is not audio damage.
+      if (bytes.subarray(o).every((b) => b === 0)) return null;
+      return {
+        offset: o,
+        frame,
+        samplesBefore: samples,
+        what: "no MPEG frame header where the previous frame ends",
+      };
+    }
+    const size = frameSize(bytes, o);
+    if (!size) return null;
+    if (o + size.bytes > bytes.length) {
+      return {
+        offset: o,
+        frame,
+        samplesBefore: samples,
+        what: "the last frame is cut short (truncated file)",
+      };
+    }
+    o += size.bytes;
+    samples += size.samples;
+    frame++;
+  }
+  return null;
 }
 
 /** Samples per channel declared by a Xing/Info tag in the first frame (frames × samples per frame). */

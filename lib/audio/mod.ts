@@ -3,7 +3,7 @@
  * `maxSeconds` before any further work, downmix to mono, and resample band-limited to the codec's rate.
  * Every failure is an AudioError naming the file and the problem.
  */
-import { decodeFlac, decodeMp3, looksLikeMp3 } from "./compressed.ts";
+import { decodeFlac, decodeMp3, id3Length, looksLikeMp3 } from "./compressed.ts";
 import { AudioError, checkDecoded, type DecodedAudio } from "./errors.ts";
 import { resample } from "./resample.ts";
 import { parseWav } from "./wav.ts";
@@ -47,11 +47,32 @@ export function sniffContainer(bytes: Uint8Array, path: string): AudioContainer 
 
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
+    // A FIFO or device would block or never end: only regular files (or links to them) are read.
+    const stat = await Deno.stat(path);
+    if (stat.isDirectory) throw new AudioError(path, "is a folder, not an audio file");
+    if (!stat.isFile) {
+      throw new AudioError(path, "is not a regular file (a FIFO, socket or device); give an audio file");
+    }
     return await Deno.readFile(path);
   } catch (e) {
+    if (e instanceof AudioError) throw e;
     if (e instanceof Deno.errors.NotFound) throw new AudioError(path, "file not found");
+    if (/symbolic links|ELOOP/i.test((e as Error).message)) {
+      throw new AudioError(path, "is a symbolic link that loops (too many levels of links); fix the link");
+    }
     throw new AudioError(path, `cannot read (${(e as Error).message})`);
   }
+}
+
+/**
+ * An ID3v2 tag in front of a FLAC or WAV file (some taggers add one; sox reads past it): the bytes after it,
+ * when they start a FLAC or WAV stream; otherwise the bytes as they are (an MP3 keeps its tag).
+ */
+function skipId3BeforeOtherContainer(bytes: Uint8Array): Uint8Array {
+  const tag = id3Length(bytes);
+  if (tag === 0 || tag + 4 > bytes.length) return bytes;
+  const head = ascii(bytes, tag, tag + 4);
+  return ["fLaC", "RIFF", "RIFX", "RF64"].includes(head) ? bytes.subarray(tag) : bytes;
 }
 
 export interface DecodeOptions {
@@ -63,7 +84,7 @@ export interface DecodeOptions {
 export async function decodeAudio(path: string, opts: DecodeOptions = {}): Promise<DecodedAudio> {
   const maxSeconds = opts.maxSeconds ?? Infinity;
   if (!(maxSeconds > 0)) throw new RangeError(`decodeAudio: maxSeconds must be > 0, got ${maxSeconds}`);
-  const bytes = await readBytes(path);
+  const bytes = skipId3BeforeOtherContainer(await readBytes(path));
   const container = sniffContainer(bytes, path);
   let audio: DecodedAudio;
   if (container === "wav") {

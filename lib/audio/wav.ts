@@ -165,7 +165,31 @@ function decodeData(
   for (let i = 0, o = body; i < frames; i++) {
     for (let c = 0; c < f.channels; c++, o += bps) channels[c][i] = read(o);
   }
+  if (f.encoding === "float") checkFloatRange(channels, path);
   return { channels, sampleRate: f.sampleRate };
+}
+
+/**
+ * Float WAV samples are nominally in [−1, 1]; a little overshoot is ordinary (clipping, resampling), but values
+ * far outside mean the file was scaled wrongly (integers written as floats: ×32768) or is damaged, and every
+ * feature computed from it would be off. This is the margin allowed.
+ */
+export const FLOAT_WAV_LIMIT = 2;
+
+function checkFloatRange(channels: Float32Array[], path: string): void {
+  for (let c = 0; c < channels.length; c++) {
+    const x = channels[c];
+    for (let i = 0; i < x.length; i++) {
+      if (Math.abs(x[i]) > FLOAT_WAV_LIMIT) {
+        throw new AudioError(
+          path,
+          `float sample ${x[i]} at frame ${i}, channel ${c} is far outside [−1, 1] (allowed up to ` +
+            `±${FLOAT_WAV_LIMIT}); the file is scaled wrongly (integer values stored as float?) or damaged — ` +
+            `rescale it to [−1, 1] or re-export it as integer PCM`,
+        );
+      }
+    }
+  }
 }
 
 function sampleReader(view: DataView, f: WavFormat): (o: number) => number {
