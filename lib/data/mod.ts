@@ -18,6 +18,7 @@ export {
 } from "./manifest.ts";
 export {
   type AccentTaskId,
+  checkTasksApply,
   type ClassBalance,
   columnTask,
   type ColumnTaskDefinition,
@@ -27,6 +28,7 @@ export {
   taskApplies,
   taskBalance,
   type TaskId,
+  taskProblem,
   type TaskRef,
   type TaskRow,
   TASKS,

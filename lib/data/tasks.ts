@@ -123,9 +123,46 @@ export function taskSplits(manifest: pl.DataFrame, task: TaskRef): TaskSplits {
  * and the test split each contain both classes.
  */
 export function taskApplies(manifest: pl.DataFrame, task: TaskRef): boolean {
+  return taskProblem(manifest, task) === null;
+}
+
+/** Why the task cannot run on this manifest (the first split that fails, with its class counts), or null. */
+export function taskProblem(manifest: pl.DataFrame, task: TaskRef): string | null {
+  const spec = taskSpec(task);
   const s = taskSplits(manifest, task);
-  const both = (rows: TaskRow[]) => rows.some((r) => r.label === 0) && rows.some((r) => r.label === 1);
-  return s.train.length > 0 && both(s.val2) && both(s.test);
+  if (s.train.length === 0) return `no train rows of ${spec.classes.join(" or ")}`;
+  for (const split of ["val2", "test"] as const) {
+    const n0 = s[split].filter((r) => r.label === 0).length, n1 = s[split].length - n0;
+    if (n0 === 0 || n1 === 0) {
+      const what = split === "val2" ? "the probe's training half of validation (val2)" : "the test split";
+      return `${what} has ${n0} ${spec.classes[0]} and ${n1} ${
+        spec.classes[1]
+      } rows (both classes are needed)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Refuses, before any work, a grid task that applies to no dataset (it would run 0 cells and print an empty
+ * table): the error names the task and, per dataset, why. Pure; the planner calls it with the manifests read.
+ */
+export function checkTasksApply(datasets: { name: string; manifest: pl.DataFrame }[], tasks: TaskRef[]): void {
+  const problems: string[] = [];
+  for (const task of tasks) {
+    const why = datasets.map((d) => [d.name, taskProblem(d.manifest, task)] as const);
+    if (why.every(([, p]) => p !== null)) {
+      problems.push(
+        `task ${taskSpec(task).id} (${taskSpec(task).title}) applies to no dataset: ` +
+          why.map(([name, p]) => `${name}: ${p}`).join("; "),
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `${problems.join("\n")}\nadd data with those accents in every split, or remove the task from "tasks"`,
+    );
+  }
 }
 
 export interface ClassBalance {
