@@ -1,9 +1,17 @@
 /** User manifests (Vox-Profile style CSV) and the `data prepare` / `data list` commands. */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { join } from "node:path";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { basename, dirname, join } from "node:path";
 import { encodeWav } from "../lib/audio/mod.ts";
 import { commands } from "../lib/data/cli.ts";
 import { ManifestError, prepareDataset } from "../lib/data/mod.ts";
+import { defaultUserDir } from "../lib/data/user.ts";
 import { settingsFromEnv } from "../lib/cli/settings.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "nac-sae-user-" });
@@ -71,7 +79,15 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
   const settings = settingsFromEnv({ NAC_SAE_CACHE: join(tmp, "cache") });
   try {
     const s = await prepare.run({ csv }, ["user"], settings) as Record<string, unknown>;
-    assertEquals(s.manifest_path, join(tmp, "cache", "datasets", "user-myaccents", "manifest.csv"));
+    // The cache folder is keyed by the CSV's path: another myaccents.csv elsewhere gets its own.
+    const folder = basename(dirname(s.manifest_path as string));
+    assertMatch(folder, /^user-myaccents-[0-9a-f]{10}$/);
+    assertEquals(s.manifest_path, join(tmp, "cache", "datasets", folder, "manifest.csv"));
+    const other = join(tmp, "elsewhere", "myaccents.csv");
+    assertNotEquals(
+      await defaultUserDir(other, { cacheDir: join(tmp, "cache") }),
+      dirname(s.manifest_path as string),
+    );
     assertEquals(s.n_utterances, 32);
     assertEquals(s.n_speakers, 8);
     assertEquals((s.counts as Record<string, Record<string, number>>).test, {
@@ -94,7 +110,7 @@ Deno.test("data prepare user / data list: printed counts and the JSON summary", 
     const l = await list.run({}, [], settings) as { datasets: string[]; prepared: Record<string, unknown>[] };
     assertEquals(l.datasets, ["fsdd", "saa", "synthetic", "user"]);
     assertEquals(l.prepared, [{
-      name: "user-myaccents",
+      name: folder,
       manifest_path: s.manifest_path,
       n_utterances: 32,
       n_speakers: 8,

@@ -84,13 +84,16 @@ function parseOptions(flags: FlagSpec) {
 export async function runCommand(cmd: Command, args: string[], settings: Settings): Promise<number> {
   let parsed;
   try {
+    const specs = { ...cmd.flags, ...COMMON };
     parsed = parseArgs({
       args,
       // deno-lint-ignore no-explicit-any
-      options: parseOptions({ ...cmd.flags, ...COMMON }) as any,
+      options: parseOptions(specs) as any,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
+    refuseRepeatedFlags(parsed.tokens ?? [], specs);
   } catch (e) {
     return fail(cmd, new UsageError((e as Error).message), args.includes("--json"), settings.debug);
   }
@@ -106,6 +109,30 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
     return 0;
   } catch (e) {
     return fail(cmd, e as Error, Boolean(values.json), settings.debug);
+  }
+}
+
+/**
+ * A single-value flag given twice (`--train A --train B`) would silently keep the last; it is refused, naming
+ * the flag and both values. Flags declared `multiple` (repeatable) are exempt.
+ */
+function refuseRepeatedFlags(
+  tokens: { kind: string; name?: string; value?: string }[],
+  specs: FlagSpec,
+): void {
+  const seen = new Map<string, string | undefined>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || !t.name || specs[t.name]?.multiple) continue;
+    if (seen.has(t.name)) {
+      const values = [seen.get(t.name), t.value].filter((v) => v !== undefined).map((v) => JSON.stringify(v));
+      throw new UsageError(
+        `--${t.name} is given twice${
+          values.length ? ` (${values.join(" and ")})` : ""
+        }; it takes one value, ` +
+          `so give it once`,
+      );
+    }
+    seen.set(t.name, t.value);
   }
 }
 

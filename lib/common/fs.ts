@@ -1,5 +1,5 @@
 /** File-system helpers: atomic writes (temp file + rename) so a killed run never leaves a half-written file. */
-import { dirname } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 export async function writeFileAtomic(path: string, data: Uint8Array | Uint8Array[] | string): Promise<void> {
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
@@ -93,4 +93,37 @@ export function safeName(name: string, what: string): string {
     );
   }
   return name;
+}
+
+/** The path as the file system will resolve it: links followed for the part that exists. */
+async function canonicalPath(path: string): Promise<string> {
+  const full = resolve(path);
+  try {
+    return await Deno.realPath(full);
+  } catch {
+    const parent = dirname(full);
+    return parent === full ? full : join(await canonicalPath(parent), basename(full));
+  }
+}
+
+/**
+ * Refuses, before any work, an output file that is one of the command's inputs (`extract --audio v.wav --out
+ * v.wav`, `sae encode --features X.npy --out X.npy`): writing it would destroy the input. Links and relative
+ * spellings are resolved. `inputs`: [flag or field, path] pairs (undefined paths are skipped).
+ */
+export async function checkOutputNotInput(
+  out: string,
+  label: string,
+  inputs: [string, string | undefined][],
+): Promise<void> {
+  const target = await canonicalPath(out);
+  for (const [inputLabel, path] of inputs) {
+    if (path === undefined) continue;
+    if ((await canonicalPath(path)) === target) {
+      throw new Error(
+        `${label} ${out} is the same file as ${inputLabel} ${path}: writing the output would overwrite the ` +
+          `input; give ${label} another path`,
+      );
+    }
+  }
 }

@@ -1,7 +1,7 @@
 /** `data list` and `data prepare`: what datasets exist and are prepared; prepare one and print its counts. */
 import { join } from "node:path";
 import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
-import { exists } from "../common/fs.ts";
+import { checkOutputNotInput, exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
 import { LIMITS } from "../common/limits.ts";
 import { locationsOf } from "../common/settings.ts";
@@ -12,6 +12,9 @@ import type { SplitFractions } from "./split.ts";
 import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
 import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
 import { SAA_ARCHIVE_URL, SAA_ENV_VAR } from "./saa_source.ts";
+
+/** A count of speakers or utterances. */
+const COUNT = { integer: true, min: 1, max: 100_000 };
 
 const DESCRIPTIONS: Record<string, string> = {
   fsdd:
@@ -144,6 +147,9 @@ const prepare: Command = {
         `unknown dataset ${JSON.stringify(which)}: fsdd, saa, synthetic or user --csv FILE`,
       );
     }
+    if (which === "user" && typeof flags.out === "string") {
+      await checkOutputNotInput(join(flags.out, "manifest.csv"), "--out", [["--csv", flags.csv as string]]);
+    }
     const t0 = performance.now();
     const { manifestPath, manifest, report } = await prepareDataset(name, {
       ...locationsOf(settings),
@@ -154,8 +160,13 @@ const prepare: Command = {
       force: flags.force === true,
       allowDuplicateAudio: flags["allow-duplicate-audio"] === true,
       seed: num(flags, "seed", SYNTHETIC_DEFAULTS.seed, LIMITS.seed),
-      speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent),
-      utterancesPerSpeaker: num(flags, "utterances-per-speaker", SYNTHETIC_DEFAULTS.utterancesPerSpeaker),
+      speakersPerAccent: num(flags, "speakers-per-accent", SYNTHETIC_DEFAULTS.speakersPerAccent, COUNT),
+      utterancesPerSpeaker: num(
+        flags,
+        "utterances-per-speaker",
+        SYNTHETIC_DEFAULTS.utterancesPerSpeaker,
+        COUNT,
+      ),
       workers: num(flags, "workers", SYNTHETIC_DEFAULTS.workers, LIMITS.workers),
       ...(await splitFlags(flags, which)),
     });

@@ -3,7 +3,7 @@ import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { booleanFlag, type Command, need, num, stringFlag, UsageError } from "../common/cli.ts";
-import { checkOutputPath } from "../common/fs.ts";
+import { checkOutputNotInput, checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
 import { type LoadOptions, parseProviders } from "../codecs/types.ts";
@@ -82,7 +82,7 @@ const extract: Command = {
     "flush-every": {
       type: "string",
       description: "with --manifest: commit results to the store every N utterances (and every 10 s)",
-      default: "256",
+      defaultText: "256",
     },
     "max-seconds": {
       type: "string",
@@ -106,8 +106,21 @@ const extract: Command = {
   },
   async run(flags, _positionals, settings) {
     const codecId = need(flags, "codec");
-    const maxSeconds = num(flags, "max-seconds", MAX_SECONDS);
-    if (maxSeconds < 0) throw new UsageError("--max-seconds must be ≥ 0");
+    const maxSeconds = num(flags, "max-seconds", MAX_SECONDS, { min: 0, max: LIMITS.maxSeconds.max });
+    // Flags of the other mode would be silently ignored: refused, naming them.
+    const misplaced = flags.audio !== undefined
+      ? ["store", "workers", "flush-every", "import"].filter((f) => flags[f] !== undefined)
+      : ["frames", "out"].filter((f) => flags[f] !== undefined);
+    if (misplaced.length > 0 && (flags.audio !== undefined || flags.manifest !== undefined)) {
+      const mode = flags.audio !== undefined ? "--audio" : "--manifest";
+      throw new UsageError(
+        `${misplaced.map((f) => `--${f}`).join(", ")} do${misplaced.length > 1 ? "" : "es"} not apply with ` +
+          `${mode}; drop ${
+            misplaced.length > 1 ? "them" : "it"
+          } (--audio takes --out [--frames]; --manifest ` +
+          `takes --store, --workers, --flush-every, --import)`,
+      );
+    }
     const load: LoadOptions = {
       ...locationsOf(settings),
       modelsDir: flags.models as string | undefined,
@@ -125,6 +138,7 @@ const extract: Command = {
       const audio = need(flags, "audio");
       const out = need(flags, "out");
       await checkOutputPath(out, "file", "--out");
+      await checkOutputNotInput(out, "--out", [["--audio", audio]]);
       const r = await encodeFile(audio, codecId, { ...load, maxSeconds: maxSeconds || Infinity });
       const shape = flags.frames ? [r.frames.rows, r.frames.cols] : [r.u.length];
       await writeNpy(out, flags.frames ? r.frames.data : r.u, shape);
@@ -160,7 +174,7 @@ const extract: Command = {
         codecId,
         storeDir: flags.store as string | undefined,
         workers,
-        flushEvery: num(flags, "flush-every", 256),
+        flushEvery: num(flags, "flush-every", 256, { integer: true, min: 1, max: 1_000_000 }),
         maxSeconds: maxSeconds || Infinity,
         importStores: flags.import as string[] | undefined,
         ...load,

@@ -4,7 +4,7 @@
  */
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { writeFileAtomic } from "../common/fs.ts";
+import { checkOutputNotInput, checkOutputPath, writeFileAtomic } from "../common/fs.ts";
 import { SAA_CAVEAT } from "../data/saa.ts";
 import {
   deltaF1Chart,
@@ -327,16 +327,36 @@ export async function buildReportHtml(
  * Writes the report (default `<resultsDir>/report.html`) and returns where, how big, and what it holds.
  * `compare`: results directories of the same data under other protocols, shown side by side.
  */
+/**
+ * Before any work: the report path can be a file, and is none of the results files it is built from (every
+ * file of the results folders other than HTML reports).
+ */
+async function checkReportOutput(path: string, resultsDir: string, compare: string[]): Promise<void> {
+  await checkOutputPath(path, "file", "--out");
+  const inputs: [string, string][] = [];
+  for (const dir of [resultsDir, ...compare]) {
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isFile && !e.name.endsWith(".html")) inputs.push(["the results file", join(dir, e.name)]);
+      }
+    } catch {
+      // A missing or unreadable results folder is reported by loadResults, with what to do.
+    }
+  }
+  await checkOutputNotInput(path, "--out", inputs);
+}
+
 export async function writeReport(
   resultsDir: string,
   outPath?: string,
   opts: { compare?: string[] } = {},
 ): Promise<ReportSummary> {
   const t0 = performance.now();
+  const path = outPath ?? join(resultsDir, "report.html");
+  await checkReportOutput(path, resultsDir, opts.compare ?? []);
   const bundle = await loadResults(resultsDir);
   const compare = await Promise.all((opts.compare ?? []).map((d) => loadResults(d)));
   const { html, charts, tables, notes } = await buildReportHtml(bundle, { compare });
-  const path = outPath ?? join(resultsDir, "report.html");
   await writeFileAtomic(path, html);
   return {
     path,

@@ -1,14 +1,15 @@
 /** CLI commands of the SAE stage: `sae train` and `sae encode`. */
 import { booleanFlag, type Command, need, num, stringFlag, UsageError } from "../common/cli.ts";
 import type { Settings } from "../common/settings.ts";
-import { checkOutputPath } from "../common/fs.ts";
+import { checkOutputNotInput, checkOutputPath } from "../common/fs.ts";
 import { readMatrix, writeMatrix } from "../common/matrix.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR, defaultLr } from "./convergence.ts";
 import { PAPER_LR } from "./paper.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { loadCheckpoint, MODEL_FILE, saveCheckpoint } from "./checkpoint.ts";
+import { join } from "node:path";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
 import { checkFeatures, checkTrainable } from "./model.ts";
@@ -84,6 +85,10 @@ const train: Command = {
     const featuresPath = need(flags, "features");
     const out = need(flags, "out");
     await checkOutputPath(out, "dir", "--out");
+    await checkOutputNotInput(join(out, MODEL_FILE), "--out", [["--features", featuresPath], [
+      "--val",
+      flags.val as string | undefined,
+    ]]);
     const X = await readMatrix(featuresPath);
     checkFeatures(X, X.cols, featuresPath);
     checkTrainable(X, featuresPath);
@@ -226,8 +231,9 @@ const encode: Command = {
     const t0 = performance.now();
     const out = need(flags, "out");
     await checkOutputPath(out, "file", "--out");
-    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
     const featuresPath = need(flags, "features");
+    await checkOutputNotInput(out, "--out", [["--features", featuresPath]]);
+    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
     const X = await readMatrix(featuresPath);
     checkFeatures(X, ckpt.model.config.dIn, featuresPath);
     const z = await encodeSae(ckpt.model, X, threads);
