@@ -1,5 +1,6 @@
 /** File-system helpers: atomic writes (temp file + rename) so a killed run never leaves a half-written file. */
 import { basename, dirname, join, resolve } from "node:path";
+import { parseJsonStrict } from "./json.ts";
 
 export async function writeFileAtomic(path: string, data: Uint8Array | Uint8Array[] | string): Promise<void> {
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
@@ -38,14 +39,13 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 export async function readJson<T>(path: string): Promise<T> {
+  if (path === "") throw new Error("an empty path was given for a JSON file; give the file's path");
   const text = await Deno.readTextFile(path).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: no such file`);
+    if (e instanceof Deno.errors.IsADirectory) throw new Error(`${path}: is a folder; give a JSON file`);
     throw new Error(`${path}: cannot read (${(e as Error).message})`);
   });
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-  }
+  return parseJsonStrict(text, path) as T;
 }
 
 /**

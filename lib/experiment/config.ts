@@ -4,9 +4,10 @@
  * level) validates a parsed JSON file once at the boundary and generates the published JSON Schema
  * (docs/run-config.schema.json). Adding a field is one line in the table (and one in RunConfig).
  */
-import { dirname, resolve } from "node:path";
-import { readJson } from "../common/fs.ts";
+import { dirname, join, relative, resolve } from "node:path";
+import { readJson, safeName } from "../common/fs.ts";
 import { columnTask, type ColumnTaskDefinition, TASKS, type TaskSpec } from "../data/task_specs.ts";
+import { preparerOptionsProblem } from "../data/prepare.ts";
 import { LIMITS } from "../common/limits.ts";
 import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
 // The schedule's constants only (not lib/sae/mod.ts, which loads the compute engines).
@@ -412,6 +413,33 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
       );
     }
   }
+  // Names reach the filesystem (feature stores, cells); preparer options are checked before any work.
+  const storeRoot = config.featureDir ?? join(config.outDir, "features");
+  config.datasets.forEach((d, i) => {
+    const at = `datasets[${i}].name`;
+    if (!d.manifest && d.name.toLowerCase().endsWith(".csv")) {
+      // A user CSV's path as the name: it may hold folders, but its feature store must stay in storeRoot.
+      if (relative(storeRoot, join(storeRoot, d.name)).startsWith("..")) {
+        fail(
+          source,
+          `${at} ${JSON.stringify(d.name)} would put its feature store outside ${storeRoot}; ` +
+            `give the CSV as "manifest" after \`data prepare user\`, or a path without ".."`,
+        );
+      }
+    } else {
+      try {
+        safeName(d.name, at);
+      } catch (e) {
+        fail(source, (e as Error).message);
+      }
+    }
+    if (d.options && Object.keys(d.options).length > 0) {
+      const problem = d.manifest
+        ? `options apply to a dataset prepared here (fsdd, saa, synthetic), not to a given "manifest"; remove them`
+        : preparerOptionsProblem(d.name, d.options);
+      if (problem) fail(source, `datasets[${i}].options: ${problem}`);
+    }
+  });
   const names = config.datasets.map((d) => d.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) fail(source, `datasets: name '${dup}' appears twice (names must be unique)`);
