@@ -61,6 +61,11 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
     );
   }
   if (results.height === 0) throw new Error(`${dir}/results: the table has no rows`);
+  const source = (await exists(join(dir, "results.parquet"))) ? "results.parquet" : "results.csv";
+  checkResultValues(results, join(dir, source));
+  if (source === "results.parquet" && (await exists(join(dir, "results.csv")))) {
+    await checkCsvAgrees(dir, results);
+  }
   const optionalJson = async (name: string) => {
     const p = join(dir, name);
     return (await exists(p)) ? await readJson<Record<string, unknown>>(p) : null;
@@ -80,4 +85,99 @@ export function requireTable(bundle: ResultsBundle, name: "density" | "curves"):
   const df = bundle[name];
   if (!df) throw new Error(`${bundle.dir}: no ${name}.parquet or ${name}.csv in this results directory`);
   return df;
+}
+
+/** The columns that identify a result row: two rows with the same values are one result counted twice. */
+const RESULT_KEY = ["dataset", "codec", "task", "pooling", "probe_protocol", "q", "s", "seed", "feature"];
+
+/** Score columns and their range: F1 and accuracy are fractions; ΔF1 a difference of two. */
+const SCORE_RANGES: [string, number, number][] = [
+  ["f1", 0, 1],
+  ["f1_low", 0, 1],
+  ["f1_high", 0, 1],
+  ["f1_ref", 0, 1],
+  ["accuracy", 0, 1],
+  ["delta_f1", -1, 1],
+  ["delta_f1_low", -1, 1],
+  ["delta_f1_high", -1, 1],
+];
+
+/**
+ * A results table as the report will read it (it may have been edited by hand): numeric columns hold numbers,
+ * scores lie in their ranges, and no result row appears twice. Errors name the file, row and column.
+ */
+export function checkResultValues(df: pl.DataFrame, file: string): void {
+  const fix = "fix the file, or rerun the grid (cached cells are reused and the tables rewritten)";
+  for (const col of RESULT_TABLE) {
+    if (!df.columns.includes(col.name) || (col.type !== "float" && col.type !== "int")) continue;
+    const series = df.getColumn(col.name);
+    if (series.isNumeric() || series.nullCount() === series.length) continue; // all empty: read as text
+    const values = series.toArray() as unknown[];
+    const bad = values.findIndex((v) => v !== null && v !== "" && !Number.isFinite(Number(v)));
+    const at = bad >= 0 ? `row ${bad + 1} holds ${JSON.stringify(values[bad])}` : `it is ${series.dtype}`;
+    throw new Error(`${file}: column ${col.name} must be numeric, but ${at}; ${fix}`);
+  }
+  for (const [name, lo, hi] of SCORE_RANGES) {
+    if (!df.columns.includes(name)) continue;
+    const values = df.getColumn(name).toArray() as (number | null)[];
+    const bad = values.findIndex((v) => v !== null && !(v >= lo && v <= hi));
+    if (bad >= 0) {
+      throw new Error(
+        `${file}: row ${bad + 1}: ${name} = ${
+          values[bad]
+        } is outside [${lo}, ${hi}] (scores are fractions, ` +
+          `not percentages); ${fix}`,
+      );
+    }
+  }
+  const key = RESULT_KEY.filter((c) => df.columns.includes(c));
+  const seen = new Map<string, number>();
+  const rows = df.select(...key).rows();
+  for (let i = 0; i < rows.length; i++) {
+    const k = JSON.stringify(rows[i]);
+    const first = seen.get(k);
+    if (first !== undefined) {
+      throw new Error(
+        `${file}: rows ${first + 1} and ${i + 1} are the same result (${
+          key.map((c, j) => `${c}=${rows[i][j]}`).join(", ")
+        }); it would be counted twice; remove one`,
+      );
+    }
+    seen.set(k, i);
+  }
+}
+
+/**
+ * The grid writes results.parquet and results.csv with the same rows; the report reads the Parquet file. A CSV
+ * that disagrees (edited by hand, or left from another run) is an error rather than silently ignored.
+ */
+async function checkCsvAgrees(dir: string, parquet: pl.DataFrame): Promise<void> {
+  const csvPath = join(dir, "results.csv");
+  let csv: pl.DataFrame;
+  try {
+    csv = pl.readCSV(csvPath);
+  } catch (e) {
+    throw new Error(`${csvPath}: cannot be read (${(e as Error).message}); delete it or rerun the grid`);
+  }
+  const cols = [...RESULT_KEY, ...SCORE_RANGES.map(([c]) => c)].filter((c) =>
+    parquet.columns.includes(c) && csv.columns.includes(c)
+  );
+  const differ = (where: string) =>
+    new Error(
+      `${csvPath} disagrees with ${join(dir, "results.parquet")} (${where}); the report reads the Parquet ` +
+        `file: if the CSV was edited on purpose, delete results.parquet to report the CSV; otherwise rerun ` +
+        `the grid to rewrite both`,
+    );
+  if (csv.height !== parquet.height) throw differ(`${csv.height} rows against ${parquet.height}`);
+  for (const c of cols) {
+    const a = parquet.getColumn(c).toArray() as unknown[], b = csv.getColumn(c).toArray() as unknown[];
+    for (let i = 0; i < a.length; i++) {
+      const same = typeof a[i] === "number" && typeof b[i] === "number"
+        ? Math.abs((a[i] as number) - (b[i] as number)) <= 1e-9 * Math.max(1, Math.abs(a[i] as number))
+        : String(a[i] ?? "") === String(b[i] ?? "");
+      if (!same) {
+        throw differ(`row ${i + 1}, column ${c}: ${JSON.stringify(b[i])} against ${JSON.stringify(a[i])}`);
+      }
+    }
+  }
 }
