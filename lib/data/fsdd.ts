@@ -154,7 +154,7 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
         `(${(e as Error).message}). Offline? Either ${where}.`,
     );
   }
-  await installFsddArchive(await Deno.readFile(archive), dest, opts.quiet);
+  await installFsddArchive(await Deno.readFile(archive), dest, opts.quiet, archive);
   return resolve(dest);
 }
 
@@ -162,9 +162,22 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
  * Extracts recordings/*.wav from the upstream .tar.gz into `dest`/recordings and checks the content
  * digest; on a mismatch nothing is left behind.
  */
-export async function installFsddArchive(targz: Uint8Array, dest: string, quiet = false): Promise<void> {
-  const files = readTar(await gunzip(targz)).filter((e) => /(^|\/)recordings\/[^/]+\.wav$/.test(e.path));
-  if (files.length === 0) throw new Error("FSDD archive holds no recordings/*.wav");
+export async function installFsddArchive(
+  targz: Uint8Array,
+  dest: string,
+  quiet = false,
+  source = "the FSDD archive",
+): Promise<void> {
+  let files: ReturnType<typeof readTar>;
+  try {
+    files = readTar(await gunzip(targz, source)).filter((e) => /(^|\/)recordings\/[^/]+\.wav$/.test(e.path));
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith(source) ? msg : `${source}: ${msg}; delete it (it is downloaded again)`);
+  }
+  if (files.length === 0) {
+    throw new Error(`${source} holds no recordings/*.wav; delete it (it is downloaded again)`);
+  }
   const staging = `${dest}.partial-${Deno.pid}`;
   await Deno.mkdir(join(staging, "recordings"), { recursive: true });
   try {
@@ -172,7 +185,8 @@ export async function installFsddArchive(targz: Uint8Array, dest: string, quiet 
     const digest = await recordingsDigest(join(staging, "recordings"));
     if (digest !== FSDD_RECORDINGS_SHA256) {
       throw new Error(
-        `FSDD archive content digest ${digest} does not match the expected ${FSDD_RECORDINGS_SHA256}`,
+        `${source}: content digest ${digest} does not match the expected ${FSDD_RECORDINGS_SHA256}; ` +
+          `delete it (it is downloaded again)`,
       );
     }
     await writeFileAtomic(

@@ -9,11 +9,48 @@ export interface TarEntry {
   data: Uint8Array;
 }
 
-export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+/** What a gzip stream may expand to: at most `maxRatio` × its size and `maxBytes` (a gzip bomb is refused). */
+export const GUNZIP_LIMITS = { maxBytes: 4 * 1024 ** 3, maxRatio: 100 };
+
+/**
+ * Decompresses a gzip stream in memory, refusing to expand past GUNZIP_LIMITS; `source` names the file in
+ * errors (a corrupt or oversized archive), with what to do.
+ */
+export async function gunzip(
+  bytes: Uint8Array,
+  source = "gzip data",
+  limits = GUNZIP_LIMITS,
+): Promise<Uint8Array> {
+  const cap = Math.min(limits.maxBytes, limits.maxRatio * Math.max(bytes.length, 1));
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
     new DecompressionStream("gzip"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  ).getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > cap) {
+        await reader.cancel();
+        throw new RangeError(
+          `${source}: expands past ${cap} bytes (over ${limits.maxRatio}× its ${bytes.length} bytes): refused ` +
+            `as a possible gzip bomb; delete the file if it was downloaded, and try again`,
+        );
+      }
+      parts.push(value);
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(e.message);
+    throw new Error(
+      `${source}: corrupt gzip stream (${(e as Error).message}); delete the file (it is downloaded again)`,
+    );
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }
 
 function field(b: Uint8Array, o: number, n: number): string {

@@ -12,13 +12,49 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
+/**
+ * Bounds on what an untrusted archive may expand to: a small zip can declare (or inflate to) gigabytes. The
+ * total of all entries' sizes must stay under `maxBytes` and under `maxRatio` × the archive's own size.
+ * torch.save stores its entries uncompressed (ratio ≈ 1), so the defaults never bind on real checkpoints.
+ */
+export interface ZipLimits {
+  maxBytes: number;
+  maxRatio: number;
+}
+
+export const ZIP_LIMITS: ZipLimits = { maxBytes: 8 * 1024 ** 3, maxRatio: 100 };
+
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private view: DataView;
+  /** Bytes handed out so far (inflated entries count at their inflated size). */
+  private expanded = 0;
 
-  constructor(readonly bytes: Uint8Array, readonly source = "zip") {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly source = "zip",
+    readonly limits: ZipLimits = ZIP_LIMITS,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.readCentralDirectory();
+    let declared = 0;
+    for (const e of this.entries.values()) declared += e.size;
+    this.checkBudget(declared, "its entries declare");
+  }
+
+  /** The archive's expansion budget: min(maxBytes, maxRatio × its size). */
+  private get budget(): number {
+    return Math.min(this.limits.maxBytes, this.limits.maxRatio * Math.max(this.bytes.length, 1));
+  }
+
+  private checkBudget(total: number, what: string): void {
+    if (total > this.budget) {
+      throw new Error(
+        `${this.source}: ${what} ${total} bytes from a ${this.bytes.length}-byte archive, over the limit of ` +
+          `${this.budget} bytes (at most ${this.limits.maxRatio}× the archive and ${this.limits.maxBytes} ` +
+          `bytes): refused as a possible zip bomb; if the file is genuine, re-save it uncompressed`,
+      );
+    }
   }
 
   private u16(o: number) {
@@ -90,10 +126,33 @@ export class ZipReader {
     const o = e.localHeaderOffset;
     if (this.u32(o) !== 0x04034b50) throw new Error(`${this.source}: corrupt local header for '${name}'`);
     const start = o + 30 + this.u16(o + 26) + this.u16(o + 28);
+    if (start + e.compressedSize > this.bytes.length) {
+      throw new Error(`${this.source}: entry '${name}' runs past the end of the archive (truncated file)`);
+    }
     const raw = this.bytes.subarray(start, start + e.compressedSize);
     if (e.method === 0) return raw;
     if (e.method === 8) {
-      const out = inflateRawSync(raw);
+      // Inflated no further than the entry declares (and the budget allows): a lying size cannot expand.
+      const room = Math.min(e.size, this.budget - this.expanded);
+      let out: Uint8Array;
+      try {
+        out = inflateRawSync(raw, { maxOutputLength: Math.max(1, room) });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "ERR_BUFFER_TOO_LARGE") {
+          this.checkBudget(this.expanded + room + 1, `entry '${name}' inflates past`);
+          throw new Error(
+            `${this.source}: entry '${name}' inflates to more than its declared ${e.size} bytes`,
+          );
+        }
+        throw new Error(`${this.source}: entry '${name}' is corrupt (${(err as Error).message})`);
+      }
+      if (out.byteLength !== e.size) {
+        throw new Error(
+          `${this.source}: entry '${name}' inflates to ${out.byteLength} bytes, but declares ${e.size}`,
+        );
+      }
+      this.expanded += out.byteLength;
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
     throw new Error(`${this.source}: entry '${name}' uses unsupported compression method ${e.method}`);
