@@ -86,7 +86,7 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
   try {
     const specs = { ...cmd.flags, ...COMMON };
     parsed = parseArgs({
-      args,
+      args: joinNegativeValues(args, specs),
       // deno-lint-ignore no-explicit-any
       options: parseOptions(specs) as any,
       allowPositionals: true,
@@ -110,6 +110,22 @@ export async function runCommand(cmd: Command, args: string[], settings: Setting
   } catch (e) {
     return fail(cmd, e as Error, Boolean(values.json), settings.debug);
   }
+}
+
+/**
+ * `--C -1`: parseArgs takes "-1" for an option and reports the flag as ambiguous; a value flag followed by a
+ * negative number is joined (`--C=-1`), so the number is checked like any other (one message for `--C 0`
+ * and `--C -1`).
+ */
+function joinNegativeValues(args: string[], specs: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    if (specs[name]?.type === "string" && /^-(\d|\.\d|inf)/i.test(args[i + 1] ?? "")) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else out.push(args[i]);
+  }
+  return out;
 }
 
 /**
