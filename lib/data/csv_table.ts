@@ -11,7 +11,7 @@ export interface CsvTable {
 }
 
 export async function readCsvTable(path: string): Promise<CsvTable> {
-  const text = await Deno.readTextFile(path);
+  const text = decodeCsvText(await Deno.readFile(path), path);
   let rows: string[][];
   try {
     rows = parseCsv(text);
@@ -45,4 +45,21 @@ export async function readCsvTable(path: string): Promise<CsvTable> {
     records.push(rec);
   });
   return { columns, records };
+}
+
+/**
+ * CSV bytes as text: UTF-8, with or without a byte-order mark. A UTF-16 file (Excel's "Unicode text") would
+ * read as a header of NUL characters, and other bytes that are not UTF-8 as replacement characters: both are
+ * errors saying how to save the file.
+ */
+export function decodeCsvText(bytes: Uint8Array, path: string): string {
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff) ||
+    (bytes.length >= 4 && (bytes[1] === 0 || bytes[0] === 0) && bytes.subarray(0, 64).includes(0));
+  if (utf16) throw new Error(`${path}: the file is UTF-16 (or holds NUL bytes); save it as UTF-8 CSV`);
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  } catch {
+    throw new Error(`${path}: the file is not UTF-8 text (another encoding?); save it as UTF-8 CSV`);
+  }
 }

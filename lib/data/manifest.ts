@@ -96,6 +96,13 @@ export async function validateRows(
       }
     }
     if (!ok) continue;
+    for (const c of ["utterance_id", "speaker_id", "split", "accent_narrow", "accent_broad", "dataset"]) {
+      const v = r[c];
+      // "s1 " and "s1" would be two speakers (and a speaker in train and test would go unnoticed).
+      if (typeof v === "string" && v !== v.trim()) {
+        problems.push(`${where}: ${c} ${JSON.stringify(v)} has leading or trailing spaces; remove them`);
+      }
+    }
     const row = { ...r } as ManifestRow;
     if (!SPLITS.includes(row.split as Split)) {
       problems.push(`${where}: unknown split ${JSON.stringify(row.split)} (expected ${SPLITS.join(" | ")})`);
@@ -132,21 +139,17 @@ export async function validateRows(
     }
   }
   if (opts.checkFiles ?? true) {
-    const found: boolean[] = [];
+    const states: FileState[] = [];
     for (let i = 0; i < rows.length; i += 512) {
-      found.push(...await Promise.all(rows.slice(i, i + 512).map((r) => exists(r.path))));
-    }
-    const notFile: boolean[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      notFile.push(found[i] && !(await Deno.stat(rows[i].path)).isFile);
+      states.push(...await Promise.all(rows.slice(i, i + 512).map((r) => fileState(r.path))));
     }
     rows.forEach((r, i) => {
-      if (!found[i]) problems.push(`${rowName(rowIndex[i], r.utterance_id)}: file not found: ${r.path}`);
-      else if (notFile[i]) {
-        problems.push(
-          `${rowName(rowIndex[i], r.utterance_id)}: not a regular file (a directory?): ${r.path}`,
-        );
-      }
+      const where = rowName(rowIndex[i], r.utterance_id);
+      const state = states[i];
+      if (state === "missing") problems.push(`${where}: file not found: ${r.path}`);
+      else if (state === "not a file") {
+        problems.push(`${where}: not a regular file (a folder, FIFO or device): ${r.path}`);
+      } else if (state !== "file") problems.push(`${where}: ${state}: ${r.path}`);
     });
     if (problems.length === 0 && (opts.duplicateAudio ?? "error") === "error") {
       const { crossSplit } = await findDuplicateAudio(rows);
@@ -249,4 +252,20 @@ export async function writeManifest(
   manifestFrame(stored).writeCSV(tmp);
   await Deno.rename(tmp, full);
   return manifestFrame(valid);
+}
+
+type FileState = "file" | "missing" | "not a file" | string;
+
+/** Whether an audio path is a readable regular file, in words for a manifest problem (no raw os errors). */
+async function fileState(path: string): Promise<FileState> {
+  try {
+    return (await Deno.stat(path)).isFile ? "file" : "not a file";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "missing";
+    if (/symbolic links|ELOOP/i.test((e as Error).message)) {
+      return "a symbolic link that loops (fix the link)";
+    }
+    if (e instanceof Deno.errors.PermissionDenied) return "permission denied (make the file readable)";
+    return `cannot be read (${(e as Error).name})`;
+  }
 }

@@ -30,11 +30,11 @@ export async function userRows(csvPath: string): Promise<ManifestRow[]> {
   if (table.records.length === 0) throw new ManifestError(full, ["no rows (only the header)"]);
   const base = dirname(full);
   const dataset = basename(full, extname(full));
+  if (!table.columns.includes("utterance_id")) refuseCollidingDerivedIds(table.records, base, full);
   return table.records.map((r) => {
     const path = r.path ? resolve(base, r.path) : "";
     const narrow = r.accent_narrow ?? "";
-    const id = r.utterance_id ??
-      (r.path ? relative(base, path).replace(/\.[^./]+$/, "").replaceAll("/", "_") : "");
+    const id = r.utterance_id ?? (r.path ? idFromPath(base, r.path) : "");
     const row: Record<string, string> = {};
     for (const [k, v] of Object.entries(r)) row[k] = v ?? "";
     return {
@@ -50,6 +50,40 @@ export async function userRows(csvPath: string): Promise<ManifestRow[]> {
       split: r.split ?? "",
     } as ManifestRow;
   });
+}
+
+/** The id an utterance gets from its path when the CSV has no utterance_id column ("a/b.wav" → "a_b"). */
+function idFromPath(base: string, path: string): string {
+  return relative(base, resolve(base, path)).replace(/\.[^./]+$/, "").replaceAll("/", "_");
+}
+
+/**
+ * Ids derived from paths can collide ("a/b_c.wav" and "a_b/c.wav", or "x.wav" and "x.flac"): said as such,
+ * with the fix, instead of a bare "duplicate utterance_id".
+ */
+function refuseCollidingDerivedIds(
+  records: Record<string, string | null>[],
+  base: string,
+  csv: string,
+): void {
+  const first = new Map<string, number>();
+  const problems: string[] = [];
+  records.forEach((r, i) => {
+    if (!r.path) return;
+    const id = idFromPath(base, r.path);
+    const j = first.get(id);
+    if (j === undefined) first.set(id, i);
+    else if (records[j].path !== r.path) {
+      problems.push(
+        `row ${i + 1}: path ${JSON.stringify(r.path)} gives the utterance_id ${
+          JSON.stringify(id)
+        } that row ` +
+          `${j + 1} (${JSON.stringify(records[j].path)}) also gets (ids are derived from paths without an ` +
+          `utterance_id column); add an utterance_id column naming each row`,
+      );
+    }
+  });
+  if (problems.length > 0) throw new ManifestError(csv, problems);
 }
 
 /**
