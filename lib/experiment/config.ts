@@ -5,7 +5,7 @@
  * (docs/run-config.schema.json). Adding a field is one line in the table (and one in RunConfig).
  */
 import { dirname, join, relative, resolve } from "node:path";
-import { readJson, safeName } from "../common/fs.ts";
+import { checkOutputPath, readJson, safeName } from "../common/fs.ts";
 import { columnTask, type ColumnTaskDefinition, TASKS, type TaskSpec } from "../data/task_specs.ts";
 import { preparerOptionsProblem } from "../data/prepare.ts";
 import { LIMITS } from "../common/limits.ts";
@@ -453,5 +453,9 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
 }
 
 export async function readConfig(file: string): Promise<RunConfig> {
-  return validateConfig(await readJson(file), file, dirname(resolve(file)));
+  const config = validateConfig(await readJson(file), file, dirname(resolve(file)));
+  // Before any work: outDir must be (or become) a folder, not an existing file.
+  await checkOutputPath(config.outDir, "dir", `${file}: outDir`);
+  if (config.featureDir) await checkOutputPath(config.featureDir, "dir", `${file}: featureDir`);
+  return config;
 }

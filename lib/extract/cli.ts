@@ -107,6 +107,14 @@ const extract: Command = {
   async run(flags, _positionals, settings) {
     const codecId = need(flags, "codec");
     const maxSeconds = num(flags, "max-seconds", MAX_SECONDS, { min: 0, max: LIMITS.maxSeconds.max });
+    if (typeof flags.models === "string") {
+      const stat = await Deno.stat(flags.models).catch(() => undefined);
+      if (stat && !stat.isDirectory) {
+        throw new UsageError(
+          `--models ${flags.models} is a file; give the folder that holds the codec models`,
+        );
+      }
+    }
     // Flags of the other mode would be silently ignored: refused, naming them.
     const misplaced = flags.audio !== undefined
       ? ["store", "workers", "flush-every", "import"].filter((f) => flags[f] !== undefined)

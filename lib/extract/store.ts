@@ -16,10 +16,10 @@
  *                                    complete. u.npy is the mean, as it always was.
  * Every file is written atomically (temporary file + rename).
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import pl from "nodejs-polars";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
-import { type Matrix, readMatrix, writeMatrix } from "../common/matrix.ts";
+import { assertFinite, type Matrix, readMatrix, writeMatrix } from "../common/matrix.ts";
 import { parquetBytes } from "../formats/parquet.ts";
 import type { CodecInfo } from "../codecs/types.ts";
 import { lockDir } from "../common/lock.ts";
@@ -123,6 +123,8 @@ export async function readShards(dir: string, codecId: string, dCodec: number): 
       );
     }
     const m = await readMatrix(npyPath);
+    // A damaged shard is reported here, at its file, rather than at some cell's training row later.
+    assertFinite(m, `${npyPath} (feature store shard; delete it and ${basename(metaPath)} to re-encode)`);
     if (m.rows !== meta.rows.length || m.cols !== dCodec) {
       throw new Error(
         `${npyPath}: ${m.rows}×${m.cols} does not match ${metaPath} (${meta.rows.length} rows)`,
@@ -308,6 +310,7 @@ export async function readMergedView(
   }
   const info = await readJson<StoreInfo>(infoPath);
   const u = await readMatrix(join(dir, "u.npy"));
+  assertFinite(u, `${join(dir, "u.npy")} (feature store; rerun \`extract --manifest\` to rebuild it)`);
   // Stores written before the std was kept have no u_std.npy; statistics pooling then asks for re-extraction.
   const stdPath = join(dir, "u_std.npy");
   const uStd = (await exists(stdPath)) ? await readMatrix(stdPath) : undefined;
