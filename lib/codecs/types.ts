@@ -69,6 +69,14 @@ export interface CodecGroup {
   dispose(): void;
 }
 
+/**
+ * The shortest input (samples at `sampleRate`) an utterance may have: the codec's own minimum, and at least one
+ * ê frame's worth of audio — shorter audio yields a frame made mostly of padding, and its u describes no speech.
+ */
+export function shortestInput(c: Pick<CodecInfo, "sampleRate" | "frameRate" | "minSamples">): number {
+  return Math.max(c.minSamples ?? 1, Math.ceil(c.sampleRate / c.frameRate));
+}
+
 /** A codec's metadata alone (no engines). */
 export function codecInfo(c: CodecInfo): CodecInfo {
   const { id, family, sampleRate, dCodec, frameRate, bitrateKbps, minSamples, source } = c;

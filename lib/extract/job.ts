@@ -4,7 +4,7 @@
  * over time (and the std over time, for statistics pooling). Shared by the worker and the in-thread path.
  */
 import { loadAudio } from "../audio/mod.ts";
-import type { CodecGroup } from "../codecs/types.ts";
+import { type CodecGroup, shortestInput } from "../codecs/types.ts";
 import { meanOverTime, stdOverTime } from "./pooling.ts";
 
 export interface JobInput {
@@ -32,12 +32,13 @@ export async function runJob(group: CodecGroup, job: JobInput, maxSeconds: numbe
   } catch (e) {
     return { index: job.index, ok: false, reason: `decode: ${(e as Error).message}` };
   }
-  if (group.minSamples !== undefined && audio.length < group.minSamples) {
+  const shortest = Math.max(group.minSamples ?? 1, ...group.codecs.map(shortestInput));
+  if (audio.length < shortest) {
     return {
       index: job.index,
       ok: false,
-      reason:
-        `too short: ${audio.length} samples at ${group.sampleRate} Hz, ${name} needs ${group.minSamples}`,
+      reason: `too short: ${audio.length} samples at ${group.sampleRate} Hz, ${name} needs ${shortest} ` +
+        `(one frame)`,
     };
   }
   try {

@@ -11,7 +11,7 @@ import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { loadAudio } from "../audio/mod.ts";
 import { codecGroups, getCodec, loadCodecGroup } from "../codecs/registry.ts";
-import { type CodecInfo, codecInfo, type LoadOptions } from "../codecs/types.ts";
+import { type CodecInfo, codecInfo, type LoadOptions, shortestInput } from "../codecs/types.ts";
 import { meanOverTime } from "./pooling.ts";
 import { EncoderPool } from "./pool.ts";
 import {
@@ -548,9 +548,11 @@ export async function encodeFile(
       sampleRate: codec.sampleRate,
       maxSeconds: opts.maxSeconds ?? MAX_SECONDS,
     });
-    if (codec.minSamples !== undefined && audio.length < codec.minSamples) {
+    const shortest = shortestInput(codec);
+    if (audio.length < shortest) {
       throw new Error(
-        `${path}: ${audio.length} samples at ${codec.sampleRate} Hz; ${codec.id} needs ${codec.minSamples}`,
+        `${path}: too short: ${audio.length} samples at ${codec.sampleRate} Hz; ${codec.id} needs at least ` +
+          `${shortest} (one ${(1000 / codec.frameRate).toFixed(0)} ms frame); use a longer recording`,
       );
     }
     const t = performance.now();
