@@ -87,20 +87,22 @@ export function requireTable(bundle: ResultsBundle, name: "density" | "curves"):
   return df;
 }
 
-/** The columns that identify a result row: two rows with the same values are one result counted twice. */
-const RESULT_KEY = ["dataset", "codec", "task", "pooling", "probe_protocol", "q", "s", "seed", "feature"];
+/**
+ * The columns that identify a result row (every text column, and q, s, seed, folds): two rows with the same
+ * values are one result counted twice.
+ */
+const RESULT_KEY = RESULT_TABLE.filter((c) =>
+  c.type === "str" || ["q", "s", "seed", "probe_folds"].includes(c.name)
+).map((c) => c.name);
 
-/** Score columns and their range: F1 and accuracy are fractions; ΔF1 a difference of two. */
-const SCORE_RANGES: [string, number, number][] = [
-  ["f1", 0, 1],
-  ["f1_low", 0, 1],
-  ["f1_high", 0, 1],
-  ["f1_ref", 0, 1],
-  ["accuracy", 0, 1],
-  ["delta_f1", -1, 1],
-  ["delta_f1_low", -1, 1],
-  ["delta_f1_high", -1, 1],
-];
+/** Score columns and their range: F1s and accuracy are fractions; ΔF1s differences of two. */
+const SCORE_RANGES: [string, number, number][] = RESULT_TABLE.flatMap((c): [string, number, number][] =>
+  c.name.startsWith("delta_f1")
+    ? [[c.name, -1, 1]]
+    : c.name === "accuracy" || /(^|_)f1($|_)/.test(c.name)
+    ? [[c.name, 0, 1]]
+    : []
+);
 
 /**
  * A results table as the report will read it (it may have been edited by hand): numeric columns hold numbers,
