@@ -317,6 +317,12 @@ Deno.test("reliability/audio: damage mid-stream, float range, non-regular files,
       `${p}: truncated or corrupt MP3 data at byte ${broken.offset}`,
     );
 
+    const free = mp3.slice();
+    free[2] &= 0x0f; // the first frame header's bitrate index := 0 (free format)
+    const ff = join(dir, "free.mp3");
+    await Deno.writeFile(ff, free);
+    await assertRejects(() => decodeAudio(ff), Error, "free-format MP3");
+
     const tone = Float32Array.from({ length: 1600 }, (_, i) => 0.5 * Math.sin(i / 5));
     for (const scale of [32768, 1e30]) {
       const w = join(dir, `f${scale}.wav`);

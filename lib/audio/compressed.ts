@@ -108,6 +108,14 @@ export async function decodeFlac(bytes: Uint8Array, path: string): Promise<Decod
 }
 
 export async function decodeMp3(bytes: Uint8Array, path: string): Promise<DecodedAudio> {
+  if (isFreeFormat(bytes)) {
+    // The wasm mpg123 build decodes only part of such streams (or nothing), which would read as damage.
+    throw new AudioError(
+      path,
+      "free-format MP3 (no bitrate in its frame headers), which the decoder does not support; re-encode it " +
+        "with a standard bitrate (e.g. lame -b 128) or convert it to WAV or FLAC",
+    );
+  }
   const decoder = new MPEGDecoder();
   await decoder.ready;
   let r: DecoderResult;
@@ -197,6 +205,13 @@ const BITRATES_V1 = [
 ];
 const BITRATES_V2_L1 = [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256];
 const BITRATES_V2_L23 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+
+/** Whether the first MPEG frame header (after any ID3v2 tag and padding) is free-format (bitrate index 0). */
+function isFreeFormat(bytes: Uint8Array): boolean {
+  let o = id3Length(bytes);
+  while (o < bytes.length && bytes[o] === 0) o++;
+  return isFrameHeader(bytes, o) && bytes[o + 2] >> 4 === 0;
+}
 
 /** Tags that may follow the last audio frame (ID3v1, APEv2, Lyrics3) or precede it again (ID3v2). */
 function isTrailingTag(bytes: Uint8Array, o: number): boolean {
