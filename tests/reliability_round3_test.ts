@@ -28,7 +28,7 @@ import { checkTasksApply } from "../lib/data/tasks.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { gunzip } from "../lib/formats/tar.ts";
 import { ZipReader } from "../lib/formats/zip.ts";
-import { writeNpy } from "../lib/formats/npy.ts";
+import { readNpy, writeNpy } from "../lib/formats/npy.ts";
 import { fitL1Logistic } from "../lib/probe/logistic.ts";
 import { buildDesign } from "../lib/probe/design.ts";
 import { fitScaler } from "../lib/probe/scaler.ts";
@@ -407,6 +407,21 @@ Deno.test("reliability/messages: flags, JSON files and configs say the flag/key,
   const bad = assertThrows(() => parseJsonStrict('{"a": 1,}', "c.json"));
   assertStringIncludes(bad.message, "c.json: invalid JSON");
   await assertRejects(() => readJson(""), Error, "an empty path was given");
+  await withTempDir(async (dir) => {
+    const loop = join(dir, "loop.npy");
+    await Deno.symlink(loop, loop);
+    const e = await assertRejects(() => readNpy(loop));
+    assertEquals(
+      (e as Error).message,
+      `${loop}: is a symbolic link that loops (too many levels of links); fix the link`,
+    );
+    await assertRejects(
+      () => readNpy(join(dir, "none.npy")),
+      Error,
+      "none.npy: no such file; check the path",
+    );
+    await assertRejects(() => readNpy(dir), Error, `${dir}: is a folder; give a file`);
+  });
 });
 
 Deno.test("reliability/results: an edited results table is validated (text in f1, f1 = 5, duplicated rows)", () => {

@@ -41,9 +41,7 @@ export async function exists(path: string): Promise<boolean> {
 export async function readJson<T>(path: string): Promise<T> {
   if (path === "") throw new Error("an empty path was given for a JSON file; give the file's path");
   const text = await Deno.readTextFile(path).catch((e) => {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: no such file`);
-    if (e instanceof Deno.errors.IsADirectory) throw new Error(`${path}: is a folder; give a JSON file`);
-    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+    throw readError(path, e);
   });
   return parseJsonStrict(text, path) as T;
 }
@@ -126,4 +124,24 @@ export async function checkOutputNotInput(
       );
     }
   }
+}
+
+/**
+ * A failure to read `path`, in words (no raw os error text such as "(os error 40): stat"): what is wrong with
+ * the path and what to do.
+ */
+export function readError(path: string, e: unknown): Error {
+  const message = (e as Error)?.message ?? String(e);
+  const problem = e instanceof Deno.errors.NotFound
+    ? "no such file; check the path"
+    : e instanceof Deno.errors.IsADirectory || /is a directory|EISDIR/i.test(message)
+    ? "is a folder; give a file"
+    : e instanceof Deno.errors.PermissionDenied
+    ? "permission denied; make the file readable"
+    : /symbolic links|ELOOP/i.test(message)
+    ? "is a symbolic link that loops (too many levels of links); fix the link"
+    : /not a directory|ENOTDIR/i.test(message)
+    ? "a part of the path is a file, not a folder; check the path"
+    : `cannot be read (${(e as Error)?.name ?? "error"})`;
+  return new Error(`${path}: ${problem}`);
 }

@@ -3,6 +3,7 @@
  * header, and a malformed file is an error naming the file and the line, in our words (not a parser's hints).
  * Empty cells become null, as in the rest of the data stage.
  */
+import { readError } from "../common/fs.ts";
 import { parseCsv } from "../formats/csv.ts";
 
 export interface CsvTable {
@@ -11,7 +12,10 @@ export interface CsvTable {
 }
 
 export async function readCsvTable(path: string): Promise<CsvTable> {
-  const text = decodeCsvText(await Deno.readFile(path), path);
+  const bytes = await Deno.readFile(path).catch((e) => {
+    throw readError(path, e);
+  });
+  const text = decodeCsvText(bytes, path);
   let rows: string[][];
   try {
     rows = parseCsv(text);

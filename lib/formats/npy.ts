@@ -3,6 +3,7 @@
  * Reads little/big-endian float32/float64/int8–int64/uint8–uint32/bool, C or Fortran order; writes
  * little-endian C-order float32, float64, int32 or int64.
  */
+import { readError, writeFileAtomic } from "../common/fs.ts";
 
 export type NpyDtype = "<f4" | "<f8" | "<i4" | "<i8";
 export type NpyData = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -167,13 +168,12 @@ export async function readNpy(path: string): Promise<NpyArray> {
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+    throw readError(path, e);
   }
   return parseNpy(bytes, path);
 }
 
 /** Writes `.npy` atomically (temporary file + rename). */
 export async function writeNpy(path: string, data: NpyData, shape: number[]): Promise<void> {
-  const { writeFileAtomic } = await import("../common/fs.ts");
   await writeFileAtomic(path, encodeNpy(data, shape));
 }

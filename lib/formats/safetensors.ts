@@ -7,7 +7,7 @@
  * - `parseSafetensors`/`readSafetensors` (checkpoints): exact dtypes (F32, F64, I32, I64, U8) and the metadata;
  *   `encodeSafetensors`/`writeSafetensors` write that view, so checkpoints open in Python (safetensors, numpy).
  */
-import { writeFileAtomic } from "../common/fs.ts";
+import { readError, writeFileAtomic } from "../common/fs.ts";
 
 export type TensorData = Float32Array | Int32Array;
 
@@ -361,5 +361,8 @@ export async function writeSafetensors(
 }
 
 export async function readSafetensors(path: string): Promise<SafeFile> {
-  return parseSafetensors(await Deno.readFile(path), path);
+  const bytes = await Deno.readFile(path).catch((e) => {
+    throw readError(path, e);
+  });
+  return parseSafetensors(bytes, path);
 }
