@@ -118,6 +118,9 @@ export function readTar(tar: Uint8Array): TarEntry[] {
   return entries;
 }
 
+/** One entry of a streamed archive is held in memory whole: the largest accepted (audio files are far smaller). */
+export const MAX_TAR_ENTRY = 1024 ** 3;
+
 /** Reads exactly `n` bytes from a byte stream (fewer only at its end). */
 class ByteReader {
   private buf = new Uint8Array(0);
@@ -157,6 +160,12 @@ export async function* readTarStream(
     const h = await reader.read(512);
     if (h.length < 512 || h.every((b) => b === 0)) return;
     const size = octal(h, 124, 12);
+    if (size > MAX_TAR_ENTRY) {
+      throw new Error(
+        `tar stream: entry at byte ${offset} declares ${size} bytes, over the ${MAX_TAR_ENTRY}-byte limit for ` +
+          `one file (a damaged or hostile archive); delete the download and try again`,
+      );
+    }
     const padded = Math.ceil(size / 512) * 512;
     const body = await reader.read(padded);
     if (body.length < padded) {
