@@ -26,7 +26,7 @@ import { defaultUserDir } from "../lib/data/user.ts";
 import { preparerOptionsProblem } from "../lib/data/prepare.ts";
 import { checkTasksApply } from "../lib/data/tasks.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
-import { gunzip } from "../lib/formats/tar.ts";
+import { gunzip, readTarStream } from "../lib/formats/tar.ts";
 import { ZipReader } from "../lib/formats/zip.ts";
 import { readNpy, writeNpy } from "../lib/formats/npy.ts";
 import { fitL1Logistic } from "../lib/probe/logistic.ts";
@@ -464,6 +464,16 @@ Deno.test("reliability/archives: zip and gzip expansion is bounded", async () =>
   assertThrows(() => liar.read("data/0"), Error, "inflates to more than its declared 16 bytes");
   const g = await assertRejects(() => gunzip(new Uint8Array(gzipSync(zeros)), "fsdd.tar.gz"));
   assertStringIncludes((g as Error).message, "fsdd.tar.gz: expands past");
+  const header = new Uint8Array(512);
+  header.set(new TextEncoder().encode("huge.wav"), 0);
+  header.set(new TextEncoder().encode((4 * 1024 ** 3).toString(8).padStart(11, "0")), 124);
+  header[156] = 0x30;
+  const t = await assertRejects(async () => {
+    for await (const _ of readTarStream(new Blob([header]).stream())) {
+      // nothing is yielded
+    }
+  });
+  assertStringIncludes((t as Error).message, "over the 1073741824-byte limit");
   const corrupt = await assertRejects(() =>
     gunzip(new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]), "fsdd.tar.gz")
   );
