@@ -8,7 +8,7 @@ import { log } from "../common/progress.ts";
 import { auxKDefaults, type SaeConfig, saeConfig, validateConfig } from "./config.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR, defaultLr } from "./convergence.ts";
 import { PAPER_LR } from "./paper.ts";
-import { loadCheckpoint, MODEL_FILE, saveCheckpoint } from "./checkpoint.ts";
+import { loadCheckpoint, MODEL_FILE, OPTIMIZER_FILE, saveCheckpoint } from "./checkpoint.ts";
 import { join } from "node:path";
 import { encodeSae } from "./evaluate.ts";
 import { EXPORT_FORMATS, exportSaeLens } from "./export.ts";
@@ -232,8 +232,13 @@ const encode: Command = {
     const out = need(flags, "out");
     await checkOutputPath(out, "file", "--out");
     const featuresPath = need(flags, "features");
-    await checkOutputNotInput(out, "--out", [["--features", featuresPath]]);
-    const ckpt = await loadCheckpoint(need(flags, "checkpoint"));
+    const checkpointDir = need(flags, "checkpoint");
+    await checkOutputNotInput(out, "--out", [
+      ["--features", featuresPath],
+      ["--checkpoint", join(checkpointDir, MODEL_FILE)],
+      ["--checkpoint", join(checkpointDir, OPTIMIZER_FILE)],
+    ]);
+    const ckpt = await loadCheckpoint(checkpointDir);
     const X = await readMatrix(featuresPath);
     checkFeatures(X, ckpt.model.config.dIn, featuresPath);
     const z = await encodeSae(ckpt.model, X, threads);
