@@ -64,7 +64,7 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
   const source = (await exists(join(dir, "results.parquet"))) ? "results.parquet" : "results.csv";
   checkResultValues(results, join(dir, source));
   if (source === "results.parquet" && (await exists(join(dir, "results.csv")))) {
-    await checkCsvAgrees(dir, results);
+    checkCsvAgrees(dir, results);
   }
   const optionalJson = async (name: string) => {
     const p = join(dir, name);
@@ -153,7 +153,7 @@ export function checkResultValues(df: pl.DataFrame, file: string): void {
  * The grid writes results.parquet and results.csv with the same rows; the report reads the Parquet file. A CSV
  * that disagrees (edited by hand, or left from another run) is an error rather than silently ignored.
  */
-async function checkCsvAgrees(dir: string, parquet: pl.DataFrame): Promise<void> {
+function checkCsvAgrees(dir: string, parquet: pl.DataFrame): void {
   const csvPath = join(dir, "results.csv");
   let csv: pl.DataFrame;
   try {
