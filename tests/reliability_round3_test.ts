@@ -23,7 +23,7 @@ import { checkOutputNotInput, readJson, safeName } from "../lib/common/fs.ts";
 import { parseJsonStrict } from "../lib/common/json.ts";
 import { float32Loss } from "../lib/common/matrix.ts";
 import { defaultUserDir } from "../lib/data/user.ts";
-import { preparerOptionsProblem } from "../lib/data/prepare.ts";
+import { preparerOptionsProblem } from "../lib/data/preparer_options.ts";
 import { checkTasksApply } from "../lib/data/tasks.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { gunzip, readTarStream } from "../lib/formats/tar.ts";

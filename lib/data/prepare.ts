@@ -26,32 +26,6 @@ export interface PrepareOptions extends SyntheticOptions, Locations {
 
 export const BUILTIN_DATASETS = ["fsdd", "saa", "synthetic"] as const;
 
-/** The options each built-in preparer takes from a run config's `datasets[].options` (all integers ≥ 0). */
-export const PREPARER_OPTIONS: Record<string, readonly string[]> = {
-  fsdd: [],
-  saa: ["seed"],
-  synthetic: ["seed", "speakersPerAccent", "utterancesPerSpeaker", "workers"],
-};
-
-/**
- * Checks a dataset's preparer options before any work: an unknown key (a typo, or an option of another
- * dataset) or a value that is not a non-negative integer is an error naming the key and what is accepted.
- * Returns the problem, or null.
- */
-export function preparerOptionsProblem(dataset: string, options: Record<string, unknown>): string | null {
-  const known = PREPARER_OPTIONS[dataset] ?? [];
-  for (const [key, value] of Object.entries(options)) {
-    if (!known.includes(key)) {
-      return `unknown option "${key}" for dataset ${JSON.stringify(dataset)} (` +
-        (known.length ? `it takes ${known.join(", ")}` : "it takes no options") + ")";
-    }
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-      return `option "${key}" must be a non-negative integer, got ${JSON.stringify(value)}`;
-    }
-  }
-  return null;
-}
-
 /** Where prepared manifests live unless an output folder is given: `<cache>/datasets/<name>/`. */
 export function datasetsRoot(loc: Locations): string {
   return inCache(loc, "prepared data sets", "datasets");

@@ -147,7 +147,10 @@ export function taskProblem(manifest: pl.DataFrame, task: TaskRef): string | nul
  * Refuses, before any work, a grid task that applies to no dataset (it would run 0 cells and print an empty
  * table): the error names the task and, per dataset, why. Pure; the planner calls it with the manifests read.
  */
-export function checkTasksApply(datasets: { name: string; manifest: pl.DataFrame }[], tasks: TaskRef[]): void {
+export function checkTasksApply(
+  datasets: { name: string; manifest: pl.DataFrame }[],
+  tasks: TaskRef[],
+): void {
   const problems: string[] = [];
   for (const task of tasks) {
     const why = datasets.map((d) => [d.name, taskProblem(d.manifest, task)] as const);

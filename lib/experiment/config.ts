@@ -7,7 +7,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { checkOutputPath, readJson, safeName } from "../common/fs.ts";
 import { columnTask, type ColumnTaskDefinition, TASKS, type TaskSpec } from "../data/task_specs.ts";
-import { preparerOptionsProblem } from "../data/prepare.ts";
+import { preparerOptionsProblem } from "../data/preparer_options.ts";
 import { LIMITS } from "../common/limits.ts";
 import { SchemaError, type Spec, toJsonSchema, validate } from "../common/schema.ts";
 // The schedule's constants only (not lib/sae/mod.ts, which loads the compute engines).

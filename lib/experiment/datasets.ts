@@ -6,6 +6,7 @@
  */
 import type pl from "nodejs-polars";
 import { basename, join, resolve } from "node:path";
+import { safeName } from "../common/fs.ts";
 import { log } from "../common/progress.ts";
 import type { Locations } from "../common/settings.ts";
 import {
@@ -108,7 +109,7 @@ export async function prepareRunDataset(
     manifestPath = await withExternalTest(
       { path: manifestPath, manifest: dev },
       ds.testManifest,
-      join(workDir, "datasets", safeName(ds.name), "manifest.csv"),
+      join(workDir, "datasets", safeName(ds.name, `dataset ${JSON.stringify(ds.name)}`), "manifest.csv"),
     );
   }
   const manifest = await readManifest(manifestPath, {
@@ -134,12 +135,6 @@ export async function prepareRunDataset(
   }
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
   return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, testSet };
-}
-
-/** A dataset name as a folder name: anything but letters, digits, "-", "_" and "." becomes "_". */
-export function safeName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
-  return s.length > 0 ? s : "_";
 }
 
 /** Prepares every dataset of a run, in order. */
