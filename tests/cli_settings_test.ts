@@ -12,7 +12,10 @@ import { featureStoreDir } from "../lib/extract/mod.ts";
 import { datasetsRoot } from "../lib/data/mod.ts";
 
 Deno.test("settingsFromEnv: defaults from HOME alone; empty counts as unset", () => {
-  const s = settingsFromEnv({ HOME: "/home/u", NAC_SAE_MODELS: "", NAC_SAE_THREADS: "", NAC_SAE_DEBUG: "" });
+  const s = settingsFromEnv(
+    { HOME: "/home/u", NAC_SAE_MODELS: "", NAC_SAE_THREADS: "", NAC_SAE_DEBUG: "" },
+    null,
+  );
   assertEquals(s, {
     cacheDir: "/home/u/.cache/nac-sae",
     hfHubCache: "/home/u/.cache/huggingface/hub",
@@ -35,11 +38,12 @@ Deno.test("settingsFromEnv: every variable maps to its setting", () => {
     NAC_SAE_THREADS: "4",
     NAC_SAE_ONNX_PROVIDERS: "CUDA, cpu",
     NAC_SAE_DEBUG: "1",
-  });
+  }, "/shared");
   assertEquals(s, {
     cacheDir: resolve("rel/cache"),
     modelsHome: "/m",
     dataHome: "/d",
+    sharedRoot: "/shared",
     hfHubCache: "/hub",
     threads: 4,
     onnxProviders: ["cuda", "cpu"],

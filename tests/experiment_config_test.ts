@@ -263,6 +263,11 @@ Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_po
   assertEquals([c.pooling, c.probe.protocol], ["mean", "split"]);
   const paper = demoConfig("/tmp/demo-out", "paper");
   assertEquals([paper.epochs, paper.sae.lr], ["paper", 1e-5]);
+  // No folders of its own: the location rule finds SAA and Lyra (NAC_SAE_*, ../shared, cache) unless
+  // --data / --models say where.
+  assertEquals([c.datasets[0].source, c.modelsDir], [undefined, undefined]);
+  const given = demoConfig("/tmp/demo-out", "convergent", { data: "/d", models: "/m" });
+  assertEquals([given.datasets[0].source, given.modelsDir], ["/d", "/m"]);
 });
 
 Deno.test("demo powered config: same data and codecs, mean+std pooling, 5-fold probes, shared feature store", () => {

@@ -1,17 +1,19 @@
 /**
- * `deno task demo`: the embedded default run on real accents. Prepares the Speech Accent Archive subset (from
- * ../shared/data/saa beside a clone, else NAC_SAE_DATA, else downloaded), extracts u with Lyra v2 at 3.2 / 6 /
- * 9.2 kbps, runs the paper's 16 SAE configs × 3 seeds for both tasks with z, z_pos and z_mag under the
- * convergent SAE schedule, and writes the results tables and the HTML report. A second run reuses every
- * cached cell. Beside it, the best-powered protocol on the same features (see `poweredConfig`), shown side by side
- * in the report. FSDD and the synthetic corpus are run configs in configs/ (`deno task cli grid --config …`).
+ * `deno task demo`: the embedded default run on real accents, in five announced stages. Prepares the Speech
+ * Accent Archive subset (found by the location rule of lib/common/settings.ts: --data, NAC_SAE_DATA,
+ * ../shared/data beside the checkout, the cache, else downloaded), extracts u with Lyra v2 at 3.2 / 6 / 9.2 kbps,
+ * runs the paper's 16 SAE configs × 3 seeds for both tasks with z, z_pos and z_mag under the convergent SAE
+ * schedule, and writes the results tables and the HTML report. A second run reuses every cached cell. Beside it,
+ * the best-powered protocol on the same features (see `poweredConfig`), shown side by side in the report. FSDD
+ * and the synthetic corpus are run configs in configs/ (`deno task cli grid --config …`).
  */
 import { join, resolve } from "node:path";
-import { booleanFlag, type Command } from "../common/cli.ts";
-import { type Locations, locationsOf } from "../common/settings.ts";
+import { booleanFlag, type Command, DATA_FLAG, MODELS_FLAG } from "../common/cli.ts";
+import { locationsOf } from "../common/settings.ts";
 import { projectRoot } from "../common/assets.ts";
-import { sharedDir } from "./settings.ts";
-import { log } from "../common/progress.ts";
+import { formatDuration, log } from "../common/progress.ts";
+import { prepareDataset } from "../data/prepare.ts";
+import { extractFeatureSets } from "../extract/mod.ts";
 import { type EpochsRule, type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";
 import { writeReport } from "../report/mod.ts";
@@ -23,17 +25,15 @@ export type DemoSchedule = (typeof DEMO_SCHEDULES)[number];
 
 /**
  * The demo's run config; every setting differing from the paper is named in `$comment`. The probe protocol
- * (`pooling`, `probe`) is the paper's: mean pooling, probe trained on val2 and scored on test.
+ * (`pooling`, `probe`) is the paper's: mean pooling, probe trained on val2 and scored on test. `where`: the
+ * demo's `--data` / `--models` folders; without them the location rule searches the variables, ../shared and
+ * the cache.
  */
 export function demoConfig(
   outDir: string,
   schedule: DemoSchedule = "convergent",
-  homes: Locations = {},
+  where: { data?: string; models?: string } = {},
 ): RunConfig {
-  // ../shared's data and models beside a clone, unless NAC_SAE_DATA / NAC_SAE_MODELS (`homes`) say otherwise.
-  const shared = sharedDir();
-  const dataSource = homes.dataHome ? undefined : shared ? join(shared, "data") : undefined;
-  const modelsDir = homes.modelsHome ? undefined : shared ? join(shared, "models") : undefined;
   const epochs: EpochsRule = schedule;
   return validateConfig(
     {
@@ -46,13 +46,13 @@ export function demoConfig(
             "kept) instead of the paper's 200/500 epochs at lr 1e-5, which are only 200-500 steps on a corpus " +
             "this small."
           : "SAE schedule: the paper-literal 200/500 epochs at lr 1e-5."),
-      datasets: [{ name: "saa", source: dataSource, tasks: ["us-vs-uk", "us-vs-non-us-uk"] }],
+      datasets: [{ name: "saa", source: where.data, tasks: ["us-vs-uk", "us-vs-non-us-uk"] }],
       codecs: ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"],
       epochs,
       seeds: [0, 1, 2],
       features: ["z", "z_pos", "z_mag"],
       outDir,
-      modelsDir,
+      modelsDir: where.models,
     },
     "demo config",
     projectRoot(),
@@ -84,7 +84,12 @@ export function poweredConfig(
         "[mean, std] and the dev probe protocol (every validation speaker trains the probe, C by speaker-level " +
         "5-fold inner CV, scored on the test speakers); " +
         (grid === "corners" ? "one seed, q {2, 20} × s {0.25, 0.05}." : "one seed, the 16 configs."),
-      datasets: paper.datasets.map((d) => ({ name: d.name, source: d.source, tasks: d.tasks })),
+      datasets: paper.datasets.map((d) => ({
+        name: d.name,
+        manifest: d.manifest,
+        source: d.source,
+        tasks: d.tasks,
+      })),
       codecs: paper.codecs,
       epochs: paper.epochs,
       grid: grid === "corners" ? { q: [2, 20], s: [0.25, 0.05] } : paper.grid,
@@ -109,7 +114,9 @@ const demo: Command = {
     "results.csv,report.html}, the same data under the best-powered protocol (powered/: mean+std pooling, " +
     "dev probes: every validation speaker, C by inner CV) side by side in the report, the latent dashboard of the best cell (latents.html) and a " +
     "short steering run (steer/).",
-  usage: "[--out DIR] [--schedule convergent|paper] [--powered-grid corners|full|none] [--json]",
+  usage:
+    "[--out DIR] [--schedule convergent|paper] [--powered-grid corners|full|none] [--data DIR] [--models DIR] " +
+    "[--json]",
   flags: {
     out: {
       type: "string",
@@ -127,6 +134,8 @@ const demo: Command = {
       description: 'configs of the best-powered protocol run beside the paper\'s: "corners" (q {2, 20} × ' +
         's {0.25, 0.05}), "full" (the 16 configs) or "none"',
     },
+    data: DATA_FLAG,
+    models: MODELS_FLAG,
     quiet: booleanFlag("no progress output"),
   },
   async run(flags, _positionals, settings) {
@@ -139,19 +148,74 @@ const demo: Command = {
     if (!(DEMO_SCHEDULES as readonly string[]).includes(schedule)) {
       throw new Error(`--schedule must be one of ${DEMO_SCHEDULES.join(", ")}, got "${schedule}"`);
     }
-    const config = demoConfig(outDir, schedule as DemoSchedule, loc);
+    const config = demoConfig(outDir, schedule as DemoSchedule, {
+      data: flags.data as string | undefined,
+      models: flags.models as string | undefined,
+    });
     const quiet = Boolean(flags.quiet);
     const powered = String(flags["powered-grid"] ?? "corners");
     if (!["corners", "full", "none"].includes(powered)) {
       throw new Error(`--powered-grid must be one of corners, full, none, got "${powered}"`);
     }
+    const poweredGrid = powered as "corners" | "full" | "none";
+    const stage = stageLog(5, quiet);
+    const ds = config.datasets[0];
+    const tasks = ds.tasks ?? config.tasks;
+
+    stage.start(`preparing data set ${ds.name}`);
+    const prepared = await prepareDataset(ds.name, { ...loc, source: ds.source, quiet });
+    // Printed once here; the grids below read the prepared manifest and do not prepare it again.
+    if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
+    config.datasets[0] = { ...ds, manifest: prepared.manifestPath };
+    const utterances = prepared.manifest.height;
+    stage.done(`${utterances} utterances, tasks ${tasks.join(", ")}`);
+
+    stage.start(`extracting u with ${config.codecs.join(", ")} (${utterances} utterances, one encoder pass)`);
+    const sets = await extractFeatureSets({
+      manifestPath: prepared.manifestPath,
+      codecIds: config.codecs,
+      storeDirs: config.codecs.map((c) =>
+        join(config.featureDir ?? join(config.outDir, "features"), ds.name, c)
+      ),
+      workers: config.workers,
+      ...loc,
+      modelsDir: config.modelsDir,
+      quiet,
+    });
+    const encoded = sets[0].summary;
+    stage.done(
+      `${encoded.computed} encoded, ${encoded.cached} cached` +
+        (encoded.computed > 0 ? `, ${encoded.utterancesPerSecond.toFixed(1)} utt/s` : ""),
+    );
+
+    const cellsOf = (c: RunConfig) =>
+      tasks.length * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
+    stage.start(
+      `the paper's grid: ${
+        cellsOf(config)
+      } cells (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
+        `${config.grid.q.length * config.grid.s.length} SAE configs × ${config.seeds.length} seeds)`,
+    );
     const summary = await runGrid(config, { ...loc, quiet });
+    stage.done(`${summary.cells.computed} computed, ${summary.cells.cached} cached`);
+
     // The same data under the best-powered protocol, shown beside the paper-literal numbers in the report.
-    const poweredSummary = powered === "none"
-      ? null
-      : await runGrid(poweredConfig(outDir, config, powered as "corners" | "full"), { ...loc, quiet });
+    const poweredRun = poweredGrid === "none" ? null : poweredConfig(outDir, config, poweredGrid);
+    stage.start(
+      poweredRun
+        ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)} cells`
+        : "the best-powered protocol: skipped (--powered-grid none)",
+    );
+    const poweredSummary = poweredRun ? await runGrid(poweredRun, { ...loc, quiet }) : null;
+    stage.done(
+      poweredSummary
+        ? `${poweredSummary.cells.computed} computed, ${poweredSummary.cells.cached} cached`
+        : "",
+    );
+
     // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
     // here is shown and the report still written (it then says how to make the dashboard).
+    stage.start("latent dashboard, steering (4 utterances) and the report");
     const steering = { ...loc, utterances: 4, seconds: 3, quiet };
     const latents = await writeLatentsAndSteering(outDir, steering).catch((e) => {
       console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
@@ -160,6 +224,7 @@ const demo: Command = {
     const report = await writeReport(outDir, join(outDir, "report.html"), {
       compare: poweredSummary ? [poweredSummary.outDir] : [],
     });
+    stage.done(report.path);
     const seconds = (performance.now() - t0) / 1000;
     log(`demo finished in ${seconds.toFixed(1)}s`, quiet);
     console.log(`results: ${join(outDir, "results.parquet")}`);
@@ -180,5 +245,32 @@ const demo: Command = {
     };
   },
 };
+
+/**
+ * Stage banners: "[2/5] extracting …" when a stage starts and "[2/5] done in 3m12s: …" when it ends, with the
+ * elapsed time of the whole demo, so a user sees where the demo is between the stages' own progress lines.
+ */
+export function stageLog(
+  total: number,
+  quiet: boolean,
+  print: (line: string) => void = (l) => log(l, quiet),
+) {
+  const t0 = performance.now();
+  let n = 0, started = t0;
+  return {
+    start(what: string): void {
+      n++;
+      started = performance.now();
+      print(`[${n}/${total}] ${what} …`);
+    },
+    done(what: string): void {
+      const now = performance.now();
+      print(
+        `[${n}/${total}] done in ${formatDuration((now - started) / 1000)}${what ? `: ${what}` : ""} ` +
+          `(demo elapsed ${formatDuration((now - t0) / 1000)})`,
+      );
+    },
+  };
+}
 
 export const commands: Command[] = [demo];

@@ -4,20 +4,22 @@
  * benchmarks call these helpers too. Below lib/cli nothing reads the environment or looks beside the checkout.
  *
  *   NAC_SAE_CACHE           the project cache (else $XDG_CACHE_HOME/nac-sae, else ~/.cache/nac-sae)
- *   NAC_SAE_MODELS          a folder of codec weight folders, searched after --models
- *   NAC_SAE_DATA            a folder holding fsdd/ and saa/, searched after --source
+ *   NAC_SAE_MODELS          a folder of codec weight folders, searched after --models / "modelsDir"
+ *   NAC_SAE_DATA            a folder holding fsdd/ and saa/, searched after --data / "datasets[].source"
  *   HF_HUB_CACHE, HF_HOME   the Hugging Face hub cache (else ~/.cache/huggingface/hub)
  *   NAC_SAE_THREADS         compute threads of one SAE process (a positive integer; else the library's default)
  *   NAC_SAE_ONNX_PROVIDERS  onnxruntime execution providers of the ONNX codecs, e.g. cuda,cpu (else CPU)
  *   NAC_SAE_DEBUG           any value: print the stack of runtime errors
  *   NAC_SAE_RESULTS         the results directory the notebooks read (else results/demo)
- * A set variable with a bad value is an error naming it. Empty counts as unset.
+ * A set variable with a bad value is an error naming it. Empty counts as unset. After the variables' folders,
+ * `../shared` beside the checkout is searched (`sharedRoot`), then the cache, then downloads: the one rule of
+ * lib/common/settings.ts.
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { projectRoot } from "../common/assets.ts";
 import { LIMITS } from "../common/limits.ts";
 import { numberProblem, rangeText } from "../common/schema.ts";
-import type { Settings } from "../common/settings.ts";
+import { homesOf, type Settings } from "../common/settings.ts";
 import { parseProviders } from "../codecs/types.ts";
 
 /** Where variables are looked up: the process environment, unless a test passes its own (a lookup or a record). */
@@ -31,14 +33,21 @@ function value(env: Env, name: string): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-/** Every setting, read from `env` (default: the process environment) once. */
-export function settingsFromEnv(env: Env = processEnv): Settings {
+/**
+ * Every setting, read from `env` (default: the process environment) once. `shared`: the `../shared` folder
+ * beside the checkout (default: found by `sharedDir`; tests pass their own, or null for none).
+ */
+export function settingsFromEnv(
+  env: Env = processEnv,
+  shared: string | null = sharedDir() ?? null,
+): Settings {
   const models = value(env, "NAC_SAE_MODELS"), data = value(env, "NAC_SAE_DATA");
   const providers = value(env, "NAC_SAE_ONNX_PROVIDERS");
   return {
     cacheDir: cacheDirFromEnv(env),
     ...(models ? { modelsHome: models } : {}),
     ...(data ? { dataHome: data } : {}),
+    ...(shared ? { sharedRoot: shared } : {}),
     hfHubCache: hfHubCacheFromEnv(env),
     threads: threadsFromEnv(env),
     ...(providers ? { onnxProviders: parseProviders(providers, "NAC_SAE_ONNX_PROVIDERS") } : {}),
@@ -88,10 +97,12 @@ export function sharedDir(): string | undefined {
   }
 }
 
-/** Codec weights folder: NAC_SAE_MODELS, else ../shared/models when present (else undefined: cache/download). */
+/**
+ * The first folder of codec weights the rule would search (NAC_SAE_MODELS, else ../shared/models), for tools
+ * that take one folder (benchmarks); undefined: the cache and downloads only.
+ */
 export function modelsDirFromEnv(env: Env = processEnv): string | undefined {
-  const shared = sharedDir();
-  return value(env, "NAC_SAE_MODELS") ?? (shared ? join(shared, "models") : undefined);
+  return homesOf(settingsFromEnv(env), "models")[0];
 }
 
 /** The results directory notebooks read: `NAC_SAE_RESULTS`, else `results/demo`; relative to the project root. */

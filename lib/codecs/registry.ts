@@ -2,6 +2,7 @@
  * Codec ids → implementations. Built-in families register their entries here; codecs exported to ONNX
  * with a JSON sidecar are discovered from a models directory at run time (see `lib/codecs/onnx`).
  */
+import { homesOf } from "../common/settings.ts";
 import { type CodecEntry, type CodecGroup, type LoadOptions, singleCodecGroup } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
@@ -38,9 +39,9 @@ export async function getCodec(id: string, opts: LoadOptions = {}): Promise<Code
   return entry;
 }
 
-/** ONNX codecs: sidecars in the explicit models directory, then in the models home (NAC_SAE_MODELS). */
+/** ONNX codecs: sidecars in the explicit models directory, then NAC_SAE_MODELS, then ../shared/models. */
 async function discoverExternal(opts: LoadOptions): Promise<CodecEntry[]> {
-  const dirs = [opts.modelsDir, opts.modelsHome].filter((d): d is string => !!d);
+  const dirs = [opts.modelsDir, ...homesOf(opts, "models")].filter((d): d is string => !!d);
   const taken = new Set(BUILTIN.map((c) => c.id));
   const found: CodecEntry[] = [];
   for (const dir of new Set(dirs)) found.push(...await discoverOnnxCodecs(dir, taken, opts.quiet));

@@ -1,15 +1,15 @@
 /**
- * Where model weights and data sets come from. Resolution order for an asset named `name` (a folder such
- * as `lyra-v1.3.2` or `fsdd`):
- *   1. an explicit directory (a `--models DIR` / `--source DIR` flag) holding `name/` or the files themselves,
- *   2. the home folder of such assets (`modelsHome`, set from NAC_SAE_MODELS at the edge) holding `name/`,
+ * Where a codec's weight files come from, by the rule of lib/common/settings.ts. For an asset named `name` (a
+ * folder such as `lyra-v1.3.2`):
+ *   1. an explicit directory (`--models DIR` or the run config's `modelsDir`) holding `name/` or the files,
+ *   2. the folders after it (`homes`: NAC_SAE_MODELS, then ../shared/models) holding `name/`,
  *   3. the project cache (`cacheDir`, see lib/cli/settings.ts),
  *   4. a download from the public URL into the cache, verified by sha256 (a mismatch is an error).
  * Folders not given are skipped; without a cache folder nothing is downloaded.
  */
 import { dirname, join, resolve } from "node:path";
 import { exists } from "./fs.ts";
-import { inCache } from "./settings.ts";
+import { howToPoint, inCache, POINTERS } from "./settings.ts";
 import { sha256Hex } from "./hash.ts";
 import { log } from "./progress.ts";
 
@@ -23,15 +23,13 @@ export interface AssetFile {
 export interface AssetSpec {
   name: string;
   files: AssetFile[];
-  /** The environment variable that sets the home folder at the edge, named in errors. */
-  envVar: string;
 }
 
 export interface ResolveOptions {
   /** Explicit directory from the command line. */
   dir?: string;
-  /** A folder holding `name/` (e.g. NAC_SAE_MODELS, read at the edge). */
-  home?: string;
+  /** Folders holding `name/`, searched in order after `dir` (NAC_SAE_MODELS, ../shared/models: `homesOf`). */
+  homes?: string[];
   /** The project cache; without it, nothing is cached or downloaded. */
   cacheDir?: string;
   /** Never download (tests, air-gapped machines). */
@@ -48,7 +46,7 @@ async function holdsAll(dir: string, files: AssetFile[]): Promise<boolean> {
 export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): Promise<string> {
   const candidates: string[] = [];
   if (opts.dir) candidates.push(join(opts.dir, spec.name), opts.dir);
-  if (opts.home) candidates.push(join(opts.home, spec.name));
+  for (const home of opts.homes ?? []) candidates.push(join(home, spec.name));
   const cached = opts.cacheDir ? join(opts.cacheDir, spec.name) : undefined;
   if (cached) candidates.push(cached);
   for (const dir of candidates) {
@@ -58,13 +56,19 @@ export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): 
     }
   }
   if (opts.dir && !(await exists(opts.dir))) {
-    throw new Error(`${opts.dir}: directory not found (given for ${spec.name})`);
+    throw new Error(
+      `${opts.dir}: directory not found (given for ${spec.name} by ${POINTERS.models.flag} or the run ` +
+        `config's "${POINTERS.models.configKey}")`,
+    );
   }
   const missing = spec.files.map((f) => `${f.path} <${f.url}>`).join(", ");
+  const fix = howToPoint("models", `${spec.name}/`);
   if (opts.offline) {
     throw new Error(
-      `${spec.name} not found in ${candidates.join(", ")} and downloads are disabled; ` +
-        `place the files there or set ${spec.envVar}. Files: ${missing}`,
+      `${spec.name} not found in ${
+        candidates.join(", ") || "any folder given"
+      } and downloads are disabled; ` +
+        `${fix}. Files: ${missing}`,
     );
   }
   const into = cached ??
@@ -75,7 +79,7 @@ export async function resolveAsset(spec: AssetSpec, opts: ResolveOptions = {}): 
     await download(f.url, dest, f.sha256, opts.quiet).catch((e) => {
       throw new Error(
         `${spec.name}: cannot download ${f.path} from ${f.url} (${(e as Error).message}). ` +
-          `Offline? Put the files under ${spec.envVar}/${spec.name}/ or pass the directory explicitly.`,
+          `Offline? ${fix}.`,
       );
     });
   }

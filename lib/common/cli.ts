@@ -31,6 +31,19 @@ export function booleanFlag(description: string, more: Omit<Flag, "type" | "desc
   return { type: "boolean", description, ...more };
 }
 
+/**
+ * `--data DIR` and `--models DIR`, the same on every command that reads data sets or codec weights: step 1 of
+ * the location rule (lib/common/settings.ts); without them the variables, ../shared and the cache are searched.
+ */
+export const DATA_FLAG: Flag = stringFlag(
+  "folder holding the data sets (fsdd/, saa/) or one data set; searched before NAC_SAE_DATA, ../shared/data, " +
+    "the cache, a download",
+);
+export const MODELS_FLAG: Flag = stringFlag(
+  "folder holding codec weight folders (e.g. lyra-v1.3.2/) or one codec's files; searched before " +
+    "NAC_SAE_MODELS, ../shared/models, the cache, a download",
+);
+
 export interface Command {
   /** e.g. "sae train". */
   name: string;

@@ -1,6 +1,6 @@
 /** `data list` and `data prepare`: what datasets exist and are prepared; prepare one and print its counts. */
 import { join } from "node:path";
-import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, DATA_FLAG, num, stringFlag, UsageError } from "../common/cli.ts";
 import { checkOutputNotInput, exists } from "../common/fs.ts";
 import { BUILTIN_DATASETS, datasetsRoot, prepareDataset } from "./prepare.ts";
 import { LIMITS } from "../common/limits.ts";
@@ -10,8 +10,8 @@ import { manifestRows, readManifest } from "./manifest.ts";
 import { formatSummary, summarizeManifest } from "./summary.ts";
 import type { SplitFractions } from "./split.ts";
 import { SYNTHETIC_DEFAULTS } from "./synthetic.ts";
-import { FSDD_ARCHIVE_URL, FSDD_ENV_VAR } from "./fsdd.ts";
-import { SAA_ARCHIVE_URL, SAA_ENV_VAR } from "./saa_source.ts";
+import { FSDD_ARCHIVE_URL } from "./fsdd.ts";
+import { SAA_ARCHIVE_URL } from "./saa_source.ts";
 
 /** A count of speakers or utterances. */
 const COUNT = { integer: true, min: 1, max: 100_000 };
@@ -19,11 +19,11 @@ const COUNT = { integer: true, min: 1, max: 100_000 };
 const DESCRIPTIONS: Record<string, string> = {
   fsdd:
     "Free Spoken Digit Dataset: real speech, 3000 utterances, 2 US vs 4 non-US speakers (US vs Non-US-UK); " +
-    `--source DIR, $${FSDD_ENV_VAR}/fsdd, the cache, or ${FSDD_ARCHIVE_URL}`,
+    `--data DIR, $NAC_SAE_DATA/fsdd, ../shared/data/fsdd, the cache, or ${FSDD_ARCHIVE_URL}`,
   saa:
     "Speech Accent Archive: real read speech, one recording per speaker, US / UK / other native English and " +
     "L2 speakers (both tasks; 8 kHz; CC BY-NC-SA 2.0); GitHub mirror or Kaggle/GMU layout; " +
-    `--source DIR, $${SAA_ENV_VAR}/saa, the cache, or ${SAA_ARCHIVE_URL}`,
+    `--data DIR, $NAC_SAE_DATA/saa, ../shared/data/saa, the cache, or ${SAA_ARCHIVE_URL}`,
   synthetic:
     "eSpeak-NG accent corpus: North America / British Isles / Other voices × pitch × rate (both tasks); " +
     `default ${
@@ -82,14 +82,11 @@ const prepare: Command = {
   summary:
     "prepare a dataset's manifest (fsdd, saa, synthetic, or a user CSV) and print counts per split and label",
   usage:
-    "fsdd [--source DIR] | saa [--source DIR --seed N --split-fractions T,V,S --test-speakers LIST|FILE " +
+    "fsdd [--data DIR] | saa [--data DIR --seed N --split-fractions T,V,S --test-speakers LIST|FILE " +
     "--out DIR] | synthetic [--out DIR --seed N ...] | " +
     "user --csv FILE [--out DIR]",
   flags: {
-    source: {
-      type: "string",
-      description: `fsdd / saa: folder holding fsdd/ / saa/ (or the dataset itself); else $${FSDD_ENV_VAR}`,
-    },
+    data: DATA_FLAG,
     csv: stringFlag("user: the CSV (path, speaker_id, accent_narrow, split)"),
     out: {
       type: "string",
@@ -153,7 +150,7 @@ const prepare: Command = {
     const t0 = performance.now();
     const { manifestPath, manifest, report } = await prepareDataset(name, {
       ...locationsOf(settings),
-      source: flags.source as string | undefined,
+      source: flags.data as string | undefined,
       out: flags.out as string | undefined,
       offline: flags.offline === true,
       quiet: flags.quiet === true,

@@ -18,14 +18,14 @@
  */
 import { basename, join, resolve } from "node:path";
 import { download } from "../common/assets.ts";
-import { inCache, type Locations } from "../common/settings.ts";
+import { howToPoint, inCache, type Locations } from "../common/settings.ts";
 import { exists, writeFileAtomic } from "../common/fs.ts";
 import { sha256Hex } from "../common/hash.ts";
 import { log } from "../common/progress.ts";
 import type { ManifestRow, Split } from "./manifest.ts";
 import { gunzip, readTar } from "../formats/tar.ts";
 import { broadOf } from "./taxonomy.ts";
-import { datasetInHomeOrCache, datasetInSource } from "./locate.ts";
+import { datasetInHomeOrCache, datasetInSource, notInSource } from "./locate.ts";
 
 export const FSDD_ARCHIVE_URL =
   "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/26eb9aa.tar.gz";
@@ -34,8 +34,6 @@ export const FSDD_ARCHIVE_URL =
  * recordings/*.wav sorted by name. Checked after a download (tarball bytes are not stable, contents are).
  */
 export const FSDD_RECORDINGS_SHA256 = "dbd573d7cafe79c4b49f65718115e1304e24e067fa39eff18a660dc6cb9c360f";
-/** The environment variable that sets `dataHome` at the edge (lib/cli/settings.ts), named in messages. */
-export const FSDD_ENV_VAR = "NAC_SAE_DATA";
 
 export interface FsddSpeaker {
   speaker: string;
@@ -123,20 +121,19 @@ export interface FsddLocateOptions extends Locations {
 }
 
 /**
- * The FSDD folder (holding recordings/): --source DIR (DIR/fsdd or DIR) → dataHome/fsdd → the cache →
- * a download of the upstream archive into the cache, verified against FSDD_RECORDINGS_SHA256.
+ * The FSDD folder (holding recordings/), by the rule of lib/common/settings.ts: the explicit folder (DIR/fsdd or
+ * DIR) → dataHome/fsdd → ../shared/data/fsdd → the cache → a download of the upstream archive into the cache,
+ * verified against FSDD_RECORDINGS_SHA256.
  */
 export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> {
   if (opts.source) {
     const found = await datasetInSource(opts.source, "fsdd", hasRecordings);
     if (found) return found;
-    throw new Error(
-      `--source ${opts.source}: no FSDD recordings/ folder in ${join(opts.source, "fsdd")} or ${opts.source}`,
-    );
+    throw notInSource(opts.source, "fsdd", "FSDD recordings/ folder");
   }
   const { found, candidates } = await datasetInHomeOrCache("fsdd", opts, hasRecordings);
   if (found) return found;
-  const where = `set ${FSDD_ENV_VAR} to a folder holding fsdd/recordings/, or pass --source DIR`;
+  const where = howToPoint("data", "fsdd/recordings/");
   if (opts.offline) {
     throw new Error(
       `FSDD not found in ${candidates.join(", ")} and downloads are disabled; ${where} ` +
@@ -151,7 +148,7 @@ export async function locateFsdd(opts: FsddLocateOptions = {}): Promise<string> 
   } catch (e) {
     throw new Error(
       `FSDD not found in ${candidates.join(", ")}, and downloading ${FSDD_ARCHIVE_URL} failed ` +
-        `(${(e as Error).message}). Offline? Either ${where}.`,
+        `(${(e as Error).message}). Offline? ${where}.`,
     );
   }
   await installFsddArchive(await Deno.readFile(archive), dest, opts.quiet, archive);

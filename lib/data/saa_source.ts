@@ -1,5 +1,6 @@
 /**
- * Where the SAA comes from: --source DIR (DIR/saa or DIR) → $NAC_SAE_DATA/saa → the cache → a download of
+ * Where the SAA comes from (the rule of lib/common/settings.ts): --data DIR or "datasets[].source" (DIR/saa or
+ * DIR) → $NAC_SAE_DATA/saa → ../shared/data/saa → the cache → a download of
  * the GitHub mirror's archive at a pinned commit plus the speaker metadata, every file checked against the
  * per-file sha256 list kept in the project (saa_sha256.csv: checksums of the mirror's 1166 WAV files).
  */
@@ -11,8 +12,8 @@ import { sha256Hex } from "../common/hash.ts";
 import { log, Progress } from "../common/progress.ts";
 import { detectSaaLayout, SAA_CITATION, SAA_LICENCE } from "./saa.ts";
 import { readTarStream } from "../formats/tar.ts";
-import { datasetInHomeOrCache, datasetInSource } from "./locate.ts";
-import { inCache, type Locations } from "../common/settings.ts";
+import { datasetInHomeOrCache, datasetInSource, notInSource } from "./locate.ts";
+import { howToPoint, inCache, type Locations } from "../common/settings.ts";
 
 export const SAA_MIRROR_COMMIT = "74edf3388ae2526c2dd69e7a6e5bcfb20023a210";
 export const SAA_ARCHIVE_URL =
@@ -20,8 +21,6 @@ export const SAA_ARCHIVE_URL =
 export const SAA_METADATA_URL =
   "https://raw.githubusercontent.com/PinZhang/dialectdetect/e93b33db039122cc16c41aede18e47b9450e89ce/src/bio_metadata.csv";
 export const SAA_METADATA_SHA256 = "405c8903eaf5a81cd955185359a2ff1c8bbbbc4d674583e40ede2548884d3340";
-/** The environment variable that sets `dataHome` at the edge (lib/cli/settings.ts), named in messages. */
-export const SAA_ENV_VAR = "NAC_SAE_DATA";
 /** The project's copy of the mirror's per-file checksums (path, bytes, sha256). */
 export const SAA_CHECKSUMS_FILE = new URL("./saa_sha256.csv", import.meta.url);
 
@@ -55,22 +54,22 @@ export interface SaaLocateOptions extends Locations {
   checksums?: Map<string, SaaChecksum>;
 }
 
-/** The SAA folder (either layout): --source → dataHome/saa → cache → download into the cache. */
+/** The SAA folder (either layout): explicit folder → dataHome/saa → ../shared/data/saa → cache → download. */
 export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
   if (opts.source) {
     const found = await datasetInSource(opts.source, "saa", detectSaaLayout);
     if (found) return found;
-    throw new Error(
-      `--source ${opts.source}: no Speech Accent Archive in ${join(opts.source, "saa")} or ${opts.source} ` +
-        "(expected recordings/ with bio_metadata.csv (GitHub mirror) or speakers_all.csv (Kaggle/GMU))",
+    throw notInSource(
+      opts.source,
+      "saa",
+      "Speech Accent Archive (recordings/ with bio_metadata.csv (GitHub mirror) or speakers_all.csv (Kaggle/GMU))",
     );
   }
   const { found, candidates } = await datasetInHomeOrCache("saa", opts, detectSaaLayout);
   if (found) return found;
   const archiveUrl = opts.archiveUrl ?? SAA_ARCHIVE_URL;
   const metadataUrl = opts.metadataUrl ?? SAA_METADATA_URL;
-  const where = `set ${SAA_ENV_VAR} to a folder holding saa/ (recordings/ + bio_metadata.csv or ` +
-    `speakers_all.csv), or pass --source DIR`;
+  const where = howToPoint("data", "saa/ (recordings/ + bio_metadata.csv or speakers_all.csv)");
   if (opts.offline) {
     throw new Error(
       `Speech Accent Archive not found in ${candidates.join(", ")} and downloads are disabled; ${where}. ` +
@@ -87,7 +86,7 @@ export async function locateSaa(opts: SaaLocateOptions = {}): Promise<string> {
   } catch (e) {
     throw new Error(
       `Speech Accent Archive not found in ${candidates.join(", ")}, and the download failed ` +
-        `(${(e as Error).message}). Offline? Either ${where}. Downloads: ${archiveUrl} and ${metadataUrl}`,
+        `(${(e as Error).message}). Offline? ${where}. Downloads: ${archiveUrl} and ${metadataUrl}`,
     );
   }
   return resolve(dest);

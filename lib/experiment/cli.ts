@@ -1,7 +1,7 @@
 /** `deno task cli grid --config FILE [--dry-run] [--executor local|slurm ...]`: the ΔF1 experiment grid. */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { booleanFlag, type Command, stringFlag } from "../common/cli.ts";
+import { booleanFlag, type Command, DATA_FLAG, MODELS_FLAG, stringFlag } from "../common/cli.ts";
 import { need, num } from "../common/cli.ts";
 import { LIMITS } from "../common/limits.ts";
 import { log } from "../common/progress.ts";
@@ -25,7 +25,7 @@ const grid: Command = {
   summary: "Run the ΔF1 grid of a run config: reference F1 on u, then SAE + probes for every (q, s, seed). " +
     "Resumable: finished cells are cached by a content hash of their inputs. With --executor slurm the " +
     "cells run as a Slurm array job and a dependent job merges the results (README: Running on a cluster).",
-  usage: "--config FILE [--dry-run] [--workers N] [--json]\n" +
+  usage: "--config FILE [--data DIR] [--models DIR] [--dry-run] [--workers N] [--json]\n" +
     "       --config FILE --executor slurm [--wait] [--partition P --time T --mem M --cpus-per-task N " +
     "--gres G --array-parallelism N --sbatch-arg ARG ...]\n" +
     "       --config FILE --follow | --status       (the outDir's latest Slurm submission)",
@@ -35,6 +35,11 @@ const grid: Command = {
       required: true,
       description: "run config JSON (see README: datasets, codecs, tasks, grid, ...)",
     },
+    data: {
+      ...DATA_FLAG,
+      description: `${DATA_FLAG.description}; overrides the config's datasets[].source`,
+    },
+    models: { ...MODELS_FLAG, description: `${MODELS_FLAG.description}; overrides the config's modelsDir` },
     "dry-run": booleanFlag("list the cells and which are cached; compute nothing"),
     workers: {
       type: "string",
@@ -67,7 +72,7 @@ const grid: Command = {
     const workers = flags.workers === undefined
       ? undefined
       : num(flags, "workers", undefined, LIMITS.workers);
-    const config = await readConfig(need(flags, "config"));
+    const config = withFolders(await readConfig(need(flags, "config")), flags);
     if (workers !== undefined) config.workers = workers;
     const checkpoints = !flags["no-checkpoints"];
     const quiet = Boolean(flags.quiet);
@@ -107,6 +112,21 @@ const grid: Command = {
     return printSummary(summary, Boolean(flags["dry-run"]));
   },
 };
+
+/**
+ * `--data DIR` and `--models DIR` in place of the config's `datasets[].source` and `modelsDir` (step 1 of the
+ * location rule, lib/common/settings.ts). `--data` applies to the built-in data sets the config prepares (those
+ * without a `manifest`). Neither enters a cell's cache key: the same data found elsewhere reuses every cell.
+ */
+export function withFolders(config: RunConfig, flags: Record<string, unknown>): RunConfig {
+  const data = typeof flags.data === "string" ? resolve(flags.data) : undefined;
+  const models = typeof flags.models === "string" ? resolve(flags.models) : undefined;
+  return {
+    ...config,
+    datasets: config.datasets.map((d) => (data && !d.manifest ? { ...d, source: data } : d)),
+    ...(models ? { modelsDir: models } : {}),
+  };
+}
 
 function printSummary(summary: RunSummary, dryRun: boolean): Record<string, unknown> {
   console.log(

@@ -62,7 +62,10 @@ export interface DatasetConfig {
    * probe, to choose C or to stop training. The development manifest then holds train and validation only.
    */
   testManifest?: string;
-  /** Local copy of the dataset's files (e.g. ../shared/data/fsdd); else NAC_SAE_DATA, cache, download. */
+  /**
+   * Local copy of the dataset's files (e.g. ../shared/data/fsdd); `grid --data DIR` overrides it; else
+   * NAC_SAE_DATA, ../shared/data, the cache, a download (the rule of lib/common/settings.ts).
+   */
   source?: string;
   /** Options passed to the dataset's preparer (e.g. synthetic corpus size). */
   options?: Record<string, unknown>;
@@ -167,7 +170,11 @@ export const RUN_CONFIG_SPEC: Spec = {
               "an external test set (a manifest): only ever scored; a speaker or audio file also " +
               "in the development data is refused",
           },
-          source: { type: "path", description: "local copy of the dataset's files" },
+          source: {
+            type: "path",
+            description: "folder holding the dataset (or its parent; grid --data overrides it); else " +
+              "NAC_SAE_DATA, ../shared/data, the cache, a download",
+          },
           options: { type: "object", fields: {}, freeForm: true, description: "options for the preparer" },
           tasks: {
             type: "array",
@@ -254,7 +261,11 @@ export const RUN_CONFIG_SPEC: Spec = {
     },
     outDir: { type: "path", required: true, description: "results directory" },
     featureDir: { type: "path", description: "feature store (default <outDir>/features)" },
-    modelsDir: { type: "path", description: "codec weights folder" },
+    modelsDir: {
+      type: "path",
+      description: "folder holding codec weight folders (e.g. lyra-v1.3.2/; grid --models overrides it); " +
+        "else NAC_SAE_MODELS, ../shared/models, the cache, a download",
+    },
     workers: num(LIMITS.workers, { default: 2, description: "parallel cells" }),
     sae: {
       type: "object",

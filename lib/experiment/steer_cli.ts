@@ -1,6 +1,6 @@
 /** `deno task cli steer --results DIR [cell selection] --edit ablate|add|toward [--out DIR]`. */
 import { join } from "node:path";
-import { booleanFlag, type Command, num, stringFlag, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, MODELS_FLAG, num, stringFlag, UsageError } from "../common/cli.ts";
 import { locationsOf } from "../common/settings.ts";
 import { CELL_SELECT_FLAGS, cellSelectionFromFlags, loadCellContext } from "./cell_context.ts";
 import { EDIT_KINDS, type EditKind, formatFlipTable, steerCell } from "./steer.ts";
@@ -33,7 +33,10 @@ const steer: Command = {
     utterances: stringFlag("at most this many test utterances", { defaultText: "all" }),
     seconds: stringFlag("crop of each utterance, s", { default: "4" }),
     "seed-steer": stringFlag("seed of the random control directions", { default: "0" }),
-    models: stringFlag("models folder", { defaultText: "the run's, else NAC_SAE_MODELS" }),
+    models: {
+      ...MODELS_FLAG,
+      defaultText: "the run's modelsDir, else NAC_SAE_MODELS, ../shared/models, the cache",
+    },
     out: stringFlag("folder for the WAVs and tables", { defaultText: "DIR/steer" }),
     "no-out": booleanFlag("write nothing, print the table only"),
     quiet: booleanFlag("no progress output"),

@@ -2,7 +2,7 @@
 import { LIMITS } from "../common/limits.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { booleanFlag, type Command, need, num, stringFlag, UsageError } from "../common/cli.ts";
+import { booleanFlag, type Command, MODELS_FLAG, need, num, stringFlag, UsageError } from "../common/cli.ts";
 import { checkOutputNotInput, checkOutputPath } from "../common/fs.ts";
 import { writeNpy } from "../formats/npy.ts";
 import { listCodecs } from "../codecs/registry.ts";
@@ -27,7 +27,7 @@ const codecs: Command = {
   summary: "list registered codec ids (built-in, plus ONNX sidecars found in the models directory)",
   usage: "[--models DIR]",
   flags: {
-    models: stringFlag("models directory (else NAC_SAE_MODELS, cache)"),
+    models: MODELS_FLAG,
   },
   async run(flags, _positionals, settings) {
     const all = await listCodecs({ ...locationsOf(settings), modelsDir: flags.models as string | undefined });
@@ -78,7 +78,7 @@ const extract: Command = {
       description: "with --manifest: parallel workers (one codec instance each)",
       defaultText: "the number of cores",
     },
-    models: stringFlag("models directory (else NAC_SAE_MODELS, cache, download)"),
+    models: MODELS_FLAG,
     "flush-every": {
       type: "string",
       description: "with --manifest: commit results to the store every N utterances (and every 10 s)",

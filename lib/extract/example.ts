@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { decodeAudio, loadAudio } from "../audio/mod.ts";
 import { type AssetSpec, resolveAsset } from "../common/assets.ts";
 import { exists } from "../common/fs.ts";
+import { homesOf } from "../common/settings.ts";
 import { getCodec } from "../codecs/registry.ts";
 import type { LoadOptions } from "../codecs/types.ts";
 import { meanOverTime } from "./pooling.ts";
@@ -13,7 +14,6 @@ import { meanOverTime } from "./pooling.ts";
 /** Lyra's own 48 kHz sample speech (Apache-2.0), so the example also exercises resampling. */
 export const LYRA_SAMPLE_SPEECH: AssetSpec = {
   name: "lyra-v1.3.2-testdata",
-  envVar: "NAC_SAE_MODELS",
   files: [{
     path: "sample1_48kHz.wav",
     url: "https://raw.githubusercontent.com/google/lyra/v1.3.2/lyra/testdata/sample1_48kHz.wav",
@@ -21,13 +21,23 @@ export const LYRA_SAMPLE_SPEECH: AssetSpec = {
   }],
 };
 
-/** Path of the sample speech: next to the Lyra models (models folder, else models home), else cache/download. */
+/**
+ * Path of the sample speech: beside the Lyra weights (lyra-v1.3.2/testdata/ in the first models folder of the
+ * location rule that has it), else the cache, else a download.
+ */
 export async function sampleSpeechPath(opts: LoadOptions = {}): Promise<string> {
-  const models = opts.modelsDir ?? opts.modelsHome;
-  const beside = models ? join(models, "lyra-v1.3.2", "testdata") : undefined;
+  const models = [opts.modelsDir, ...homesOf(opts, "models")].filter((d): d is string => d !== undefined);
+  let beside: string | undefined;
+  for (const m of models) {
+    const dir = join(m, "lyra-v1.3.2", "testdata");
+    if (await exists(join(dir, LYRA_SAMPLE_SPEECH.files[0].path))) {
+      beside = dir;
+      break;
+    }
+  }
   const dir = await resolveAsset(LYRA_SAMPLE_SPEECH, {
-    dir: beside && (await exists(beside)) ? beside : undefined,
-    home: opts.modelsHome,
+    dir: beside,
+    homes: homesOf(opts, "models"),
     cacheDir: opts.cacheDir,
     quiet: true,
   });

@@ -25,12 +25,12 @@ import {
 } from "../types.ts";
 import { HeapCheckpoint, TfliteModel } from "./litert.ts";
 import { log } from "../../common/progress.ts";
+import { homesOf } from "../../common/settings.ts";
 
 const RAW = "https://raw.githubusercontent.com/google/lyra/v1.3.2/lyra/model_coeffs";
 
 export const LYRA_ASSET: AssetSpec = {
   name: "lyra-v1.3.2",
-  envVar: "NAC_SAE_MODELS",
   files: [
     {
       path: "soundstream_encoder.tflite",
@@ -123,7 +123,7 @@ export class LyraCodec implements Codec {
     }
     const dir = await resolveAsset(LYRA_ASSET, {
       dir: opts.modelsDir,
-      home: opts.modelsHome,
+      homes: homesOf(opts, "models"),
       cacheDir: opts.cacheDir,
       offline: opts.offline,
       quiet: opts.quiet,

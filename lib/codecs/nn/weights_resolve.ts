@@ -1,6 +1,7 @@
 /**
  * Finding a codec's weights. For a codec folder name F (e.g. "encodec_24khz", the fixture folder names) the
- * search order is: `--models DIR` (DIR/F, then DIR itself), `modelsHome/F` (NAC_SAE_MODELS), the project cache
+ * search order (the rule of lib/common/settings.ts) is: `--models DIR` or the run config's `modelsDir` (DIR/F,
+ * then DIR itself), `modelsHome/F` (NAC_SAE_MODELS), `../shared/models/F`, the project cache
  * (`cacheDir/F`), the Hugging Face hub cache (`hfHubCache`), then a download of the official files into the
  * project cache. The folders come as options (read from the environment in lib/cli/settings.ts); one not
  * given is skipped, and without a cache folder nothing is downloaded.
@@ -9,7 +10,7 @@
  */
 import { join, resolve } from "node:path";
 import { download } from "../../common/assets.ts";
-import { inCache, type Locations } from "../../common/settings.ts";
+import { homesOf, howToPoint, inCache, type Locations, POINTERS } from "../../common/settings.ts";
 import { exists } from "../../common/fs.ts";
 import { sha256File } from "../../common/hash.ts";
 
@@ -74,10 +75,15 @@ export async function resolveCodecWeights<K extends string>(
 ): Promise<ResolvedWeights<K>> {
   const dirs: string[] = [];
   if (opts.modelsDir) {
-    if (!(await exists(opts.modelsDir))) throw new Error(`${opts.modelsDir}: models directory not found`);
+    if (!(await exists(opts.modelsDir))) {
+      throw new Error(
+        `${opts.modelsDir}: models directory not found (given by ${POINTERS.models.flag} or the run config's ` +
+          `"${POINTERS.models.configKey}")`,
+      );
+    }
     dirs.push(join(opts.modelsDir, spec.folder), opts.modelsDir);
   }
-  if (opts.modelsHome) dirs.push(join(opts.modelsHome, spec.folder));
+  for (const home of homesOf(opts, "models")) dirs.push(join(home, spec.folder));
   const cached = opts.cacheDir ? join(opts.cacheDir, spec.folder) : undefined;
   if (cached) dirs.push(cached);
   for (const dir of dirs) {
@@ -104,7 +110,7 @@ export async function resolveCodecWeights<K extends string>(
   if (opts.offline) {
     throw new Error(
       `${spec.folder}: weights not found (searched ${searched}) and downloads are disabled. ` +
-        `Put ${wanted} in ${cached ?? "the cache"} or pass --models DIR with a '${spec.folder}' folder.`,
+        `Put ${wanted} in ${cached ?? "the cache"}, or ${howToPoint("models", `${spec.folder}/`)}.`,
     );
   }
   const into = cached ?? inCache(opts, `${spec.folder}: weights not found (searched ${searched})`);
@@ -116,7 +122,8 @@ export async function resolveCodecWeights<K extends string>(
     } catch (e) {
       throw new Error(
         `${spec.folder}: weights not found (searched ${searched}) and the download of ${f.path} ` +
-          `from ${f.url} failed (${(e as Error).message}). Offline? Place the file at ${dest}.`,
+          `from ${f.url} failed (${(e as Error).message}). Offline? Place the file at ${dest}, or ` +
+          `${howToPoint("models", `${spec.folder}/`)}.`,
       );
     }
     if (f.sha256 && f.sha256.length < 64) {
