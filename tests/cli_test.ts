@@ -1,11 +1,12 @@
 /**
- * The CLI as a command-line tool: relative paths mean the caller's folder (through `deno task` from a
- * subfolder, and from outside the checkout through tools/nac-sae), `--version`, JSON error objects with
- * `--json`, and snake_case keys in every JSON summary.
+ * The CLI as a command-line tool: "did you mean" for mistyped flags, relative paths mean the caller's folder
+ * (through `deno task` from a subfolder, and from outside the checkout through tools/nac-sae), `--version`,
+ * JSON error objects with `--json`, and snake_case keys in every JSON summary.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { projectRoot } from "../lib/common/assets.ts";
+import { booleanFlag, stringFlag, unknownFlagProblem } from "../lib/common/cli.ts";
 import { writeMatrix } from "../lib/common/matrix.ts";
 import { writeNpy } from "../lib/formats/npy.ts";
 import { gitCommit } from "../lib/cli/version.ts";
@@ -138,4 +139,25 @@ Deno.test("cli: with --json a failure prints a JSON error object; summaries use 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a mistyped flag gets 'did you mean' (the config keys' suggestion), an unrelated one the list", () => {
+  const flags = {
+    "train-labels": stringFlag("labels"),
+    alpha: stringFlag("α"),
+    quiet: booleanFlag("quiet"),
+  };
+  assertEquals(
+    unknownFlagProblem(["--train-label", "y.npy"], flags),
+    "unknown flag --train-label; did you mean --train-labels?",
+  );
+  assertEquals(unknownFlagProblem(["--Quiet"], flags), "unknown flag --Quiet; did you mean --quiet?");
+  assertStringIncludes(unknownFlagProblem(["--zzzzzzzz"], flags)!, "known flags: --train-labels, --alpha");
+  // Values of string flags (even negative numbers or dashes), --help and anything after -- are not flags.
+  assertEquals(
+    unknownFlagProblem(["--alpha", "-0.5", "--train-labels=--x", "-h", "--", "--nope"], flags),
+    undefined,
+  );
+  assertEquals(unknownFlagProblem(["--alpha", "--weird"], flags), undefined);
+  assertStringIncludes(unknownFlagProblem(["-q"], flags)!, "unknown flag -q");
 });

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { toSnakeKeys } from "./keys.ts";
-import { numberProblem, type NumberRule } from "./schema.ts";
+import { didYouMean, numberProblem, type NumberRule } from "./schema.ts";
 import type { Settings } from "./settings.ts";
 
 export type FlagSpec = Record<string, {
@@ -93,8 +93,34 @@ function parseOptions(flags: FlagSpec) {
   );
 }
 
+/**
+ * The first flag in `args` that `flags` does not declare, as "unknown flag --x; did you mean --y?" (the same
+ * suggestion as for config keys), else undefined. Arguments after a bare `--` are positionals.
+ */
+export function unknownFlagProblem(args: string[], flags: FlagSpec): string | undefined {
+  const all = { ...flags, ...COMMON };
+  const shorts = new Set(Object.values(all).map((f) => f.short).filter((s): s is string => s !== undefined));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return undefined;
+    if (arg.startsWith("--")) {
+      const name = arg.slice(2).split("=")[0];
+      if (!(name in all)) {
+        const known = Object.keys(all).map((k) => `--${k}`);
+        return `unknown flag --${name}${didYouMean(`--${name}`, known, {}, "flags")}`;
+      }
+      if (all[name].type === "string" && !arg.includes("=")) i++; // its value, whatever it looks like
+    } else if (/^-[^-\d]/.test(arg) && !shorts.has(arg.slice(1, 2))) {
+      return `unknown flag ${arg}; flags start with --, e.g. --help`;
+    }
+  }
+  return undefined;
+}
+
 /** Parses flags, handles --help/--json, runs the command; returns the process exit code. */
 export async function runCommand(cmd: Command, args: string[], settings: Settings): Promise<number> {
+  const unknown = unknownFlagProblem(args, cmd.flags);
+  if (unknown) return fail(cmd, new UsageError(unknown), args.includes("--json"), settings.debug);
   let parsed;
   try {
     const specs = { ...cmd.flags, ...COMMON };

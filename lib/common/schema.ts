@@ -197,11 +197,15 @@ function variantText(s: Spec): string {
   return s.type;
 }
 
-/** "; did you mean X?" for the nearest known key (edit distance, case, declared aliases), else "". */
+/**
+ * "; did you mean X?" for the nearest known key (edit distance, case, declared aliases), else "; known <noun>:
+ * …". Config keys and enum values use it, and the CLI's flags (lib/common/cli.ts).
+ */
 export function didYouMean(
   word: string,
   known: readonly string[],
   fields: Record<string, Spec> = {},
+  noun = "keys",
 ): string {
   const lower = word.toLowerCase();
   for (const k of known) {
@@ -214,7 +218,7 @@ export function didYouMean(
     if (d < bestD) [best, bestD] = [k, d];
   }
   const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
-  return best && bestD <= limit ? `; did you mean ${best}?` : `; known keys: ${known.join(", ")}`;
+  return best && bestD <= limit ? `; did you mean ${best}?` : `; known ${noun}: ${known.join(", ")}`;
 }
 
 function editDistance(a: string, b: string): number {
