@@ -1,3 +1,4 @@
+import { decodeBase64 } from "../lib/common/base64.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import {
   chartBundle,
@@ -64,7 +65,15 @@ Deno.test("SVG ids are unique per chart, so several charts can share one HTML pa
 Deno.test("display bundle: Vega-Lite v5 spec + SVG + text, shown with Deno.jupyter.display", async () => {
   const spec = densityChart(f.density, { task: "us-vs-uk" });
   const bundle = await chartBundle(spec);
-  assertEquals(Object.keys(bundle).sort(), [VEGA_LITE_MIME, "image/svg+xml", "text/plain"].sort());
+  assertEquals(
+    Object.keys(bundle).sort(),
+    [VEGA_LITE_MIME, "image/svg+xml", "text/markdown", "text/plain"].sort(),
+  );
+  // The Markdown image is the same SVG (what plain nbconvert HTML shows).
+  const uri = (bundle["text/markdown"] as string).match(
+    /\]\(data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)\)$/,
+  )!;
+  assertEquals(new TextDecoder().decode(decodeBase64(uri[1])), bundle["image/svg+xml"]);
   assertEquals(VEGA_LITE_MIME, "application/vnd.vegalite.v5+json");
   assertEquals(bundle[VEGA_LITE_MIME], spec);
   assertStringIncludes(bundle["text/plain"] as string, "Activation density");

@@ -73,7 +73,9 @@ export const ENTRIES: Entry[] = [
   },
   {
     name: "demo",
-    summary: "the embedded default: FSDD + synthetic accents × Lyra, full grid, report",
+    summary:
+      "the embedded default run: Speech Accent Archive (saa) × lyra-3.2kbps, lyra-6kbps, lyra-9.2kbps, " +
+      "the paper's grid, report",
     module: () => import("./demo.ts"),
   },
 ];

@@ -6,6 +6,7 @@
 import process from "node:process";
 import type { TopLevelSpec } from "vega-lite";
 import type { VegaLiteSpec } from "./specs.ts";
+import { encodeBase64 } from "../common/base64.ts";
 
 type Vega = typeof import("vega");
 type VegaLite = typeof import("vega-lite");
@@ -66,7 +67,12 @@ function titleOf(spec: VegaLiteSpec): string {
   return typeof t === "string" ? t : t?.text ?? "chart";
 }
 
-/** The chart's display bundle: Vega-Lite v5 JSON + rendered SVG + a plain-text line. */
+/**
+ * The chart's display bundle: Vega-Lite v5 JSON + rendered SVG + a plain-text line, and the SVG once more as a
+ * Markdown image (data URI). Plain `jupyter nbconvert --to html` (VS Code's export) prefers Markdown to SVG and
+ * strips every SVG element it shows inline (nbconvert 6.5's clean_html); the image passes through. JupyterLab and
+ * VS Code still prefer the Vega-Lite spec or the SVG to Markdown.
+ */
 export async function chartBundle(spec: VegaLiteSpec): Promise<MimeBundle> {
   const svg = await renderSvg(spec);
   const n = Array.isArray((spec.data as { values?: unknown[] } | undefined)?.values)
@@ -75,6 +81,9 @@ export async function chartBundle(spec: VegaLiteSpec): Promise<MimeBundle> {
   return {
     [VEGA_LITE_MIME]: spec,
     "image/svg+xml": svg,
+    "text/markdown": `![${titleOf(spec).replace(/[\[\]]/g, "")}](data:image/svg+xml;base64,${
+      encodeBase64(new TextEncoder().encode(svg))
+    })`,
     "text/plain": `[chart] ${titleOf(spec)} (${n} data rows)`,
   };
 }
