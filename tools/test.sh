@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# `deno task test [FILES...]`: the test suite (default tests/), then, at the end, the test groups that were
-# skipped because a tool or data was missing (each such group notes it, see tests/tools.ts), so a green run
-# cannot hide lost coverage. Exit status: deno test's.
+# `deno task test [FILES...]`: the test suite (default tests/). First the system packages the tests use
+# (tools/system_packages.sh, the same list as .ci/run) are installed when they can be (root or passwordless sudo;
+# pyarrow with pip); NAC_SAE_TEST_NO_INSTALL=1 skips that. At the end: the test groups that were skipped because a
+# tool or data was missing (each such group notes it, see tests/tools.ts), so a green run cannot hide lost
+# coverage, and the one command that installs what is missing. Exit status: deno test's.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source tools/system_packages.sh
+if [ -z "${NAC_SAE_TEST_NO_INSTALL:-}" ]; then
+  install_test_dependencies test || true
+else
+  export PYTHONPATH="$PYLIB${PYTHONPATH:+:$PYTHONPATH}"
+fi
 skips=$(mktemp)
 trap 'rm -f "$skips"' EXIT
 export NAC_SAE_TEST_SKIPS="$skips"
@@ -17,4 +25,6 @@ if [ -s "$skips" ]; then
 else
   echo "no test group skipped for a missing tool"
 fi
+fix=$(install_command)
+[ -z "$fix" ] || echo "to install what the skipped groups need: $fix"
 exit $status
