@@ -64,7 +64,7 @@ Deno.test({
       assertEquals(a.length, b.length);
     } else {
       assertStringIncludes(cuda.stderr, "onnxruntime cannot start the execution provider(s) cuda, cpu");
-      assertStringIncludes(cuda.stderr, "README: Running on a cluster");
+      assertStringIncludes(cuda.stderr, "docs/slurm.md, GPU nodes");
     }
     await Deno.remove(dir, { recursive: true });
   },

@@ -249,12 +249,12 @@ Deno.test("SAA --offline: the error names the download URLs and NAC_SAE_DATA", a
   }
 });
 
-Deno.test("SAA label table: the README shows the same table as the code", async () => {
+Deno.test("SAA label table: docs/data.md shows the same table as the code", async () => {
   const cells = (line: string) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
   const want = accentTableMarkdown().split("\n").filter((l) => !l.includes("---")).map(cells);
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const readme = await Deno.readTextFile(new URL("../docs/data.md", import.meta.url));
   const start = readme.split("\n").findIndex((l) => l.trim().startsWith("| narrow label (broad)"));
-  assert(start >= 0, "README has no SAA label table");
+  assert(start >= 0, "docs/data.md has no SAA label table");
   const got = readme.split("\n").slice(start).filter((l) => !l.includes("---"));
   assertEquals(got.slice(0, want.length).map(cells), want);
 });

@@ -572,7 +572,7 @@ export function labelSpeaker(nativeLanguage: string, birthplace: string | undefi
   return { narrow: BY_LANGUAGE.get(l1) ?? null, basis: "native language", key: l1 || "(no native language)" };
 }
 
-/** SAA_ACCENT_TABLE as a Markdown table (the README shows this; a test keeps the two equal). */
+/** SAA_ACCENT_TABLE as a Markdown table (docs/data.md shows this; a test keeps the two equal). */
 export function accentTableMarkdown(): string {
   const lines = [
     "| narrow label (broad) | native English speakers born in | L2 speakers whose native language is |",

@@ -24,7 +24,7 @@ const grid: Command = {
   name: "grid",
   summary: "Run the ΔF1 grid of a run config: reference F1 on u, then SAE + probes for every (q, s, seed). " +
     "Resumable: finished cells are cached by a content hash of their inputs. With --executor slurm the " +
-    "cells run as a Slurm array job and a dependent job merges the results (README: Running on a cluster).",
+    "cells run as a Slurm array job and a dependent job merges the results (docs/slurm.md).",
   usage: "--config FILE [--data DIR] [--models DIR] [--dry-run] [--workers N] [--json]\n" +
     "       --config FILE --executor slurm [--wait] [--partition P --time T --mem M --cpus-per-task N " +
     "--gres G --array-parallelism N --sbatch-arg ARG ...]\n" +
@@ -33,7 +33,7 @@ const grid: Command = {
     config: {
       type: "string",
       required: true,
-      description: "run config JSON (see README: datasets, codecs, tasks, grid, ...)",
+      description: "run config JSON (docs/run-configs.md: datasets, codecs, tasks, grid, ...)",
     },
     data: {
       ...DATA_FLAG,

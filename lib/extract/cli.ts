@@ -213,7 +213,7 @@ export function onnxProviders(flags: Record<string, unknown>, settings: Settings
   return settings.onnxProviders;
 }
 
-/** `extract --manifest` with `--executor slurm`, `--follow` or `--status` (README: Running on a cluster). */
+/** `extract --manifest` with `--executor slurm`, `--follow` or `--status` (docs/slurm.md). */
 async function viaSlurm(
   flags: Record<string, unknown>,
   codecId: string,

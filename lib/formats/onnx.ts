@@ -441,7 +441,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
         (e as Error).message
       } ` +
         `(is the provider's library installed here, e.g. onnxruntime-node's CUDA provider with CUDA and cuDNN? ` +
-        `README: Running on a cluster, GPU nodes)`,
+        `docs/slurm.md, GPU nodes)`,
     );
   }
 }

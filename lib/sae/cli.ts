@@ -38,7 +38,7 @@ const train: Command = {
     },
     "until-converged": {
       type: "boolean",
-      description: "the convergent schedule: train until the --val loss stops improving (README: SAE " +
+      description: "the convergent schedule: train until the --val loss stops improving (docs/sae.md: SAE " +
         "training schedules), keep the best-validation weights; instead of --epochs",
     },
     seed: stringFlag("random seed (init, shuffles)", { defaultText: "0" }),
