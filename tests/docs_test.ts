@@ -134,3 +134,10 @@ Deno.test("docs check: catches a missing task, command, flag, script and -A", ()
   assertEquals(problems("deno task cli data prepare fsdd --source d"), ["'data prepare' has no --source"]);
   assertEquals(problems("deno run -A tools/nothing.ts"), ["uses -A", "no tools/nothing.ts"]);
 });
+
+Deno.test("docs: the apt-get line of docs/install.md is the list of tools/system_packages.sh", async () => {
+  const sh = await Deno.readTextFile(join(root, "tools", "system_packages.sh"));
+  const list = sh.match(/APT_PACKAGES=\(([^)]*)\)/)![1].split(/\s+/).filter((p) => p !== "");
+  const line = text.get("docs/install.md")!.split("\n").find((l) => l.includes("apt-get install -y"))!;
+  assertEquals(line.split("apt-get install -y")[1].trim().split(/\s+/), list);
+});
