@@ -9,10 +9,11 @@
  */
 import { join, resolve } from "node:path";
 import { booleanFlag, type Command, DATA_FLAG, MODELS_FLAG } from "../common/cli.ts";
-import { locationsOf } from "../common/settings.ts";
+import { type Locations, locationsOf } from "../common/settings.ts";
 import { projectRoot } from "../common/assets.ts";
 import { formatDuration, log } from "../common/progress.ts";
 import { prepareDataset } from "../data/prepare.ts";
+import { readManifest } from "../data/manifest.ts";
 import { extractFeatureSets } from "../extract/mod.ts";
 import { type EpochsRule, type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";
@@ -157,74 +158,11 @@ const demo: Command = {
     if (!["corners", "full", "none"].includes(powered)) {
       throw new Error(`--powered-grid must be one of corners, full, none, got "${powered}"`);
     }
-    const poweredGrid = powered as "corners" | "full" | "none";
-    const stage = stageLog(5, quiet);
-    const ds = config.datasets[0];
-    const tasks = ds.tasks ?? config.tasks;
-
-    stage.start(`preparing data set ${ds.name}`);
-    const prepared = await prepareDataset(ds.name, { ...loc, source: ds.source, quiet });
-    // Printed once here; the grids below read the prepared manifest and do not prepare it again.
-    if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
-    config.datasets[0] = { ...ds, manifest: prepared.manifestPath };
-    const utterances = prepared.manifest.height;
-    stage.done(`${utterances} utterances, tasks ${tasks.join(", ")}`);
-
-    stage.start(`extracting u with ${config.codecs.join(", ")} (${utterances} utterances, one encoder pass)`);
-    const sets = await extractFeatureSets({
-      manifestPath: prepared.manifestPath,
-      codecIds: config.codecs,
-      storeDirs: config.codecs.map((c) =>
-        join(config.featureDir ?? join(config.outDir, "features"), ds.name, c)
-      ),
-      workers: config.workers,
+    const { summary, poweredSummary, latents, report } = await runDemoStages(config, {
       ...loc,
-      modelsDir: config.modelsDir,
+      powered: powered as "corners" | "full" | "none",
       quiet,
     });
-    const encoded = sets[0].summary;
-    stage.done(
-      `${encoded.computed} encoded, ${encoded.cached} cached` +
-        (encoded.computed > 0 ? `, ${encoded.utterancesPerSecond.toFixed(1)} utt/s` : ""),
-    );
-
-    const cellsOf = (c: RunConfig) =>
-      tasks.length * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
-    stage.start(
-      `the paper's grid: ${
-        cellsOf(config)
-      } cells (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
-        `${config.grid.q.length * config.grid.s.length} SAE configs × ${config.seeds.length} seeds)`,
-    );
-    const summary = await runGrid(config, { ...loc, quiet });
-    stage.done(`${summary.cells.computed} computed, ${summary.cells.cached} cached`);
-
-    // The same data under the best-powered protocol, shown beside the paper-literal numbers in the report.
-    const poweredRun = poweredGrid === "none" ? null : poweredConfig(outDir, config, poweredGrid);
-    stage.start(
-      poweredRun
-        ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)} cells`
-        : "the best-powered protocol: skipped (--powered-grid none)",
-    );
-    const poweredSummary = poweredRun ? await runGrid(poweredRun, { ...loc, quiet }) : null;
-    stage.done(
-      poweredSummary
-        ? `${poweredSummary.cells.computed} computed, ${poweredSummary.cells.cached} cached`
-        : "",
-    );
-
-    // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
-    // here is shown and the report still written (it then says how to make the dashboard).
-    stage.start("latent dashboard, steering (4 utterances) and the report");
-    const steering = { ...loc, utterances: 4, seconds: 3, quiet };
-    const latents = await writeLatentsAndSteering(outDir, steering).catch((e) => {
-      console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
-      return null;
-    });
-    const report = await writeReport(outDir, join(outDir, "report.html"), {
-      compare: poweredSummary ? [poweredSummary.outDir] : [],
-    });
-    stage.done(report.path);
     const seconds = (performance.now() - t0) / 1000;
     log(`demo finished in ${seconds.toFixed(1)}s`, quiet);
     console.log(`results: ${join(outDir, "results.parquet")}`);
@@ -245,6 +183,86 @@ const demo: Command = {
     };
   },
 };
+
+/**
+ * The demo's five stages on `config` (its first dataset, its codecs): prepare the data set once (its report
+ * printed once), extract the features, the paper-literal grid, the best-powered protocol beside it (`powered`),
+ * then the latent dashboard, a steering run and the report. Each stage is announced (`stageLog`) and shows its
+ * own progress. `config.datasets[0]` gets the prepared manifest, so neither grid prepares the data set again.
+ */
+export async function runDemoStages(
+  config: RunConfig,
+  opts: Locations & { powered: "corners" | "full" | "none"; quiet?: boolean; print?: (line: string) => void },
+) {
+  const { quiet = false, print } = opts;
+  const loc = locationsOf(opts);
+  const stage = stageLog(5, quiet, print);
+  const ds = config.datasets[0];
+  const tasks = ds.tasks ?? config.tasks;
+
+  stage.start(ds.manifest ? `reading data set ${ds.name} (${ds.manifest})` : `preparing data set ${ds.name}`);
+  const prepared = ds.manifest
+    ? { manifestPath: ds.manifest, manifest: await readManifest(ds.manifest), report: undefined }
+    : await prepareDataset(ds.name, { ...loc, source: ds.source, quiet });
+  // Printed once here; the grids below read the prepared manifest and do not prepare it again.
+  if (prepared.report) log(prepared.report.split("\n").map((l) => `${ds.name}: ${l}`).join("\n"), quiet);
+  config.datasets[0] = { ...ds, manifest: prepared.manifestPath };
+  const utterances = prepared.manifest.height;
+  stage.done(`${utterances} utterances, tasks ${tasks.join(", ")}`);
+
+  stage.start(`extracting u with ${config.codecs.join(", ")} (${utterances} utterances)`);
+  const sets = await extractFeatureSets({
+    manifestPath: prepared.manifestPath,
+    codecIds: config.codecs,
+    storeDirs: config.codecs.map((c) =>
+      join(config.featureDir ?? join(config.outDir, "features"), ds.name, c)
+    ),
+    workers: config.workers,
+    ...loc,
+    modelsDir: config.modelsDir,
+    quiet,
+  });
+  const encoded = sets[0].summary;
+  stage.done(
+    `${encoded.computed} encoded, ${encoded.cached} cached` +
+      (encoded.computed > 0 ? `, ${encoded.utterancesPerSecond.toFixed(1)} utt/s` : ""),
+  );
+
+  const cellsOf = (c: RunConfig) =>
+    tasks.length * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
+  stage.start(
+    `the paper's grid: ${cellsOf(config)} cells (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
+      `${config.grid.q.length * config.grid.s.length} SAE configs × ${config.seeds.length} seeds)`,
+  );
+  const summary = await runGrid(config, { ...loc, quiet });
+  stage.done(`${summary.cells.computed} computed, ${summary.cells.cached} cached`);
+
+  // The same data under the best-powered protocol, shown beside the paper-literal numbers in the report.
+  const poweredRun = opts.powered === "none" ? null : poweredConfig(config.outDir, config, opts.powered);
+  stage.start(
+    poweredRun
+      ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)} cells`
+      : "the best-powered protocol: skipped (--powered-grid none)",
+  );
+  const poweredSummary = poweredRun ? await runGrid(poweredRun, { ...loc, quiet }) : null;
+  stage.done(
+    poweredSummary ? `${poweredSummary.cells.computed} computed, ${poweredSummary.cells.cached} cached` : "",
+  );
+
+  // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
+  // here is shown and the report still written (it then says how to make the dashboard).
+  stage.start("latent dashboard, steering (4 utterances) and the report");
+  const steering = { ...loc, utterances: 4, seconds: 3, quiet };
+  const latents = await writeLatentsAndSteering(config.outDir, steering).catch((e) => {
+    console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
+    return null;
+  });
+  const report = await writeReport(config.outDir, join(config.outDir, "report.html"), {
+    compare: poweredSummary ? [poweredSummary.outDir] : [],
+  });
+  stage.done(report.path);
+  return { summary, poweredSummary, latents, report };
+}
 
 /**
  * Stage banners: "[2/5] extracting …" when a stage starts and "[2/5] done in 3m12s: …" when it ends, with the
