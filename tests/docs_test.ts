@@ -131,7 +131,7 @@ Deno.test("docs check: catches a missing task, command, flag, script and -A", ()
   assertEquals(problems("deno task cli grid --config c.json --data ../shared/data --models m"), []);
   assertEquals(problems("deno task nope"), ["no deno task 'nope'"]);
   assertEquals(problems("deno task cli frobnicate --x"), ["no CLI command 'frobnicate --x'"]);
-  assertEquals(problems("deno task cli data prepare fsdd --source d"), ["'data prepare' has no --source"]);
+  assertEquals(problems("deno task cli data prepare fsdd --dta d"), ["'data prepare' has no --dta"]);
   assertEquals(problems("deno run -A tools/nothing.ts"), ["uses -A", "no tools/nothing.ts"]);
 });
 

@@ -81,12 +81,12 @@ const prepare: Command = {
   name: "data prepare",
   summary:
     "prepare a dataset's manifest (fsdd, saa, synthetic, or a user CSV) and print counts per split and label",
-  usage:
-    "fsdd [--data DIR] | saa [--data DIR --seed N --split-fractions T,V,S --test-speakers LIST|FILE " +
+  usage: "fsdd [--data DIR] | saa [--data DIR --seed N --split-fractions T,V,S --test-speakers LIST|FILE " +
     "--out DIR] | synthetic [--out DIR --seed N ...] | " +
     "user --csv FILE [--out DIR]",
   flags: {
     data: DATA_FLAG,
+    source: stringFlag("the older name of --data (kept so existing scripts run)"),
     csv: stringFlag("user: the CSV (path, speaker_id, accent_narrow, split)"),
     out: {
       type: "string",
@@ -150,7 +150,7 @@ const prepare: Command = {
     const t0 = performance.now();
     const { manifestPath, manifest, report } = await prepareDataset(name, {
       ...locationsOf(settings),
-      source: flags.data as string | undefined,
+      source: dataFolder(flags),
       out: flags.out as string | undefined,
       offline: flags.offline === true,
       quiet: flags.quiet === true,
@@ -207,6 +207,15 @@ export async function splitFlags(
     if (out.testSpeakers.length === 0) throw new UsageError(`--test-speakers: no speaker ids in "${v}"`);
   }
   return out;
+}
+
+/** `--data`, or its older name `--source`; both naming different folders is a usage error. */
+function dataFolder(flags: Record<string, unknown>): string | undefined {
+  const data = flags.data as string | undefined, source = flags.source as string | undefined;
+  if (data !== undefined && source !== undefined && data !== source) {
+    throw new UsageError(`--data ${data} and --source ${source} name different folders; give --data only`);
+  }
+  return data ?? source;
 }
 
 export const commands: Command[] = [list, prepare];
