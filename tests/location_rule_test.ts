@@ -9,6 +9,7 @@ import { settingsFromEnv } from "../lib/cli/settings.ts";
 import { resolveAsset } from "../lib/common/assets.ts";
 import { homesOf, howToPoint } from "../lib/common/settings.ts";
 import { resolveCodecWeights } from "../lib/codecs/nn/weights_resolve.ts";
+import { getCodec } from "../lib/codecs/registry.ts";
 import { locateFsdd } from "../lib/data/fsdd.ts";
 import { locateSaa } from "../lib/data/saa_source.ts";
 import { withFolders } from "../lib/experiment/cli.ts";
@@ -140,4 +141,19 @@ Deno.test("grid --data / --models take the place of the config's datasets[].sour
     howToPoint("models", "x/"),
     'pass --models DIR (run config: "modelsDir") or set NAC_SAE_MODELS',
   );
+});
+
+Deno.test("an unknown codec id names where ONNX sidecars are looked for (flag, config key, variable)", async () => {
+  const e = await assertRejects(() => getCodec("mycodec-6kbps", { offline: true, quiet: true }));
+  for (
+    const s of [
+      "unknown codec id 'mycodec-6kbps'",
+      "lyra-6kbps",
+      "--models DIR",
+      '"modelsDir"',
+      "NAC_SAE_MODELS",
+    ]
+  ) {
+    assertStringIncludes((e as Error).message, s);
+  }
 });

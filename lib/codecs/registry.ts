@@ -2,7 +2,7 @@
  * Codec ids → implementations. Built-in families register their entries here; codecs exported to ONNX
  * with a JSON sidecar are discovered from a models directory at run time (see `lib/codecs/onnx`).
  */
-import { homesOf } from "../common/settings.ts";
+import { homesOf, howToPoint } from "../common/settings.ts";
 import { type CodecEntry, type CodecGroup, type LoadOptions, singleCodecGroup } from "./types.ts";
 import { LYRA_CODECS } from "./lyra/mod.ts";
 import { ENCODEC_CODECS } from "./encodec/mod.ts";
@@ -34,7 +34,12 @@ export async function getCodec(id: string, opts: LoadOptions = {}): Promise<Code
   const all = await listCodecs(opts);
   const entry = all.find((c) => c.id === id);
   if (!entry) {
-    throw new Error(`unknown codec id '${id}'. Known ids: ${all.map((c) => c.id).join(", ")}`);
+    throw new Error(
+      `unknown codec id '${id}'. Known ids: ${
+        all.map((c) => c.id).join(", ")
+      }. A codec exported to ONNX is ` +
+        `known by its sidecar (NAME.onnx + NAME.json): ${howToPoint("models", "them")}`,
+    );
   }
   return entry;
 }
