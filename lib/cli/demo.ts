@@ -228,10 +228,12 @@ export async function runDemoStages(
       (encoded.computed > 0 ? `, ${encoded.utterancesPerSecond.toFixed(1)} utt/s` : ""),
   );
 
-  const cellsOf = (c: RunConfig) =>
-    tasks.length * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
+  const cellsOf = (c: RunConfig) => {
+    const n = tasks.length * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
+    return `${n} cell${n === 1 ? "" : "s"}`;
+  };
   stage.start(
-    `the paper's grid: ${cellsOf(config)} cells (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
+    `the paper's grid: ${cellsOf(config)} (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
       `${config.grid.q.length * config.grid.s.length} SAE configs × ${config.seeds.length} seeds)`,
   );
   const summary = await runGrid(config, { ...loc, quiet });
@@ -241,7 +243,7 @@ export async function runDemoStages(
   const poweredRun = opts.powered === "none" ? null : poweredConfig(config.outDir, config, opts.powered);
   stage.start(
     poweredRun
-      ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)} cells`
+      ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)}`
       : "the best-powered protocol: skipped (--powered-grid none)",
   );
   const poweredSummary = poweredRun ? await runGrid(poweredRun, { ...loc, quiet }) : null;
