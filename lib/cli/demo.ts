@@ -243,7 +243,7 @@ export async function runDemoStages(
   const poweredRun = opts.powered === "none" ? null : poweredConfig(config.outDir, config, opts.powered);
   stage.start(
     poweredRun
-      ? `the best-powered protocol (mean+std pooling, 5-fold probes): ${cellsOf(poweredRun)}`
+      ? `the best-powered protocol (mean+std pooling, dev probes): ${cellsOf(poweredRun)}`
       : "the best-powered protocol: skipped (--powered-grid none)",
   );
   const poweredSummary = poweredRun ? await runGrid(poweredRun, { ...loc, quiet }) : null;
