@@ -17,6 +17,7 @@ import { readManifest } from "../data/manifest.ts";
 import { extractFeatureSets } from "../extract/mod.ts";
 import { type EpochsRule, type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";
+import { storeDirOf } from "../experiment/features.ts";
 import { writeReport } from "../report/mod.ts";
 import { writeLatentsAndSteering } from "../report/latents.ts";
 
@@ -214,9 +215,8 @@ export async function runDemoStages(
   const sets = await extractFeatureSets({
     manifestPath: prepared.manifestPath,
     codecIds: config.codecs,
-    storeDirs: config.codecs.map((c) =>
-      join(config.featureDir ?? join(config.outDir, "features"), ds.name, c)
-    ),
+    // The grid's own store folders, so the grids below find every utterance stored.
+    storeDirs: config.codecs.map((c) => storeDirOf(config, ds.name, c)),
     workers: config.workers,
     ...loc,
     modelsDir: config.modelsDir,
