@@ -6,7 +6,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { encodeWav } from "../lib/audio/wav.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
-import { submitGrid } from "../lib/experiment/executor_slurm.ts";
+import { readPlanFile, submitGrid } from "../lib/experiment/executor_slurm.ts";
 import { cellId, planCells, resolveDatasets } from "../lib/experiment/plan.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import { PAPER_Q, PAPER_S, paperEpochs } from "../lib/sae/paper.ts";
@@ -173,4 +173,23 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("slurm plan file: a damaged plan.json ({}, a list, another kind) is named, not a JavaScript internal", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [text, why] of [["{}", '"kind" is undefined'], ["[]", "not an object"], [
+        '{"kind":"extract"}',
+        '"kind"',
+      ]]
+    ) {
+      const path = join(dir, "plan.json");
+      await Deno.writeTextFile(path, text);
+      const e = await readPlanFile(path).then(() => null, (e: Error) => e);
+      assert(e && e.message.startsWith(`${path}: not a grid plan`) && e.message.includes(why), e?.message);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -79,7 +79,9 @@ const grid: Command = {
     const executor = slurm.executorFlag(flags);
     if (flags.plan !== undefined) {
       const plan = need(flags, "plan");
-      if (flags.merge) return printSummary(await mergeGrid(config, plan, { ...loc, quiet }), false);
+      if (flags.merge) {
+        return printSummary(await mergeGrid(config, plan, { ...loc, quiet }), { dryRun: false });
+      }
       const index = num(flags, "task-index", undefined, { integer: true, min: 0 });
       const r = await runPlanTask(config, plan, index, { ...loc, quiet });
       console.log(`task ${index}: ${r.cells} cell(s), ${r.computed} computed`);
@@ -88,9 +90,9 @@ const grid: Command = {
     if (flags.follow || flags.status) {
       const sub = await slurm.latestSubmission<Submission>(config.outDir);
       if (!sub) throw new Error(`${config.outDir}: no Slurm submission (no slurm/NNN/submission.json)`);
-      return await follow(sub, flags, quiet, Boolean(flags.status));
+      return await follow(sub, flags, { quiet, once: Boolean(flags.status) });
     }
-    if (executor === "slurm") return await submit(config, flags, settings, quiet, checkpoints);
+    if (executor === "slurm") return await submit(config, flags, settings, { quiet, checkpoints });
     const summary = await runGrid(config, {
       ...loc,
       dryRun: Boolean(flags["dry-run"]),
@@ -109,7 +111,7 @@ const grid: Command = {
         );
       }
     }
-    return printSummary(summary, Boolean(flags["dry-run"]));
+    return printSummary(summary, { dryRun: Boolean(flags["dry-run"]) });
   },
 };
 
@@ -128,7 +130,8 @@ export function withFolders(config: RunConfig, flags: Record<string, unknown>): 
   };
 }
 
-function printSummary(summary: RunSummary, dryRun: boolean): Record<string, unknown> {
+function printSummary(summary: RunSummary, opts: { dryRun: boolean }): Record<string, unknown> {
+  const { dryRun } = opts;
   console.log(
     `cells: ${summary.cells.total} total, ${summary.cells.cached} cached, ${summary.cells.computed} computed` +
       ` in ${summary.seconds.toFixed(1)}s`,
@@ -147,9 +150,9 @@ async function submit(
   config: RunConfig,
   flags: Record<string, unknown>,
   settings: Settings,
-  quiet: boolean,
-  checkpoints: boolean,
+  opts: { quiet: boolean; checkpoints: boolean },
 ) {
+  const { quiet, checkpoints } = opts;
   const r = await submitGrid(config, {
     ...locationsOf(settings),
     configPath: resolve(flags.config as string),
@@ -161,8 +164,12 @@ async function submit(
     dryRun: Boolean(flags["dry-run"]),
     quiet,
     checkpoints,
+    folders: {
+      data: typeof flags.data === "string" ? resolve(flags.data) : undefined,
+      models: typeof flags.models === "string" ? resolve(flags.models) : undefined,
+    },
   });
-  if (r.merged) return printSummary(r.merged, false);
+  if (r.merged) return printSummary(r.merged, { dryRun: false });
   const sub = r.submission!, plan = r.plan!;
   const pending = plan.tasks.reduce((a, t) => a + t.cells.length, 0);
   if (flags["dry-run"]) {
@@ -215,10 +222,15 @@ async function submit(
       cells: pending,
     };
   }
-  return await follow(sub, flags, quiet, false);
+  return await follow(sub, flags, { quiet, once: false });
 }
 
-async function follow(sub: Submission, flags: Record<string, unknown>, quiet: boolean, once: boolean) {
+async function follow(
+  sub: Submission,
+  flags: Record<string, unknown>,
+  opts: { quiet: boolean; once: boolean },
+) {
+  const { quiet, once } = opts;
   let r: FollowResult;
   if (once) {
     const active = await slurm.queued(Object.values(sub.jobs).filter((j): j is string => !!j));

@@ -75,6 +75,11 @@ export interface SubmitOptions extends Locations {
   dryRun?: boolean;
   /** Keep each cell's SAE, probes and split lists (the grid's default). */
   checkpoints?: boolean;
+  /**
+   * The folders given on the submitting command line (`grid --data DIR --models DIR`): the array and merge
+   * tasks read the config file again, so they get the same flags.
+   */
+  folders?: { data?: string; models?: string };
   quiet?: boolean;
 }
 
@@ -327,6 +332,8 @@ async function writeGridScripts(
     "--plan",
     planPath,
     ...(checkpoints ? [] : ["--no-checkpoints"]),
+    ...(opts.folders?.data ? ["--data", opts.folders.data] : []),
+    ...(opts.folders?.models ? ["--models", opts.folders.models] : []),
   ];
   const taskScript = join(dir, "task.sh");
   await writeFileAtomic(
@@ -430,6 +437,25 @@ async function configOfPlan(config: RunConfig, plan: GridPlanFile, planPath: str
   };
 }
 
+/** A submission's plan.json, checked for what the tasks and the merge read (a damaged file is named). */
+export async function readPlanFile(path: string): Promise<GridPlanFile> {
+  const plan = await readJson<Partial<GridPlanFile>>(path);
+  const bad = (what: string) => {
+    throw new Error(
+      `${path}: not a grid plan (${what}); give the plan.json of a submission (<outDir>/slurm/NNN/)`,
+    );
+  };
+  if (!plan || typeof plan !== "object" || Array.isArray(plan)) bad("not an object");
+  if (plan.kind !== "grid") bad(`"kind" is ${JSON.stringify(plan.kind)}, not "grid"`);
+  for (const k of ["tasks", "extract", "folds"] as const) {
+    if (!Array.isArray(plan[k])) bad(`"${k}" is not a list`);
+  }
+  if (typeof plan.config !== "string" || typeof plan.configHash !== "string") {
+    bad('no "config" or "configHash"');
+  }
+  return plan as GridPlanFile;
+}
+
 /** One array task: computes its share of the plan's cells. */
 export async function runPlanTask(
   config: RunConfig,
@@ -437,7 +463,7 @@ export async function runPlanTask(
   index: number,
   opts: Locations & { quiet?: boolean } = {},
 ): Promise<{ cells: number; computed: number }> {
-  const plan = await readJson<GridPlanFile>(planPath);
+  const plan = await readPlanFile(planPath);
   config = await configOfPlan(config, plan, planPath);
   const share = plan.tasks[index];
   if (!share) throw new Error(`${planPath}: no task ${index} (the plan has ${plan.tasks.length})`);
@@ -494,7 +520,7 @@ export async function mergeGrid(
   const quiet = opts.quiet ?? false;
   const started = new Date(), t0 = performance.now();
   const dir = dirname(planPath);
-  const plan = await readJson<GridPlanFile>(planPath);
+  const plan = await readPlanFile(planPath);
   config = await configOfPlan(config, plan, planPath);
   const sub = await readJson<Submission>(join(dir, "submission.json")).catch(() => null);
   const grid = await planGrid(config, {
@@ -551,7 +577,7 @@ export async function followSubmission(
   sub: Submission,
   opts: { pollSeconds?: number; quiet?: boolean } = {},
 ): Promise<FollowResult> {
-  const plan = await readJson<GridPlanFile>(sub.plan);
+  const plan = await readPlanFile(sub.plan);
   const { total } = await doneCells(sub, plan);
   await waitForJobs(sub.jobs, total, async () => (await doneCells(sub, plan)).done, {
     label: `slurm submission ${sub.submission} cells`,
@@ -564,7 +590,7 @@ export async function followSubmission(
 
 /** After the jobs left the queue: did the merge write the results, and which units did not finish? */
 export async function judgeSubmission(sub: Submission, plan?: GridPlanFile): Promise<FollowResult> {
-  plan ??= await readJson<GridPlanFile>(sub.plan);
+  plan ??= await readPlanFile(sub.plan);
   const info = await readJson<{ executor?: { submission?: string } }>(join(sub.outDir, "run_info.json"))
     .catch(() => null);
   const merged = info?.executor?.submission === sub.submission;
