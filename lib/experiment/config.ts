@@ -371,6 +371,66 @@ function fail(source: string, msg: string): never {
   throw new Error(`${source}: invalid run config: ${msg}`);
 }
 
+/** The run's tasks: unique names, valid column tasks, and every dataset's tasks among them. */
+function checkTasks(config: RunConfig, source: string): void {
+  const taskNames = config.tasks.map(taskName);
+  const dupTask = taskNames.find((n, i) => taskNames.indexOf(n) !== i);
+  if (dupTask) fail(source, `tasks: '${dupTask}' appears twice (task names must be unique)`);
+  for (const t of config.tasks) {
+    if (typeof t === "object") {
+      if ((TASK_IDS as string[]).includes(t.name)) {
+        fail(source, `tasks: '${t.name}' is a built-in task's name`);
+      }
+      try {
+        columnTask(t);
+      } catch (e) {
+        fail(source, `tasks: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const [i, d] of config.datasets.entries()) {
+    const unknown = (d.tasks ?? []).find((t) =>
+      !taskNames.includes(t) && !(TASK_IDS as string[]).includes(t)
+    );
+    if (unknown) {
+      fail(
+        source,
+        `datasets[${i}].tasks: '${unknown}' is not a task of the run (tasks: ${taskNames.join(", ")})`,
+      );
+    }
+  }
+}
+
+/** Names that reach the filesystem (feature stores, cells), and preparer options, before any work. */
+function checkDatasets(config: RunConfig, source: string): void {
+  const storeRoot = config.featureDir ?? join(config.outDir, "features");
+  config.datasets.forEach((d, i) => {
+    const at = `datasets[${i}].name`;
+    if (!d.manifest && d.name.toLowerCase().endsWith(".csv")) {
+      // A user CSV's path as the name: it may hold folders, but its feature store must stay in storeRoot.
+      if (relative(storeRoot, join(storeRoot, d.name)).startsWith("..")) {
+        fail(
+          source,
+          `${at} ${JSON.stringify(d.name)} would put its feature store outside ${storeRoot}; ` +
+            `give the CSV as "manifest" after \`data prepare user\`, or a path without ".."`,
+        );
+      }
+    } else {
+      try {
+        safeName(d.name, at);
+      } catch (e) {
+        fail(source, (e as Error).message);
+      }
+    }
+    if (d.options && Object.keys(d.options).length > 0) {
+      const problem = d.manifest
+        ? `options apply to a dataset prepared here (fsdd, saa, synthetic), not to a given "manifest"; remove them`
+        : preparerOptionsProblem(d.name, d.options);
+      if (problem) fail(source, `datasets[${i}].options: ${problem}`);
+    }
+  });
+}
+
 /** Validates a parsed config object against RUN_CONFIG_SPEC, filling defaults. `baseDir` resolves paths. */
 export function validateConfig(raw: unknown, source = "<config>", baseDir = "."): RunConfig {
   let v: Record<string, unknown>;
@@ -398,59 +458,8 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   if (conv && conv.window < conv.evalEvery) {
     fail(source, `epochs.convergent.window (${conv.window}) must be ≥ evalEvery (${conv.evalEvery})`);
   }
-  const taskNames = config.tasks.map(taskName);
-  const dupTask = taskNames.find((n, i) => taskNames.indexOf(n) !== i);
-  if (dupTask) fail(source, `tasks: '${dupTask}' appears twice (task names must be unique)`);
-  for (const t of config.tasks) {
-    if (typeof t === "object") {
-      if ((TASK_IDS as string[]).includes(t.name)) {
-        fail(source, `tasks: '${t.name}' is a built-in task's name`);
-      }
-      try {
-        columnTask(t);
-      } catch (e) {
-        fail(source, `tasks: ${(e as Error).message}`);
-      }
-    }
-  }
-  for (const [i, d] of config.datasets.entries()) {
-    const unknown = (d.tasks ?? []).find((t) =>
-      !taskNames.includes(t) && !(TASK_IDS as string[]).includes(t)
-    );
-    if (unknown) {
-      fail(
-        source,
-        `datasets[${i}].tasks: '${unknown}' is not a task of the run (tasks: ${taskNames.join(", ")})`,
-      );
-    }
-  }
-  // Names reach the filesystem (feature stores, cells); preparer options are checked before any work.
-  const storeRoot = config.featureDir ?? join(config.outDir, "features");
-  config.datasets.forEach((d, i) => {
-    const at = `datasets[${i}].name`;
-    if (!d.manifest && d.name.toLowerCase().endsWith(".csv")) {
-      // A user CSV's path as the name: it may hold folders, but its feature store must stay in storeRoot.
-      if (relative(storeRoot, join(storeRoot, d.name)).startsWith("..")) {
-        fail(
-          source,
-          `${at} ${JSON.stringify(d.name)} would put its feature store outside ${storeRoot}; ` +
-            `give the CSV as "manifest" after \`data prepare user\`, or a path without ".."`,
-        );
-      }
-    } else {
-      try {
-        safeName(d.name, at);
-      } catch (e) {
-        fail(source, (e as Error).message);
-      }
-    }
-    if (d.options && Object.keys(d.options).length > 0) {
-      const problem = d.manifest
-        ? `options apply to a dataset prepared here (fsdd, saa, synthetic), not to a given "manifest"; remove them`
-        : preparerOptionsProblem(d.name, d.options);
-      if (problem) fail(source, `datasets[${i}].options: ${problem}`);
-    }
-  });
+  checkTasks(config, source);
+  checkDatasets(config, source);
   const names = config.datasets.map((d) => d.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) fail(source, `datasets: name '${dup}' appears twice (names must be unique)`);
