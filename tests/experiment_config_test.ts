@@ -253,9 +253,11 @@ Deno.test("configs/: the FSDD and synthetic run configs kept in the repo are val
   }
 });
 
-Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_pos/z_mag, both tasks, convergent", () => {
+Deno.test("demo config: SAA × Lyra 3.2/6/9.2 × 16 configs × 3 seeds × z/z_pos/z_mag, both tasks + sex, convergent", () => {
   const c = demoConfig("/tmp/demo-out");
-  assertEquals(c.datasets.map((d) => [d.name, d.tasks]), [["saa", ["us-vs-uk", "us-vs-non-us-uk"]]]);
+  assertEquals(c.datasets.map((d) => [d.name, d.tasks]), [["saa", ["us-vs-uk", "us-vs-non-us-uk", "sex"]]]);
+  // The positive control reads SAA's gender column: female = 1, male = 0.
+  assertEquals(c.tasks[2], { name: "sex", column: "gender", positive: "female", negative: "male" });
   assertEquals(c.codecs, ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"]);
   assertEquals([c.grid.q.length * c.grid.s.length, c.seeds], [16, [0, 1, 2]]);
   assertEquals(c.features, ["z", "z_pos", "z_mag"]);
@@ -279,7 +281,7 @@ Deno.test("demo powered config: same data and codecs, mean+std pooling, 5-fold p
     5,
     false,
   ]);
-  assertEquals(c.codecs, paper.codecs);
+  assertEquals([c.codecs, c.tasks], [paper.codecs, paper.tasks]);
   assertEquals(c.datasets.map((d) => [d.name, d.tasks]), paper.datasets.map((d) => [d.name, d.tasks]));
   assertEquals([c.grid, c.seeds, c.epochs], [{ q: [2, 20], s: [0.25, 0.05] }, [0], paper.epochs]);
   assertEquals([c.outDir, c.featureDir], ["/tmp/demo-out/powered", "/tmp/demo-out/features"]);

@@ -26,6 +26,13 @@ export const DEMO_SCHEDULES = ["convergent", "paper"] as const;
 export type DemoSchedule = (typeof DEMO_SCHEDULES)[number];
 
 /**
+ * The positive control: speaker sex (SAA's `gender`, known for the english, arabic and mandarin speakers), an
+ * attribute a codec that encodes voices clearly carries. If its reference F1 is not clearly above chance, the
+ * pipeline cannot show anything; if it is, that says the probes can find what is there — not that accent is.
+ */
+export const SEX_CONTROL = { name: "sex", column: "gender", positive: "female", negative: "male" } as const;
+
+/**
  * The demo's run config; every setting differing from the paper is named in `$comment`. The probe protocol
  * (`pooling`, `probe`) is the paper's: mean pooling, probe trained on val2 and scored on test. `where`: the
  * demo's `--data` / `--models` folders; without them the location rule searches the variables, ../shared and
@@ -41,14 +48,20 @@ export function demoConfig(
     {
       name: "demo",
       $comment: "Lyra v2 at three bitrates on the Speech Accent Archive subset (616 speakers reading one " +
-        "paragraph, 8 kHz; both tasks), not the paper's codecs on Vox-Profile. The paper's 16 SAE configs, " +
+        "paragraph, 8 kHz; both accent tasks, and speaker sex as a positive control), not the paper's codecs on " +
+        "Vox-Profile. The paper's 16 SAE configs, " +
         "3 seeds, z / z_pos / z_mag, the paper's mean pooling and val2→test probe split. " +
         (schedule === "convergent"
           ? "SAE schedule: convergent (Adam lr 1e-2 until the val1 loss stops improving, best-val1 weights " +
             "kept) instead of the paper's 200/500 epochs at lr 1e-5, which are only 200-500 steps on a corpus " +
             "this small."
           : "SAE schedule: the paper-literal 200/500 epochs at lr 1e-5."),
-      datasets: [{ name: "saa", source: where.data, tasks: ["us-vs-uk", "us-vs-non-us-uk"] }],
+      datasets: [{
+        name: "saa",
+        source: where.data,
+        tasks: ["us-vs-uk", "us-vs-non-us-uk", SEX_CONTROL.name],
+      }],
+      tasks: ["us-vs-uk", "us-vs-non-us-uk", { ...SEX_CONTROL }],
       codecs: ["lyra-3.2kbps", "lyra-6kbps", "lyra-9.2kbps"],
       epochs,
       seeds: [0, 1, 2],
@@ -92,6 +105,7 @@ export function poweredConfig(
         source: d.source,
         tasks: d.tasks,
       })),
+      tasks: paper.tasks,
       codecs: paper.codecs,
       epochs: paper.epochs,
       grid: grid === "corners" ? { q: [2, 20], s: [0.25, 0.05] } : paper.grid,
