@@ -27,6 +27,16 @@ export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
   return { rows: indices.length, cols: m.cols, data: out };
 }
 
+/** Selects columns by index (in the given order) into a new matrix. */
+export function takeColumns(m: Matrix, indices: ArrayLike<number>): Matrix {
+  const out = new Float32Array(m.rows * indices.length);
+  for (let i = 0; i < m.rows; i++) {
+    const base = i * m.cols, o = i * indices.length;
+    for (let j = 0; j < indices.length; j++) out[o + j] = m.data[base + indices[j]];
+  }
+  return { rows: m.rows, cols: indices.length, data: out };
+}
+
 /** Converts a loaded `.npy` array to a float32 matrix; a 1-D array becomes one row. */
 export function npyToMatrix(a: NpyArray, source: string): Matrix {
   if (a.shape.length !== 1 && a.shape.length !== 2) {
