@@ -13,6 +13,8 @@ import {
   tableFrame,
 } from "../lib/formats/results.ts";
 import { Rng } from "../lib/common/random.ts";
+import { KSPARSE_K, kSparseSizes } from "../lib/probe/ksparse.ts";
+import { KSPARSE_TABLE, type KSparseRow, latentsText } from "../lib/formats/ksparse.ts";
 
 export interface FixtureOptions {
   codecs?: string[];
@@ -23,6 +25,8 @@ export interface FixtureOptions {
   epochs?: number;
   /** (q, s) configs whose SAEs miss the PCA-k yardstick (sae_trained false); default none. */
   untrained?: [number, number][];
+  /** Also a k-sparse table (ksparse.parquet/.csv): F1 rising with k to the results row's F1 at all latents. */
+  ksparse?: boolean;
 }
 
 /** The registry's family and bitrate of the codec ids the fixture uses (results columns codec_family, bitrate_kbps). */
@@ -51,6 +55,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
   const results: ResultRow[] = [];
   const density: DensityRow[] = [];
   const curves: CurveRow[] = [];
+  const ksparse: KSparseRow[] = [];
   for (const { dataset, task } of settings) {
     for (const [ci, codec] of codecs.entries()) {
       const info = CODECS[codec];
@@ -159,6 +164,9 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                 config_hash: hash,
                 cell_key: hash,
               }));
+              if (opts.ksparse) {
+                ksparse.push(...fixtureKSparse(results.at(-1)!, feature === "z_mag" ? k : dZ));
+              }
             }
             for (let g = 0; g < 16; g++) {
               density.push({
@@ -194,10 +202,44 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
     results: tableFrame(RESULT_TABLE, results),
     density: tableFrame(DENSITY_TABLE, density),
     curves: tableFrame(CURVE_TABLE, curves),
+    ...(opts.ksparse ? { ksparse: tableFrame(KSPARSE_TABLE, ksparse) } : {}),
   };
 }
 
-/** Writes results/density/curves (.parquet + .csv), run_config.json and run_info.json into `dir`. */
+/** k-sparse rows of one results row with `cols` feature columns: F1 from chance-ish at k = 1 up to the row's. */
+function fixtureKSparse(r: ResultRow, cols: number): KSparseRow[] {
+  const sizes = [...kSparseSizes(cols, KSPARSE_K), cols];
+  return sizes.map((k, i) => {
+    const all = i === sizes.length - 1;
+    const f1 = all ? r.f1 : 0.5 + (r.f1 - 0.5) * (1 - Math.exp(-k / 4));
+    return {
+      dataset: r.dataset,
+      codec: r.codec,
+      task: r.task,
+      pooling: r.pooling,
+      probe_protocol: r.probe_protocol,
+      probe_folds: r.probe_folds,
+      sae_input: "utterance",
+      q: r.q,
+      s: r.s,
+      seed: r.seed,
+      feature: r.feature,
+      k,
+      all_latents: all,
+      f1,
+      f1_low: null,
+      f1_high: null,
+      f1_ref: r.f1_ref,
+      n_test: r.n_test,
+      cell_key: r.cell_key,
+      latents: all ? "" : latentsText(Array.from({ length: k }, (_, j) => j)),
+      codec_family: r.codec_family,
+      bitrate_kbps: r.bitrate_kbps,
+    };
+  });
+}
+
+/** Writes results/density/curves (and ksparse when asked) (.parquet + .csv), run_config.json and run_info.json into `dir`. */
 export async function writeFixtureResults(dir: string, opts: FixtureOptions = {}): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const frames = fixtureFrames(opts);

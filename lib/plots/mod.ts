@@ -23,5 +23,13 @@ export {
   renderSvg,
   VEGA_LITE_MIME,
 } from "./render.ts";
+export {
+  ALL_LATENTS,
+  ksparseChart,
+  type KSparseChartOptions,
+  ksparseCharts,
+  ksparseProtocol,
+  ksparseRows,
+} from "./ksparse.ts";
 // Every row helper of rows.ts is part of the stage's interface.
 export * from "./rows.ts";

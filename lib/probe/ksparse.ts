@@ -17,6 +17,7 @@
  * selects on its whole training set): the scored rows stay unseen.
  */
 import { type Matrix, takeColumns } from "../common/matrix.ts";
+import { type KSparseRow, latentsText } from "../formats/ksparse.ts";
 import { classificationMetrics } from "./metrics.ts";
 import type { ProbeOptions } from "./probe.ts";
 import { checkProbeRows, type ProbeRows, type ProtocolResult, runProtocol } from "./protocol.ts";
@@ -180,4 +181,30 @@ export function kSparseProbes(
   });
   probes.push(fromProtocol(full, x.cols, true));
   return { scored, truth, probes };
+}
+
+/** What a k-sparse table row takes from its results row: everything but the per-probe columns. */
+export type KSparseSetting = Omit<KSparseRow, "k" | "all_latents" | "f1" | "f1_low" | "f1_high" | "latents">;
+
+/**
+ * The k-sparse table rows (lib/formats/ksparse.ts) of one feature's probes. `interval`: F1's interval over test
+ * speakers from a probe's pooled predictions (in `result.scored` order); without it the interval is null.
+ */
+export function kSparseTableRows(
+  result: KSparseResult,
+  setting: KSparseSetting,
+  interval?: (probe: KSparseProbe) => { low: number; high: number } | null,
+): KSparseRow[] {
+  return result.probes.map((p) => {
+    const iv = interval?.(p) ?? null;
+    return {
+      ...setting,
+      k: p.k,
+      all_latents: p.allLatents,
+      f1: p.f1,
+      f1_low: iv?.low ?? null,
+      f1_high: iv?.high ?? null,
+      latents: latentsText(p.latents),
+    };
+  });
 }

@@ -16,7 +16,9 @@ export {
   type KSparseProbe,
   kSparseProbes,
   type KSparseResult,
+  type KSparseSetting,
   kSparseSizes,
+  kSparseTableRows,
   meanDifferences,
   rankByScore,
 } from "./ksparse.ts";

@@ -34,3 +34,14 @@ export {
   writeReport,
 } from "./report.ts";
 export { codecTable, extractionTable } from "./extraction.ts";
+export {
+  KSPARSE_SECTION_TITLE,
+  ksparseAbsent,
+  ksparseSection,
+  ksparseTable,
+  type KSparseTableOptions,
+  latentsNeededTable,
+  READING_KSPARSE,
+  type ReportSink,
+  requireKSparse,
+} from "./ksparse.ts";

@@ -24,6 +24,7 @@ import { latentsReportSection } from "./latents.ts";
 import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
+import { KSPARSE_SECTION_TITLE, ksparseSection } from "./ksparse.ts";
 
 export const READING_CLAIMS =
   "Each claim is a contrast D in ΔF1 percentage points with a 95 % t-interval over replicates: the seeds when " +
@@ -314,6 +315,7 @@ export async function buildReportHtml(
 
   await referenceSections(page, bundle, opts.compare ?? []);
   await figureSections(page, bundle, task2, settings);
+  await page.section(KSPARSE_SECTION_TITLE, () => ksparseSection(page, bundle.dir));
   await runSections(page, bundle, task2);
 
   const title = `nac-sae report — ${escapeHtml(String(bundle.runInfo?.name ?? bundle.dir))}`;
