@@ -209,10 +209,12 @@ Deno.test("k-sparse with inner-fold C selection (the dev protocol): one chosen C
   assertEquals([r.probes[0].f1, r.probes[0].chosenC], [direct.macroF1, direct.chosenC]);
 });
 
-Deno.test("k-sparse: clear errors for labels other than 0/1 and a fold whose training rows lack a class", () => {
+Deno.test("k-sparse: clear errors for labels other than 0/1, a fold lacking a class, a full probe of another plan", () => {
   const { x, y } = planted(40, 6, 1, 8);
   const bad = Int32Array.from(y, (v) => (v ? 2 : 0));
   assertThrows(() => kSparseProbes(x, split(bad, 20)), Error, "labels 0/1");
   const oneClass = Int32Array.from(y, (_, i) => (i < 20 ? 0 : i % 2));
   assertThrows(() => kSparseProbes(x, split(oneClass, 20)), Error, "no row of class 1");
+  const other = runProtocol(x, split(y, 30));
+  assertThrows(() => kSparseProbes(x, split(y, 20), {}, { full: other }), Error, "full probe scored 10 rows");
 });

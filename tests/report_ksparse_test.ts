@@ -18,7 +18,7 @@ import {
 } from "../lib/formats/ksparse.ts";
 import { tableFrame } from "../lib/formats/results.ts";
 import { ksparseChart, ksparseRows, renderSvg } from "../lib/plots/mod.ts";
-import { kSparseProbes, type KSparseSetting, kSparseTableRows } from "../lib/probe/mod.ts";
+import { kSparseOutcomes, kSparseProbes, type KSparseSetting, kSparseTableRows } from "../lib/probe/mod.ts";
 import {
   ksparseAbsent,
   ksparseTable,
@@ -56,8 +56,10 @@ function realRows(): KSparseRow[] {
     for (let j = 0; j < d; j++) x.data[i * d + j] = rng.normal() + ((j === 3 || j === 8) ? 1.5 * y[i] : 0);
   }
   const result = kSparseProbes(x, { y, testFold: Int32Array.from(y, (_, i) => (i < 60 ? -1 : 0)), folds: 1 });
+  // Through the JSON form a cached cell keeps.
+  const outcomes = JSON.parse(JSON.stringify(kSparseOutcomes(result)));
   return kSparseTableRows(
-    result,
+    outcomes,
     SETTING,
     (p) => ({ low: Math.max(0, p.f1 - 0.1), high: Math.min(1, p.f1 + 0.1) }),
   );

@@ -147,6 +147,12 @@ export function kSparseProbes(
   );
   const full = opts.full ?? runProtocol(x, rows, probe);
   const { scored, truth } = full;
+  const nScored = rows.testFold.filter((f) => f >= 0).length;
+  if (scored.length !== nScored) {
+    throw new Error(
+      `k-sparse: the given full probe scored ${scored.length} rows, the plan scores ${nScored}`,
+    );
+  }
   const slot = new Map(Array.from(scored, (i, s) => [i, s]));
   const probes = kSparseSizes(x.cols, opts.ks).map((k): KSparseProbe => {
     const predictions = new Int32Array(scored.length), scores = new Float64Array(scored.length);
@@ -183,19 +189,44 @@ export function kSparseProbes(
   return { scored, truth, probes };
 }
 
+/** What the results keep of a k-sparse probe: plain JSON (a cached cell stores it), pooled in `scored` order. */
+export interface KSparseOutcome {
+  k: number;
+  allLatents: boolean;
+  f1: number;
+  accuracy: number;
+  /** Fold 0's chosen latents (empty for the all-latents probe). */
+  latents: number[];
+  predictions: number[];
+  scores: number[];
+}
+
+/** The k-sparse probes as the results keep them. */
+export function kSparseOutcomes(r: KSparseResult): KSparseOutcome[] {
+  return r.probes.map((p) => ({
+    k: p.k,
+    allLatents: p.allLatents,
+    f1: p.f1,
+    accuracy: p.accuracy,
+    latents: [...p.latents],
+    predictions: Array.from(p.predictions),
+    scores: Array.from(p.scores),
+  }));
+}
+
 /** What a k-sparse table row takes from its results row: everything but the per-probe columns. */
 export type KSparseSetting = Omit<KSparseRow, "k" | "all_latents" | "f1" | "f1_low" | "f1_high" | "latents">;
 
 /**
  * The k-sparse table rows (lib/formats/ksparse.ts) of one feature's probes. `interval`: F1's interval over test
- * speakers from a probe's pooled predictions (in `result.scored` order); without it the interval is null.
+ * speakers from a probe's pooled predictions (in the scored rows' order); without it the interval is null.
  */
 export function kSparseTableRows(
-  result: KSparseResult,
+  outcomes: readonly KSparseOutcome[],
   setting: KSparseSetting,
-  interval?: (probe: KSparseProbe) => { low: number; high: number } | null,
+  interval?: (probe: KSparseOutcome) => { low: number; high: number } | null,
 ): KSparseRow[] {
-  return result.probes.map((p) => {
+  return outcomes.map((p) => {
     const iv = interval?.(p) ?? null;
     return {
       ...setting,

@@ -13,6 +13,8 @@ export { accuracy, classificationMetrics, f1PerClass, macroF1 } from "./metrics.
 export { binaryClasses, decisionFunction, type ProbeOptions, type ProbeResult, runProbe } from "./probe.ts";
 export {
   KSPARSE_K,
+  type KSparseOutcome,
+  kSparseOutcomes,
   type KSparseProbe,
   kSparseProbes,
   type KSparseResult,
