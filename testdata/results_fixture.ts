@@ -55,7 +55,6 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
   const results: ResultRow[] = [];
   const density: DensityRow[] = [];
   const curves: CurveRow[] = [];
-  const ksparse: KSparseRow[] = [];
   for (const { dataset, task } of settings) {
     for (const [ci, codec] of codecs.entries()) {
       const info = CODECS[codec];
@@ -164,9 +163,6 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                 config_hash: hash,
                 cell_key: hash,
               }));
-              if (opts.ksparse) {
-                ksparse.push(...fixtureKSparse(results.at(-1)!, feature === "z_mag" ? k : dZ));
-              }
             }
             for (let g = 0; g < 16; g++) {
               density.push({
@@ -202,12 +198,17 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
     results: tableFrame(RESULT_TABLE, results),
     density: tableFrame(DENSITY_TABLE, density),
     curves: tableFrame(CURVE_TABLE, curves),
-    ...(opts.ksparse ? { ksparse: tableFrame(KSPARSE_TABLE, ksparse) } : {}),
+    ...(opts.ksparse ? { ksparse: tableFrame(KSPARSE_TABLE, results.flatMap(fixtureKSparse)) } : {}),
   };
 }
 
-/** k-sparse rows of one results row with `cols` feature columns: F1 from chance-ish at k = 1 up to the row's. */
-function fixtureKSparse(r: ResultRow, cols: number): KSparseRow[] {
+/**
+ * The k-sparse rows of one results row of an SAE feature (none for the reference u): F1 rising with k from 0.5
+ * towards the row's F1, which the all-latents probe (z_mag: k columns, z and z_pos: d_z) has.
+ */
+function fixtureKSparse(r: ResultRow): KSparseRow[] {
+  if (r.feature === "u") return [];
+  const cols = r.feature === "z_mag" ? r.k! : r.d_z!;
   const sizes = [...kSparseSizes(cols, KSPARSE_K), cols];
   return sizes.map((k, i) => {
     const all = i === sizes.length - 1;
