@@ -174,6 +174,12 @@ Deno.test("k-sparse tables: F1 per k for z, and the latents needed to reach the 
   assertEquals([...new Set(t.getColumn("q").toArray())], [2, 20]);
   assertEquals(t.height, 3 * 3 * 2 * 4); // settings × codecs × q × s
   assertEquals(t.getColumn("protocol").toArray()[0], "mean, split");
+  // Intervals over test speakers in the table: each cell reads "F1 [low, high]".
+  const real = realRows();
+  const withIv = ksparseTable(ksparseFrame(real)).toRecords()[0];
+  const p = (v: number) => (v * 100).toFixed(1);
+  assertEquals(withIv["k=1"], `${p(real[0].f1)} [${p(real[0].f1_low!)}, ${p(real[0].f1_high!)}]`);
+  assertEquals(withIv.all, `${p(real[5].f1)} [${p(real[5].f1_low!)}, ${p(real[5].f1_high!)}]`);
   // Hand-made probes: F1 0.6, 0.7, 0.79 at k = 1, 2, 5 and 0.8 at all: k = 5 is the first within 2 points.
   const base = realRows()[0];
   const rows = [[1, 0.6], [2, 0.7], [5, 0.79], [24, 0.8]].map(([k, f1], i, a): KSparseRow => ({

@@ -62,7 +62,8 @@ export interface KSparseTableOptions {
 
 /**
  * F1 (%) of the k-sparse probes per (dataset, task, protocol, codec, q, s), one column per k and one for all
- * latents, beside the reference F1 on u; seeds are averaged.
+ * latents, beside the reference F1 on u; seeds are averaged. When the table holds intervals over test speakers,
+ * each cell is text: "F1 [low, high]".
  */
 export function ksparseTable(ksparse: pl.DataFrame, opts: KSparseTableOptions = {}): pl.DataFrame {
   const feature = opts.feature ?? "z";
@@ -76,12 +77,14 @@ export function ksparseTable(ksparse: pl.DataFrame, opts: KSparseTableOptions = 
   }
   const labelled = rows.map((r) => ({ ...r, protocol: ksparseProtocol(r), k_column: kColumn(r) }));
   const ks = kColumns(rows);
+  // With intervals over test speakers in the table, each cell reads "F1 [low, high]" (one seed) instead of a number.
+  const withIntervals = rows.some((r) => typeof r.f1_low === "number");
   const out = groupBy(labelled, ["dataset", "task", "protocol", "codec", "q", "s"]).map(
     ({ key, rows: g }) => {
       const row: Row = { ...key, task: taskLabel(key.task as string) };
       for (const k of ks) {
         const at = g.filter((r) => r.k_column === k);
-        row[k] = at.length > 0 ? round(meanOf(at, "f1") * 100) : null;
+        row[k] = at.length === 0 ? null : withIntervals ? f1WithInterval(at) : round(meanOf(at, "f1") * 100);
       }
       row["F1_ref on u"] = round(meanOf(g, "f1_ref") * 100);
       row.n_test = g[0].n_test ?? null;
@@ -90,10 +93,18 @@ export function ksparseTable(ksparse: pl.DataFrame, opts: KSparseTableOptions = 
     },
   );
   const columns = ["dataset", "task", "protocol", "codec", "q", "s", ...ks, "F1_ref on u", "n_test", "seeds"];
-  const numeric = new Set(["q", "s", ...ks, "F1_ref on u", "n_test", "seeds"]);
+  const numeric = new Set(["q", "s", ...(withIntervals ? [] : ks), "F1_ref on u", "n_test", "seeds"]);
   return pl.DataFrame(
     columns.map((c) => pl.Series(c, out.map((r) => r[c] ?? null), numeric.has(c) ? pl.Float64 : pl.Utf8)),
   );
+}
+
+/** "F1 [low, high]" in % for one probe with its interval; the seed mean alone ("…, n seeds") for several. */
+function f1WithInterval(rows: Row[]): string {
+  const pct = (v: unknown) => (typeof v === "number" ? (v * 100).toFixed(1) : "—");
+  if (rows.length > 1) return `${(meanOf(rows, "f1") * 100).toFixed(1)} (mean of ${rows.length} seeds)`;
+  const [r] = rows;
+  return `${pct(r.f1)} [${pct(r.f1_low)}, ${pct(r.f1_high)}]`;
 }
 
 /**
@@ -178,6 +189,7 @@ export async function ksparseSection(out: ReportSink, resultsDir: string): Promi
   out.table(
     ksparseTable(ksparse, { feature: "z", q: shown }),
     `k-sparse probe F1 (%) on z at q = ${shown.join(" and ")}`,
-    "Columns k=…: the probe on the top-k latents; all: every latent (the full probe). Seeds averaged.",
+    "Columns k=…: the probe on the top-k latents; all: every latent (the full probe); [low, high]: the 95 % " +
+      "interval over test speakers where the run computed one. Seeds averaged.",
   );
 }
