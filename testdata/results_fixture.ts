@@ -14,7 +14,7 @@ import {
 } from "../lib/formats/results.ts";
 import { Rng } from "../lib/common/random.ts";
 import { KSPARSE_K, kSparseSizes } from "../lib/probe/ksparse.ts";
-import { KSPARSE_TABLE, type KSparseRow, latentsText } from "../lib/formats/ksparse.ts";
+import { KSPARSE_TABLE, type KSparseRow, ksparseSettingOf, latentsText } from "../lib/formats/ksparse.ts";
 
 export interface FixtureOptions {
   codecs?: string[];
@@ -214,28 +214,13 @@ function fixtureKSparse(r: ResultRow): KSparseRow[] {
     const all = i === sizes.length - 1;
     const f1 = all ? r.f1 : 0.5 + (r.f1 - 0.5) * (1 - Math.exp(-k / 4));
     return {
-      dataset: r.dataset,
-      codec: r.codec,
-      task: r.task,
-      pooling: r.pooling,
-      probe_protocol: r.probe_protocol,
-      probe_folds: r.probe_folds,
-      sae_input: "utterance",
-      q: r.q,
-      s: r.s,
-      seed: r.seed,
-      feature: r.feature,
+      ...ksparseSettingOf(r),
       k,
       all_latents: all,
       f1,
       f1_low: null,
       f1_high: null,
-      f1_ref: r.f1_ref,
-      n_test: r.n_test,
-      cell_key: r.cell_key,
       latents: all ? "" : latentsText(Array.from({ length: k }, (_, j) => j)),
-      codec_family: r.codec_family,
-      bitrate_kbps: r.bitrate_kbps,
     };
   });
 }

@@ -13,12 +13,14 @@ import {
   KSPARSE_TABLE,
   ksparseFrame,
   type KSparseRow,
+  type KSparseSetting,
+  ksparseSettingOf,
   readKSparse,
   writeKSparse,
 } from "../lib/formats/ksparse.ts";
-import { tableFrame } from "../lib/formats/results.ts";
+import { type ResultRow, tableFrame } from "../lib/formats/results.ts";
 import { ksparseChart, ksparseRows, renderSvg } from "../lib/plots/mod.ts";
-import { kSparseOutcomes, kSparseProbes, type KSparseSetting, kSparseTableRows } from "../lib/probe/mod.ts";
+import { kSparseOutcomes, kSparseProbes, kSparseTableRows } from "../lib/probe/mod.ts";
 import {
   ksparseAbsent,
   ksparseTable,
@@ -112,6 +114,20 @@ Deno.test("k-sparse table: bad rows and tables are errors naming the row, column
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("k-sparse setting of a results row: its columns, sae_input 'utterance' until the results carry it", () => {
+  const row = fixtureFrames().results.toRecords().find((r) => r.feature === "z") as unknown as ResultRow;
+  const setting = ksparseSettingOf(row);
+  assertEquals(
+    Object.keys(setting).sort(),
+    KSPARSE_TABLE.map((c) => c.name).filter((c) =>
+      !["k", "all_latents", "f1", "f1_low", "f1_high", "latents"].includes(c)
+    ).sort(),
+  );
+  assertEquals([setting.cell_key, setting.q, setting.f1_ref], [row.cell_key, row.q, row.f1_ref]);
+  assertEquals(setting.sae_input, "utterance");
+  assertEquals(ksparseSettingOf({ ...row, sae_input: "frames" } as ResultRow).sae_input, "frames");
 });
 
 const ks = fixtureFrames({ ksparse: true }).ksparse!;

@@ -9,7 +9,14 @@ import pl from "nodejs-polars";
 import { join } from "node:path";
 import { exists, writeFileAtomic } from "../common/fs.ts";
 import { parquetBytes } from "./parquet.ts";
-import { type Column, columnNames, requiredColumns, type RowOf, tableFrame } from "./results.ts";
+import {
+  type Column,
+  columnNames,
+  requiredColumns,
+  type ResultRow,
+  type RowOf,
+  tableFrame,
+} from "./results.ts";
 
 export const KSPARSE_FILE = "ksparse";
 
@@ -49,6 +56,35 @@ export const KSPARSE_TABLE = [
 ] as const satisfies readonly Column[];
 
 export type KSparseRow = RowOf<typeof KSPARSE_TABLE>;
+
+/** What a k-sparse row takes from its results row: everything but the per-probe columns. */
+export type KSparseSetting = Omit<KSparseRow, "k" | "all_latents" | "f1" | "f1_low" | "f1_high" | "latents">;
+
+/**
+ * The setting of a results row's k-sparse rows. `sae_input` is the row's own once the results table carries
+ * it, "utterance" (the paper's SAE on mean_t ê_t) before.
+ */
+export function ksparseSettingOf(r: ResultRow): KSparseSetting {
+  const saeInput = (r as { sae_input?: unknown }).sae_input;
+  return {
+    dataset: r.dataset,
+    codec: r.codec,
+    task: r.task,
+    pooling: r.pooling,
+    probe_protocol: r.probe_protocol,
+    probe_folds: r.probe_folds,
+    sae_input: typeof saeInput === "string" ? saeInput : "utterance",
+    q: r.q,
+    s: r.s,
+    seed: r.seed,
+    feature: r.feature,
+    f1_ref: r.f1_ref,
+    n_test: r.n_test,
+    cell_key: r.cell_key,
+    codec_family: r.codec_family,
+    bitrate_kbps: r.bitrate_kbps,
+  };
+}
 
 /** The latents column's text of a probe's chosen latent indices. */
 export function latentsText(latents: readonly number[]): string {

@@ -17,7 +17,7 @@
  * selects on its whole training set): the scored rows stay unseen.
  */
 import { type Matrix, takeColumns } from "../common/matrix.ts";
-import { type KSparseRow, latentsText } from "../formats/ksparse.ts";
+import { type KSparseRow, type KSparseSetting, latentsText } from "../formats/ksparse.ts";
 import { classificationMetrics } from "./metrics.ts";
 import type { ProbeOptions } from "./probe.ts";
 import { checkProbeRows, type ProbeRows, type ProtocolResult, runProtocol } from "./protocol.ts";
@@ -214,11 +214,9 @@ export function kSparseOutcomes(r: KSparseResult): KSparseOutcome[] {
   }));
 }
 
-/** What a k-sparse table row takes from its results row: everything but the per-probe columns. */
-export type KSparseSetting = Omit<KSparseRow, "k" | "all_latents" | "f1" | "f1_low" | "f1_high" | "latents">;
-
 /**
- * The k-sparse table rows (lib/formats/ksparse.ts) of one feature's probes. `interval`: F1's interval over test
+ * The k-sparse table rows (lib/formats/ksparse.ts) of one feature's probes; `setting` from the feature's
+ * results row (`ksparseSettingOf`). `interval`: F1's interval over test
  * speakers from a probe's pooled predictions (in the scored rows' order); without it the interval is null.
  */
 export function kSparseTableRows(

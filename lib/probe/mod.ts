@@ -18,7 +18,6 @@ export {
   type KSparseProbe,
   kSparseProbes,
   type KSparseResult,
-  type KSparseSetting,
   kSparseSizes,
   kSparseTableRows,
   meanDifferences,
