@@ -14,6 +14,7 @@ import { fitPca, pcaExplainedVariance, saeTrained } from "../sae/pca.ts";
 import { type EpochRecord, trainSae } from "../sae/train.ts";
 import { magnitudeFeatures, positionFeatures } from "../probe/features.ts";
 import { type ProbeRows, runProtocol } from "../probe/protocol.ts";
+import { kSparseOutcomes, kSparseProbes } from "../probe/ksparse.ts";
 import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
 import type { ResolvedCell } from "./plan.ts";
 import { type FeatureOutcome, probeOutcome } from "./probe_outcome.ts";
@@ -122,7 +123,8 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
     const x = feature === "z" ? z : feature === "z_pos" ? positionFeatures(z) : magnitudeFeatures(z, cfg.k);
     const r = runProtocol(x, data.probeRows, spec.probe);
     Object.assign(probes, protocolArtefacts(feature, r.fits, spec.probe.C));
-    outcomes.push({ feature, ...probeOutcome(r) });
+    const ksparse = kSparseOutcomes(kSparseProbes(x, data.probeRows, spec.probe, { full: r }));
+    outcomes.push({ feature, ...probeOutcome(r), ksparse });
   }
   const scored: number[] = [];
   data.probeRows.testFold.forEach((f, i) => (f >= 0 ? scored.push(i) : 0));

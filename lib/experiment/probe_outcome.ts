@@ -1,4 +1,5 @@
 /** What the results keep of one probe protocol's run (a feature kind of a cell, or the reference on u). */
+import type { KSparseOutcome } from "../probe/ksparse.ts";
 import type { ProtocolResult } from "../probe/protocol.ts";
 import type { FeatureKind } from "./config.ts";
 
@@ -16,6 +17,8 @@ export interface FeatureOutcome {
   scores: number[];
   /** The C each fold's probe was fit with (chosen by inner cross-validation under the "dev" protocol). */
   chosenC: number[];
+  /** The k-sparse probes on the same features (lib/probe/ksparse.ts); absent on the reference. */
+  ksparse?: KSparseOutcome[];
 }
 
 /** What the results keep of a probe protocol's run. */

@@ -22,6 +22,8 @@ import {
   tableFrame,
 } from "../formats/results.ts";
 import { type PredictionRow, writePredictions } from "../formats/predictions.ts";
+import { type KSparseRow, ksparseSettingOf, writeKSparse } from "../formats/ksparse.ts";
+import { kSparseTableRows } from "../probe/ksparse.ts";
 import type { ProbeRows } from "../probe/protocol.ts";
 import { classificationMetrics } from "../probe/metrics.ts";
 import { type CellOutcome, DENSITY_GROUPS } from "./cell.ts";
@@ -174,7 +176,7 @@ function cellRows(
   c: KeyedCell,
   o: CellOutcome,
   t: TaskSources,
-): { results: ResultRow[]; density: DensityRow[]; curves: CurveRow[] } {
+): { results: ResultRow[]; density: DensityRow[]; curves: CurveRow[]; ksparse: KSparseRow[] } {
   const B = config.bootstrap, seed = c.cell.seed;
   const results = o.outcomes.map((f) =>
     resultRow({
@@ -215,7 +217,15 @@ function cellRows(
     l0: r.l0,
     dead: r.dead,
   }));
-  return { results, density, curves };
+  // Each feature's k-sparse probes, with the same bootstrap interval as its results row.
+  const ksparse = o.outcomes.flatMap((f, i) =>
+    kSparseTableRows(
+      f.ksparse ?? [],
+      ksparseSettingOf(results[i]),
+      B > 0 ? (p) => bootstrapF1(t.truth, p.predictions, B, seed) : undefined,
+    )
+  );
+  return { results, density, curves, ksparse };
 }
 
 /** Writes one declared table as `<base>.parquet` and `<base>.csv` (atomically, each). */
@@ -258,6 +268,7 @@ export async function writeResultTables(
   const density: DensityRow[] = [];
   const curves: CurveRow[] = [];
   const predictions: PredictionRow[] = [];
+  const ksparse: KSparseRow[] = [];
   const sources = new Map([...refs].map(([task, ref]) => [task, taskSources(config, task, ref)]));
   for (const t of sources.values()) {
     results.push(...referenceRows(config, t));
@@ -269,6 +280,7 @@ export async function writeResultTables(
     results.push(...rows.results);
     density.push(...rows.density);
     curves.push(...rows.curves);
+    ksparse.push(...rows.ksparse);
     for (const f of o.outcomes) predictions.push(...predictionRows(t, c.key, f));
   }
   const out = (name: string) => join(config.outDir, name);
@@ -277,6 +289,7 @@ export async function writeResultTables(
     ...await writeTable(out("density"), DENSITY_TABLE, density),
     ...await writeTable(out("curves"), CURVE_TABLE, curves),
     ...await writePredictions(config.outDir, predictions),
+    ...await writeKSparse(config.outDir, ksparse),
   ];
   if (config.seeds.length > 1) {
     files.push(...await writeTable(out("summary"), SUMMARY_TABLE, summarize(results)));
