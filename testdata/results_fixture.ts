@@ -110,6 +110,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           n_test_pos: 45,
           n_test_neg: 45,
           test_set: "split:test",
+          dataset_kind: "fixture",
           probe_c: 1,
           majority_f1: 1 / 3,
           predicts_one_class: false,

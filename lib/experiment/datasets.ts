@@ -34,6 +34,8 @@ export interface PreparedDataset {
   supported: TaskId[];
   /** Which recordings are scored: "split:test" or "external:<file>". */
   testSet: string;
+  /** The manifest's `dataset` column values, "+"-joined: what the data is (its caveats follow it). */
+  kind: string;
 }
 
 /**
@@ -134,7 +136,8 @@ export async function prepareRunDataset(
     plan.testFold(plan.rows);
   }
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
-  return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, testSet };
+  const kind = [...new Set(manifest.getColumn("dataset").toArray().map(String))].sort().join("+");
+  return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, testSet, kind };
 }
 
 /** Prepares every dataset of a run, in order. */

@@ -58,6 +58,7 @@ export function taskDataOfSet(config: RunConfig, set: DatasetFeatures, task: Tas
     pooling: config.pooling,
     probe: config.probe,
     testSet: set.prepared.testSet,
+    kind: set.prepared.kind,
   });
 }
 

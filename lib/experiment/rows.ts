@@ -57,6 +57,7 @@ const sae = <T>(pick: (o: CellOutcome) => T) => (s: RowSource): T | null => (s.s
 /** Where each results column comes from. */
 export const RESULT_COLUMNS: { [K in keyof ResultRow]: (s: RowSource) => ResultRow[K] } = {
   dataset: (s) => s.task.data.dataset,
+  dataset_kind: (s) => s.task.data.kind,
   codec: (s) => s.task.data.codec,
   task: (s) => s.task.data.task,
   pooling: (s) => s.task.data.pooling,

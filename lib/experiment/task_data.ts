@@ -32,6 +32,8 @@ export interface TaskData {
   scored: { utteranceIds: string[]; speakerIds: string[] };
   /** Which recordings are scored: "split:test" or "external:<file>" (a dataset's testManifest). */
   testSet: string;
+  /** The manifest's `dataset` column: what the data is, whatever the run config calls it. */
+  kind: string;
   /** Class counts of the final probe's training rows (k-fold: the smallest fold's) and of the scored rows. */
   counts: { trainPos: number; trainNeg: number; testPos: number; testNeg: number };
 }
@@ -110,6 +112,7 @@ export interface TaskSource {
   pooling: Pooling;
   probe: ProbeConfig;
   testSet: string;
+  kind: string;
 }
 
 /** Class counts of the smallest fold's training rows and of all scored rows. */
@@ -187,6 +190,7 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
       speakerIds: probeRows.filter((_, i) => testFold[i] >= 0).map((r) => r.speaker_id),
     },
     testSet: src.testSet,
+    kind: src.kind,
     counts: classCounts(data.probeRows),
   };
 }

@@ -43,6 +43,9 @@ const CODEC_INFO = [
 /** One row per (dataset, codec, task, q, s, seed, feature); feature "u" rows are the references (q, s null). */
 export const RESULT_TABLE = [
   ...SETTING,
+  /** What the data is: the manifest's `dataset` column ("saa", "fsdd", …; "+"-joined when several), whatever
+   * name the run config gives the entry — the data's caveats follow it. */
+  { name: "dataset_kind", type: "str" },
   /** Which protocol produced the row: pooling of ê over time ("mean", "mean+std") and the probe protocol. */
   { name: "pooling", type: "str" },
   { name: "probe_protocol", type: "str" },
