@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { encodeWav } from "../lib/audio/wav.ts";
 import { manifestRows, readManifest } from "../lib/data/manifest.ts";
 import { withExternalTest } from "../lib/experiment/datasets.ts";
+import { checkBothClasses } from "../lib/experiment/task_data.ts";
 
 const HEADER = "utterance_id,path,dataset,speaker_id,accent_narrow,accent_broad,split";
 
@@ -96,4 +97,23 @@ Deno.test("external test: a shared speaker, a shared file, or test rows in the d
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("task data: a probe split left with one class after failed recordings is refused, saying how many failed", () => {
+  const row = (id: string, label: 0 | 1) => ({ utterance_id: id, path: `/${id}.wav`, speaker_id: id, label });
+  const rows = [row("a", 0), row("b", 1), row("c", 0), row("d", 0)];
+  // c and d are scored (fold 0); both are class 0.
+  const e = (() => {
+    try {
+      checkBothClasses(rows, Int32Array.from([-1, -1, 0, 0]), { what: "saa/lyra/us-vs-uk", excluded: 2 });
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  assert(e, "accepted");
+  assertStringIncludes(
+    e.message,
+    "saa/lyra/us-vs-uk: the scored rows hold 2 of class 0 and 0 of class 1 after 2 recording(s)",
+  );
+  checkBothClasses([...rows, row("e", 1)], Int32Array.from([-1, -1, 0, 0, 0]), { what: "x", excluded: 0 });
 });

@@ -36,6 +36,8 @@ export interface UtteranceInfo {
   narrow: string;
   broad: string;
   split: string;
+  /** sha256 of the audio file's bytes when it was encoded: an excerpt of a file changed since is refused. */
+  sha256: string;
 }
 
 export interface CellContext extends CellCoordinates {
@@ -271,7 +273,7 @@ function pooledU(
 
 /** Each stored utterance's manifest entry; the audio path the store recorded wins over the manifest's. */
 async function utteranceInfo(
-  view: { ids: string[]; rows: Pick<StoredRow, "path">[] },
+  view: { ids: string[]; rows: Pick<StoredRow, "path" | "sha256">[] },
   manifestPath: string,
 ): Promise<Map<string, UtteranceInfo>> {
   const info = new Map<string, UtteranceInfo>();
@@ -289,6 +291,7 @@ async function utteranceInfo(
       narrow: String(m?.accent_narrow ?? "unknown"),
       broad: String(m?.accent_broad ?? "unknown"),
       split: String(m?.split ?? ""),
+      sha256: view.rows[i]?.sha256 ?? "",
     });
   }
   return info;

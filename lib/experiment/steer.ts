@@ -209,6 +209,15 @@ export async function steerCell(ctx: CellContext, opts: SteerOptions): Promise<S
   if (ids.length === 0) throw new Error(`cell ${ctx.cellKey}: no test utterance of class ${source}`);
   const scale = await editScale(ctx, { edit: opts.edit, alpha: opts.alpha, latents, target });
   const codec = await loadDecodingCodec(ctx, opts);
+  // The log-spectral distance compares 512-sample frames of the decodes: a shorter crop measures nothing.
+  if (seconds * codec.sampleRate < 512) {
+    codec.dispose();
+    throw new Error(
+      `--seconds ${seconds}: a crop shorter than one 512-sample analysis frame (${
+        (512 / codec.sampleRate).toFixed(3)
+      } s at ${codec.sampleRate} Hz) leaves nothing to compare; use at least 0.1 s`,
+    );
+  }
   const wavDir = opts.outDir ? join(opts.outDir, "wav") : undefined;
   if (wavDir) await Deno.mkdir(wavDir, { recursive: true });
   let steered: { utterances: UtteranceSteer[]; files: string[] };
@@ -294,7 +303,16 @@ function towardStep(
     for (let c = 0; c < dir.length; c++) dir[c] += (sign * coef[j] / sc[j]) * col[c];
   }
   const n = norm(dir);
-  if (n === 0) throw new Error(`cell ${ctx.cellKey}: the chosen latents give no direction`);
+  if (n === 0) {
+    const zero = latents.filter((j) => coef[j] === 0);
+    throw new Error(
+      `cell ${ctx.cellKey}: the chosen latents (${latents.join(", ")}) give no direction toward class ` +
+        `${target}: the z probe's L1 weights are 0 on ${
+          zero.length === latents.length ? "all of them" : zero.join(", ")
+        }` +
+        `; choose latents the probe uses (--top N picks the N with the largest weights) or --edit add`,
+    );
+  }
   const distance = norm(classMeanDifference(ctx));
   return dir.map((v) => (v / n) * distance);
 }

@@ -128,6 +128,38 @@ function classCounts(rows: ProbeRows): TaskData["counts"] {
   return { trainPos: best!.pos, trainNeg: best!.neg, testPos, testNeg };
 }
 
+/**
+ * After the recordings a codec could not encode are left out, every probe fold still needs both classes to
+ * train on and to score: a split left with one class is an error before any cell, saying how many were lost.
+ */
+export function checkBothClasses(
+  rows: TaskRow[],
+  testFold: Int32Array,
+  ctx: { what: string; excluded: number },
+): void {
+  const folds = Math.max(0, ...testFold) + 1;
+  for (let f = 0; f < folds; f++) {
+    for (
+      const [side, pick] of [["probe-training", (g: number) => g !== f], [
+        "scored",
+        (g: number) => g === f,
+      ]] as const
+    ) {
+      const labels = rows.filter((_, i) => pick(testFold[i])).map((r) => r.label);
+      const n1 = labels.filter((l) => l === 1).length, n0 = labels.length - n1;
+      if (n0 === 0 || n1 === 0) {
+        throw new Error(
+          `${ctx.what}: the ${side} rows${
+            folds > 1 ? ` of fold ${f}` : ""
+          } hold ${n0} of class 0 and ${n1} of ` +
+            `class 1 after ${ctx.excluded} recording(s) failed to encode; a probe needs both classes — fix or ` +
+            `replace the failed files (listed in the feature store's failures.csv) or drop the task`,
+        );
+      }
+    }
+  }
+}
+
 /** One (dataset, codec, task): its split matrices, probe rows and labels, and the utterance lists behind them. */
 export async function taskDataOf(src: TaskSource): Promise<TaskData> {
   const { dataset, codec, task, features: fs, splits, probe } = src;
@@ -158,6 +190,7 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
   const plan = probeRowsOf(splits, probe, what);
   const probeRows = kept(plan.rows);
   const testFold = plan.testFold(probeRows);
+  checkBothClasses(probeRows, testFold, { what, excluded: fs.failures.length });
   const innerFold = plan.innerFold?.(probeRows);
   if (probe.protocol === "kfold") {
     splitLists.folds = Object.fromEntries(probeRows.map((r, i) => [r.utterance_id, testFold[i]]));
