@@ -4,23 +4,20 @@
  * resampled together).
  */
 import { Rng } from "../common/random.ts";
+import { macroF1FromConfusion } from "../common/speaker_bootstrap.ts";
 
 export { type Interval, seedInterval, studentTCdf, studentTQuantile } from "../common/stats.ts";
-
-/**
- * Macro-F1 from a binary confusion matrix c = [t0p0, t0p1, t1p0, t1p1], with scikit-learn's conventions
- * (a class absent from both truth and predictions is left out; zero division gives 0).
- */
-export function macroF1FromConfusion(c: ArrayLike<number>): number {
-  let sum = 0, classes = 0;
-  for (const k of [0, 1]) {
-    const tp = c[k * 3], fp = c[(1 - k) * 2 + k], fn = c[k * 2 + (1 - k)];
-    if (tp + fp + fn === 0) continue;
-    classes++;
-    sum += (2 * tp) / (2 * tp + fp + fn);
-  }
-  return classes === 0 ? 0 : sum / classes;
-}
+// Intervals over test speakers (cluster bootstrap, paired, combined with seeds): see that module's comment.
+export {
+  type ContrastSpec,
+  type ContrastTerm,
+  macroF1FromConfusion,
+  SpeakerBootstrap,
+  speakerDeltaF1Interval,
+  speakerF1Interval,
+  type SpeakerInterval,
+  speakerMethod,
+} from "../common/speaker_bootstrap.ts";
 
 /**
  * Percentile bootstrap (95 %) of ΔF1 = F1(feature) − F1(reference) over resampled test utterances (labels 0/1).
