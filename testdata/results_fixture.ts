@@ -1,8 +1,13 @@
 /**
  * A small results directory in the experiment stage's schema (BRIEF "Results files"), filled with synthetic,
- * seeded numbers: for unit tests of charts, tables, the report and the notebooks — not a measurement.
+ * seeded numbers: for unit tests of charts, tables, the report and the notebooks — not a measurement. Every
+ * probe's F1 comes from simulated predictions on a simulated test set of speakers (written as the predictions
+ * table), so intervals over test speakers can be computed from it.
  */
+import pl from "nodejs-polars";
 import { join } from "node:path";
+import { macroF1FromConfusion } from "../lib/common/speaker_bootstrap.ts";
+import { type PredictionRow, predictionsFrame, writePredictions } from "../lib/formats/predictions.ts";
 import {
   CURVE_TABLE,
   type CurveRow,
@@ -25,8 +30,48 @@ export interface FixtureOptions {
   epochs?: number;
   /** (q, s) configs whose SAEs miss the PCA-k yardstick (sae_trained false); default none. */
   untrained?: [number, number][];
-  /** Also a k-sparse table (ksparse.parquet/.csv): F1 rising with k to the results row's F1 at all latents. */
-  ksparse?: boolean;
+  /** The (dataset, task) settings; default synthetic × both tasks and fsdd × US vs Non-US-UK. */
+  settings?: { dataset: string; task: string }[];
+  /** Tasks whose reference probe is no better than chance (its results are "not evidence"); default none. */
+  weakTasks?: string[];
+  /** Features whose probes answer one class on every test recording (e.g. z_mag); default none. */
+  oneClass?: string[];
+  /** Write predictions.parquet/.csv (default true); false gives a run from before predictions were saved. */
+  predictions?: boolean;
+  /** Speakers in each simulated test set (default 40). */
+  speakers?: number;
+}
+
+/** Columns the experiment stage is gaining (issue 21): the fixture writes them where RESULT_TABLE lacks them. */
+const NEW_COLUMNS: [string, "str" | "int" | "float" | "bool"][] = [
+  ["test_set", "str"],
+  ["dataset_kind", "str"],
+  ["n_train_pos", "int"],
+  ["n_train_neg", "int"],
+  ["n_test_pos", "int"],
+  ["n_test_neg", "int"],
+  ["majority_f1", "float"],
+  ["predicts_one_class", "bool"],
+];
+
+/** A simulated test set: recordings of speakers (1–2 each, one label per speaker) with shared difficulty. */
+function testSet(rng: Rng, speakers: number, share1: number) {
+  const recs: { utterance_id: string; speaker_id: string; label: number; u: number }[] = [];
+  for (let s = 0; s < speakers; s++) {
+    const label = s < Math.round(speakers * share1) ? 1 : 0, hard = rng.next(), n = 1 + rng.int(2);
+    for (let r = 0; r < n; r++) {
+      recs.push({ utterance_id: `spk${s}_${r}`, speaker_id: `spk${s}`, label, u: (hard + rng.next()) / 2 });
+    }
+  }
+  return recs;
+}
+
+/** A probe of quality g on a test set: right where the recording's difficulty is below g; or one class. */
+function probe(recs: ReturnType<typeof testSet>, g: number, oneClass: boolean) {
+  const predicted = recs.map((r) => (oneClass ? 0 : r.u < g ? r.label : 1 - r.label));
+  const c = [0, 0, 0, 0];
+  recs.forEach((r, i) => c[r.label * 2 + predicted[i]]++);
+  return { predicted, f1: macroF1FromConfusion(c), accuracy: (c[0] + c[3]) / recs.length };
 }
 
 /** The registry's family and bitrate of the codec ids the fixture uses (results columns codec_family, bitrate_kbps). */
@@ -46,13 +91,18 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
   const ss = opts.s ?? [0.5, 0.25, 0.1, 0.05];
   const dCodec = opts.dCodec ?? 64;
   const epochs = opts.epochs ?? 5;
-  const settings = [
+  const settings = opts.settings ?? [
     { dataset: "synthetic", task: "us-vs-uk" },
     { dataset: "synthetic", task: "us-vs-non-us-uk" },
     { dataset: "fsdd", task: "us-vs-non-us-uk" },
   ];
   const rng = new Rng(7);
   const results: ResultRow[] = [];
+  const predictions: PredictionRow[] = [];
+  const tests = new Map(settings.map((st) => [
+    `${st.dataset}|${st.task}`,
+    testSet(rng, opts.speakers ?? 40, st.task === "us-vs-uk" ? 0.3 : 0.45),
+  ]));
   const density: DensityRow[] = [];
   const curves: CurveRow[] = [];
   for (const { dataset, task } of settings) {
@@ -60,8 +110,38 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
       const info = CODECS[codec];
       if (!info) throw new Error(`fixture: no family/bitrate listed for codec '${codec}'`);
       const setting = { dataset, codec, codec_family: info.family, bitrate_kbps: info.bitrate, task };
+      const recs = tests.get(`${dataset}|${task}`)!;
+      const weak = (opts.weakTasks ?? []).includes(task);
+      const refProbe = probe(recs, weak ? 0.5 : 0.78 + 0.05 * ci, false);
+      const ref = refProbe.f1;
+      const refKey = `ref-${dataset}-${codec}-${task}`;
+      const n1 = recs.filter((r) => r.label === 1).length, n0 = recs.length - n1;
+      const extra = (predicted: number[] | null) => ({
+        test_set: "split:test",
+        dataset_kind: dataset,
+        n_train_pos: 30,
+        n_train_neg: 50,
+        n_test_pos: n1,
+        n_test_neg: n0,
+        // The probe-training majority (class 0) answered for every test recording.
+        majority_f1: macroF1FromConfusion([n0, 0, n1, 0]),
+        predicts_one_class: predicted ? new Set(predicted).size === 1 : false,
+      });
+      const record = (key: string, feature: string, predicted: number[]) => {
+        recs.forEach((r, i) =>
+          predictions.push({
+            cell_key: key,
+            feature,
+            utterance_id: r.utterance_id,
+            speaker_id: r.speaker_id,
+            label: r.label,
+            score: predicted[i] === 1 ? 1 - r.u : r.u - 1,
+            predicted: predicted[i],
+          })
+        );
+      };
+      record(refKey, "u", refProbe.predicted);
       for (const seed of seeds) {
-        const ref = 0.7 + 0.05 * ci + 0.01 * rng.normal();
         const row = (over: Partial<ResultRow>): ResultRow => ({
           ...setting,
           pooling: "mean",
@@ -78,7 +158,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           delta_f1: 0,
           delta_f1_low: null,
           delta_f1_high: null,
-          accuracy: ref + 0.02,
+          accuracy: refProbe.accuracy,
           nnz: 40,
           n_iter: 200,
           converged: true,
@@ -104,66 +184,68 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           probe_seconds: 0.1,
           n_sae_train: 300,
           n_probe_train: 80,
-          n_test: 90,
-          n_train_pos: 40,
-          n_train_neg: 40,
-          n_test_pos: 45,
-          n_test_neg: 45,
-          test_set: "split:test",
-          dataset_kind: "fixture",
+          n_test: recs.length,
+          ...extra(null),
           probe_c: 1,
-          majority_f1: 1 / 3,
-          predicts_one_class: false,
-          f1_ref_low: null,
-          f1_ref_high: null,
-          chance_f1: null,
-          chance_f1_low: null,
-          chance_f1_high: null,
-          ref_above_chance: null,
+          f1_ref_low: ref - 0.08,
+          f1_ref_high: ref + 0.08,
+          chance_f1: 0.5,
+          chance_f1_low: 0.42,
+          chance_f1_high: 0.58,
+          ref_above_chance: ref - 0.08 > 0.58,
           config_hash: null,
-          cell_key: `ref-${codec}${task}`,
+          cell_key: refKey,
           ...over,
         });
-        results.push(row({}));
+        results.push(Object.assign(row({}), extra(refProbe.predicted)));
         for (const q of qs) {
           for (const s of ss) {
             const k = Math.ceil(s * dCodec), dZ = q * dCodec;
-            const hash = `h${codec}${task}${q}${s}${seed}`;
+            const hash = `h-${dataset}-${codec}-${task}-${q}-${s}-${seed}`;
             const untrained = (opts.untrained ?? []).some(([uq, us]) => uq === q && us === s);
             const ev = 1 - 0.1 * s - (untrained ? 0.2 : 0);
             for (const feature of ["z", "z_pos", "z_mag"]) {
               const drop = (feature === "z" ? 0.02 : 0.06) / s * 0.05 * (1 + ci * 0.5) + 0.01 * rng.normal();
-              const f1 = Math.max(0, ref - drop);
-              results.push(row({
-                q,
-                s,
-                feature,
-                f1,
-                delta_f1: f1 - ref,
-                delta_f1_low: f1 - ref - 0.03,
-                delta_f1_high: f1 - ref + 0.03,
-                accuracy: f1 + 0.02,
-                k,
-                d_z: dZ,
-                schedule: "fixed",
-                sae_lr: 1e-5,
-                epochs,
-                sae_steps: epochs,
-                sae_best_step: epochs,
-                sae_stop: "epochs",
-                nmse: 1 - ev,
-                explained_variance: ev,
-                ev_pca_k: 1 - 0.1 * s - 0.01,
-                sae_trained: !untrained,
-                ev_heldout: ev - 0.1,
-                ev_pca_k_heldout: 1 - 0.1 * s - 0.05,
-                heldout_below_pca_k: true,
-                l0: k,
-                dead_latents: 3,
-                sae_seconds: 1.5,
-                config_hash: hash,
-                cell_key: hash,
-              }));
+              const p = probe(
+                recs,
+                Math.max(0.3, 0.78 + 0.05 * ci - drop),
+                (opts.oneClass ?? []).includes(feature),
+              );
+              record(hash, feature, p.predicted);
+              const f1 = p.f1;
+              results.push(Object.assign(
+                row({
+                  q,
+                  s,
+                  feature,
+                  f1,
+                  delta_f1: f1 - ref,
+                  delta_f1_low: f1 - ref - 0.03,
+                  delta_f1_high: f1 - ref + 0.03,
+                  accuracy: p.accuracy,
+                  k,
+                  d_z: dZ,
+                  schedule: "fixed",
+                  sae_lr: 1e-5,
+                  epochs,
+                  sae_steps: epochs,
+                  sae_best_step: epochs,
+                  sae_stop: "epochs",
+                  nmse: 1 - ev,
+                  explained_variance: ev,
+                  ev_pca_k: 1 - 0.1 * s - 0.01,
+                  sae_trained: !untrained,
+                  ev_heldout: ev - 0.1,
+                  ev_pca_k_heldout: 1 - 0.1 * s - 0.05,
+                  heldout_below_pca_k: true,
+                  l0: k,
+                  dead_latents: 3,
+                  sae_seconds: 1.5,
+                  config_hash: hash,
+                  cell_key: hash,
+                }),
+                extra(p.predicted),
+              ));
             }
             for (let g = 0; g < 16; g++) {
               density.push({
@@ -195,11 +277,23 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
       }
     }
   }
+  let frame = tableFrame(RESULT_TABLE, results);
+  const dtype = { str: pl.Utf8, int: pl.Int32, float: pl.Float64, bool: pl.Bool };
+  for (const [name, type] of NEW_COLUMNS) {
+    if (frame.columns.includes(name)) continue;
+    const values = results.map((r) => (r as unknown as Record<string, unknown>)[name]);
+    frame = frame.withColumn(
+      type === "int"
+        ? pl.Series(name, values, pl.Float64).cast(pl.Int32)
+        : pl.Series(name, values, dtype[type]),
+    );
+  }
   return {
-    results: tableFrame(RESULT_TABLE, results),
+    results: frame,
     density: tableFrame(DENSITY_TABLE, density),
     curves: tableFrame(CURVE_TABLE, curves),
-    ...(opts.ksparse ? { ksparse: tableFrame(KSPARSE_TABLE, results.flatMap(fixtureKSparse)) } : {}),
+    predictions: predictionsFrame(predictions),
+    predictionRows: predictions,
   };
 }
 
@@ -229,11 +323,12 @@ function fixtureKSparse(r: ResultRow): KSparseRow[] {
 /** Writes results/density/curves (and ksparse when asked) (.parquet + .csv), run_config.json and run_info.json into `dir`. */
 export async function writeFixtureResults(dir: string, opts: FixtureOptions = {}): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const frames = fixtureFrames(opts);
-  for (const [name, df] of Object.entries(frames)) {
+  const { results, density, curves, predictionRows } = fixtureFrames(opts);
+  for (const [name, df] of Object.entries({ results, density, curves })) {
     df.writeParquet(join(dir, `${name}.parquet`));
     df.writeCSV(join(dir, `${name}.csv`));
   }
+  if (opts.predictions ?? true) await writePredictions(dir, predictionRows);
   await Deno.writeTextFile(
     join(dir, "run_config.json"),
     JSON.stringify(

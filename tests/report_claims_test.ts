@@ -2,10 +2,11 @@
  * The paper-claims table and the validity tables on planted results: each claim's verdict follows the sign
  * and interval of its contrast; replicates are seeds when there are several, else configurations.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import pl from "nodejs-polars";
 import { Rng } from "../lib/common/random.ts";
 import { claimsTable, codecDifferences, paperClaims, referenceValidity } from "../lib/report/claims.ts";
+import { fixtureFrames } from "../testdata/results_fixture.ts";
 
 /** ΔF1 of a (codec, s, feature): planted per codec, plus seeded noise of `noise`. */
 function planted(seeds: number[], noise: number, trained = true): pl.DataFrame {
@@ -88,7 +89,9 @@ Deno.test("claims: verdicts follow the planted effects; one seed pairs over conf
   const rows = paperClaims(planted([0], 0.005));
   const trend = find(rows, "(1)", "lyra-3.2kbps");
   assertEquals(trend.verdict, "holds");
-  assertEquals(trend.replicates, "4 q values (one seed)");
+  // Without predictions: the old interval over configurations, and the method says what it ignores.
+  assert(trend.method.startsWith("t-interval over 4 q values (one seed)"), trend.method);
+  assert(trend.method.includes("test speakers are not resampled"), trend.method);
   assert(trend.low_pct > 0 && Math.abs(trend.d_pct - 8) < 1, JSON.stringify(trend));
   assertEquals(find(rows, "(1)", "lyra-9.2kbps").verdict, "inconclusive");
   const posMag = find(rows, "(2)", "lyra-3.2kbps");
@@ -100,17 +103,21 @@ Deno.test("claims: verdicts follow the planted effects; one seed pairs over conf
   assert(posMag9.numbers.endsWith("position loses less"));
   const bitrate = find(rows, "(3)", "lyra (3.2 / 6 / 9.2 kbps)");
   assertEquals(bitrate.verdict, "holds");
-  assertEquals(bitrate.replicates, "16 q×s values (one seed)");
+  assert(bitrate.method.startsWith("t-interval over 16 q×s values (one seed)"), bitrate.method);
   assert(bitrate.numbers.includes("lyra-6kbps"), bitrate.numbers);
   // The reference of 6 kbps is not above chance: every claim touching it says so.
-  assert(find(rows, "(1)", "lyra-6kbps").caveats.includes("not clearly above chance: lyra-6kbps"));
+  assert(
+    find(rows, "(1)", "lyra-6kbps").caveats.includes(
+      "NOT EVIDENCE: reference F1 not above chance (lyra-6kbps)",
+    ),
+  );
   assertEquals(trend.caveats, "");
 });
 
 Deno.test("claims: with seeds the interval is over seeds; untrained SAE cells are named", () => {
   const rows = paperClaims(planted([0, 1, 2], 0.005, false));
   const trend = find(rows, "(1)", "lyra-3.2kbps");
-  assertEquals(trend.replicates, "3 seeds");
+  assert(trend.method.startsWith("t-interval over 3 seeds"), trend.method);
   assertEquals(trend.verdict, "holds");
   assert(trend.caveats.includes("9 of 36 cells with untrained SAEs"), trend.caveats);
   // Pure noise around a zero contrast is inconclusive, never "holds".
@@ -121,10 +128,10 @@ Deno.test("claims: with seeds the interval is over seeds; untrained SAE cells ar
     "claim",
     "dataset",
     "protocol",
+    "test_set",
     "task",
     "codec",
     "contrast",
-    "d_pct",
   ]);
   assertEquals(df.getColumn("protocol").toArray()[0], "mean, split");
   assertEquals(df.height, 3 + 3 + 1);
@@ -153,4 +160,38 @@ Deno.test("codec differences and reference validity: overlaps and weak reference
   assertEquals(claims.length, 2 * 7);
   assertEquals([...new Set(claims.map((r) => r.protocol))], ["mean, split", "mean+std, 5-fold"]);
   assertEquals([validity[0].f1_ref_pct, validity[0].low_pct, validity[0].chance_high_pct], [60, 50, 48]);
+});
+
+Deno.test("claims with predictions: intervals over test speakers × seeds, the distance to flipping, not-evidence caveats", () => {
+  const f = fixtureFrames({ seeds: [0, 1], weakTasks: ["us-vs-uk"], oneClass: ["z_mag"], speakers: 30 });
+  const withSpeakers = paperClaims({ results: f.results, predictions: f.predictionRows });
+  const seedOnly = paperClaims(f.results);
+  assertEquals(withSpeakers.length, seedOnly.length);
+  for (const r of withSpeakers) {
+    assertEquals(r.method, "bootstrap over 30 test speakers × 2 seeds (paired)");
+    if (r.verdict !== "inconclusive") assert(r.low_pct * r.high_pct > 0, JSON.stringify(r));
+    // to_flip_pp: the interval's nearer end to 0.
+    assertAlmostEquals(r.to_flip_pp, Math.min(Math.abs(r.low_pct), Math.abs(r.high_pct)), 0.011);
+    assert(r.n.includes("probe training 80 (US 50 / "), r.n);
+  }
+  // The point estimate is the same D either way (means per seed, then over seeds).
+  for (const [i, r] of withSpeakers.entries()) assertAlmostEquals(r.d_pct, seedOnly[i].d_pct, 0.011);
+  // US vs UK's reference is at chance here: every claim on it is marked, claims elsewhere are not.
+  for (const r of withSpeakers) {
+    assertEquals(r.caveats.includes("NOT EVIDENCE"), r.task === "US vs UK", `${r.task}: ${r.caveats}`);
+  }
+  const posMag = withSpeakers.find((r) => r.claim.startsWith("(2)"))!;
+  assert(posMag.caveats.includes("8 of 16 probes answer one class"), posMag.caveats);
+  const validity = referenceValidity({ results: f.results, predictions: f.predictionRows }).toRecords();
+  assertEquals(validity.filter((r) => r.task === "US vs UK").map((r) => r.evidence), [
+    "NOT EVIDENCE",
+    "NOT EVIDENCE",
+    "NOT EVIDENCE",
+  ]);
+  assert(validity.every((r) => typeof r.majority_pct === "number" && r.test_speakers === 30));
+  assert(String(validity[0].interval).startsWith("bootstrap over 30 test speakers"));
+  // A single seed still gets a decidable interval (over speakers), and the method says seeds were not varied.
+  const one = fixtureFrames({ speakers: 30 });
+  const oneRows = paperClaims({ results: one.results, predictions: one.predictionRows });
+  assert(oneRows.every((r) => r.method.includes("one seed") && Number.isFinite(r.low_pct)));
 });

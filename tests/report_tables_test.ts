@@ -100,7 +100,7 @@ Deno.test("run tables: SAE configs, fit, split sizes, probes, ΔF1 spelled out (
   ]]);
   const sizes = splitSizesTable(f.results);
   assertEquals(sizes.height, 9);
-  assertEquals(sizes.getColumn("n_test").toArray()[0], 90);
+  assertEquals(sizes.getColumn("n_test").toArray()[0], pick({ dataset: "fsdd", feature: "u" })[0].n_test);
   const probes = probeSummaryTable(f.results).toRecords();
   assertEquals(probes.slice(0, 4).map((r) => r.feature), ["u", "z", "z_pos", "z_mag"]);
   assertEquals(probes[0].probes, 3 * 2);

@@ -33,3 +33,19 @@ export {
 } from "./ksparse.ts";
 // Every row helper of rows.ts is part of the stage's interface.
 export * from "./rows.ts";
+export { type SpeakerIntervalOptions, SpeakerIntervals, testSetOf } from "./speaker_intervals.ts";
+export {
+  EVIDENCE,
+  type Evidence,
+  evidenceFlag,
+  evidenceOf,
+  type EvidenceSource,
+  NOT_EVIDENCE,
+  NOT_EVIDENCE_NOTE,
+  predictsOneClass,
+  referenceValidities,
+  type ReferenceValidity,
+  settingKey,
+  sizesNote,
+  sizesText,
+} from "./validity.ts";

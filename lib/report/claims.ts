@@ -7,15 +7,36 @@
  *       acoustic codecs (magnitude loses less), D < 0 for phonetic ones (position loses less).
  *   (3) bitrate (Sec. 4.3): D = mean ΔF1(z) at the lowest bitrate − at the highest of a codec family; D > 0.
  *
- * The interval of D is a 95 % t-interval over replicates: the seeds when the run has several (D computed per
- * seed, configurations averaged within it), else the configurations the contrast is paired over (q; for
- * bitrate, (q, s)) — said in `replicates`. Verdict: "holds" when the interval lies on the claimed side of 0,
- * "does not hold" when it lies on the other side, "inconclusive" when it contains 0 (or there is one
- * replicate). Caveats name cells with untrained SAEs and references not clearly above chance.
+ * The interval of D (95 %), named in the `method` column:
+ *   - with the run's predictions: a paired two-stage bootstrap — test speakers resampled with all their
+ *     recordings (one draw for every probe in the contrast, the reference included), then seeds when there
+ *     are several (lib/common/speaker_bootstrap.ts). This is the interval a verdict needs: every probe is
+ *     scored on the same test speakers, and which speakers those are is the largest source of error.
+ *   - without predictions (results written before they were saved): the old t-interval over replicates —
+ *     the seeds when there are several, else the configurations it is paired over (one seed) — which
+ *     ignores which speakers are in the test set; the method says so.
+ * Verdict: "holds" when the interval lies on the claimed side of 0, "does not hold" when it lies on the other
+ * side, "inconclusive" when it contains 0. `to_flip_pp` is the distance from the interval's nearer end to 0:
+ * how far the interval would have to move for the verdict to change. Caveats name untrained SAEs, references
+ * not above chance or the majority baseline (then the claim is not evidence) and probes answering one class.
  */
 import pl from "nodejs-polars";
 import { seedInterval } from "../common/stats.ts";
-import { distinct, orderCodecs, records, type Row, taskLabel, where } from "../plots/mod.ts";
+import { type TaskId, TASKS } from "../data/tasks.ts";
+import {
+  distinct,
+  type Evidence,
+  evidenceOf,
+  type EvidenceSource,
+  orderCodecs,
+  predictsOneClass,
+  type Row,
+  settingKey,
+  sizesText,
+  taskLabel,
+  testSetOf,
+  where,
+} from "../plots/mod.ts";
 
 export type Verdict = "holds" | "does not hold" | "inconclusive";
 
@@ -33,6 +54,8 @@ export interface ClaimRow {
   dataset: string;
   /** Pooling and probe protocol of the rows ("mean, split" = the paper's). */
   protocol: string;
+  /** The test set the rows were scored on. */
+  test_set: string;
   task: string;
   /** A codec id, or a family with its bitrates for the bitrate claim. */
   codec: string;
@@ -41,11 +64,16 @@ export interface ClaimRow {
   d_pct: number;
   low_pct: number;
   high_pct: number;
-  replicates: string;
+  /** Distance (pp) from the interval's nearer end to 0: how far it would move before the verdict changes. */
+  to_flip_pp: number;
   verdict: Verdict;
+  /** How the interval was computed (speakers × seeds, or the seed-only fallback and why). */
+  method: string;
   /** The means behind D. */
   numbers: string;
-  /** Untrained SAEs among the cells used, references not clearly above chance. */
+  /** Recordings behind the claim: probe training and test, per class. */
+  n: string;
+  /** Untrained SAEs, references not above chance or the majority baseline, probes answering one class. */
   caveats: string;
 }
 
@@ -55,18 +83,38 @@ export interface ClaimRow {
  */
 export function protocolLabel(r: Row): string {
   if (typeof r.pooling !== "string") return "mean, split";
-  return `${r.pooling}, ${r.probe_protocol === "kfold" ? `${r.probe_folds}-fold` : "split"}`;
+  const probe = r.probe_protocol === "kfold"
+    ? `${r.probe_folds}-fold`
+    : r.probe_protocol === "dev"
+    ? "dev"
+    : "split";
+  return `${r.pooling}, ${probe}`;
 }
 
-/** Rows per (dataset, task, protocol), in first-seen protocol order. */
-function settings(rows: Row[]): { dataset: string; task: string; protocol: string; rows: Row[] }[] {
-  const out: { dataset: string; task: string; protocol: string; rows: Row[] }[] = [];
+export interface Setting {
+  dataset: string;
+  task: string;
+  protocol: string;
+  test_set: string;
+  rows: Row[];
+}
+
+/** Rows per (dataset, task, protocol, test set), in first-seen protocol order. */
+export function settings(rows: Row[]): Setting[] {
+  const out: Setting[] = [];
   for (const dataset of distinct<string>(rows, "dataset")) {
     for (const task of distinct<string>(where(rows, { dataset }), "task")) {
       const setting = where(rows, { dataset, task });
-      const protocols = [...new Set(setting.map(protocolLabel))];
-      for (const protocol of protocols) {
-        out.push({ dataset, task, protocol, rows: setting.filter((r) => protocolLabel(r) === protocol) });
+      const keys = [...new Set(setting.map((r) => `${protocolLabel(r)}\u0000${testSetOf(r)}`))];
+      for (const k of keys) {
+        const [protocol, test_set] = k.split("\u0000");
+        out.push({
+          dataset,
+          task,
+          protocol,
+          test_set,
+          rows: setting.filter((r) => protocolLabel(r) === protocol && testSetOf(r) === test_set),
+        });
       }
     }
   }
@@ -80,15 +128,28 @@ function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
+export interface ContrastResult {
+  d: number;
+  low: number;
+  high: number;
+  method: string;
+  /** Whether the interval can decide a verdict (the fallback needs ≥ 2 replicates). */
+  decidable: boolean;
+  meanA: number;
+  meanB: number;
+}
+
 /**
- * D per replicate: A's and B's ΔF1 means per seed (≥ 2 seeds), else per pairing key (configurations present
- * on both sides).
+ * D = mean ΔF1 of A − mean ΔF1 of B with its 95 % interval: over test speakers × seeds when every row has
+ * predictions, else the seed-only fallback (per seed when ≥ 2 seeds, else per pairing key).
  */
-function contrast(
-  a: Row[],
-  b: Row[],
-  pairBy: string[],
-): { values: number[]; replicates: string; meanA: number; meanB: number } | null {
+export function contrastInterval(ev: Evidence, a: Row[], b: Row[], pairBy: string[]): ContrastResult | null {
+  if (a.length === 0 || b.length === 0) return null;
+  const meanA = mean(a.map((r) => r.delta_f1 as number)), meanB = mean(b.map((r) => r.delta_f1 as number));
+  const iv = ev.intervals?.contrast(a, b) ?? null;
+  if (iv) {
+    return { d: iv.estimate, low: iv.low, high: iv.high, method: iv.method, decidable: true, meanA, meanB };
+  }
   const seeds = distinct<number>([...a, ...b], "seed");
   const key = (r: Row, fields: string[]) => fields.map((f) => String(r[f])).join("|");
   const byKey = (rows: Row[], fields: string[]) => {
@@ -96,38 +157,44 @@ function contrast(
     for (const r of rows) m.set(key(r, fields), [...(m.get(key(r, fields)) ?? []), r.delta_f1 as number]);
     return m;
   };
-  let values: number[];
-  let replicates: string;
-  if (seeds.length >= 2) {
-    const ma = byKey(a, ["seed"]), mb = byKey(b, ["seed"]);
-    const common = seeds.map(String).filter((s) => ma.has(s) && mb.has(s));
-    values = common.map((s) => mean(ma.get(s)!) - mean(mb.get(s)!));
-    replicates = `${values.length} seeds`;
-  } else {
-    const ma = byKey(a, pairBy), mb = byKey(b, pairBy);
-    const common = [...ma.keys()].filter((k) => mb.has(k));
-    values = common.map((k) => mean(ma.get(k)!) - mean(mb.get(k)!));
-    replicates = `${values.length} ${pairBy.join("×")} values (one seed)`;
-  }
+  const fields = seeds.length >= 2 ? ["seed"] : pairBy;
+  const ma = byKey(a, fields), mb = byKey(b, fields);
+  const values = [...ma.keys()].filter((k) => mb.has(k)).map((k) => mean(ma.get(k)!) - mean(mb.get(k)!));
   if (values.length === 0) return null;
+  const replicates = seeds.length >= 2
+    ? `${values.length} seeds`
+    : `${values.length} ${pairBy.join("×")} values (one seed)`;
+  const t = seedInterval(values);
+  const decidable = values.length >= 2;
   return {
-    values,
-    replicates,
-    meanA: mean(a.map((r) => r.delta_f1 as number)),
-    meanB: mean(b.map((r) => r.delta_f1 as number)),
+    d: t.mean,
+    low: decidable ? t.low : NaN,
+    high: decidable ? t.high : NaN,
+    method: `t-interval over ${replicates}; no predictions saved, so test speakers are not resampled`,
+    decidable,
+    meanA,
+    meanB,
   };
 }
 
-function verdictOf(low: number, high: number, n: number, sign: 1 | -1): Verdict {
-  if (n < 2) return "inconclusive";
-  const [lo, hi] = sign > 0 ? [low, high] : [-high, -low];
+function verdictOf(c: ContrastResult, sign: 1 | -1): Verdict {
+  if (!c.decidable) return "inconclusive";
+  const [lo, hi] = sign > 0 ? [c.low, c.high] : [-c.high, -c.low];
   if (lo > 0) return "holds";
   if (hi < 0) return "does not hold";
   return "inconclusive";
 }
 
-/** Caveats of a set of rows: cells whose SAE is not trained, codecs whose reference is not above chance. */
-function caveats(rows: Row[]): string {
+/** Distance (pp) from the interval's nearer end to 0; NaN without an interval. */
+function toFlip(c: ContrastResult): number {
+  return c.decidable ? pct(Math.min(Math.abs(c.low), Math.abs(c.high))) : NaN;
+}
+
+/**
+ * Caveats of a set of rows: cells whose SAE is not trained, codecs whose reference is not above chance or the
+ * majority baseline (not evidence), probes answering one class.
+ */
+export function caveats(ev: Evidence, rows: Row[]): string {
   const out: string[] = [];
   if (rows.some((r) => typeof r.sae_trained === "boolean")) {
     const cells = new Map<string, boolean>();
@@ -135,61 +202,80 @@ function caveats(rows: Row[]): string {
     const bad = [...cells.values()].filter((t) => !t).length;
     if (bad > 0) out.push(`${bad} of ${cells.size} cells with untrained SAEs`);
   }
-  const weak = distinct<string>(rows.filter((r) => r.ref_above_chance === false), "codec");
-  if (weak.length > 0) out.push(`reference F1 not clearly above chance: ${weak.join(", ")}`);
+  const refs = [...new Set(rows.map(settingKey))].map((k) => ev.validity.get(k)).filter((v) => v);
+  const below = refs.filter((v) => v!.aboveChance === false).map((v) => v!.codec);
+  const underMajority = refs.filter((v) => v!.aboveMajority === false).map((v) => v!.codec);
+  if (below.length > 0) out.push(`NOT EVIDENCE: reference F1 not above chance (${below.join(", ")})`);
+  if (underMajority.length > 0) {
+    out.push(
+      `NOT EVIDENCE: reference F1 not above the majority-class baseline (${underMajority.join(", ")})`,
+    );
+  }
+  const flags = rows.map((r) => predictsOneClass(r, ev.intervals)).filter((v) => v !== null);
+  const one = flags.filter((v) => v).length;
+  if (one > 0) out.push(`${one} of ${flags.length} probes answer one class`);
   return out.join("; ");
 }
 
+/** The recordings behind rows: their settings' sizes, one text when they agree. */
+function sizesOf(ev: Evidence, rows: Row[]): string {
+  const texts = new Set<string>();
+  for (const k of new Set(rows.map(settingKey))) {
+    const v = ev.validity.get(k);
+    if (v) texts.add(sizesText(v));
+  }
+  return [...texts].join("; ");
+}
+
 function claimRow(
-  base: Omit<ClaimRow, "d_pct" | "low_pct" | "high_pct" | "replicates" | "verdict" | "numbers" | "caveats">,
+  ev: Evidence,
+  base: Pick<ClaimRow, "claim" | "dataset" | "protocol" | "test_set" | "task" | "codec" | "contrast">,
   a: Row[],
   b: Row[],
   pairBy: string[],
   sign: 1 | -1,
   numbers: (meanA: number, meanB: number) => string,
 ): ClaimRow | null {
-  const c = contrast(a, b, pairBy);
+  const c = contrastInterval(ev, a, b, pairBy);
   if (!c) return null;
-  const iv = seedInterval(c.values);
-  const [low, high] = c.values.length < 2 ? [NaN, NaN] : [iv.low, iv.high];
   return {
     ...base,
-    d_pct: pct(iv.mean),
-    low_pct: pct(low),
-    high_pct: pct(high),
-    replicates: c.replicates,
-    verdict: verdictOf(low, high, c.values.length, sign),
+    d_pct: pct(c.d),
+    low_pct: pct(c.low),
+    high_pct: pct(c.high),
+    to_flip_pp: toFlip(c),
+    verdict: verdictOf(c, sign),
+    method: c.method,
     numbers: numbers(c.meanA, c.meanB),
-    caveats: caveats([...a, ...b]),
+    n: sizesOf(ev, [...a, ...b]),
+    caveats: caveats(ev, [...a, ...b]),
   };
 }
 
-/** The claims table of a results table: one row per (claim, dataset, task, codec or family). */
-export function paperClaims(results: pl.DataFrame): ClaimRow[] {
-  const rows = records(
-    results,
-    ["dataset", "codec", "task", "q", "s", "seed", "feature", "delta_f1"],
-    "results",
-  )
-    .filter((r) => r.feature !== "u" && typeof r.delta_f1 === "number");
+/**
+ * The claims of a run: one row per (claim, dataset, task, protocol, test set, codec or family). Give the
+ * results bundle (or { results, predictions }) for intervals over test speakers; a results DataFrame alone
+ * gets the seed-only fallback.
+ */
+export function paperClaims(input: pl.DataFrame | EvidenceSource): ClaimRow[] {
+  const ev = evidenceOf(input);
+  const required = ["dataset", "codec", "task", "q", "s", "seed", "feature", "delta_f1"];
+  const missing = required.filter((c) => !(ev.rows.length === 0 || c in ev.rows[0]));
+  if (missing.length > 0) throw new Error(`results: missing column(s) ${missing.join(", ")}`);
+  const rows = ev.rows.filter((r) => r.feature !== "u" && typeof r.delta_f1 === "number");
   const out: ClaimRow[] = [];
   const push = (r: ClaimRow | null) => r && out.push(r);
-  for (const { dataset, task, protocol, rows: setting } of settings(rows)) {
+  for (const { dataset, task, protocol, test_set, rows: setting } of settings(rows)) {
     const codecs = orderCodecs(setting);
     const infoOf = new Map(setting.map((r) => [r.codec as string, r]));
     const familyOf = (codec: string) => infoOf.get(codec)!.codec_family as string;
     const bitrateOf = (codec: string) => infoOf.get(codec)!.bitrate_kbps as number | null;
+    const base = { dataset, protocol, test_set, task: taskLabel(task) };
     for (const codec of codecs) {
       const z = where(setting, { codec, feature: "z" });
       push(claimRow(
-        {
-          claim: "(1) sparsity trend",
-          dataset,
-          protocol,
-          task: taskLabel(task),
-          codec,
-          contrast: "ΔF1(s ≥ 25 %) − ΔF1(s = 5 %) > 0",
-        },
+        ev,
+        { ...base, claim: "(1) sparsity trend", codec, contrast: "ΔF1(s ≥ 25 %) − ΔF1(s = 5 %) > 0" },
         z.filter((r) => (r.s as number) >= 0.25 - 1e-9),
         where(z, { s: 0.05 }),
         ["q"],
@@ -203,17 +289,13 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
       if (!orientation) continue;
       const at5 = where(setting, { codec, s: 0.05 });
       push(claimRow(
+        ev,
         {
+          ...base,
           claim: "(2) position vs magnitude",
-          dataset,
-          protocol,
-          task: taskLabel(task),
           codec,
-          contrast:
-            `ΔF1(z_mag) − ΔF1(z_pos) at s = 5 % ${
-              orientation === "acoustic" ? "> 0" : "< 0"
-            } (${orientation}` +
-            `${family === "lyra" ? ", assumed: not in the paper" : ""})`,
+          contrast: `ΔF1(z_mag) − ΔF1(z_pos) at s = 5 % ${orientation === "acoustic" ? "> 0" : "< 0"} ` +
+            `(${orientation}${family === "lyra" ? ", assumed: not in the paper" : ""})`,
         },
         where(at5, { feature: "z_mag" }),
         where(at5, { feature: "z_pos" }),
@@ -237,11 +319,10 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
         `${c} ${fmt(mean(where(z, { codec: c }).map((r) => r.delta_f1 as number)))}`
       );
       push(claimRow(
+        ev,
         {
+          ...base,
           claim: "(3) bitrate",
-          dataset,
-          protocol,
-          task: taskLabel(task),
           codec: `${family} (${variants.map(bitrateOf).join(" / ")} kbps)`,
           contrast: `ΔF1(${low}) − ΔF1(${high}) > 0`,
         },
@@ -256,76 +337,80 @@ export function paperClaims(results: pl.DataFrame): ClaimRow[] {
   return out;
 }
 
+const CLAIM_COLUMNS: [keyof ClaimRow, "str" | "num"][] = [
+  ["claim", "str"],
+  ["dataset", "str"],
+  ["protocol", "str"],
+  ["test_set", "str"],
+  ["task", "str"],
+  ["codec", "str"],
+  ["contrast", "str"],
+  ["d_pct", "num"],
+  ["low_pct", "num"],
+  ["high_pct", "num"],
+  ["to_flip_pp", "num"],
+  ["verdict", "str"],
+  ["method", "str"],
+  ["numbers", "str"],
+  ["n", "str"],
+  ["caveats", "str"],
+];
+
 /**
- * The claims table as a DataFrame (report, notebooks), D and its interval in percentage points; `claim`
- * keeps one of the three (notebooks 04, 05, 06 each show their own).
+ * The claims table as a DataFrame (report, notebooks), D, its interval and its distance to flipping in
+ * percentage points; `claim` keeps one of the three (notebooks 04, 05, 06 each show their own).
  */
-export function claimsTable(results: pl.DataFrame, opts: { claim?: 1 | 2 | 3 } = {}): pl.DataFrame {
-  const rows = paperClaims(results).filter((r) =>
+export function claimsTable(
+  input: pl.DataFrame | EvidenceSource,
+  opts: { claim?: 1 | 2 | 3 } = {},
+): pl.DataFrame {
+  const rows = paperClaims(input).filter((r) =>
     opts.claim === undefined || r.claim.startsWith(`(${opts.claim})`)
   );
-  const col = (k: keyof ClaimRow) => rows.map((r) => r[k]);
-  const num = (k: keyof ClaimRow) =>
-    pl.Series(k, col(k).map((v) => (Number.isFinite(v) ? v : null)), pl.Float64);
-  const text = (k: keyof ClaimRow) => pl.Series(k, col(k), pl.Utf8);
-  return pl.DataFrame([
-    text("claim"),
-    text("dataset"),
-    text("protocol"),
-    text("task"),
-    text("codec"),
-    text("contrast"),
-    num("d_pct"),
-    num("low_pct"),
-    num("high_pct"),
-    text("replicates"),
-    text("verdict"),
-    text("numbers"),
-    text("caveats"),
-  ]);
+  return pl.DataFrame(
+    CLAIM_COLUMNS.map(([k, kind]) =>
+      kind === "num"
+        ? pl.Series(k, rows.map((r) => (Number.isFinite(r[k]) ? r[k] : null)), pl.Float64)
+        : pl.Series(k, rows.map((r) => r[k]), pl.Utf8)
+    ),
+  );
 }
 
 /**
- * Differences of mean ΔF1(z) between codecs (per dataset, task, pair of codecs), with the same replicates and
- * interval as the claims: a pair whose interval contains 0 is flagged "within intervals" — its ranking is not
- * supported by these results.
+ * Differences of mean ΔF1(z) between codecs (per dataset, task, protocol, test set, pair of codecs), with the
+ * same intervals as the claims: a pair whose interval contains 0 is flagged "within intervals" — its ranking
+ * is not supported by these results. No rows when the run has one codec per setting.
  */
-export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
-  const rows = records(
-    results,
-    ["dataset", "codec", "task", "q", "s", "seed", "feature", "delta_f1"],
-    "results",
-  )
-    .filter((r) => r.feature === "z" && typeof r.delta_f1 === "number");
+export function codecDifferences(input: pl.DataFrame | EvidenceSource): pl.DataFrame {
+  const ev = evidenceOf(input);
+  const rows = ev.rows.filter((r) => r.feature === "z" && typeof r.delta_f1 === "number");
   const out: Row[] = [];
-  for (const { dataset, task, protocol, rows: setting } of settings(rows)) {
+  for (const { dataset, task, protocol, test_set, rows: setting } of settings(rows)) {
     const codecs = orderCodecs(setting);
     for (let i = 0; i < codecs.length; i++) {
       for (let j = i + 1; j < codecs.length; j++) {
-        const c = contrast(where(setting, { codec: codecs[i] }), where(setting, { codec: codecs[j] }), [
-          "q",
-          "s",
-        ]);
+        const a = where(setting, { codec: codecs[i] }), b = where(setting, { codec: codecs[j] });
+        const c = contrastInterval(ev, a, b, ["q", "s"]);
         if (!c) continue;
-        const iv = seedInterval(c.values);
-        const ok = c.values.length >= 2;
         out.push({
           dataset,
           protocol,
+          test_set,
           task: taskLabel(task),
           codec_a: codecs[i],
           codec_b: codecs[j],
           delta_f1_a_pct: pct(c.meanA),
           delta_f1_b_pct: pct(c.meanB),
-          difference_pct: pct(iv.mean),
-          low_pct: ok ? pct(iv.low) : null,
-          high_pct: ok ? pct(iv.high) : null,
-          replicates: c.replicates,
-          reading: !ok || (iv.low <= 0 && iv.high >= 0)
+          difference_pct: pct(c.d),
+          low_pct: c.decidable ? pct(c.low) : null,
+          high_pct: c.decidable ? pct(c.high) : null,
+          method: c.method,
+          reading: !c.decidable || (c.low <= 0 && c.high >= 0)
             ? "within intervals: not distinguishable"
-            : iv.low > 0
+            : c.low > 0
             ? `${codecs[i]} higher`
             : `${codecs[j]} higher`,
+          caveats: caveats(ev, [...a, ...b]),
         });
       }
     }
@@ -335,6 +420,7 @@ export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
   return pl.DataFrame([
     str("dataset"),
     str("protocol"),
+    str("test_set"),
     str("task"),
     str("codec_a"),
     str("codec_b"),
@@ -343,45 +429,50 @@ export function codecDifferences(results: pl.DataFrame): pl.DataFrame {
     num("difference_pct"),
     num("low_pct"),
     num("high_pct"),
-    str("replicates"),
+    str("method"),
     str("reading"),
+    str("caveats"),
   ]);
 }
 
 /**
- * Table 1 with its validity: per (dataset, task, codec) the reference F1 on u with its bootstrap interval, the
- * label-permuted chance level with its range, and whether the reference is clearly above chance (its interval
- * lies above the chance range). Runs written before these columns existed show nulls.
+ * Table 1 with its validity: per (dataset, task, codec, protocol, test set) the reference F1 on u with its
+ * 95 % interval (over test speakers with predictions), the label-permuted chance level with its range, the
+ * majority-class baseline, whether the reference is above both (`evidence`), and the recordings per class.
+ * Runs written before these columns existed show nulls ("unknown").
  */
-export function referenceValidity(results: pl.DataFrame): pl.DataFrame {
-  const rows = records(results, ["dataset", "codec", "task", "feature", "f1"], "results")
-    .filter((r) => r.feature === "u");
-  const seen = new Map<string, Row>();
-  for (const r of rows) {
-    const k = `${r.dataset}|${r.task}|${r.codec}|${r.pooling}|${r.probe_protocol}`;
-    if (!seen.has(k)) seen.set(k, r);
-  }
-  const list = [...seen.values()];
-  const get = (k: string, scale = 100) =>
-    list.map((r) => (typeof r[k] === "number" ? Math.round((r[k] as number) * scale * 100) / 100 : null));
-  const protocol = list.map(protocolLabel);
+export function referenceValidity(input: pl.DataFrame | EvidenceSource): pl.DataFrame {
+  const ev = evidenceOf(input);
+  const list = [...ev.validity.values()];
+  const p = (v: number | null) => (v === null ? null : pct(v));
+  const flag = (b: boolean | null) => (b === null ? "unknown" : b ? "yes" : "NO");
+  const classes = (i: 0 | 1, which: "train" | "test") => list.map((v) => (v[which] ? v[which]![i] : null));
   return pl.DataFrame([
-    pl.Series("dataset", list.map((r) => r.dataset), pl.Utf8),
-    pl.Series("task", list.map((r) => taskLabel(r.task as string)), pl.Utf8),
-    pl.Series("codec", list.map((r) => r.codec), pl.Utf8),
-    pl.Series("protocol", protocol, pl.Utf8),
-    pl.Series("f1_ref_pct", get("f1"), pl.Float64),
-    pl.Series("low_pct", get("f1_ref_low"), pl.Float64),
-    pl.Series("high_pct", get("f1_ref_high"), pl.Float64),
-    pl.Series("chance_pct", get("chance_f1"), pl.Float64),
-    pl.Series("chance_low_pct", get("chance_f1_low"), pl.Float64),
-    pl.Series("chance_high_pct", get("chance_f1_high"), pl.Float64),
+    pl.Series("dataset", list.map((v) => v.dataset), pl.Utf8),
+    pl.Series("task", list.map((v) => taskLabel(v.task)), pl.Utf8),
+    pl.Series("codec", list.map((v) => v.codec), pl.Utf8),
+    pl.Series("protocol", list.map((v) => protocolLabel(v.row)), pl.Utf8),
+    pl.Series("test_set", list.map((v) => testSetOf(v.row)), pl.Utf8),
+    pl.Series("f1_ref_pct", list.map((v) => pct(v.f1)), pl.Float64),
+    pl.Series("low_pct", list.map((v) => p(v.low)), pl.Float64),
+    pl.Series("high_pct", list.map((v) => p(v.high)), pl.Float64),
+    pl.Series("chance_pct", list.map((v) => p(v.chance)), pl.Float64),
+    pl.Series("chance_low_pct", list.map((v) => p(v.chanceLow)), pl.Float64),
+    pl.Series("chance_high_pct", list.map((v) => p(v.chanceHigh)), pl.Float64),
+    pl.Series("majority_pct", list.map((v) => p(v.majority)), pl.Float64),
+    pl.Series("above_chance", list.map((v) => flag(v.aboveChance)), pl.Utf8),
+    pl.Series("above_majority", list.map((v) => flag(v.aboveMajority)), pl.Utf8),
+    pl.Series("evidence", list.map((v) => (v.evidence ? "yes" : "NOT EVIDENCE")), pl.Utf8),
     pl.Series(
-      "above_chance",
-      list.map((
-        r,
-      ) => (typeof r.ref_above_chance === "boolean" ? (r.ref_above_chance ? "yes" : "NO") : "unknown")),
+      "classes_0_1",
+      list.map((v) => (TASKS[v.task as TaskId]?.classes ?? ["0", "1"]).join(" / ")),
       pl.Utf8,
     ),
+    pl.Series("n_train_0", classes(0, "train"), pl.Float64).cast(pl.Int32),
+    pl.Series("n_train_1", classes(1, "train"), pl.Float64).cast(pl.Int32),
+    pl.Series("n_test_0", classes(0, "test"), pl.Float64).cast(pl.Int32),
+    pl.Series("n_test_1", classes(1, "test"), pl.Float64).cast(pl.Int32),
+    pl.Series("test_speakers", list.map((v) => v.speakers), pl.Float64).cast(pl.Int32),
+    pl.Series("interval", list.map((v) => v.interval), pl.Utf8),
   ]);
 }

@@ -1,11 +1,12 @@
 /**
- * Reading a results directory written by the experiment stage (results / density / curves tables,
- * run_config.json, run_info.json). Parquet is preferred; CSV is the fallback.
+ * Reading a results directory written by the experiment stage (results / density / curves / predictions
+ * tables, run_config.json, run_info.json). Parquet is preferred; CSV is the fallback.
  */
 import pl from "nodejs-polars";
 import { join } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
 import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
+import { type PredictionRow, readPredictions } from "../formats/predictions.ts";
 import type { ComputeTotals, RunRecord } from "../experiment/run_history.ts";
 
 export interface RunInfo {
@@ -28,6 +29,8 @@ export interface ResultsBundle {
   /** Absent when the run wrote no density table (e.g. only reference probes). */
   density: pl.DataFrame | null;
   curves: pl.DataFrame | null;
+  /** Every probe's test predictions; null for results written before they were saved (no speaker intervals). */
+  predictions: PredictionRow[] | null;
   runConfig: Record<string, unknown> | null;
   runInfo: RunInfo | null;
 }
@@ -75,6 +78,7 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
     results,
     density: await readTable(dir, "density"),
     curves: await readTable(dir, "curves"),
+    predictions: await readPredictions(dir),
     runConfig: await optionalJson("run_config.json"),
     runInfo: await optionalJson("run_info.json") as RunInfo | null,
   };
