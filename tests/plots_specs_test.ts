@@ -7,6 +7,7 @@ import {
   densityChart,
   meanInterval,
   orderCodecs,
+  referenceChart,
   taskSettings,
   trainingCurvesChart,
   VEGA_LITE_SCHEMA,
@@ -30,10 +31,20 @@ Deno.test("Figs 2/3 spec: v5 schema, one panel per q, one line per codec, zero r
   assertEquals(points.mark.type, "point");
   // Untrained SAEs are drawn as crosses; results without `sae_trained` say "not assessed".
   assertEquals(points.encoding.shape.field, "sae_fit");
-  assertEquals(points.encoding.shape.scale.range[1], "cross");
+  assertEquals(points.encoding.shape.scale, { domain: ["trained"], range: ["circle"] });
   assertEquals(spec.data.values[0].sae_fit, "trained");
+  const partly = deltaF1Chart(fixtureFrames({ untrained: [[2, 0.05]] }).results, { task: "us-vs-uk" }) as Any;
+  assertEquals(partly.spec.layer[1].encoding.shape.scale, {
+    domain: ["trained", "untrained"],
+    range: ["circle", "cross"],
+  });
   const unassessed = deltaF1Chart(one.results.drop("sae_trained"), { task: "us-vs-uk" }) as Any;
   assertEquals(unassessed.data.values[0].sae_fit, "not assessed");
+  // "not assessed" has its own shape: a legend must not show it as the same dot as "trained".
+  assertEquals(unassessed.spec.layer[1].encoding.shape.scale, {
+    domain: ["not assessed"],
+    range: ["diamond"],
+  });
   assertEquals(line.encoding.x.field, "s");
   assertEquals(line.encoding.y.field, "delta_f1_pct");
   assertEquals(line.encoding.color.field, "codec");
@@ -86,14 +97,15 @@ Deno.test("seed aggregation: mean and 95 % t interval over seeds; bootstrap inte
   const spec = deltaF1SeedChart(three.results, { task: "us-vs-uk" }) as Any;
   assertEquals(spec.spec.layer.map((l: Any) => l.mark.type), ["area", "line", "point", "rule"]);
   // "over seeds" only when there are seeds; one seed names its bootstrap interval.
-  assert(spec.title.text.includes("over seeds") && spec.title.subtitle.includes("t-interval over seeds"));
+  const sub = (x: Any) => x.title.subtitle.join(" ");
+  assert(spec.title.text.includes("over seeds") && sub(spec).includes("t-interval over seeds"));
   const oneSeed = deltaF1SeedChart(one.results, { task: "us-vs-uk" }) as Any;
   assert(!oneSeed.title.text.includes("over seeds") && oneSeed.title.text.includes("bootstrap"));
   // A cell whose SAE is untrained (any seed) is marked, and the subtitle counts them.
   const flagged = three.results.withColumns(pl.col("q").eq(2).not().alias("sae_trained"));
   const fs = deltaF1SeedChart(flagged, { task: "us-vs-uk" }) as Any;
   assertEquals(fs.data.values.filter((r: Any) => r.sae_fit === "untrained").length, 12);
-  assert(fs.title.subtitle.includes("✕ = untrained SAE (12 of 48 points)"), fs.title.subtitle);
+  assert(sub(fs).includes("✕ = untrained SAE (12 of 48 points)"), sub(fs));
   assertEquals(meanInterval([2]).hi, 2);
   assertAlmostEquals(meanInterval([1, 3]).hi, 2 + 12.706205 * Math.SQRT2 / Math.SQRT2, 1e-6);
 });
@@ -116,10 +128,10 @@ Deno.test("Fig 4 spec with results: lines of untrained SAEs are dashed and named
   const spec = densityChart(f.density, { task: "us-vs-uk", results: f.results }) as Any;
   assertEquals(new Set(spec.data.values.map((v: Any) => v.sae_fit)), new Set(["untrained"]));
   assertEquals(spec.encoding.strokeDash.field, "sae_fit");
-  assert(spec.title.subtitle.includes("dashed = untrained SAE (lyra-3.2kbps, lyra-6kbps, lyra-9.2kbps)"));
+  assert(spec.title.subtitle[0].includes("dashed = untrained SAE (lyra-3.2kbps, lyra-6kbps, lyra-9.2kbps)"));
   const ok = densityChart(f.density, { q: 5, s: 0.25, task: "us-vs-uk", results: f.results }) as Any;
   assertEquals(new Set(ok.data.values.map((v: Any) => v.sae_fit)), new Set(["trained"]));
-  assert(!ok.title.subtitle.includes("untrained"));
+  assert(!ok.title.subtitle.join(" ").includes("untrained"));
   // Without results the chart cannot tell, and says nothing.
   assertEquals((densityChart(f.density, { task: "us-vs-uk" }) as Any).data.values[0].sae_fit, "not assessed");
 });
@@ -156,4 +168,32 @@ Deno.test("codec order: family, then bitrate", () => {
     "lyra-3.2kbps",
     "lyra-9.2kbps",
   ]);
+});
+
+Deno.test("charts never read positive on invalid data: not-evidence settings grey and dashed, one-class probes marked, reference vs chance and majority", () => {
+  const f = fixtureFrames({ seeds: [0, 1], weakTasks: ["us-vs-uk"], oneClass: ["z_mag"], speakers: 30 });
+  const src = { results: f.results, predictions: f.predictionRows };
+  const weak = deltaF1SeedChart(src, { task: "us-vs-uk", dataset: "synthetic" }) as Any;
+  assert(weak.data.values.every((r: Any) => r.evidence === "not evidence"));
+  // Intervals over test speakers × seeds, named in the subtitle.
+  assert(weak.data.values[0].interval.startsWith("bootstrap over 30 test speakers × 2 seeds"));
+  assert(weak.title.text.includes("intervals over test speakers"), weak.title.text);
+  const line = weak.spec.layer.find((l: Any) => l.mark.type === "line");
+  assertEquals(line.encoding.color.condition.value, "#b0b0b0");
+  assertEquals(line.encoding.strokeDash.scale.domain, ["evidence", "not evidence"]);
+  assert(weak.title.subtitle.join(" ").includes("grey = not evidence"), weak.title.subtitle);
+  const ok = deltaF1Chart(src, { task: "us-vs-non-us-uk", dataset: "synthetic" }) as Any;
+  assert(ok.data.values.every((r: Any) => r.evidence === "evidence"));
+  assertEquals(ok.spec.layer[0].encoding.strokeDash, undefined);
+  // A legend shows only the SAE states present, each with its own shape.
+  const pts = ok.spec.layer.find((l: Any) => l.mark.type === "point");
+  assertEquals(pts.encoding.shape.scale, { domain: ["trained"], range: ["circle"] });
+  const mag = deltaF1Chart(src, { task: "us-vs-non-us-uk", dataset: "synthetic", feature: "z_mag" }) as Any;
+  assertEquals(mag.data.values.filter((r: Any) => r.one_class > 0).length, 48);
+  assert(mag.spec.layer.some((l: Any) => l.mark.shape === "square" && l.mark.color === "#a40000"));
+  const ref = referenceChart(src) as Any;
+  assertEquals(ref.data.values.length, 9);
+  const synthUk = ref.data.values.filter((v: Any) => v.setting === "synthetic · US vs UK");
+  assert(synthUk.every((v: Any) => v.evidence === "not evidence" && typeof v.majority_pct === "number"));
+  assertEquals(ref.spec.layer.map((l: Any) => l.mark.type), ["bar", "tick", "rule", "point"]);
 });

@@ -8,6 +8,8 @@ export {
   deltaF1SeedChart,
   densityChart,
   type DensityOptions,
+  referenceChart,
+  type ResultsInput,
   taskSettings,
   trainingCurvesChart,
   vectorChart,

@@ -17,6 +17,24 @@ import {
   taskLabel,
   where,
 } from "./rows.ts";
+import {
+  EVIDENCE,
+  evidenceFlag,
+  evidenceOf,
+  type EvidenceSource,
+  NOT_EVIDENCE,
+  NOT_EVIDENCE_NOTE,
+  predictsOneClass,
+  settingKey,
+} from "./validity.ts";
+
+/** A results table, or a results bundle (results + predictions) for intervals over test speakers. */
+export type ResultsInput = pl.DataFrame | EvidenceSource;
+
+const resultsFrame = (input: ResultsInput): pl.DataFrame =>
+  typeof (input as pl.DataFrame).toRecords === "function"
+    ? input as pl.DataFrame
+    : (input as EvidenceSource).results;
 
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
@@ -63,10 +81,18 @@ function codecColor(codecs: string[]) {
   return { field: "codec", type: "nominal", title: "codec", sort: codecs, scale: { domain: codecs } };
 }
 
-/** One row per (codec, q, s): seed means of F1, F1_ref and ΔF1 in %, with the 95 % interval of ΔF1. */
-export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] {
+/**
+ * One row per (codec, q, s): seed means of F1, F1_ref and ΔF1 in %, with the 95 % interval of ΔF1 — over test
+ * speakers × seeds when the input carries predictions (paired with the reference), else over seeds (t), else
+ * the run's own per-row bootstrap; `interval` says which. `evidence` is "not evidence" where the task's
+ * reference is not above chance and the majority baseline; `one_class` counts probes answering one class.
+ */
+export function deltaF1Rows(input: ResultsInput, opts: DeltaF1Options): Row[] {
+  const results = resultsFrame(input);
   const feature = opts.feature ?? "z";
-  const all = records(results, RESULT_COLUMNS, "results");
+  records(results, RESULT_COLUMNS, "results");
+  const ev = evidenceOf(input);
+  const all = ev.rows;
   const dataset = pickDataset(where(all, { task: opts.task }), opts.dataset, `ΔF1 (${opts.task})`);
   let rows = where(all, { task: opts.task, dataset, feature });
   if (opts.codecs) rows = rows.filter((r) => opts.codecs!.includes(r.codec as string));
@@ -75,10 +101,15 @@ export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] 
   }
   return groupBy(rows, ["codec", "q", "s"]).map(({ key, rows: g }) => {
     const d = meanInterval(g.map((r) => (r.delta_f1 as number) * 100));
-    // One seed: use the run's bootstrap interval over test utterances when it wrote one.
-    const boot = g.length === 1 && typeof g[0].delta_f1_low === "number" &&
+    const speakers = ev.intervals?.contrast(g) ?? null;
+    // One seed without predictions: the run's bootstrap over test utterances when it wrote one.
+    const boot = !speakers && g.length === 1 && typeof g[0].delta_f1_low === "number" &&
       typeof g[0].delta_f1_high === "number";
-    if (boot) [d.lo, d.hi] = [(g[0].delta_f1_low as number) * 100, (g[0].delta_f1_high as number) * 100];
+    if (speakers) [d.lo, d.hi] = [speakers.low * 100, speakers.high * 100];
+    else if (boot) {
+      [d.lo, d.hi] = [(g[0].delta_f1_low as number) * 100, (g[0].delta_f1_high as number) * 100];
+    }
+    const oneClass = g.filter((r) => predictsOneClass(r, ev.intervals) === true).length;
     return {
       dataset,
       task: opts.task,
@@ -96,8 +127,17 @@ export function deltaF1Rows(results: pl.DataFrame, opts: DeltaF1Options): Row[] 
       lo_pct: round(d.lo),
       hi_pct: round(d.hi),
       seeds: d.n,
-      interval: boot ? "bootstrap over test utterances" : d.n > 1 ? "t over seeds" : "none",
+      interval: speakers
+        ? speakers.method
+        : boot
+        ? "bootstrap over test utterances"
+        : d.n > 1
+        ? "t over seeds"
+        : "none",
       sae_fit: saeFit(g),
+      evidence: evidenceFlag(ev.validity, g[0]),
+      one_class: oneClass,
+      setting: settingKey(g[0]),
     };
   });
 }
@@ -112,32 +152,104 @@ export function saeFit(rows: Row[]): "trained" | "untrained" | "not assessed" {
   return flags.every((v) => v) ? "trained" : "untrained";
 }
 
-/** Points over the lines: a filled circle for a trained SAE, a cross for an untrained one (never mixed in). */
-function fitPoints(codecs: string[]) {
+const FIT_SHAPES: Record<string, string> = {
+  trained: "circle",
+  untrained: "cross",
+  "not assessed": "diamond",
+};
+
+/**
+ * Points over the lines: a filled circle for a trained SAE, a cross for an untrained one, a diamond where
+ * the fit was not assessed (never mixed in); grey where the setting is not evidence.
+ */
+function fitPoints(codecs: string[], rows: Row[]) {
+  const domain = fitDomain(rows);
   return {
     mark: { type: "point", filled: true, size: 60 },
     encoding: {
       x: S_AXIS,
       y: { field: "delta_f1_pct", type: "quantitative" },
-      color: codecColor(codecs),
+      color: evidenceColor(codecs),
       shape: {
         field: "sae_fit",
         type: "nominal",
         title: "SAE",
-        scale: { domain: ["trained", "untrained", "not assessed"], range: ["circle", "cross", "circle"] },
+        // Each state its own shape (a legend of two grey dots cannot tell "trained" from "not assessed").
+        scale: { domain, range: domain.map((d) => FIT_SHAPES[d]) },
       },
-      tooltip: [...DELTA_TOOLTIP, { field: "sae_fit", title: "SAE" }, {
-        field: "interval",
-        title: "interval",
-      }],
+      tooltip: [
+        ...DELTA_TOOLTIP,
+        { field: "sae_fit", title: "SAE" },
+        {
+          field: "interval",
+          title: "interval",
+        },
+        { field: "evidence", title: "task reference" },
+        { field: "one_class", title: "probes answering one class" },
+      ],
     },
   };
 }
 
-/** Subtitle words on untrained SAEs, when there are any. */
-function fitNote(rows: Row[]): string {
+/** Subtitle words on untrained SAEs, probes answering one class and greyed settings, when there are any. */
+function fitNote(rows: Row[]): string[] {
   const bad = rows.filter((r) => r.sae_fit === "untrained").length;
-  return bad > 0 ? `; ✕ = untrained SAE (${bad} of ${rows.length} points)` : "";
+  const one = rows.filter((r) => (r.one_class as number) > 0).length;
+  const grey = rows.some((r) => r.evidence === NOT_EVIDENCE);
+  return [
+    ...(bad > 0 ? [`✕ = untrained SAE (${bad} of ${rows.length} points)`] : []),
+    ...(one > 0 ? [`red square = a probe answering one class (${one} of ${rows.length} points)`] : []),
+    ...(grey ? wrapWords(NOT_EVIDENCE_NOTE) : []),
+  ];
+}
+
+/** A long sentence as subtitle lines of at most `width` characters (Vega does not wrap titles). */
+export function wrapWords(text: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The SAE-fit states present in the rows, in legend order (a legend lists only what the chart shows). */
+function fitDomain(rows: Row[]): string[] {
+  return ["trained", "untrained", "not assessed"].filter((d) => rows.some((r) => r.sae_fit === d));
+}
+
+const GREY = "#b0b0b0";
+
+/** Codec colours, grey where the setting is not evidence. */
+function evidenceColor(codecs: string[]) {
+  return { ...codecColor(codecs), condition: { test: `datum.evidence === '${NOT_EVIDENCE}'`, value: GREY } };
+}
+
+/** Solid lines for evidence, dashed for "not evidence", with a legend naming it (only when some are not). */
+function evidenceDash(rows: Row[]): Record<string, unknown> {
+  if (!rows.some((r) => r.evidence === NOT_EVIDENCE)) return {};
+  return {
+    strokeDash: {
+      field: "evidence",
+      type: "nominal",
+      title: "task reference",
+      scale: { domain: [EVIDENCE, NOT_EVIDENCE], range: [[1, 0], [4, 3]] },
+    },
+  };
+}
+
+/** Red hollow squares on points whose probes answer one class (only when there are any). */
+function oneClassLayer(rows: Row[]): unknown[] {
+  if (!rows.some((r) => (r.one_class as number) > 0)) return [];
+  return [{
+    transform: [{ filter: "datum.one_class > 0" }],
+    mark: { type: "point", shape: "square", size: 150, filled: false, color: "#a40000", strokeWidth: 1.5 },
+    encoding: { x: S_AXIS, y: { field: "delta_f1_pct", type: "quantitative" } },
+  }];
 }
 
 const DELTA_TOOLTIP = [
@@ -185,7 +297,7 @@ const ZERO_RULE = {
  * Figs 2/3: ΔF1 (%) against relative sparsity s, one panel per latent ratio q, one line per codec, a zero rule;
  * tooltips carry F1, F1_ref, k and d_z. Several seeds are averaged (see `deltaF1SeedChart` for intervals).
  */
-export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
+export function deltaF1Chart(results: ResultsInput, opts: DeltaF1Options): VegaLiteSpec {
   const rows = deltaF1Rows(results, opts);
   const feature = opts.feature ?? "z";
   const codecs = orderCodecs(rows);
@@ -194,9 +306,10 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature} — ${taskLabel(opts.task)}`,
-      subtitle:
-        `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information ` +
-        `lost${fitNote(rows)}`,
+      subtitle: [
+        `dataset: ${dataset}; higher (less negative) = more interpretable; 0 = no accent information lost`,
+        ...fitNote(rows),
+      ],
     },
     ...qPanels(rows, [
       {
@@ -204,24 +317,31 @@ export function deltaF1Chart(results: pl.DataFrame, opts: DeltaF1Options): VegaL
         encoding: {
           x: S_AXIS,
           y: { field: "delta_f1_pct", type: "quantitative", title: "ΔF1 (%)" },
-          color: codecColor(codecs),
+          color: evidenceColor(codecs),
+          ...evidenceDash(rows),
         },
       },
-      fitPoints(codecs),
+      fitPoints(codecs, rows),
+      ...oneClassLayer(rows),
       ZERO_RULE,
     ]),
   };
 }
 
 /** ΔF1 (%) with the seed mean as a line and its 95 % interval as a band, one panel per q. */
-export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): VegaLiteSpec {
+export function deltaF1SeedChart(results: ResultsInput, opts: DeltaF1Options): VegaLiteSpec {
   const rows = deltaF1Rows(results, opts);
   const feature = opts.feature ?? "z";
   const codecs = orderCodecs(rows);
   const seeds = Math.max(...rows.map((r) => r.seeds as number));
+  const speakers = rows.find((r) => String(r.interval).includes("test speakers"));
   const boot = rows.some((r) => r.interval === "bootstrap over test utterances");
-  const how = seeds > 1
-    ? `line = mean of ${seeds} seeds, band = 95 % t-interval over seeds`
+  const how = speakers
+    ? `line = ${
+      seeds > 1 ? `mean of ${seeds} seeds` : "one seed"
+    }, band = 95 % interval: ${speakers.interval}`
+    : seeds > 1
+    ? `line = mean of ${seeds} seeds, band = 95 % t-interval over seeds (test speakers not resampled)`
     : boot
     ? "one seed: band = 95 % bootstrap interval over scored utterances"
     : "one seed and no bootstrap: no interval";
@@ -229,9 +349,15 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: `ΔF1 (%) on ${FEATURE_LABELS[feature] ?? feature}${
-        seeds > 1 ? " over seeds" : boot ? " with bootstrap intervals" : ""
+        speakers
+          ? " with intervals over test speakers"
+          : seeds > 1
+          ? " over seeds"
+          : boot
+          ? " with bootstrap intervals"
+          : ""
       } — ${taskLabel(opts.task)}`,
-      subtitle: `dataset: ${rows[0].dataset}; ${how}${fitNote(rows)}`,
+      subtitle: [`dataset: ${rows[0].dataset}`, ...wrapWords(how), ...fitNote(rows)],
     },
     ...qPanels(rows, [
       {
@@ -239,7 +365,7 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
         encoding: {
           // x and color per layer: shared, they would also group the zero rule's aggregate by s.
           x: S_AXIS,
-          color: codecColor(codecs),
+          color: evidenceColor(codecs),
           y: { field: "lo_pct", type: "quantitative", title: "ΔF1 (%)" },
           y2: { field: "hi_pct" },
         },
@@ -248,11 +374,13 @@ export function deltaF1SeedChart(results: pl.DataFrame, opts: DeltaF1Options): V
         mark: { type: "line" },
         encoding: {
           x: S_AXIS,
-          color: codecColor(codecs),
+          color: evidenceColor(codecs),
           y: { field: "delta_f1_pct", type: "quantitative" },
+          ...evidenceDash(rows),
         },
       },
-      fitPoints(codecs),
+      fitPoints(codecs, rows),
+      ...oneClassLayer(rows),
       ZERO_RULE,
     ]),
   };
@@ -266,8 +394,11 @@ export interface DensityOptions {
   task?: string;
   dataset?: string;
   codecs?: string[];
-  /** The results table: codecs whose SAEs at this (q, s) missed the PCA-k yardstick get dashed lines. */
-  results?: pl.DataFrame;
+  /**
+   * The results (table or bundle): codecs whose SAEs at this (q, s) missed the PCA-k yardstick get dashed
+   * lines; codecs whose task reference is not evidence are grey.
+   */
+  results?: ResultsInput;
 }
 
 /**
@@ -286,8 +417,14 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
   if (opts.codecs) rows = rows.filter((r) => opts.codecs!.includes(r.codec as string));
   if (rows.length === 0) throw new Error(`density: no rows for q=${q}, s=${s}`);
   const zRows = opts.results
-    ? where(records(opts.results, RESULT_COLUMNS, "results"), { q, s, feature: "z" })
+    ? where(records(resultsFrame(opts.results), RESULT_COLUMNS, "results"), { q, s, feature: "z" })
     : [];
+  const weak = new Set(
+    opts.results
+      ? [...evidenceOf(opts.results).validity.values()].filter((v) => !v.evidence)
+        .map((v) => `${v.dataset}|${v.task}|${v.codec}`)
+      : [],
+  );
   const values = groupBy(rows, ["dataset", "task", "codec", "group"]).map(({ key, rows: g }) => ({
     setting: `${key.dataset} · ${taskLabel(key.task as string)}`,
     codec: key.codec,
@@ -295,6 +432,7 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
     density: round(meanOf(g, "density"), 4),
     seeds: g.length,
     sae_fit: saeFit(where(zRows, { dataset: key.dataset, task: key.task, codec: key.codec })),
+    evidence: weak.has(`${key.dataset}|${key.task}|${key.codec}`) ? NOT_EVIDENCE : EVIDENCE,
   }));
   const untrained = distinct<string>(values.filter((v) => v.sae_fit === "untrained"), "codec");
   const codecs = orderCodecs(rows);
@@ -309,7 +447,7 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
         axis: { labelAngle: 0 },
       },
       y: { field: "density", type: "quantitative", title: "activation density" },
-      color: codecColor(codecs),
+      color: evidenceColor(codecs),
       strokeDash: {
         field: "sae_fit",
         type: "nominal",
@@ -323,13 +461,17 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
         { field: "group", type: "ordinal" },
         { field: "density", type: "quantitative", format: ".4f" },
         { field: "seeds", type: "quantitative" },
+        { field: "evidence", title: "task reference" },
       ],
     },
   };
   const title = {
     text: `Activation density of z over latent-index groups (q = ${q}, s = ${s})`,
-    subtitle: (settings.length === 1 ? settings[0] : "one panel per dataset · task") +
+    subtitle: [
+      (settings.length === 1 ? settings[0] : "one panel per dataset · task") +
       (untrained.length > 0 ? `; dashed = untrained SAE (${untrained.join(", ")})` : ""),
+      ...(values.some((v) => v.evidence === NOT_EVIDENCE) ? wrapWords(NOT_EVIDENCE_NOTE) : []),
+    ],
   };
   const base = { $schema: VEGA_LITE_SCHEMA, title, data: { values }, config: { view: { stroke: "#ddd" } } };
   if (settings.length === 1) return { ...base, width: 420, height: 220, ...layer };
@@ -409,6 +551,112 @@ export function trainingCurvesChart(curves: pl.DataFrame, opts: CurvesOptions = 
   };
 }
 
+/**
+ * Is the reference above chance? Per (dataset · task) panel and codec: the reference F1 on u with its 95 %
+ * interval (over test speakers with predictions), the label-permuted chance range (grey bar) and the
+ * majority-class baseline (black tick). A codec whose reference does not clear both is drawn grey ("not
+ * evidence"): ΔF1 read there measures noise.
+ */
+export function referenceChart(results: ResultsInput): VegaLiteSpec {
+  const ev = evidenceOf(results);
+  const pctOf = (v: number | null) => (v === null ? null : round(v * 100));
+  const values = [...ev.validity.values()].map((v) => ({
+    setting: `${v.dataset} · ${taskLabel(v.task)}${
+      v.row.probe_protocol && v.row.probe_protocol !== "split"
+        ? ` · ${v.row.pooling}, ${v.row.probe_protocol}`
+        : ""
+    }`,
+    codec: v.codec,
+    codec_family: v.row.codec_family,
+    bitrate_kbps: v.row.bitrate_kbps,
+    f1_pct: pctOf(v.f1),
+    lo_pct: pctOf(v.low),
+    hi_pct: pctOf(v.high),
+    chance_lo_pct: pctOf(v.chanceLow),
+    chance_hi_pct: pctOf(v.chanceHigh),
+    chance_pct: pctOf(v.chance),
+    majority_pct: pctOf(v.majority),
+    evidence: v.evidence ? EVIDENCE : NOT_EVIDENCE,
+    interval: v.interval,
+  }));
+  if (values.length === 0) throw new Error("reference chart: no reference (u) rows in the results");
+  const codecs = orderCodecs(values);
+  const y = { field: "codec", type: "nominal", sort: codecs, title: null };
+  const grey = values.some((v) => v.evidence === NOT_EVIDENCE);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: "Reference macro-F1 (%) on u against chance and the majority-class baseline",
+      subtitle: [
+        "point = reference F1, whisker = its 95 % interval; grey bar = label-permuted chance (2.5–97.5 %);",
+        "black tick = always answering the probe-training majority class",
+        ...(grey ? wrapWords(NOT_EVIDENCE_NOTE) : []),
+      ],
+    },
+    data: { values },
+    facet: {
+      row: { field: "setting", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left" } },
+    },
+    spec: {
+      width: 420,
+      height: { step: 22 },
+      layer: [
+        {
+          mark: { type: "bar", color: "#e3e3e3", height: 14 },
+          encoding: {
+            y,
+            x: {
+              field: "chance_lo_pct",
+              type: "quantitative",
+              title: "macro-F1 (%)",
+              scale: { zero: false },
+            },
+            x2: { field: "chance_hi_pct" },
+          },
+        },
+        {
+          mark: { type: "tick", color: "#222", thickness: 2, size: 16 },
+          encoding: { y, x: { field: "majority_pct", type: "quantitative" } },
+        },
+        {
+          mark: { type: "rule", strokeWidth: 2 },
+          encoding: {
+            y,
+            x: { field: "lo_pct", type: "quantitative" },
+            x2: { field: "hi_pct" },
+            color: evidenceColor(codecs),
+          },
+        },
+        {
+          mark: { type: "point", filled: true, size: 70 },
+          encoding: {
+            y,
+            x: { field: "f1_pct", type: "quantitative" },
+            color: evidenceColor(codecs),
+            shape: {
+              field: "evidence",
+              type: "nominal",
+              title: "task reference",
+              scale: { domain: [EVIDENCE, NOT_EVIDENCE], range: ["circle", "triangle-down"] },
+            },
+            tooltip: [
+              { field: "codec" },
+              { field: "f1_pct", title: "reference F1 (%)" },
+              { field: "lo_pct", title: "95 % lo" },
+              { field: "hi_pct", title: "95 % hi" },
+              { field: "chance_pct", title: "chance (%)" },
+              { field: "majority_pct", title: "majority class (%)" },
+              { field: "evidence", title: "task reference" },
+              { field: "interval" },
+            ],
+          },
+        },
+      ],
+    },
+    config: { view: { stroke: "#ddd" } },
+  };
+}
+
 /** The (task, dataset) settings present in the results, paper task order first. */
 export function taskSettings(results: pl.DataFrame): { task: string; dataset: string }[] {
   const order = ["us-vs-uk", "us-vs-non-us-uk"];
@@ -421,8 +669,10 @@ export function taskSettings(results: pl.DataFrame): { task: string; dataset: st
 }
 
 /** Figs 2/3 for every (task, dataset) in the results, for one feature kind. */
-export function deltaF1Charts(results: pl.DataFrame, opts: { feature?: string } = {}): VegaLiteSpec[] {
-  return taskSettings(results).map(({ task, dataset }) => deltaF1Chart(results, { task, dataset, ...opts }));
+export function deltaF1Charts(results: ResultsInput, opts: { feature?: string } = {}): VegaLiteSpec[] {
+  return taskSettings(resultsFrame(results)).map(({ task, dataset }) =>
+    deltaF1Chart(results, { task, dataset, ...opts })
+  );
 }
 
 /** Values of one or more vectors (e.g. u per codec) against their dimension index, one line per label. */
