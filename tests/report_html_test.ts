@@ -4,11 +4,11 @@ import pl from "nodejs-polars";
 import { loadResults, writeReport } from "../lib/report/mod.ts";
 import { datasetCaveats, runSummaryTable } from "../lib/report/report.ts";
 import { SAA_CAVEAT } from "../lib/data/saa.ts";
-import { writeFixtureResults } from "../testdata/results_fixture.ts";
+import { type FixtureOptions, writeFixtureResults } from "../testdata/results_fixture.ts";
 
-async function fixtureDir(seeds = [0]): Promise<string> {
+async function fixtureDir(seeds = [0], opts: FixtureOptions = {}): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "nac-sae-report-" });
-  await writeFixtureResults(dir, { seeds });
+  await writeFixtureResults(dir, { seeds, ...opts });
   return dir;
 }
 
@@ -17,10 +17,10 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
   try {
     const summary = await writeReport(dir);
     assertEquals(summary.path, join(dir, "report.html"));
-    // Figs 2/3 (3 settings) + z_pos/z_mag (2) + Fig 4 + bootstrap-interval charts (3) + curves.
-    assertEquals(summary.charts, 10);
-    // Table 1, reference vs chance, claims, codec differences, Table 2, Table 3 (×1), SAE fit.
-    assertEquals(summary.tables, 8);
+    // Reference vs chance + Figs 2/3 (3 settings) + z_pos/z_mag (2) + Fig 4 + interval charts (3) + curves.
+    assertEquals(summary.charts, 11);
+    // Run, reference vs chance, Table 1, claims, codec differences, Table 2, Table 3 (×1), SAE fit (×3 settings).
+    assertEquals(summary.tables, 10);
     assertEquals(summary.notes, []);
     const html = await Deno.readTextFile(summary.path);
     assertEquals((html.match(/<svg /g) ?? []).length, summary.charts);
@@ -28,6 +28,7 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
     const has = (s: string) => assert(html.includes(s), `report lacks ${s}`);
     for (
       const h of [
+        "Findings",
         "Table 1",
         "Is the reference above chance?",
         "Paper claims on this run",
@@ -44,8 +45,8 @@ Deno.test("writeReport: one self-contained HTML page with the paper's tables, ch
     }
     has("How to read ΔF1");
     for (const claim of ["(1) sparsity trend", "(2) position vs magnitude", "(3) bitrate"]) has(claim);
-    has("one seed)"); // claims say what their replicates are
-    has("bootstrap intervals over scored utterances (one seed)");
+    has("bootstrap over 40 test speakers, one seed"); // claims say how their intervals were computed
+    has("ΔF1 (%) with 95 % intervals over test speakers (one seed)");
     has(`&quot;deno&quot;: &quot;${Deno.version.deno}&quot;`); // environment from run_info.json
     has("sae_seconds_total"); // stage timings
     has(">SAE epochs</td>"); // the epoch rule is visible
@@ -66,7 +67,7 @@ Deno.test("writeReport: several seeds give interval charts over seeds; CSV-only 
     const out = join(dir, "sub", "r.html");
     const summary = await writeReport(dir, out);
     assertEquals(summary.path, out);
-    assert((await Deno.readTextFile(out)).includes("95 % intervals over seeds"));
+    assert((await Deno.readTextFile(out)).includes("95 % intervals over test speakers × seeds"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -115,7 +116,7 @@ Deno.test("CLI: `report --results DIR --json` prints the summary as the last std
     assertEquals(ok.code, 0, new TextDecoder().decode(ok.stderr));
     const lines = new TextDecoder().decode(ok.stdout).trim().split("\n");
     const summary = JSON.parse(lines.at(-1)!);
-    assertEquals(summary.charts, 10);
+    assertEquals(summary.charts, 11);
     assertStringIncludes(lines[0], "report.html");
     const positional = await run(dir, "--out", join(dir, "p.html"));
     assertEquals(positional.code, 0);
@@ -143,8 +144,15 @@ Deno.test("writeReport --compare: the same data under another protocol, side by 
     await Deno.remove(join(other, "results.csv"));
     const summary = await writeReport(dir, undefined, { compare: [other] });
     const html = await Deno.readTextFile(summary.path);
-    assert(html.includes("<h2>Protocols side by side"));
     for (const label of [">mean, split<", ">mean+std, 5-fold<"]) assert(html.includes(label), label);
+    // The claims table appears once, holding both protocols (it used to be shown twice).
+    assertEquals(
+      html.split("The paper&#39;s three claims").length + html.split("The paper's three claims").length - 2,
+      1,
+    );
+    assert(
+      html.includes("5-fold cross-validation (u = mean+std of ê over time; the folds mix test speakers"),
+    );
     assertEquals(summary.notes, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -157,17 +165,96 @@ Deno.test("report: results on the Speech Accent Archive carry its caveats (8 kHz
   assertEquals(datasetCaveats(saa), [{ name: "Speech Accent Archive", caveat: SAA_CAVEAT }]);
   assertStringIncludes(datasetCaveats(saa)[0].caveat, "8 kHz");
   assertEquals(datasetCaveats(pl.DataFrame({ dataset: ["fsdd"], codec: ["lyra-3.2kbps"] })), []);
+  // The kind of data comes from the manifest (results column dataset_kind), not the name the config gave it.
+  const holdout = pl.DataFrame({ dataset: ["saa-holdout"], dataset_kind: ["saa"], codec: ["lyra-6kbps"] });
+  assertEquals(datasetCaveats(holdout).map((c) => c.name), ["Speech Accent Archive"]);
+  const renamed = pl.DataFrame({ dataset: ["saa"], dataset_kind: ["fsdd"], codec: ["lyra-6kbps"] });
+  assertEquals(datasetCaveats(renamed), []);
 });
 
 Deno.test("report: the run table (the report's and every notebook's first table) lists the data's caveats", async () => {
   const dir = await fixtureDir();
   try {
     const bundle = await loadResults(dir);
-    const saa = { ...bundle, results: bundle.results.withColumn(pl.lit("saa").alias("dataset")) };
+    const saa = { ...bundle, results: bundle.results.withColumn(pl.lit("saa").alias("dataset_kind")) };
     const rows = runSummaryTable(saa).toRecords() as Record<string, unknown>[];
     assert(rows.some((r) => Object.values(r).some((v) => String(v).includes("8 kHz"))), JSON.stringify(rows));
     const plain = runSummaryTable(bundle).toRecords() as Record<string, unknown>[];
     assert(!plain.some((r) => Object.values(r).some((v) => String(v).includes("8 kHz"))));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report answers first: Findings per task and protocol from the run, tables written beside it as CSV and Parquet", async () => {
+  const dir = await fixtureDir([0, 1], { weakTasks: ["us-vs-uk"], oneClass: ["z_mag"], speakers: 30 });
+  try {
+    const summary = await writeReport(dir);
+    const html = await Deno.readTextFile(summary.path);
+    // Findings come first, before every table.
+    assert(html.indexOf("<h2>Findings") < html.indexOf("<table "));
+    const findings = html.slice(html.indexOf("<h2>Findings"), html.indexOf("</section>"));
+    assertStringIncludes(findings, "US vs UK — synthetic, the paper's protocol");
+    assertStringIncludes(findings, "not above chance and the majority-class baseline at any codec");
+    assertStringIncludes(findings, "US vs Non-US-UK — fsdd");
+    assertStringIncludes(
+      findings,
+      "Reference F1 on u is above chance and the majority baseline at lyra-3.2kbps",
+    );
+    for (const v of ["holds", "does not hold", "inconclusive"]) {
+      assert(findings.includes(`>${v}</b>`) || v === "holds", v);
+    }
+    assertStringIncludes(findings, "pp from flipping");
+    assertStringIncludes(findings, "probes answering a single class for every test recording");
+    assertStringIncludes(findings, "z_mag 96 of 96");
+    assertStringIncludes(findings, "bootstrap over test speakers");
+    // The Data paragraph names this run's data, not a fixed default.
+    assert(!html.includes("FSDD and a synthetic eSpeak-accent corpus"));
+    assertStringIncludes(html, "dataset 'fsdd' — the Free Spoken Digit Dataset");
+    // Every table beside the report, as CSV and Parquet, linked from its caption.
+    const names = ["claims", "reference_vs_chance", "codec_differences", "sae_fit", "table1_reference_f1"];
+    for (const name of names) {
+      for (const ext of ["csv", "parquet"]) {
+        assert(summary.tableFiles.includes(`report-tables/${name}.${ext}`), `${name}.${ext}`);
+      }
+      const csv = pl.readCSV(join(dir, "report-tables", `${name}.csv`));
+      const parquet = pl.readParquet(join(dir, "report-tables", `${name}.parquet`));
+      assertEquals([csv.height, csv.columns], [parquet.height, parquet.columns], name);
+    }
+    assertStringIncludes(html, 'href="report-tables/claims.csv"');
+    const claims = pl.readCSV(join(dir, "report-tables", "claims.csv"));
+    for (const c of ["method", "to_flip_pp", "n", "caveats", "numbers"]) {
+      assert(claims.columns.includes(c), c);
+    }
+    // Greyed cells and the words that say why.
+    assertStringIncludes(html, "grey = not evidence");
+    assert(html.includes('class="num muted"'));
+    // Training curves carry a caption explaining the two losses.
+    assertStringIncludes(html, "validation = the MSE of the current weights on validation half 1");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report on old results (no predictions): seed-only intervals, and it says so; one codec: no empty codec table", async () => {
+  const dir = await fixtureDir([0, 1], { predictions: false, codecs: ["lyra-6kbps"] });
+  try {
+    const summary = await writeReport(dir);
+    const html = await Deno.readTextFile(summary.path);
+    assertStringIncludes(html, "These results carry no predictions");
+    assertStringIncludes(
+      html,
+      "t-interval over 2 seeds; no predictions saved, so test speakers are not resampled",
+    );
+    assertStringIncludes(html, "95 % intervals over seeds");
+    assertStringIncludes(html, "every setting of this run has a single codec");
+    const section = html.slice(html.indexOf("<h2>ΔF1 differences between codecs"));
+    assert(
+      section.indexOf("<table ") > section.indexOf("<h2>", 5),
+      "no table under the codec-differences heading",
+    );
+    assertEquals(summary.notes.length, 1);
+    assertStringIncludes(summary.notes[0], "Table 3 — bitrate variants: not shown");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

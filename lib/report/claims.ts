@@ -205,10 +205,19 @@ export function caveats(ev: Evidence, rows: Row[]): string {
   const refs = [...new Set(rows.map(settingKey))].map((k) => ev.validity.get(k)).filter((v) => v);
   const below = refs.filter((v) => v!.aboveChance === false).map((v) => v!.codec);
   const underMajority = refs.filter((v) => v!.aboveMajority === false).map((v) => v!.codec);
-  if (below.length > 0) out.push(`NOT EVIDENCE: reference F1 not above chance (${below.join(", ")})`);
-  if (underMajority.length > 0) {
+  const both = below.filter((c) => underMajority.includes(c));
+  const only = (xs: string[]) => xs.filter((c) => !both.includes(c));
+  if (both.length > 0) {
     out.push(
-      `NOT EVIDENCE: reference F1 not above the majority-class baseline (${underMajority.join(", ")})`,
+      `NOT EVIDENCE: reference F1 above neither chance nor the majority baseline (${both.join(", ")})`,
+    );
+  }
+  if (only(below).length > 0) {
+    out.push(`NOT EVIDENCE: reference F1 not above chance (${only(below).join(", ")})`);
+  }
+  if (only(underMajority).length > 0) {
+    out.push(
+      `NOT EVIDENCE: reference F1 not above the majority-class baseline (${only(underMajority).join(", ")})`,
     );
   }
   const flags = rows.map((r) => predictsOneClass(r, ev.intervals)).filter((v) => v !== null);
@@ -337,6 +346,14 @@ export function paperClaims(input: pl.DataFrame | EvidenceSource): ClaimRow[] {
   return out;
 }
 
+/**
+ * A results table, a results bundle (results + predictions: intervals over test speakers), or several (runs
+ * of the same data under other protocols, each evaluated on its own and listed together).
+ */
+export type ClaimsInput = pl.DataFrame | EvidenceSource | (pl.DataFrame | EvidenceSource)[];
+
+const inputs = (input: ClaimsInput) => (Array.isArray(input) ? input : [input]);
+
 const CLAIM_COLUMNS: [keyof ClaimRow, "str" | "num"][] = [
   ["claim", "str"],
   ["dataset", "str"],
@@ -361,10 +378,10 @@ const CLAIM_COLUMNS: [keyof ClaimRow, "str" | "num"][] = [
  * percentage points; `claim` keeps one of the three (notebooks 04, 05, 06 each show their own).
  */
 export function claimsTable(
-  input: pl.DataFrame | EvidenceSource,
+  input: ClaimsInput,
   opts: { claim?: 1 | 2 | 3 } = {},
 ): pl.DataFrame {
-  const rows = paperClaims(input).filter((r) =>
+  const rows = inputs(input).flatMap(paperClaims).filter((r) =>
     opts.claim === undefined || r.claim.startsWith(`(${opts.claim})`)
   );
   return pl.DataFrame(
@@ -381,10 +398,14 @@ export function claimsTable(
  * same intervals as the claims: a pair whose interval contains 0 is flagged "within intervals" — its ranking
  * is not supported by these results. No rows when the run has one codec per setting.
  */
-export function codecDifferences(input: pl.DataFrame | EvidenceSource): pl.DataFrame {
-  const ev = evidenceOf(input);
-  const rows = ev.rows.filter((r) => r.feature === "z" && typeof r.delta_f1 === "number");
+export function codecDifferences(input: ClaimsInput): pl.DataFrame {
   const out: Row[] = [];
+  for (const one of inputs(input)) codecPairs(evidenceOf(one), out);
+  return codecDifferencesFrame(out);
+}
+
+function codecPairs(ev: Evidence, out: Row[]): void {
+  const rows = ev.rows.filter((r) => r.feature === "z" && typeof r.delta_f1 === "number");
   for (const { dataset, task, protocol, test_set, rows: setting } of settings(rows)) {
     const codecs = orderCodecs(setting);
     for (let i = 0; i < codecs.length; i++) {
@@ -415,6 +436,9 @@ export function codecDifferences(input: pl.DataFrame | EvidenceSource): pl.DataF
       }
     }
   }
+}
+
+function codecDifferencesFrame(out: Row[]): pl.DataFrame {
   const str = (k: string) => pl.Series(k, out.map((r) => r[k]), pl.Utf8);
   const num = (k: string) => pl.Series(k, out.map((r) => r[k]), pl.Float64);
   return pl.DataFrame([
@@ -441,9 +465,8 @@ export function codecDifferences(input: pl.DataFrame | EvidenceSource): pl.DataF
  * majority-class baseline, whether the reference is above both (`evidence`), and the recordings per class.
  * Runs written before these columns existed show nulls ("unknown").
  */
-export function referenceValidity(input: pl.DataFrame | EvidenceSource): pl.DataFrame {
-  const ev = evidenceOf(input);
-  const list = [...ev.validity.values()];
+export function referenceValidity(input: ClaimsInput): pl.DataFrame {
+  const list = inputs(input).flatMap((one) => [...evidenceOf(one).validity.values()]);
   const p = (v: number | null) => (v === null ? null : pct(v));
   const flag = (b: boolean | null) => (b === null ? "unknown" : b ? "yes" : "NO");
   const classes = (i: 0 | 1, which: "train" | "test") => list.map((v) => (v[which] ? v[which]![i] : null));

@@ -29,25 +29,51 @@ export interface TableHtmlOptions {
   caption?: string;
   /** A sentence under the table (what the numbers are, where they come from). */
   note?: string;
+  /** A file holding the table (e.g. its CSV beside the report), linked after the caption. */
+  link?: string;
+  /** Cells shown grey with a "not evidence" tooltip (e.g. settings whose reference is not above chance). */
+  muted?: (row: Record<string, unknown>, column: string) => boolean;
 }
 
 /** A plain `<table>` (inline styles only, so it survives notebook sanitizers and standalone HTML). */
 export function tableHtml(df: pl.DataFrame, opts: TableHtmlOptions = {}): string {
   const th = "border-bottom:1px solid #444;padding:3px 8px;text-align:center;font-weight:600";
   const td = "padding:2px 8px;text-align:right;border-bottom:1px solid #eee";
-  const head = df.columns.map((c) => `<th style="${th}">${escapeHtml(c)}</th>`).join("");
+  // Long snake_case headers may break after an underscore, never inside a word.
+  const head = df.columns.map((c) => `<th style="${th}">${escapeHtml(c).replace(/_/g, "_<wbr>")}</th>`)
+    .join("");
   const body = (df.toRecords() as Record<string, unknown>[]).map((r) =>
     "<tr>" + df.columns.map((c) => {
       const { text, cls } = formatCell(r[c]);
-      const color = cls.includes("neg") ? ";color:#a40000" : cls === "na" ? ";color:#999" : "";
-      const align = cls === "" ? ";text-align:left" : "";
-      return `<td class="${cls}" style="${td}${color}${align}">${escapeHtml(text)}</td>`;
+      const muted = opts.muted?.(r, c) ?? false;
+      const color = muted
+        ? ";color:#999;background:#f2f2f2"
+        : cls.includes("neg")
+        ? ";color:#a40000"
+        : cls === "na"
+        ? ";color:#999"
+        : "";
+      // Numbers and short labels stay on one line (a task name over five lines is unreadable); prose wraps.
+      const align = cls === ""
+        ? `;text-align:left${text.length <= 24 ? ";white-space:nowrap" : ""}`
+        : ";white-space:nowrap";
+      const title = muted
+        ? ' title="not evidence: the task\'s reference is not above chance and the majority baseline"'
+        : "";
+      return `<td class="${cls === "" ? "text" : cls}${
+        muted ? " muted" : ""
+      }" style="${td}${color}${align}"${title}>${escapeHtml(text)}</td>`;
     }).join("") + "</tr>"
   ).join("\n");
+  const link = opts.link
+    ? ` <a href="${escapeHtml(opts.link)}" style="font-weight:400;font-size:90%">(${
+      escapeHtml(opts.link)
+    })</a>`
+    : "";
   const caption = opts.caption
     ? `<caption style="caption-side:top;text-align:left;font-weight:600;padding:4px 0">${
       escapeHtml(opts.caption)
-    }</caption>`
+    }${link}</caption>`
     : "";
   const note = opts.note
     ? `\n<p class="note" style="color:#555;font-size:90%">${escapeHtml(opts.note)}</p>`

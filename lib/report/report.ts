@@ -3,16 +3,23 @@
  * SVG, no scripts or external files), the SAE fit, the run config, environment and timings. No Jupyter needed.
  */
 import pl from "nodejs-polars";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { checkOutputNotInput, checkOutputPath, writeFileAtomic } from "../common/fs.ts";
 import { SAA_CAVEAT } from "../data/saa.ts";
+import { parquetBytes } from "../formats/parquet.ts";
 import {
   deltaF1Chart,
   deltaF1SeedChart,
   densityChart,
   distinct,
+  type Evidence,
+  evidenceOf,
+  NOT_EVIDENCE_NOTE,
   records,
+  referenceChart,
+  type ReferenceValidity,
   renderSvg,
+  sizesNote,
   taskLabel,
   taskSettings,
   trainingCurvesChart,
@@ -24,13 +31,17 @@ import { latentsReportSection } from "./latents.ts";
 import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
-import { KSPARSE_SECTION_TITLE, ksparseSection } from "./ksparse.ts";
+import { curvesCaption, dataParagraph, findingsHtml } from "./findings.ts";
 
 export const READING_CLAIMS =
-  "Each claim is a contrast D in ΔF1 percentage points with a 95 % t-interval over replicates: the seeds when " +
-  "the run has several, else the configurations it is paired over (one seed). holds = the interval lies on " +
-  "the paper's side of 0; does not hold = on the other side; inconclusive = it contains 0. Caveats name cells " +
-  "with untrained SAEs and references not clearly above chance: a claim read there is not evidence.";
+  "Each claim is a contrast D in ΔF1 percentage points with its 95 % interval, named in the method column: " +
+  "with the run's predictions, a paired bootstrap over test speakers (all recordings of a drawn speaker, one " +
+  "draw for every probe in the contrast) combined with the seeds (seeds resampled, then speakers); results " +
+  "without predictions fall back to a t-interval over seeds or configurations, which ignores which speakers " +
+  "are in the test set. holds = the interval lies on the paper's side of 0; does not hold = on the other " +
+  "side; inconclusive = it contains 0. to_flip_pp = the distance from the interval's nearer end to 0: how " +
+  "far it would have to move for the verdict to change. A claim whose caveats say NOT EVIDENCE is read on a " +
+  "task whose reference is not above chance and the majority baseline.";
 
 export const READING_DELTA_F1 =
   "ΔF1 = F1(probe on SAE features) − F1(probe on u), in percentage points. Higher (less negative) means " +
@@ -39,9 +50,8 @@ export const READING_DELTA_F1 =
 
 export const PAPER_DIFFERENCE =
   "The paper measures EnCodec (1.5/6/12 kbps), DAC, Mimi and SpeechTokenizer on Vox-Profile (11 corpora, " +
-  "self-reported accents). The numbers here come only from the datasets and codecs listed in this run " +
-  "(by default Lyra v2 at 3.2/6/9.2 kbps on FSDD and a synthetic eSpeak-accent corpus), so they are not " +
-  "comparable to the paper's values — compare codecs and configurations within this run.";
+  "self-reported accents). The numbers here come only from the datasets and codecs of this run, so they are " +
+  "not comparable to the paper's values — compare codecs and configurations within this run.";
 
 export interface ReportSummary {
   path: string;
@@ -51,6 +61,8 @@ export interface ReportSummary {
   seconds: number;
   /** Sections left out and why (e.g. no density table). */
   notes: string[];
+  /** The report's tables written beside it (CSV and Parquet), relative to the report's folder. */
+  tableFiles: string[];
 }
 
 /** A key/value table describing what the results hold (datasets, codecs, grid, seeds, rows, timing). */
@@ -106,20 +118,52 @@ export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
   ]);
 }
 
+/** A table the report writes beside itself (CSV always, Parquet too: every report table has typed columns). */
+export interface ReportTableFile {
+  name: string;
+  df: pl.DataFrame;
+}
+
+/** Where the report's tables go, beside the report file. */
+export const REPORT_TABLES_DIR = "report-tables";
+
 class Page {
   parts: string[] = [];
   charts = 0;
   tables = 0;
   notes: string[] = [];
+  files: ReportTableFile[] = [];
   h2(text: string) {
     this.parts.push(`<h2>${escapeHtml(text)}</h2>`);
   }
   p(text: string) {
     this.parts.push(`<p>${escapeHtml(text)}</p>`);
   }
-  table(df: pl.DataFrame, caption: string, note?: string) {
-    this.parts.push(`<div class="table">${tableHtml(df, { caption, note })}</div>`);
+  /**
+   * A table, written beside the report as `report-tables/<file>.csv/.parquet` when `file` is given (its
+   * caption links it); `muted` greys the cells that are not evidence.
+   */
+  table(
+    df: pl.DataFrame,
+    caption: string,
+    note?: string,
+    opts: {
+      file?: string;
+      /** The file of a table registered with `file` (e.g. the full table of a compact display). */
+      link?: string;
+      muted?: (row: Record<string, unknown>, column: string) => boolean;
+    } = {},
+  ) {
+    if (opts.file) this.file(opts.file, df);
+    const name = opts.file ?? opts.link;
+    const link = name ? `${REPORT_TABLES_DIR}/${name}.csv` : undefined;
+    this.parts.push(`<div class="table">${tableHtml(df, { caption, note, link, muted: opts.muted })}</div>`);
     this.tables++;
+  }
+  /** A table file without a table in the page (e.g. the whole fit table, shown per task). */
+  file(name: string, df: pl.DataFrame) {
+    if (this.files.some((f) => f.name === name)) throw new Error(`report table file '${name}' written twice`);
+    this.files.push({ name, df });
   }
   async chart(spec: VegaLiteSpec) {
     this.parts.push(`<figure class="chart">${await renderSvg(spec)}</figure>`);
@@ -142,79 +186,183 @@ function json(value: unknown): string {
   return `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
 }
 
-/** The caveats of the datasets in the results that carry one (SAA: 8 kHz audio, one paragraph per speaker, …). */
+/**
+ * The kinds of data behind the results: the manifest's `dataset` column as the results column `dataset_kind`
+ * records it (several kinds joined by "+"), else — results from before that column — the dataset names the
+ * config gave. A dataset entry named "saa-holdout" is still SAA data.
+ */
+export function datasetKinds(results: pl.DataFrame): Set<string> {
+  const column = results.columns.includes("dataset_kind") ? "dataset_kind" : "dataset";
+  return new Set(
+    results.getColumn(column).toArray().flatMap((v) => String(v ?? "").split(/[+,]/)).map((v) => v.trim())
+      .filter((v) => v !== ""),
+  );
+}
+
+/** The caveats of the data in the results that carry one (SAA: 8 kHz audio, one paragraph per speaker, …). */
 export function datasetCaveats(results: pl.DataFrame): { name: string; caveat: string }[] {
-  const names = new Set(results.getColumn("dataset").toArray().map(String));
-  return names.has("saa") ? [{ name: "Speech Accent Archive", caveat: SAA_CAVEAT }] : [];
+  return datasetKinds(results).has("saa") ? [{ name: "Speech Accent Archive", caveat: SAA_CAVEAT }] : [];
 }
 
 const CSS =
   `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em;margin:1em 0 .3em}
 figure.chart{margin:1em 0;overflow-x:auto}div.table{overflow-x:auto;margin:1em 0}
+table.nac-sae td.text{max-width:22em}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}.missing{color:#a40000}
-.reading{background:#f3f7ff;border-left:4px solid #4c78a8;padding:.5em 1em}`;
+.reading{background:#f3f7ff;border-left:4px solid #4c78a8;padding:.5em 1em}
+.findings{background:#fffbea;border-left:4px solid #d9a400;padding:.3em 1em .6em}
+.findings li{margin:.25em 0}.verdict-holds{color:#1a7f37}.verdict-not{color:#a40000}.not-evidence{color:#777}
+figcaption{color:#555;font-size:90%;max-width:60em}`;
+
+/** Greys Table 1–3 cells of (dataset, task, codec) settings whose reference is not evidence. */
+function mutedBy(validity: Map<string, ReferenceValidity>) {
+  const weak = new Set(
+    [...validity.values()].filter((v) => !v.evidence).flatMap((v) => [
+      `${v.dataset}|${v.task}|${v.codec}`,
+      `${v.dataset}|${taskLabel(v.task)}|${v.codec}`,
+    ]),
+  );
+  return {
+    any: weak.size > 0,
+    /** Table 1: rows (dataset, task label), one column per codec. */
+    byColumn: (row: Record<string, unknown>, column: string) =>
+      weak.has(`${row.dataset}|${row.task}|${column}`),
+    /** Tables 2/3 of one task: the codec is a column (prefix) or the row's `codec`. */
+    forTask: (task: string) => (row: Record<string, unknown>, column: string) =>
+      weak.has(`${row.dataset}|${task}|${row.codec ?? column.split(" ")[0]}`) &&
+      column !== "dataset" && column !== "q",
+  };
+}
+
+/** The validity entries of one task (n notes under the tables of that task). */
+function ofTask(validity: Map<string, ReferenceValidity>, task: string): Map<string, ReferenceValidity> {
+  return new Map([...validity].filter(([, v]) => v.task === task));
+}
+
+/**
+ * The table without the listed columns that hold one value throughout, and those values in words ("protocol:
+ * mean, split") for its note: a column repeating one value only takes width. The CSV keeps every column.
+ */
+function withoutUniform(df: pl.DataFrame, columns: string[]): { df: pl.DataFrame; said: string } {
+  const said: string[] = [];
+  let out = df;
+  for (const c of columns) {
+    if (!df.columns.includes(c) || df.height === 0) continue;
+    const values = [...new Set(df.getColumn(c).toArray().map(String))];
+    if (values.length === 1) {
+      out = out.drop(c);
+      said.push(`${c.replace(/_/g, " ")}: ${values[0]}`);
+    }
+  }
+  return { df: out, said: said.length > 0 ? `Every row: ${said.join("; ")}.` : "" };
+}
+
+const UNIFORM = ["dataset", "protocol", "test_set"];
+
+/** "US vs UK: US / UK" per task of a reference-validity table. */
+function classNames(validity: pl.DataFrame): string {
+  const seen = new Map<string, string>();
+  for (const r of validity.toRecords()) seen.set(String(r.task), String(r.classes_0_1));
+  return [...seen].map(([t, c]) => `${t}: ${c}`).join("; ");
+}
+
+/** Rows whose caveats say NOT EVIDENCE are greyed (claims, codec differences). */
+const mutedRow = (row: Record<string, unknown>) => String(row.caveats ?? "").includes("NOT EVIDENCE");
 
 /** The reading notes, the run, the reference against chance (per protocol with `compare`), claims, codec pairs. */
-async function referenceSections(page: Page, bundle: ResultsBundle, compare: ResultsBundle[]): Promise<void> {
+async function referenceSections(
+  page: Page,
+  bundle: ResultsBundle,
+  ev: Evidence,
+  compare: ResultsBundle[],
+): Promise<void> {
   const { results } = bundle;
+  const all = [bundle, ...compare];
   page.parts.push(
     `<div class="reading"><p><b>How to read ΔF1.</b> ${escapeHtml(READING_DELTA_F1)}</p>` +
-      `<p><b>Data.</b> ${escapeHtml(PAPER_DIFFERENCE)}</p>` +
+      `<p><b>Data.</b> ${escapeHtml(dataParagraph(all))} ${escapeHtml(PAPER_DIFFERENCE)}</p>` +
       datasetCaveats(results).map((c) => `<p><b>${escapeHtml(c.name)}.</b> ${escapeHtml(c.caveat)}</p>`).join(
         "",
       ) +
       "</div>",
   );
   await page.section("Run", () => page.table(runSummaryTable(bundle), "What these results hold"));
+  const muted = mutedBy(ev.validity);
+  const n = sizesNote(ev.validity);
+  await page.section(
+    "Is the reference above chance? Reference F1 (%) against chance and the majority-class baseline",
+    async () => {
+      await page.chart(referenceChart(bundle));
+      const validity = referenceValidity(all);
+      page.file("reference_vs_chance", validity);
+      const shown = withoutUniform(validity.drop(["interval", "classes_0_1"]), [...UNIFORM, "test_speakers"]);
+      page.table(
+        shown.df,
+        compare.length > 0
+          ? "Reference macro-F1 on u with its 95 % interval, label-permuted chance (mean, 2.5–97.5 %) and the " +
+            "majority-class baseline, per protocol"
+          : "Reference macro-F1 on u with its 95 % interval, label-permuted chance (mean, 2.5–97.5 %) and the " +
+            "majority-class baseline",
+        "evidence = NOT EVIDENCE: the reference's interval reaches into the chance range or below the " +
+          "majority-class baseline (always answering the probe-training majority) — ΔF1 on that task and codec " +
+          "measures noise, not lost accent information. n_train_0/1, n_test_0/1: probe-training and test " +
+          `recordings of class 0 / 1 (${classNames(validity)}). Intervals: ` +
+          `${[...new Set(validity.getColumn("interval").toArray())].join("; ")}. ${shown.said}` +
+          (compare.length > 0
+            ? ` Protocols: this run and ${
+              compare.map((b) => b.dir).join(", ")
+            } ("mean, split" = the paper's).`
+            : ""),
+        { link: "reference_vs_chance", muted: (row) => row.evidence !== "yes" },
+      );
+    },
+  );
   await page.section(
     "Table 1 — reference macro-F1 (%) of a probe on u",
     () =>
       page.table(
         table1(results),
         "Reference macro-F1 (%) per codec (columns) and task (rows)",
-        "Probe on u = mean of ê over time; higher is better.",
+        `Probe on u = mean of ê over time; higher is better. ${n}` +
+          (muted.any ? ` ${NOT_EVIDENCE_NOTE}.` : ""),
+        { file: "table1_reference_f1", muted: muted.byColumn },
       ),
   );
-  await page.section(
-    "Is the reference above chance? Reference F1 (%) and the label-permuted chance level",
-    () =>
-      page.table(
-        referenceValidity(results),
-        "Reference macro-F1 on u with its 95 % bootstrap interval, and the F1 of label-permuted probes (mean, 2.5–97.5 %)",
-        "above_chance = NO: the reference's interval reaches into the chance range — ΔF1 on that task and codec " +
-          "measures noise, not lost accent information.",
-      ),
-  );
-  if (compare.length > 0) {
-    // Runs of the same data under other protocols (e.g. the paper's and the best-powered one), side by side.
-    const all = pl.concat([results, ...compare.map((b) => b.results)], { how: "diagonal" });
-    await page.section("Protocols side by side", () => {
-      page.p(
-        `This run and ${compare.map((b) => b.dir).join(", ")}: the same data under each probe protocol ` +
-          '("mean, split" = the paper\'s mean pooling and fixed split). Every number names the protocol that ' +
-          "produced it.",
-      );
-      page.table(
-        referenceValidity(all),
-        "Reference macro-F1 (%) against label-permuted chance, per protocol",
-      );
-      page.table(claimsTable(all), "The paper's claims per protocol");
-    });
-  }
   await page.section("Paper claims on this run's data", () => {
     page.p(READING_CLAIMS);
+    const claims = claimsTable(all);
+    page.file("claims", claims);
+    const shown = withoutUniform(claims.drop(["numbers", "n", "method"]), UNIFORM);
     page.table(
-      claimsTable(results),
-      "The paper's three claims: holds / does not hold / inconclusive, with the numbers",
+      shown.df,
+      compare.length > 0
+        ? "The paper's three claims per protocol: holds / does not hold / inconclusive"
+        : "The paper's three claims: holds / does not hold / inconclusive",
+      `Intervals: ${distinct<string>(records(claims, ["method"], "claims"), "method").join("; ")}. ${n} ` +
+        `The means behind each D, its n and its method are in ${REPORT_TABLES_DIR}/claims.csv. ${shown.said}` +
+        (claims.toRecords().some(mutedRow) ? ` ${NOT_EVIDENCE_NOTE}.` : ""),
+      { link: "claims", muted: mutedRow },
     );
   });
-  await page.section("ΔF1 differences between codecs", () =>
+  await page.section("ΔF1 differences between codecs", () => {
+    const diffs = codecDifferences(all);
+    if (diffs.height === 0) {
+      page.p(
+        "Not shown: every setting of this run has a single codec, so there is no pair of codecs to compare.",
+      );
+      return;
+    }
+    page.file("codec_differences", diffs);
+    const shown = withoutUniform(diffs.drop("method"), UNIFORM);
     page.table(
-      codecDifferences(results),
+      shown.df,
       "Mean ΔF1 (%) on z over the grid, per pair of codecs, with the 95 % interval of the difference",
-      "within intervals: the ranking of that pair is not supported by these results.",
-    ));
+      `within intervals: the ranking of that pair is not supported by these results. Intervals: ` +
+        `${[...new Set(diffs.getColumn("method").toArray())].join("; ")}. ${shown.said} ${n}`,
+      { link: "codec_differences", muted: mutedRow },
+    );
+  });
 }
 
 /** The paper's figures and tables 2 and 3 (task2: the task of the single-task ones), then the intervals. */
@@ -225,10 +373,13 @@ async function figureSections(
   settings: ReturnType<typeof taskSettings>,
 ): Promise<void> {
   const { results } = bundle;
+  const ev = evidenceOf(bundle);
   const rows = records(results, ["seed", "feature", "q", "s"], "results");
   const multiSeed = distinct(rows, "seed").length > 1;
+  const muted = mutedBy(ev.validity);
+  const n2 = sizesNote(ofTask(ev.validity, task2));
   await page.section("Figures 2 and 3 — ΔF1 (%) on z across q and s", async () => {
-    for (const s of settings) await page.chart(deltaF1Chart(results, { ...s, feature: "z" }));
+    for (const s of settings) await page.chart(deltaF1Chart(bundle, { ...s, feature: "z" }));
   });
   await page.section(
     `Table 2 — position vs magnitude at s = 5 % (${taskLabel(task2)})`,
@@ -236,19 +387,23 @@ async function figureSections(
       page.table(
         table2(results, { task: task2 }),
         `ΔF1 (%) at s = 5 %, ${taskLabel(task2)}`,
-        "Rows per codec: full z, position-only z_pos (which latents fire), magnitude-only z_mag (sorted top-k values).",
+        "Rows per codec: full z, position-only z_pos (which latents fire), magnitude-only z_mag (sorted top-k " +
+          `values). ${n2}` + (muted.any ? ` ${NOT_EVIDENCE_NOTE}.` : ""),
+        { file: "table2_position_magnitude", muted: muted.forTask(task2) },
       ),
   );
   await page.section("ΔF1 (%) of position-only and magnitude-only features", async () => {
     for (const feature of ["z_pos", "z_mag"]) {
       if (where(rows, { feature }).length === 0) continue;
       for (const s of settings.filter((x) => x.task === task2)) {
-        await page.chart(deltaF1Chart(results, { ...s, feature }));
+        await page.chart(deltaF1Chart(bundle, { ...s, feature }));
       }
     }
   });
   await page.section("Figure 4 — activation density over latent-index groups (q = 2, s = 5 %)", async () => {
-    await page.chart(densityChart(requireTable(bundle, "density"), { q: 2, s: 0.05, task: task2, results }));
+    await page.chart(
+      densityChart(requireTable(bundle, "density"), { q: 2, s: 0.05, task: task2, results: bundle }),
+    );
   });
   const families = bitrateFamilies(results);
   await page.section("Table 3 — bitrate variants", () => {
@@ -259,38 +414,58 @@ async function figureSections(
       page.table(
         table3(results, { family: f.family, task: task2 }),
         `ΔF1 (%) of ${f.codecs.join(" / ")} on z, ${taskLabel(task2)}`,
+        n2 + (muted.any ? ` ${NOT_EVIDENCE_NOTE}.` : ""),
+        { file: `table3_bitrate_${f.family}`, muted: muted.forTask(task2) },
       );
     }
   });
   const hasBootstrap = results.columns.includes("delta_f1_low") &&
     records(results, ["delta_f1_low"], "results").some((r) => typeof r.delta_f1_low === "number");
-  if (multiSeed || hasBootstrap) {
+  if (ev.intervals || multiSeed || hasBootstrap) {
     await page.section(
-      multiSeed
+      ev.intervals
+        ? `ΔF1 (%) with 95 % intervals over test speakers${multiSeed ? " × seeds" : " (one seed)"}`
+        : multiSeed
         ? "ΔF1 (%) with 95 % intervals over seeds"
         : "ΔF1 (%) with 95 % bootstrap intervals over scored utterances (one seed)",
       async () => {
-        for (const s of settings) await page.chart(deltaF1SeedChart(results, { ...s, feature: "z" }));
+        for (const s of settings) await page.chart(deltaF1SeedChart(bundle, { ...s, feature: "z" }));
       },
     );
   }
 }
 
+const SAE_FIT_NOTE =
+  "On the SAE's training rows: NMSE, explained variance and ev_pca_k, the explained variance of PCA with k " +
+  "components fitted on those rows (the yardstick: a TopK SAE with d_z ≥ 2k can represent PCA-k); " +
+  "sae_trained = seeds whose explained variance ≥ ev_pca_k − 0.02. On held-out rows (test): ev_heldout " +
+  "(SAE) and ev_pca_k_heldout (the same PCA); heldout_below_pca_k = seeds generalising worse than PCA-k " +
+  "(by more than 0.02). steps = Adam steps (convergent schedule: until the val1 loss stopped improving). " +
+  "L0 = active latents per input; dead = latents never active on the training rows.";
+
 /** SAE training, latents and steering, the run config and the environment. */
 async function runSections(page: Page, bundle: ResultsBundle, task2: string): Promise<void> {
   const { results } = bundle;
   await page.section("SAE training", async () => {
-    await page.chart(trainingCurvesChart(requireTable(bundle, "curves"), { task: task2 }));
-    page.table(
-      saeMetricsTable(results),
-      "SAE fit per configuration (seed means)",
-      "On the SAE's training rows: NMSE, explained variance and ev_pca_k, the explained variance of PCA with k " +
-        "components fitted on those rows (the yardstick: a TopK SAE with d_z ≥ 2k can represent PCA-k); " +
-        "sae_trained = seeds whose explained variance ≥ ev_pca_k − 0.02. On held-out rows (test): ev_heldout " +
-        "(SAE) and ev_pca_k_heldout (the same PCA); heldout_below_pca_k = seeds generalising worse than PCA-k " +
-        "(by more than 0.02). steps = Adam steps (convergent schedule: until the val1 loss stopped improving). " +
-        "L0 = active latents per input; dead = latents never active on the training rows.",
+    const curves = requireTable(bundle, "curves");
+    await page.chart(trainingCurvesChart(curves, { task: task2 }));
+    page.parts.push(`<figcaption>${escapeHtml(curvesCaption(curves, { task: task2 }))}</figcaption>`);
+    page.file("sae_fit", saeMetricsTable(results));
+    // One table per (dataset, task): the task in the caption, not in a column squeezed to five lines.
+    const groups = records(results, ["dataset", "task", "feature"], "results").filter((r) =>
+      r.feature === "z"
     );
+    const settings = [...new Set(groups.map((r) => `${r.dataset}\u0000${r.task}`))];
+    for (const [i, key] of settings.entries()) {
+      const [dataset, task] = key.split("\u0000");
+      page.table(
+        saeMetricsTable(results, { dataset, task }).drop(["dataset", "task"]),
+        `SAE fit per configuration (seed means) — ${dataset} · ${taskLabel(task)}`,
+        i < settings.length - 1
+          ? undefined
+          : SAE_FIT_NOTE + ` All settings: ${REPORT_TABLES_DIR}/sae_fit.csv.`,
+      );
+    }
   });
   await page.section("Latents and steering", async () => {
     page.parts.push(await latentsReportSection(bundle.dir));
@@ -307,13 +482,22 @@ async function runSections(page: Page, bundle: ResultsBundle, task2: string): Pr
 export async function buildReportHtml(
   bundle: ResultsBundle,
   opts: { compare?: ResultsBundle[] } = {},
-): Promise<Omit<ReportSummary, "path" | "bytes" | "seconds"> & { html: string }> {
+): Promise<
+  Omit<ReportSummary, "path" | "bytes" | "seconds" | "tableFiles"> & {
+    html: string;
+    files: ReportTableFile[];
+  }
+> {
   const { results } = bundle;
   const page = new Page();
   const task2 = defaultTask(results);
   const settings = taskSettings(results);
+  const compare = opts.compare ?? [];
+  const ev = evidenceOf(bundle);
 
-  await referenceSections(page, bundle, opts.compare ?? []);
+  // The answers first: what the run found, per task and protocol, from the same tables as below.
+  page.parts.push(findingsHtml([bundle, ...compare]));
+  await referenceSections(page, bundle, ev, compare);
   await figureSections(page, bundle, task2, settings);
   await page.section(KSPARSE_SECTION_TITLE, () => ksparseSection(page, bundle.dir));
   await runSections(page, bundle, task2);
@@ -322,7 +506,20 @@ export async function buildReportHtml(
   const html = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
     `<style>${CSS}</style></head><body>\n<h1>${title}</h1>\n<p>Generated ${new Date().toISOString()} from ` +
     `<code>${escapeHtml(bundle.dir)}</code>.</p>\n${page.parts.join("\n")}\n</body></html>\n`;
-  return { html, charts: page.charts, tables: page.tables, notes: page.notes };
+  return { html, charts: page.charts, tables: page.tables, notes: page.notes, files: page.files };
+}
+
+/** Writes each table as CSV and Parquet into `<folder of the report>/report-tables/`; returns the paths. */
+async function writeReportTables(reportPath: string, files: ReportTableFile[]): Promise<string[]> {
+  const dir = join(dirname(reportPath), REPORT_TABLES_DIR);
+  const out: string[] = [];
+  for (const { name, df } of files) {
+    const base = join(dir, name);
+    await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
+    await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
+    out.push(`${base}.csv`, `${base}.parquet`);
+  }
+  return out;
 }
 
 /**
@@ -358,10 +555,12 @@ export async function writeReport(
   await checkReportOutput(path, resultsDir, opts.compare ?? []);
   const bundle = await loadResults(resultsDir);
   const compare = await Promise.all((opts.compare ?? []).map((d) => loadResults(d)));
-  const { html, charts, tables, notes } = await buildReportHtml(bundle, { compare });
+  const { html, charts, tables, notes, files } = await buildReportHtml(bundle, { compare });
   await writeFileAtomic(path, html);
+  const tableFiles = await writeReportTables(path, files);
   return {
     path,
+    tableFiles: tableFiles.map((f) => relative(dirname(path), f)),
     bytes: new TextEncoder().encode(html).length,
     charts,
     tables,

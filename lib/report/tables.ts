@@ -187,9 +187,14 @@ function flagCount(rows: plots.Row[], field: string): string | null {
  */
 export function saeMetricsTable(
   results: pl.DataFrame,
-  opts: { codec?: string; task?: string } = {},
+  opts: { codec?: string; task?: string; dataset?: string } = {},
 ): pl.DataFrame {
-  const rows = plots.where(rowsOf(results), { feature: "z", codec: opts.codec, task: opts.task })
+  const rows = plots.where(rowsOf(results), {
+    feature: "z",
+    codec: opts.codec,
+    task: opts.task,
+    dataset: opts.dataset,
+  })
     .filter((r) => r.q !== null);
   const groups = plots.groupBy(rows, ["dataset", "codec", "task", "q", "s"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
