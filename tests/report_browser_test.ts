@@ -10,7 +10,7 @@ const hasChromium =
     .success;
 
 Deno.test({
-  name: "report in headless Chromium: 10 SVG charts with 131 line marks in the rendered DOM",
+  name: "report in headless Chromium: 11 SVG charts with 131 line marks in the rendered DOM",
   ignore: skipWithout(import.meta.url, "chromium", !hasChromium),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-browser-" });
@@ -24,8 +24,8 @@ Deno.test({
         .output();
       assertEquals(out.code, 0);
       const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1);
-      // Lines: Figs 2/3 3×(4 q × 3 codecs) + z_pos/z_mag 2×12 + Fig 4 3 + intervals 3×12 + curves 16×2.
-      assertEquals(last, "svg=10 lines=131");
+      // Charts: reference vs chance (no lines) + 10 with lines. Lines: Figs 2/3 3×(4 q × 3 codecs) + z_pos/z_mag 2×12 + Fig 4 3 + intervals 3×12 + curves 16×2.
+      assertEquals(last, "svg=11 lines=131");
       const png = join(dir, "report.png");
       const shot = await new Deno.Command("bash", {
         args: ["tools/screenshot_report.sh", path, png, "1280,2400"],

@@ -50,24 +50,37 @@ const COLORS = ["#4c78a8", "#e45756"];
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "—");
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
-/** Horizontal bars with labels; values ≥ 0. */
+/** Groups of the test split smaller than this are not drawn as a share (1 recording reads as 0 % or 100 %). */
+export const MIN_GROUP = 5;
+
+/** Width (px) of a text at 11 px sans-serif, generously: SVG text is not measured here, so estimate wide. */
+function textWidth(text: string): number {
+  return Math.ceil(text.length * 6.6) + 6;
+}
+
+/**
+ * Horizontal bars with labels; values ≥ 0. The SVG is as wide as its labels and value texts need, so no label
+ * is cut (a fixed width cut "1.524 → Non-US-UK" to "1.524 → Non").
+ */
 export function barsSvg(
   items: { label: string; value: number; color?: string; note?: string }[],
   opts: { title: string; max?: number; format?: (v: number) => string },
 ): string {
-  const row = 16, left = 150, width = 640, barW = width - left - 70;
+  const row = 16, barW = 380;
+  const f = opts.format ?? ((v: number) => fmt(v));
+  const valueText = (it: { value: number; note?: string }) => `${f(it.value)}${it.note ? ` ${it.note}` : ""}`;
+  const left = Math.max(60, ...items.map((it) => textWidth(it.label) + 6));
+  const right = Math.max(40, ...items.map((it) => textWidth(valueText(it)) + 4));
+  const width = Math.max(left + barW + right, textWidth(opts.title) + 12);
   const max = opts.max ?? Math.max(1e-12, ...items.map((i) => i.value));
   const h = 22 + items.length * row + 4;
-  const f = opts.format ?? ((v: number) => fmt(v));
   const bars = items.map((it, i) => {
     const y = 22 + i * row, w = Math.max(0, (it.value / max) * barW);
     return `<text x="${left - 6}" y="${y + 11}" text-anchor="end">${escapeHtml(it.label)}</text>` +
       `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${row - 4}" fill="${
         it.color ?? COLORS[0]
       }"/>` +
-      `<text x="${(left + w + 4).toFixed(1)}" y="${y + 11}">${escapeHtml(f(it.value))}${
-        it.note ? ` ${escapeHtml(it.note)}` : ""
-      }</text>`;
+      `<text x="${(left + w + 4).toFixed(1)}" y="${y + 11}">${escapeHtml(valueText(it))}</text>`;
   }).join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif" ` +
     `font-size="11"><text x="0" y="13" font-weight="600">${escapeHtml(opts.title)}</text>${bars}</svg>`;
@@ -111,8 +124,34 @@ export async function audioExcerpt(path: string, seconds: number, rate: number):
   return `data:audio/wav;base64,${encodeBase64(encodeWav([audio], rate))}`;
 }
 
+/** An audio player; preload="metadata" so it shows the clip's length before it is played (not "0:00 / 0:00"). */
 function player(src: string): string {
-  return `<audio controls preload="none" src="${src}"></audio>`;
+  return `<audio controls preload="metadata" src="${src}"></audio>`;
+}
+
+/**
+ * The per-accent bars of a latent: groups of at least MIN_GROUP test recordings, largest first, each labelled
+ * with its n; smaller groups are listed under the chart instead of drawn at 0 % or 100 %.
+ */
+export function narrowBarsHtml(l: LatentStats): string {
+  const shown = l.byNarrow.filter((b) => b.n >= MIN_GROUP).sort((a, b) =>
+    b.n - a.n || a.accent.localeCompare(b.accent)
+  );
+  const tiny = l.byNarrow.filter((b) => b.n < MIN_GROUP);
+  const title = `share of test recordings with z_${l.latent} > 0, by narrow accent (n = recordings)`;
+  const svg = shown.length > 0
+    ? barsSvg(
+      shown.map((b) => ({ label: `${b.accent} (n=${b.n})`, value: b.freq, color: "#72b7b2" })),
+      { title, max: 1, format: pct },
+    )
+    : `<p class="note">${escapeHtml(title)}: no accent has ${MIN_GROUP} or more test recordings.</p>`;
+  const note = tiny.length > 0
+    ? `<p class="note">Not drawn: ${tiny.length} accent${tiny.length === 1 ? "" : "s"} with fewer than ` +
+      `${MIN_GROUP} test recordings (a share of so few reads as 0 % or 100 %): ${
+        tiny.map((b) => `${escapeHtml(b.accent)} (${b.n})`).join(", ")
+      }.</p>`
+    : "";
+  return `<div>${svg}${note}</div>`;
 }
 
 function latentCard(l: LatentStats, r: LatentsReport, clips: Map<string, string>): string {
@@ -134,10 +173,7 @@ function latentCard(l: LatentStats, r: LatentsReport, clips: Map<string, string>
       l.narrowPurity ? `${escapeHtml(l.narrowPurity.accent)} ${pct(l.narrowPurity.share)}` : "—",
     ],
   ].map(([k, v]) => `<tr><td>${k}</td><td class="num">${v}</td></tr>`).join("");
-  const narrowBars = barsSvg(
-    l.byNarrow.map((b) => ({ label: `${b.accent} (n=${b.n})`, value: b.freq, color: "#72b7b2" })),
-    { title: `share of test utterances with z_${l.latent} > 0, by narrow accent`, max: 1, format: pct },
-  );
+  const narrowBars = narrowBarsHtml(l);
   const top = l.top.map((t) =>
     `<tr><td>${escapeHtml(t.id)}</td><td>${escapeHtml(t.narrow)}</td><td>${
       t.label === null ? "(not in task)" : escapeHtml(cls[t.label])
@@ -220,18 +256,36 @@ export async function buildLatentsDashboard(
       if (!clips.has(t.id)) clips.set(t.id, await audioExcerpt(ctx.info.get(t.id)!.path, seconds, rate));
     }
   }
+  const coef = [...ctx.zProbe.coef.entries()].filter(([, c]) => c !== 0)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0] - b[0]).slice(0, 30);
+  const html = renderLatentsDashboard(report, { coef, clips, seconds, rate, steer: opts.steer });
+  return { html, report };
+}
+
+/**
+ * The dashboard page from its numbers (pure: no audio decoding or model loading, so layout tests can build it):
+ * the report, the probe's largest coefficients on z as [latent, coefficient], the audio clips by utterance id.
+ */
+export function renderLatentsDashboard(
+  r: LatentsReport,
+  parts: {
+    coef: [number, number][];
+    clips: Map<string, string>;
+    seconds: number;
+    rate: number;
+    steer?: { result: SteerResult; relDir: string };
+  },
+): string {
+  const { clips, seconds, rate } = parts;
   const coefBars = barsSvg(
-    [...ctx.zProbe.coef.entries()].filter(([, c]) => c !== 0)
-      .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0] - b[0]).slice(0, 30)
-      .map(([j, c]) => ({
-        label: `z_${j}`,
-        value: Math.abs(c),
-        color: COLORS[c > 0 ? 1 : 0],
-        note: `→ ${report.classes[c > 0 ? 1 : 0]}`,
-      })),
+    parts.coef.map(([j, c]) => ({
+      label: `z_${j}`,
+      value: Math.abs(c),
+      color: COLORS[c > 0 ? 1 : 0],
+      note: `→ ${r.classes[c > 0 ? 1 : 0]}`,
+    })),
     { title: "|probe coefficient| on standardized z (top 30 non-zero; colour: favoured class)" },
   );
-  const r = report;
   const head =
     `<p>Cell <code>${escapeHtml(r.cellKey)}</code> — ${escapeHtml(r.dataset)}, ${escapeHtml(r.codec)}, ` +
     `task ${escapeHtml(r.task)} (${escapeHtml(r.classes[0])} vs ${escapeHtml(r.classes[1])}), q = ${r.q}, ` +
@@ -250,13 +304,12 @@ export async function buildLatentsDashboard(
     }) is used for top-activating utterances and per-accent shares.</p>` +
     `<p class="note">Audio: the embedded excerpts are the first ${seconds} s of each source file, mono, ` +
     `${rate / 1000} kHz 16-bit PCM WAV as base64 data URIs (${clips.size} distinct utterances).</p>`;
-  const steer = opts.steer ? steerSection(opts.steer.result, opts.steer.relDir) : "";
+  const steer = parts.steer ? steerSection(parts.steer.result, parts.steer.relDir) : "";
   const title = `nac-sae latent dashboard — ${escapeHtml(r.dataset)} × ${escapeHtml(r.codec)}`;
-  const html = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
+  return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
     `<style>${CSS}</style></head><body>\n<h1>${title}</h1>\n${head}\n<figure>${coefBars}</figure>\n` +
     `<h2>Top ${r.latents.length} latents by |probe coefficient|</h2>\n` +
     r.latents.map((l) => latentCard(l, r, clips)).join("\n") + `\n${steer}\n</body></html>\n`;
-  return { html, report };
 }
 
 /**
