@@ -90,7 +90,10 @@ function codecColor(codecs: string[]) {
 export function deltaF1Rows(input: ResultsInput, opts: DeltaF1Options): Row[] {
   const results = resultsFrame(input);
   const feature = opts.feature ?? "z";
-  records(results, RESULT_COLUMNS, "results");
+  const missing = RESULT_COLUMNS.filter((c) => !results.columns.includes(c));
+  if (missing.length > 0) {
+    throw new Error(`results: missing column(s) ${missing.join(", ")} (has: ${results.columns.join(", ")})`);
+  }
   const ev = evidenceOf(input);
   const all = ev.rows;
   const dataset = pickDataset(where(all, { task: opts.task }), opts.dataset, `ΔF1 (${opts.task})`);

@@ -441,7 +441,8 @@ const SAE_FIT_NOTE =
   "sae_trained = seeds whose explained variance ≥ ev_pca_k − 0.02. On held-out rows (test): ev_heldout " +
   "(SAE) and ev_pca_k_heldout (the same PCA); heldout_below_pca_k = seeds generalising worse than PCA-k " +
   "(by more than 0.02). steps = Adam steps (convergent schedule: until the val1 loss stopped improving). " +
-  "L0 = active latents per input; dead = latents never active on the training rows.";
+  "L0 = active latents per input; dead = latents never active on the training rows; n_sae_train = the " +
+  "recordings the SAE was fitted to.";
 
 /** SAE training, latents and steering, the run config and the environment. */
 async function runSections(page: Page, bundle: ResultsBundle, task2: string): Promise<void> {

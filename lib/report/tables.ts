@@ -218,6 +218,8 @@ export function saeMetricsTable(
     ["k", groups.map((g) => g.rows[0].k), "int"],
     ["d_z", groups.map((g) => g.rows[0].d_z), "int"],
     ["epochs", groups.map((g) => g.rows[0].epochs ?? null), "int"],
+    // n with every table: the recordings the SAE was fitted to.
+    ["n_sae_train", groups.map((g) => g.rows[0].n_sae_train ?? null), "int"],
     ["steps", col("sae_steps", 0), "num"],
     ["nmse", col("nmse"), "num"],
     ["explained_variance", col("explained_variance"), "num"],
