@@ -66,7 +66,8 @@ export class SpeakerIntervals {
       if (!g) grouped.set(groupOf(r), g = new Map());
       if (!g.has(u)) matched += recs.length;
       g.set(u, recs);
-      if (typeof r.f1 === "number") f1OfUnit.set(u, r.f1);
+      // k-fold rows may average F1 over folds rather than pool the out-of-fold predictions: not comparable.
+      if (typeof r.f1 === "number" && r.probe_protocol !== "kfold") f1OfUnit.set(u, r.f1);
     }
     this.unmatchedRows = predictions.length - matched;
     for (const [key, units] of grouped) {
