@@ -2,10 +2,16 @@
  * The paper-claims table and the validity tables on planted results: each claim's verdict follows the sign
  * and interval of its contrast; replicates are seeds when there are several, else configurations.
  */
-import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import pl from "nodejs-polars";
 import { Rng } from "../lib/common/random.ts";
-import { claimsTable, codecDifferences, paperClaims, referenceValidity } from "../lib/report/claims.ts";
+import {
+  claimsIntervalComparison,
+  claimsTable,
+  codecDifferences,
+  paperClaims,
+  referenceValidity,
+} from "../lib/report/claims.ts";
 import { fixtureFrames } from "../testdata/results_fixture.ts";
 
 /** ΔF1 of a (codec, s, feature): planted per codec, plus seeded noise of `noise`. */
@@ -194,4 +200,21 @@ Deno.test("claims with predictions: intervals over test speakers × seeds, the d
   const one = fixtureFrames({ speakers: 30 });
   const oneRows = paperClaims({ results: one.results, predictions: one.predictionRows });
   assert(oneRows.every((r) => r.method.includes("one seed") && Number.isFinite(r.low_pct)));
+});
+
+Deno.test("claims interval comparison: seed-only and speakers × seeds side by side, the same D, moved verdicts named", () => {
+  const f = fixtureFrames({ speakers: 30 });
+  const df = claimsIntervalComparison({ results: f.results, predictions: f.predictionRows });
+  const rows = df.toRecords();
+  assertEquals(rows.length, paperClaims(f.results).length);
+  for (const r of rows) {
+    assertEquals(r.moved === "", r.seed_only_verdict === r.speakers_verdict);
+    assert(String(r.seed_only_method).startsWith("t-interval"));
+    assert(String(r.speakers_method).startsWith("bootstrap over 30 test speakers"));
+  }
+  assertThrows(
+    () => claimsIntervalComparison({ results: f.results, predictions: null }),
+    Error,
+    "no predictions",
+  );
 });

@@ -499,3 +499,48 @@ export function referenceValidity(input: ClaimsInput): pl.DataFrame {
     pl.Series("interval", list.map((v) => v.interval), pl.Utf8),
   ]);
 }
+
+/**
+ * The claims under both interval methods, side by side: the seed-only t-interval (the old method, which ignores
+ * which speakers are in the test set) and the paired bootstrap over test speakers × seeds, with whether the
+ * verdict moved. Needs the run's predictions; the same D either way.
+ */
+export function claimsIntervalComparison(input: EvidenceSource | EvidenceSource[]): pl.DataFrame {
+  const rows: Row[] = [];
+  for (const one of inputs(input) as EvidenceSource[]) {
+    if (!one.predictions || one.predictions.length === 0) {
+      throw new Error("claims interval comparison: these results carry no predictions (rerun the grid)");
+    }
+    const old = paperClaims(one.results), now = paperClaims(one);
+    for (const [i, n] of now.entries()) {
+      const o = old[i];
+      rows.push({
+        claim: n.claim,
+        dataset: n.dataset,
+        protocol: n.protocol,
+        test_set: n.test_set,
+        task: n.task,
+        codec: n.codec,
+        d_pct: n.d_pct,
+        seed_only_low_pct: Number.isFinite(o.low_pct) ? o.low_pct : null,
+        seed_only_high_pct: Number.isFinite(o.high_pct) ? o.high_pct : null,
+        seed_only_verdict: o.verdict,
+        speakers_low_pct: n.low_pct,
+        speakers_high_pct: n.high_pct,
+        speakers_verdict: n.verdict,
+        moved: o.verdict === n.verdict ? "" : `${o.verdict} → ${n.verdict}`,
+        seed_only_method: o.method,
+        speakers_method: n.method,
+        caveats: n.caveats,
+      });
+    }
+  }
+  const names = rows.length > 0 ? Object.keys(rows[0]) : ["claim"];
+  return pl.DataFrame(names.map((k) =>
+    pl.Series(
+      k,
+      rows.map((r) => r[k]),
+      k.endsWith("_pct") ? pl.Float64 : pl.Utf8,
+    )
+  ));
+}

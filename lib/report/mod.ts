@@ -16,6 +16,7 @@ export {
 } from "./tables.ts";
 export {
   type ClaimRow,
+  claimsIntervalComparison,
   claimsTable,
   CODEC_ORIENTATION,
   codecDifferences,

@@ -287,7 +287,10 @@ async function referenceSections(
       ) +
       "</div>",
   );
-  await page.section("Run", () => page.table(runSummaryTable(bundle), "What these results hold"));
+  await page.section(
+    "Run",
+    () => page.table(runSummaryTable(bundle), "What these results hold", undefined, { file: "run" }),
+  );
   const muted = mutedBy(ev.validity);
   const n = sizesNote(ev.validity);
   await page.section(
