@@ -37,6 +37,7 @@ export {
 export * from "./rows.ts";
 export { type SpeakerIntervalOptions, SpeakerIntervals, testSetOf } from "./speaker_intervals.ts";
 export {
+  answersOneClass,
   EVIDENCE,
   type Evidence,
   evidenceFlag,
@@ -44,7 +45,6 @@ export {
   type EvidenceSource,
   NOT_EVIDENCE,
   NOT_EVIDENCE_NOTE,
-  predictsOneClass,
   referenceValidities,
   type ReferenceValidity,
   settingKey,

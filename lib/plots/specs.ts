@@ -18,13 +18,13 @@ import {
   where,
 } from "./rows.ts";
 import {
+  answersOneClass,
   EVIDENCE,
   evidenceFlag,
   evidenceOf,
   type EvidenceSource,
   NOT_EVIDENCE,
   NOT_EVIDENCE_NOTE,
-  predictsOneClass,
   settingKey,
 } from "./validity.ts";
 
@@ -112,7 +112,7 @@ export function deltaF1Rows(input: ResultsInput, opts: DeltaF1Options): Row[] {
     else if (boot) {
       [d.lo, d.hi] = [(g[0].delta_f1_low as number) * 100, (g[0].delta_f1_high as number) * 100];
     }
-    const oneClass = g.filter((r) => predictsOneClass(r, ev.intervals) === true).length;
+    const oneClass = g.filter((r) => answersOneClass(r, ev.intervals) === true).length;
     return {
       dataset,
       task: opts.task,

@@ -148,7 +148,7 @@ export function sizesNote(validity: Map<string, ReferenceValidity>): string {
  * Whether a row's probe answers a single class on the test recordings: the results column
  * `predicts_one_class` when present, else its predictions; null when neither says.
  */
-export function predictsOneClass(r: Row, intervals: SpeakerIntervals | null): boolean | null {
+export function answersOneClass(r: Row, intervals: SpeakerIntervals | null): boolean | null {
   if (typeof r.predicts_one_class === "boolean") return r.predicts_one_class;
   return intervals?.oneClass(r) ?? null;
 }

@@ -24,12 +24,12 @@ import pl from "nodejs-polars";
 import { seedInterval } from "../common/stats.ts";
 import { type TaskId, TASKS } from "../data/tasks.ts";
 import {
+  answersOneClass,
   distinct,
   type Evidence,
   evidenceOf,
   type EvidenceSource,
   orderCodecs,
-  predictsOneClass,
   type Row,
   settingKey,
   sizesText,
@@ -220,7 +220,7 @@ export function caveats(ev: Evidence, rows: Row[]): string {
       `NOT EVIDENCE: reference F1 not above the majority-class baseline (${only(underMajority).join(", ")})`,
     );
   }
-  const flags = rows.map((r) => predictsOneClass(r, ev.intervals)).filter((v) => v !== null);
+  const flags = rows.map((r) => answersOneClass(r, ev.intervals)).filter((v) => v !== null);
   const one = flags.filter((v) => v).length;
   if (one > 0) out.push(`${one} of ${flags.length} probes answer one class`);
   return out.join("; ");

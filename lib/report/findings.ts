@@ -6,10 +6,10 @@
  */
 import type pl from "nodejs-polars";
 import {
+  answersOneClass,
   distinct,
   type Evidence,
   evidenceOf,
-  predictsOneClass,
   records,
   type ReferenceValidity,
   type Row,
@@ -137,7 +137,7 @@ function claimSentence(c: ClaimRow): string {
 function settingCaveats(ev: Evidence, rows: Row[], refs: ReferenceValidity[]): string[] {
   const out: string[] = [];
   const probes = rows.filter((r) => r.feature !== "u");
-  const oneClass = probes.filter((r) => predictsOneClass(r, ev.intervals) === true);
+  const oneClass = probes.filter((r) => answersOneClass(r, ev.intervals) === true);
   if (oneClass.length > 0) {
     const byFeature = distinct<string>(oneClass, "feature").map((f) =>
       `${f} ${where(oneClass, { feature: f }).length} of ${where(probes, { feature: f }).length}`
@@ -147,7 +147,7 @@ function settingCaveats(ev: Evidence, rows: Row[], refs: ReferenceValidity[]): s
         `their ΔF1 says nothing about the features): ${byFeature.join(", ")}`,
     );
   }
-  const refOne = refs.filter((v) => predictsOneClass(v.row, ev.intervals) === true);
+  const refOne = refs.filter((v) => answersOneClass(v.row, ev.intervals) === true);
   if (refOne.length > 0) {
     out.push(`the reference probe answers a single class at ${refOne.map((v) => v.codec).join(", ")}`);
   }
