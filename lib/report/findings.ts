@@ -119,18 +119,35 @@ function referenceSentence(refs: ReferenceValidity[]): { html: string; evidence:
 
 /** One claim in words: verdict, D with its interval, and how far the verdict is from flipping. */
 function claimSentence(c: ClaimRow): string {
-  const cls = c.verdict === "holds" ? "verdict-holds" : c.verdict === "does not hold" ? "verdict-not" : "";
+  const notEvidence = c.caveats.includes("NOT EVIDENCE");
+  // A verdict on a task without evidence is not coloured as a finding.
+  const cls = notEvidence
+    ? ""
+    : c.verdict === "holds"
+    ? "verdict-holds"
+    : c.verdict === "does not hold"
+    ? "verdict-not"
+    : "";
   const interval = Number.isFinite(c.low_pct) ? ` [${pp(c.low_pct)}, ${pp(c.high_pct)}]` : " (no interval)";
   const flip = Number.isFinite(c.to_flip_pp)
     ? c.verdict === "inconclusive"
-      ? `; the interval would have to move ${c.to_flip_pp.toFixed(2)} pp to exclude 0`
+      ? `; ${c.to_flip_pp.toFixed(2)} pp short of a verdict`
       : `; ${c.to_flip_pp.toFixed(2)} pp from flipping`
     : "";
-  const notEvidence = c.caveats.includes("NOT EVIDENCE");
+  const oneClass = c.caveats.includes("answer one class") ? "; includes probes answering one class" : "";
   return `<li${notEvidence ? ' class="not-evidence"' : ""}>${escapeHtml(c.claim)}, ${escapeHtml(c.codec)}: ` +
     `<b class="${cls}">${c.verdict}</b> — D = ${pp(c.d_pct)} pp${interval}${flip} ` +
-    `<span style="color:#666">(${escapeHtml(c.contrast)}; ${escapeHtml(c.numbers)})</span>` +
+    `<span style="color:#666">(${escapeHtml(c.numbers)}${oneClass})</span>` +
     `${notEvidence ? " — not evidence (reference at chance)" : ""}</li>`;
+}
+
+/** "2 hold, 1 does not hold, 4 inconclusive" (not evidence: said instead). */
+function verdictCount(claims: ClaimRow[]): string {
+  const n = (v: string) => claims.filter((c) => c.verdict === v).length;
+  return `${n("holds")} hold${n("holds") === 1 ? "s" : ""}, ${n("does not hold")} do${
+    n("does not hold") === 1 ? "es" : ""
+  } not hold, ` +
+    `${n("inconclusive")} inconclusive`;
 }
 
 /** Caveats of one setting that change how its numbers read. */
@@ -218,8 +235,15 @@ export function findingsHtml(bundles: ResultsBundle[]): string {
         c.dataset === s.dataset && c.task === taskLabel(s.task) && c.protocol === s.protocol &&
         c.test_set === s.test_set
       );
-      if (own.length > 0) items.push(...own.map(claimSentence));
-      else {items.push(
+      if (own.length > 0) {
+        const evidence = own.every((c) => !c.caveats.includes("NOT EVIDENCE"));
+        items.push(
+          `<li>Claims: ${verdictCount(own)}${
+            evidence ? "" : " — read on a reference at chance: not evidence"
+          }.` +
+            `<ul>${own.map(claimSentence).join("")}</ul></li>`,
+        );
+      } else {items.push(
           "<li>No claim could be evaluated here (the grid lacks the configurations they need).</li>",
         );}
       const cav = settingCaveats(ev, s.rows, refs);
