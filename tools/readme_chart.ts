@@ -8,11 +8,12 @@ import { loadResults } from "../lib/report/mod.ts";
 import { writeFileAtomic } from "../lib/common/fs.ts";
 
 const [dir = "results/demo", out = "docs/img/delta_f1_demo.svg", task] = Deno.args;
-const { results } = await loadResults(dir);
+const bundle = await loadResults(dir);
+const { results } = bundle;
 const settings = taskSettings(results);
 const setting = task ? settings.find((s) => s.task === task) : settings[0];
 if (!setting) {
   throw new Error(`${dir}: no results for task ${task} (have ${settings.map((s) => s.task).join(", ")})`);
 }
-await writeFileAtomic(out, await renderSvg(deltaF1Chart(results, { ...setting, feature: "z" })) + "\n");
+await writeFileAtomic(out, await renderSvg(deltaF1Chart(bundle, { ...setting, feature: "z" })) + "\n");
 console.log(`${out}: ΔF1 on z, ${setting.task} on ${setting.dataset}, from ${dir}`);
