@@ -40,6 +40,11 @@ export interface FixtureOptions {
   predictions?: boolean;
   /** Speakers in each simulated test set (default 40). */
   speakers?: number;
+  /**
+   * Write the columns the experiment stage is gaining (test_set, dataset_kind, n per class, majority_f1,
+   * predicts_one_class) where RESULT_TABLE lacks them (default true); false: results as main writes them today.
+   */
+  newColumns?: boolean;
 }
 
 /** Columns the experiment stage is gaining (issue 21): the fixture writes them where RESULT_TABLE lacks them. */
@@ -280,7 +285,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
   let frame = tableFrame(RESULT_TABLE, results);
   const dtype = { str: pl.Utf8, int: pl.Int32, float: pl.Float64, bool: pl.Bool };
   for (const [name, type] of NEW_COLUMNS) {
-    if (frame.columns.includes(name)) continue;
+    if (frame.columns.includes(name) || opts.newColumns === false) continue;
     const values = results.map((r) => (r as unknown as Record<string, unknown>)[name]);
     frame = frame.withColumn(
       type === "int"

@@ -259,3 +259,19 @@ Deno.test("report on old results (no predictions): seed-only intervals, and it s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("report on results as the experiment stage writes them before issue 21 (no predictions, no new columns)", async () => {
+  const dir = await fixtureDir([0], { predictions: false, newColumns: false });
+  try {
+    const summary = await writeReport(dir);
+    assertEquals(summary.notes, []);
+    const html = await Deno.readTextFile(summary.path);
+    assertStringIncludes(html, "These results carry no predictions");
+    // n from the totals the results hold; the majority baseline unknown rather than invented.
+    assertStringIncludes(html, "probe training 80, test ");
+    const validity = pl.readCSV(join(dir, "report-tables", "reference_vs_chance.csv"));
+    assertEquals(new Set(validity.getColumn("above_majority").toArray()), new Set(["unknown"]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -586,13 +586,20 @@ export function referenceChart(results: ResultsInput): VegaLiteSpec {
   const codecs = orderCodecs(values);
   const y = { field: "codec", type: "nominal", sort: codecs, title: null };
   const grey = values.some((v) => v.evidence === NOT_EVIDENCE);
+  const hasChance = values.some((v) => v.chance_lo_pct !== null && v.chance_hi_pct !== null);
+  const hasMajority = values.some((v) => v.majority_pct !== null);
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: "Reference macro-F1 (%) on u against chance and the majority-class baseline",
       subtitle: [
-        "point = reference F1, whisker = its 95 % interval; grey bar = label-permuted chance (2.5–97.5 %);",
-        "black tick = always answering the probe-training majority class",
+        "point = reference F1, whisker = its 95 % interval; " +
+        (hasChance
+          ? "grey bar = label-permuted chance (2.5–97.5 %);"
+          : "chance level not measured in this run;"),
+        hasMajority
+          ? "black tick = always answering the probe-training majority class"
+          : "majority-class baseline not recorded in these results (older run)",
         ...(grey ? wrapWords(NOT_EVIDENCE_NOTE) : []),
       ],
     },
@@ -603,24 +610,29 @@ export function referenceChart(results: ResultsInput): VegaLiteSpec {
     spec: {
       width: 420,
       height: { step: 22 },
+      // Baselines the run did not measure are left out (an all-null layer draws nothing and warns).
       layer: [
-        {
-          mark: { type: "bar", color: "#e3e3e3", height: 14 },
-          encoding: {
-            y,
-            x: {
-              field: "chance_lo_pct",
-              type: "quantitative",
-              title: "macro-F1 (%)",
-              scale: { zero: false },
+        ...(hasChance
+          ? [{
+            mark: { type: "bar", color: "#e3e3e3", height: 14 },
+            encoding: {
+              y,
+              x: {
+                field: "chance_lo_pct",
+                type: "quantitative",
+                title: "macro-F1 (%)",
+                scale: { zero: false },
+              },
+              x2: { field: "chance_hi_pct" },
             },
-            x2: { field: "chance_hi_pct" },
-          },
-        },
-        {
-          mark: { type: "tick", color: "#222", thickness: 2, size: 16 },
-          encoding: { y, x: { field: "majority_pct", type: "quantitative" } },
-        },
+          }]
+          : []),
+        ...(hasMajority
+          ? [{
+            mark: { type: "tick", color: "#222", thickness: 2, size: 16 },
+            encoding: { y, x: { field: "majority_pct", type: "quantitative", title: "macro-F1 (%)" } },
+          }]
+          : []),
         {
           mark: { type: "rule", strokeWidth: 2 },
           encoding: {
