@@ -197,3 +197,14 @@ Deno.test("charts never read positive on invalid data: not-evidence settings gre
   assert(synthUk.every((v: Any) => v.evidence === "not evidence" && typeof v.majority_pct === "number"));
   assertEquals(ref.spec.layer.map((l: Any) => l.mark.type), ["bar", "tick", "rule", "point"]);
 });
+
+Deno.test("Fig 4 with results: codecs whose task reference is not evidence are grey, with a legend saying so", () => {
+  const f = fixtureFrames({ weakTasks: ["us-vs-uk"], speakers: 30 });
+  const src = { results: f.results, predictions: f.predictionRows };
+  const weak = densityChart(f.density, { task: "us-vs-uk", results: src }) as Any;
+  assert(weak.data.values.every((v: Any) => v.evidence === "not evidence"));
+  assertEquals(weak.encoding.opacity.scale.domain, ["evidence", "not evidence"]);
+  assertEquals(weak.encoding.color.condition.value, "#b0b0b0");
+  const ok = densityChart(f.density, { task: "us-vs-non-us-uk", dataset: "synthetic", results: src }) as Any;
+  assertEquals(ok.encoding.opacity, undefined);
+});

@@ -451,6 +451,17 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
       },
       y: { field: "density", type: "quantitative", title: "activation density" },
       color: evidenceColor(codecs),
+      // Grey lines get a legend entry saying what grey means (only when there are any).
+      ...(values.some((v) => v.evidence === NOT_EVIDENCE)
+        ? {
+          opacity: {
+            field: "evidence",
+            type: "nominal",
+            title: "task reference",
+            scale: { domain: [EVIDENCE, NOT_EVIDENCE], range: [1, 0.55] },
+          },
+        }
+        : {}),
       strokeDash: {
         field: "sae_fit",
         type: "nominal",
