@@ -16,6 +16,7 @@ export {
 } from "./tables.ts";
 export {
   type ClaimRow,
+  type ClaimsInput,
   claimsIntervalComparison,
   claimsTable,
   CODEC_ORIENTATION,
@@ -27,22 +28,16 @@ export {
 export { displayNote, displayTable, escapeHtml, tableHtml, type TableHtmlOptions } from "./html.ts";
 export {
   buildReportHtml,
+  datasetCaveats,
+  datasetKinds,
   PAPER_DIFFERENCE,
   READING_CLAIMS,
   READING_DELTA_F1,
+  REPORT_TABLES_DIR,
   type ReportSummary,
+  type ReportTableFile,
   runSummaryTable,
   writeReport,
 } from "./report.ts";
 export { codecTable, extractionTable } from "./extraction.ts";
-export {
-  KSPARSE_SECTION_TITLE,
-  ksparseAbsent,
-  ksparseSection,
-  ksparseTable,
-  type KSparseTableOptions,
-  latentsNeededTable,
-  READING_KSPARSE,
-  type ReportSink,
-  requireKSparse,
-} from "./ksparse.ts";
+export { curvesCaption, dataParagraph, findingsHtml, protocolDescription } from "./findings.ts";
