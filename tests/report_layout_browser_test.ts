@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
+import pl from "nodejs-polars";
 import { writeReport } from "../lib/report/mod.ts";
 import { MIN_GROUP, renderLatentsDashboard } from "../lib/report/latents.ts";
 import type { LatentsReport, LatentStats } from "../lib/experiment/latents.ts";

@@ -260,6 +260,41 @@ function withoutUniform(df: pl.DataFrame, columns: string[]): { df: pl.DataFrame
 
 const UNIFORM = ["dataset", "protocol", "test_set"];
 
+/**
+ * The reference-validity table as the page shows it: each interval in one cell ("[34.7, 65.4]") and the
+ * counts per class as "50 / 30", so it fits the page; the CSV beside the report keeps one number per column.
+ */
+function validityDisplay(validity: pl.DataFrame): pl.DataFrame {
+  const rows = validity.toRecords();
+  const num = (v: unknown) => (typeof v === "number" ? v.toFixed(1) : "—");
+  const pair = (a: unknown, b: unknown, open = "[", close = "]") =>
+    typeof a === "number" && typeof b === "number" ? `${open}${num(a)}, ${num(b)}${close}` : "—";
+  const counts = (
+    a: unknown,
+    b: unknown,
+  ) => (typeof a === "number" && typeof b === "number" ? `${a} / ${b}` : "—");
+  const col = (name: string, f: (r: Record<string, unknown>) => unknown, numeric = false) =>
+    pl.Series(name, rows.map(f), numeric ? pl.Float64 : pl.Utf8);
+  return pl.DataFrame([
+    col("dataset", (r) => r.dataset),
+    col("task", (r) => r.task),
+    col("codec", (r) => r.codec),
+    col("protocol", (r) => r.protocol),
+    col("test_set", (r) => r.test_set),
+    col("f1_ref_pct", (r) => r.f1_ref_pct, true),
+    col("95 % interval", (r) => pair(r.low_pct, r.high_pct)),
+    col("chance_pct", (r) => r.chance_pct, true),
+    col("chance range", (r) => pair(r.chance_low_pct, r.chance_high_pct)),
+    col("majority_pct", (r) => r.majority_pct, true),
+    col("above_chance", (r) => r.above_chance),
+    col("above_majority", (r) => r.above_majority),
+    col("evidence", (r) => r.evidence),
+    col("n_train", (r) => counts(r.n_train_0, r.n_train_1)),
+    col("n_test", (r) => counts(r.n_test_0, r.n_test_1)),
+    col("test_speakers", (r) => r.test_speakers, true),
+  ]);
+}
+
 /** "US vs UK: US / UK" per task of a reference-validity table. */
 function classNames(validity: pl.DataFrame): string {
   const seen = new Map<string, string>();
@@ -299,7 +334,7 @@ async function referenceSections(
       await page.chart(referenceChart(bundle));
       const validity = referenceValidity(all);
       page.file("reference_vs_chance", validity);
-      const shown = withoutUniform(validity.drop(["interval", "classes_0_1"]), [...UNIFORM, "test_speakers"]);
+      const shown = withoutUniform(validityDisplay(validity), [...UNIFORM, "test_speakers"]);
       page.table(
         shown.df,
         compare.length > 0
@@ -309,8 +344,8 @@ async function referenceSections(
             "majority-class baseline",
         "evidence = NOT EVIDENCE: the reference's interval reaches into the chance range or below the " +
           "majority-class baseline (always answering the probe-training majority) — ΔF1 on that task and codec " +
-          "measures noise, not lost accent information. n_train_0/1, n_test_0/1: probe-training and test " +
-          `recordings of class 0 / 1 (${classNames(validity)}). Intervals: ` +
+          "measures noise, not lost accent information. n_train, n_test: probe-training and test " +
+          `recordings of class 0 / class 1 (${classNames(validity)}). Intervals: ` +
           `${[...new Set(validity.getColumn("interval").toArray())].join("; ")}. ${shown.said}` +
           (compare.length > 0
             ? ` Protocols: this run and ${
