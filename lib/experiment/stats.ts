@@ -1,7 +1,9 @@
 /**
- * Uncertainty of ΔF1 and F1: across seeds (mean ± std, 95 % t-interval with the exact Student quantile) and a
- * percentile bootstrap over scored utterances (for ΔF1 the feature's and the reference's predictions are
- * resampled together).
+ * Uncertainty of ΔF1 and F1: across seeds (mean ± std, 95 % t-interval with the exact Student quantile); over
+ * test speakers (re-exported from lib/common/speaker_bootstrap.ts: a paired cluster bootstrap, combined with
+ * seeds — the interval every verdict uses); and the older percentile bootstrap over scored utterances (for ΔF1
+ * the feature's and the reference's predictions resampled together), which treats a speaker's recordings as
+ * independent and so is too narrow where speakers have several.
  */
 import { Rng } from "../common/random.ts";
 import { macroF1FromConfusion } from "../common/speaker_bootstrap.ts";
