@@ -155,13 +155,21 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-layout-" });
     try {
+      // As the demo writes it: the paper's protocol compared with a second one (the widest tables).
       await writeFixtureResults(dir, {
         seeds: [0, 1],
         weakTasks: ["us-vs-uk"],
         oneClass: ["z_mag"],
         speakers: 30,
       });
-      const { path } = await writeReport(dir);
+      const other = join(dir, "dev");
+      await writeFixtureResults(other, { seeds: [0, 1], speakers: 30 });
+      const results = pl.readParquet(join(other, "results.parquet"))
+        .withColumns(pl.lit("mean+std").alias("pooling"), pl.lit("dev").alias("probe_protocol"));
+      results.writeParquet(join(other, "results.parquet"));
+      await Deno.remove(join(other, "results.csv"));
+      const { path } = await writeReport(dir, undefined, { compare: [other] });
+      assert((await Deno.readTextFile(path)).includes("dev (u = mean+std of ê over time"));
       const report = await layoutAt1400(await Deno.readTextFile(path), dir, "report");
       assert(report.tables >= 10 && report.charts >= 11, JSON.stringify(report));
       assertEquals(report.problems, []);
