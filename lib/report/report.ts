@@ -80,6 +80,12 @@ export function runSummaryTable(bundle: ResultsBundle): pl.DataFrame {
     ["seeds", list("seed")],
     ["features", list("feature")],
     ["result rows", String(rows.length)],
+    [
+      "predictions (intervals over test speakers)",
+      bundle.predictions
+        ? `${bundle.predictions.length} rows`
+        : "none saved: intervals over seeds or configurations only",
+    ],
     // Where results are read (report, every notebook's first table), the data's caveats are read too.
     ...datasetCaveats(bundle.results).map((c): [string, string] => [`caveat: ${c.name}`, c.caveat]),
   ];
