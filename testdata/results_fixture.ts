@@ -41,13 +41,17 @@ export interface FixtureOptions {
   /** Speakers in each simulated test set (default 40). */
   speakers?: number;
   /**
-   * Write the columns the experiment stage is gaining (test_set, dataset_kind, n per class, majority_f1,
-   * predicts_one_class) where RESULT_TABLE lacks them (default true); false: results as main writes them today.
+   * The columns of issue 21 (test_set, dataset_kind, n per class, probe_c, majority_f1, predicts_one_class;
+   * default true); false: results as the experiment stage wrote them before.
    */
   newColumns?: boolean;
 }
 
-/** Columns the experiment stage is gaining (issue 21): the fixture writes them where RESULT_TABLE lacks them. */
+/**
+ * Columns of issue 21: the fixture adds those RESULT_TABLE does not declare yet (dataset_kind: the manifest's
+ * `dataset` column, which the report reads for caveats) and, with `newColumns: false`, drops them all to
+ * give results as the experiment stage wrote them before.
+ */
 const NEW_COLUMNS: [string, "str" | "int" | "float" | "bool"][] = [
   ["test_set", "str"],
   ["dataset_kind", "str"],
@@ -55,6 +59,7 @@ const NEW_COLUMNS: [string, "str" | "int" | "float" | "bool"][] = [
   ["n_train_neg", "int"],
   ["n_test_pos", "int"],
   ["n_test_neg", "int"],
+  ["probe_c", "float"],
   ["majority_f1", "float"],
   ["predicts_one_class", "bool"],
 ];
@@ -192,8 +197,8 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           n_test: recs.length,
           ...extra(null),
           probe_c: 1,
-          f1_ref_low: ref - 0.08,
-          f1_ref_high: ref + 0.08,
+          f1_ref_low: Math.max(0, ref - 0.08),
+          f1_ref_high: Math.min(1, ref + 0.08),
           chance_f1: 0.5,
           chance_f1_low: 0.42,
           chance_f1_high: 0.58,
@@ -285,7 +290,11 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
   let frame = tableFrame(RESULT_TABLE, results);
   const dtype = { str: pl.Utf8, int: pl.Int32, float: pl.Float64, bool: pl.Bool };
   for (const [name, type] of NEW_COLUMNS) {
-    if (frame.columns.includes(name) || opts.newColumns === false) continue;
+    if (opts.newColumns === false) {
+      if (frame.columns.includes(name)) frame = frame.drop(name);
+      continue;
+    }
+    if (frame.columns.includes(name)) continue;
     const values = results.map((r) => (r as unknown as Record<string, unknown>)[name]);
     frame = frame.withColumn(
       type === "int"

@@ -50,4 +50,5 @@ export {
   settingKey,
   sizesNote,
   sizesText,
+  taskClasses,
 } from "./validity.ts";

@@ -16,9 +16,12 @@ import type { Row } from "./rows.ts";
 
 export type { SpeakerInterval };
 
-/** Which test set a row was scored on: the results column `test_set` when the run wrote one. */
+/**
+ * Which test set a row was scored on: the results column `test_set` ("split:test", "external:<file>");
+ * results from before that column scored the manifest's test split.
+ */
 export function testSetOf(r: Row): string {
-  return typeof r.test_set === "string" && r.test_set !== "" ? r.test_set : "test split";
+  return typeof r.test_set === "string" && r.test_set !== "" ? r.test_set : "split:test";
 }
 
 const unitOf = (r: Row) => `${r.cell_key}|${r.feature}`;

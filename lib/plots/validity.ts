@@ -118,9 +118,14 @@ export function evidenceFlag(validity: Map<string, ReferenceValidity>, r: Row): 
   return validity.get(settingKey(r))?.evidence === false ? NOT_EVIDENCE : EVIDENCE;
 }
 
+/** The names of a task's classes 0 and 1: the accent tasks' own, else "class 0" / "class 1". */
+export function taskClasses(task: string): [string, string] {
+  return TASKS[task as keyof typeof TASKS]?.classes ?? ["class 0", "class 1"];
+}
+
 /** "probe training 67 (US 29 / UK 38), test 137 (US 60 / UK 77)" — the recordings behind a setting. */
 export function sizesText(v: ReferenceValidity): string {
-  const classes = TASKS[v.task as keyof typeof TASKS]?.classes ?? ["class 0", "class 1"];
+  const classes = taskClasses(v.task);
   const part = (what: string, perClass: [number, number] | null, total: number | null) =>
     perClass
       ? `${what} ${perClass[0] + perClass[1]} (${classes[0]} ${perClass[0]} / ${classes[1]} ${perClass[1]})`

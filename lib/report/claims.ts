@@ -22,7 +22,6 @@
  */
 import pl from "nodejs-polars";
 import { seedInterval } from "../common/stats.ts";
-import { type TaskId, TASKS } from "../data/tasks.ts";
 import {
   answersOneClass,
   distinct,
@@ -33,6 +32,7 @@ import {
   type Row,
   settingKey,
   sizesText,
+  taskClasses,
   taskLabel,
   testSetOf,
   where,
@@ -488,7 +488,7 @@ export function referenceValidity(input: ClaimsInput): pl.DataFrame {
     pl.Series("evidence", list.map((v) => (v.evidence ? "yes" : "NOT EVIDENCE")), pl.Utf8),
     pl.Series(
       "classes_0_1",
-      list.map((v) => (TASKS[v.task as TaskId]?.classes ?? ["0", "1"]).join(" / ")),
+      list.map((v) => taskClasses(v.task).join(" / ")),
       pl.Utf8,
     ),
     pl.Series("n_train_0", classes(0, "train"), pl.Float64).cast(pl.Int32),

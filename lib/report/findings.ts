@@ -54,6 +54,13 @@ export function protocolDescription(protocol: string): string {
   return protocol;
 }
 
+/** A test set in words: "the manifest's test split", "the external test set test.csv". */
+export function testSetWords(testSet: string): string {
+  if (testSet === "split:test") return "the manifest's test split";
+  if (testSet.startsWith("external:")) return `the external test set ${testSet.slice("external:".length)}`;
+  return testSet;
+}
+
 const kindOf = (r: Row) =>
   typeof r.dataset_kind === "string" && r.dataset_kind !== "" ? r.dataset_kind : String(r.dataset);
 const pct1 = (x: number | null) => (x === null ? "?" : `${(x * 100).toFixed(1)} %`);
@@ -70,7 +77,7 @@ export function dataParagraph(bundles: ResultsBundle[]): string {
     const tasks = distinct<string>(own, "task").map((task) => {
       const us = where(own, { task, feature: "u" });
       const tests = distinct<string>(us.map((r) => ({ t: testSetOf(r) })), "t");
-      return `${taskLabel(task)} (test set${tests.length > 1 ? "s" : ""}: ${tests.join(", ")})`;
+      return `${taskLabel(task)} (scored on ${tests.map(testSetWords).join(", ")})`;
     });
     parts.push(`dataset '${dataset}' — ${what}; tasks: ${tasks.join(", ")}`);
   }
@@ -226,7 +233,7 @@ export function findingsHtml(bundles: ResultsBundle[]): string {
         testSetOf(v.row) === s.test_set
       );
       const head = `${taskLabel(s.task)} — ${s.dataset}, ${protocolDescription(s.protocol)}, scored on ` +
-        `${s.test_set}` + (bundles.length > 1 ? ` (${bundle.dir})` : "");
+        `${testSetWords(s.test_set)}` + (bundles.length > 1 ? ` (${bundle.dir})` : "");
       const items: string[] = [];
       if (refs.length > 0) {
         items.push(`<li>${referenceSentence(refs).html} n: ${escapeHtml(sizesText(refs[0]))}.</li>`);
