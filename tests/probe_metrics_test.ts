@@ -1,12 +1,5 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import {
-  accuracy,
-  classificationMetrics,
-  f1PerClass,
-  macroF1,
-  majorityClassF1,
-  predictsOneClass,
-} from "../lib/probe/mod.ts";
+import { accuracy, classificationMetrics, f1PerClass, macroF1 } from "../lib/probe/mod.ts";
 
 Deno.test("probe metrics: per-class and macro F1 on a hand-computed case", () => {
   // class 1: TP 2, FP 1, FN 1 → F1 = 4/6; class 0: TP 2, FP 1, FN 1 → 4/6.
@@ -35,20 +28,4 @@ Deno.test("probe metrics: labels are the union of true and predicted (scikit-lea
 Deno.test("probe metrics: length mismatch and empty input are errors", () => {
   assertThrows(() => macroF1([0, 1], [0]), Error, "2 true labels but 1 predictions");
   assertThrows(() => accuracy([], []), Error, "no samples");
-});
-
-Deno.test("majority-class baseline and one-class probes", () => {
-  // Training majority 0; test 30 of class 0, 14 of class 1: F1 = (2·30 / (2·30 + 14) + 0) / 2.
-  const test = [...new Array(30).fill(0), ...new Array(14).fill(1)];
-  assertAlmostEquals(majorityClassF1([0, 0, 0, 1, 1], test), (60 / 74) / 2, 1e-12);
-  // Training majority 1 on the same test set.
-  assertAlmostEquals(majorityClassF1([1, 1, 0], test), (28 / 58) / 2, 1e-12);
-  // A tie picks the smaller label.
-  assertAlmostEquals(majorityClassF1([0, 1], test), (60 / 74) / 2, 1e-12);
-  assertThrows(() => majorityClassF1([], test), Error, "no training labels");
-  assertEquals([predictsOneClass([1, 1, 1]), predictsOneClass([1, 0, 1]), predictsOneClass([])], [
-    true,
-    false,
-    true,
-  ]);
 });

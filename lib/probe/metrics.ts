@@ -69,24 +69,3 @@ export function classificationMetrics(
     f1PerClass: f1,
   };
 }
-
-/**
- * The majority-class baseline: macro-F1 (scikit-learn's semantics) of always answering the class most common
- * among the probe's training labels (a tie: the smaller label) on the test labels. A probe must beat it, not
- * only chance: on imbalanced tasks a probe answering one class scores this much without any information.
- */
-export function majorityClassF1(trainLabels: ArrayLike<number>, testLabels: ArrayLike<number>): number {
-  if (trainLabels.length === 0) throw new Error("majorityClassF1: no training labels");
-  const counts = new Map<number, number>();
-  for (let i = 0; i < trainLabels.length; i++) {
-    counts.set(trainLabels[i], (counts.get(trainLabels[i]) ?? 0) + 1);
-  }
-  const majority = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
-  return macroF1(testLabels, new Array(testLabels.length).fill(majority));
-}
-
-/** Whether a probe answered the same class for every test recording (its F1 is then a baseline's, not a finding). */
-export function predictsOneClass(predictions: ArrayLike<number>): boolean {
-  for (let i = 1; i < predictions.length; i++) if (predictions[i] !== predictions[0]) return false;
-  return true;
-}

@@ -9,14 +9,7 @@ export { magnitudeFeatures, positionFeatures } from "./features.ts";
 export { applyScaler, fitScaler, type Scaler } from "./scaler.ts";
 export { buildDesign, type Design } from "./design.ts";
 export { fitL1Logistic, type L1LogisticFit, type L1LogisticOptions } from "./logistic.ts";
-export {
-  accuracy,
-  classificationMetrics,
-  f1PerClass,
-  macroF1,
-  majorityClassF1,
-  predictsOneClass,
-} from "./metrics.ts";
+export { accuracy, classificationMetrics, f1PerClass, macroF1 } from "./metrics.ts";
 export { binaryClasses, decisionFunction, type ProbeOptions, type ProbeResult, runProbe } from "./probe.ts";
 export {
   KSPARSE_K,
