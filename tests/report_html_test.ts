@@ -275,3 +275,34 @@ Deno.test("report on results as the experiment stage writes them before issue 21
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("report: the data's kind comes from the manifest the run config names, not the dataset's name", async () => {
+  const dir = await fixtureDir([0], {
+    settings: [{ dataset: "saa-holdout", task: "us-vs-uk" }],
+    newColumns: false,
+    predictions: false,
+  });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "manifest.csv"),
+      "utterance_id,path,dataset,speaker_id,accent_narrow,accent_broad,split\na,a.wav,saa,s1,England,British Isles,test\n",
+    );
+    await Deno.writeTextFile(
+      join(dir, "run_config.json"),
+      JSON.stringify({
+        name: "fixture",
+        datasets: [{ name: "saa-holdout", manifest: join(dir, "manifest.csv") }],
+      }),
+    );
+    const bundle = await loadResults(dir);
+    assertEquals(new Set(bundle.results.getColumn("dataset_kind").toArray()), new Set(["saa"]));
+    const rows = runSummaryTable(bundle).toRecords() as Record<string, unknown>[];
+    assert(rows.some((r) => String(r.value).includes("8 kHz")), JSON.stringify(rows));
+    // Without a readable manifest the dataset's name stands in (and names no SAA caveat here).
+    await Deno.remove(join(dir, "manifest.csv"));
+    const renamed = await loadResults(dir);
+    assertEquals(new Set(renamed.results.getColumn("dataset_kind").toArray()), new Set(["saa-holdout"]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -456,7 +456,8 @@ export function densityChart(density: pl.DataFrame, opts: DensityOptions = {}): 
         ? {
           opacity: {
             field: "evidence",
-            type: "nominal",
+            type: "ordinal",
+            sort: [EVIDENCE, NOT_EVIDENCE],
             title: "task reference",
             scale: { domain: [EVIDENCE, NOT_EVIDENCE], range: [1, 0.55] },
           },

@@ -4,6 +4,7 @@
  */
 import pl from "nodejs-polars";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { exists, readJson } from "../common/fs.ts";
 import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
 import { type PredictionRow, readPredictions } from "../formats/predictions.ts";
@@ -73,13 +74,14 @@ export async function loadResults(dir: string): Promise<ResultsBundle> {
     const p = join(dir, name);
     return (await exists(p)) ? await readJson<Record<string, unknown>>(p) : null;
   };
+  const runConfig = await optionalJson("run_config.json");
   return {
     dir,
-    results,
+    results: withDatasetKind(results, runConfig, dir),
     density: await readTable(dir, "density"),
     curves: await readTable(dir, "curves"),
     predictions: await readPredictions(dir),
-    runConfig: await optionalJson("run_config.json"),
+    runConfig,
     runInfo: await optionalJson("run_info.json") as RunInfo | null,
   };
 }
@@ -186,4 +188,41 @@ function checkCsvAgrees(dir: string, parquet: pl.DataFrame): void {
       }
     }
   }
+}
+
+/**
+ * The results with a `dataset_kind` column — the manifest's `dataset` column, where the data's caveats come from
+ * (a dataset entry named "saa-holdout" is still SAA data). Results that carry the column keep it; otherwise it
+ * is read from the manifests the run config names (a built-in dataset's kind is its name; a manifest that
+ * cannot be read leaves the config's name, as the results' `dataset` column has it).
+ */
+export function withDatasetKind(
+  results: pl.DataFrame,
+  runConfig: Record<string, unknown> | null,
+  dir: string,
+): pl.DataFrame {
+  if (results.columns.includes("dataset_kind")) return results;
+  const entries = Array.isArray(runConfig?.datasets) ? runConfig!.datasets as Record<string, unknown>[] : [];
+  const kinds = new Map<string, string>();
+  for (const e of entries) {
+    if (typeof e.name !== "string") continue;
+    const files = [e.manifest, e.testManifest].filter((f): f is string => typeof f === "string");
+    const found = new Set<string>();
+    for (const f of files) {
+      const path = [f, join(dir, f), join(dir, "..", f)].find((p) => existsSync(p));
+      if (!path) continue;
+      try {
+        const df = path.endsWith(".parquet")
+          ? pl.readParquet(path, { columns: ["dataset"] })
+          : pl.readCSV(path, { columns: ["dataset"] });
+        for (const v of df.getColumn("dataset").toArray()) if (v) found.add(String(v));
+      } catch {
+        // Not readable any more (moved, edited): the dataset's name stands in, as before this column.
+      }
+    }
+    if (files.length === 0) found.add(e.name);
+    if (found.size > 0) kinds.set(e.name, [...found].sort().join("+"));
+  }
+  const names = results.getColumn("dataset").toArray().map(String);
+  return results.withColumn(pl.Series("dataset_kind", names.map((n) => kinds.get(n) ?? n), pl.Utf8));
 }
