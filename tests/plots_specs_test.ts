@@ -176,7 +176,11 @@ Deno.test("charts never read positive on invalid data: not-evidence settings gre
   const weak = deltaF1SeedChart(src, { task: "us-vs-uk", dataset: "synthetic" }) as Any;
   assert(weak.data.values.every((r: Any) => r.evidence === "not evidence"));
   // Intervals over test speakers × seeds, named in the subtitle.
-  assert(weak.data.values[0].interval.startsWith("bootstrap over 30 test speakers × 2 seeds"));
+  assert(
+    weak.data.values[0].interval.startsWith(
+      "bootstrap over 30 test speakers (paired) + Student t over 2 seeds",
+    ),
+  );
   assert(weak.title.text.includes("intervals over test speakers"), weak.title.text);
   const line = weak.spec.layer.find((l: Any) => l.mark.type === "line");
   assertEquals(line.encoding.color.condition.value, "#b0b0b0");

@@ -174,7 +174,7 @@ Deno.test("claims with predictions: intervals over test speakers × seeds, the d
   const seedOnly = paperClaims(f.results);
   assertEquals(withSpeakers.length, seedOnly.length);
   for (const r of withSpeakers) {
-    assertEquals(r.method, "bootstrap over 30 test speakers × 2 seeds (paired)");
+    assertEquals(r.method, "bootstrap over 30 test speakers (paired) + Student t over 2 seeds");
     if (r.verdict !== "inconclusive") assert(r.low_pct * r.high_pct > 0, JSON.stringify(r));
     // to_flip_pp: the interval's nearer end to 0.
     assertAlmostEquals(r.to_flip_pp, Math.min(Math.abs(r.low_pct), Math.abs(r.high_pct)), 0.011);

@@ -93,39 +93,42 @@ Deno.test("speaker bootstrap: a contrast over configurations scored on one share
   assert(tCoverage < 0.75, `the t-interval over configurations should under-cover; got ${tCoverage}`);
 });
 
-Deno.test("speaker bootstrap: three seeds with seed-to-seed variation — two-stage (seeds, then speakers) coverage ~95 %", () => {
-  const aA = 0.9, aB = 0.6, aRef = 1.1, sigmaSeed = 0.06, seeds = 3;
-  // Truth: the contrast expected over the seed distribution (seed effect z ~ N(0, 1) on the logit).
-  const seedMean = (a: number) => {
-    let num = 0, den = 0;
-    for (let i = -60; i <= 60; i++) {
-      const z = i / 10, w = Math.exp(-0.5 * z * z);
-      num += w * populationF1(a + sigmaSeed * z);
-      den += w;
+for (const sigmaSeed of [0.06, 0.3]) {
+  Deno.test(`speaker bootstrap: three seeds (seed SD ${sigmaSeed} logit) — speakers resampled plus a Student-t seed term: coverage ≥ 90 %`, () => {
+    const aA = 0.9, aB = 0.6, aRef = 1.1, seeds = 3;
+    // Truth: the contrast expected over the seed distribution (seed effect z ~ N(0, 1) on the logit).
+    const seedMean = (a: number) => {
+      let num = 0, den = 0;
+      for (let i = -60; i <= 60; i++) {
+        const z = i / 10, w = Math.exp(-0.5 * z * z);
+        num += w * populationF1(a + sigmaSeed * z);
+        den += w;
+      }
+      return num / den;
+    };
+    const truth = seedMean(aA) - seedMean(aB);
+    const rng = new Rng(5);
+    const reps = 150;
+    let covered = 0;
+    for (let rep = 0; rep < reps; rep++) {
+      const recs = testSet(rng, 80);
+      const units = new Map<string, ScoredRecording[]>([["ref", score(recs, aRef)]]);
+      for (let s = 0; s < seeds; s++) {
+        units.set(`A${s}`, score(recs, aA + sigmaSeed * rng.normal()));
+        units.set(`B${s}`, score(recs, aB + sigmaSeed * rng.normal()));
+      }
+      const iv = new SpeakerBootstrap(units, { resamples: 400, seed: rep }).contrast({
+        a: [0, 1, 2].map((s) => ({ unit: `A${s}`, ref: "ref", seed: s })),
+        b: [0, 1, 2].map((s) => ({ unit: `B${s}`, ref: "ref", seed: s })),
+      });
+      assertEquals(iv.seeds, 3);
+      if (iv.low <= truth && truth <= iv.high) covered++;
     }
-    return num / den;
-  };
-  const truth = seedMean(aA) - seedMean(aB);
-  const rng = new Rng(5);
-  const reps = 150;
-  let covered = 0;
-  for (let rep = 0; rep < reps; rep++) {
-    const recs = testSet(rng, 80);
-    const units = new Map<string, ScoredRecording[]>([["ref", score(recs, aRef)]]);
-    for (let s = 0; s < seeds; s++) {
-      units.set(`A${s}`, score(recs, aA + sigmaSeed * rng.normal()));
-      units.set(`B${s}`, score(recs, aB + sigmaSeed * rng.normal()));
-    }
-    const iv = new SpeakerBootstrap(units, { resamples: 400, seed: rep }).contrast({
-      a: [0, 1, 2].map((s) => ({ unit: `A${s}`, ref: "ref", seed: s })),
-      b: [0, 1, 2].map((s) => ({ unit: `B${s}`, ref: "ref", seed: s })),
-    });
-    assertEquals(iv.seeds, 3);
-    if (iv.low <= truth && truth <= iv.high) covered++;
-  }
-  const coverage = covered / reps;
-  assert(coverage >= 0.88 && coverage <= 0.99, `two-stage coverage ${coverage}`);
-});
+    // Resampling the 3 seeds instead covered 95 % at SD 0.06 but 86 % at 0.2 and 83 % at 0.4 (measured).
+    const coverage = covered / reps;
+    assert(coverage >= 0.9 && coverage <= 0.995, `coverage ${coverage}`);
+  });
+}
 
 Deno.test("speaker bootstrap: one probe's F1 interval covers its population F1 ~95 % of test sets", () => {
   const a = 0.8, truth = populationF1(a), rng = new Rng(9);

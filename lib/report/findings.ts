@@ -260,7 +260,7 @@ export function findingsHtml(bundles: ResultsBundle[]): string {
   }
   const method = anyIntervals
     ? "Intervals are 95 %: a paired bootstrap over test speakers (a drawn speaker brings all their recordings; " +
-      "one draw serves every probe of a contrast) combined with the seeds (seeds resampled, then speakers). A " +
+      "one draw serves every probe of a contrast) combined with the seeds (a Student-t term for their spread). A " +
       "verdict needs the interval on one side of 0."
     : "These results carry no predictions, so intervals are over seeds or configurations only (the old " +
       "method): they ignore which speakers are in the test set and can call a verdict that new speakers would " +

@@ -36,7 +36,7 @@ import { curvesCaption, dataParagraph, findingsHtml } from "./findings.ts";
 export const READING_CLAIMS =
   "Each claim is a contrast D in ΔF1 percentage points with its 95 % interval, named in the method column: " +
   "with the run's predictions, a paired bootstrap over test speakers (all recordings of a drawn speaker, one " +
-  "draw for every probe in the contrast) combined with the seeds (seeds resampled, then speakers); results " +
+  "draw for every probe in the contrast) combined with the seeds (a Student-t term for their spread); results " +
   "without predictions fall back to a t-interval over seeds or configurations, which ignores which speakers " +
   "are in the test set. holds = the interval lies on the paper's side of 0; does not hold = on the other " +
   "side; inconclusive = it contains 0. to_flip_pp = the distance from the interval's nearer end to 0: how " +
