@@ -30,6 +30,8 @@ export interface FixtureOptions {
   epochs?: number;
   /** (q, s) configs whose SAEs miss the PCA-k yardstick (sae_trained false); default none. */
   untrained?: [number, number][];
+  /** Also a k-sparse table (ksparse.parquet/.csv): F1 rising with k to the results row's F1 at all latents. */
+  ksparse?: boolean;
   /** The (dataset, task) settings; default synthetic × both tasks and fsdd × US vs Non-US-UK. */
   settings?: { dataset: string; task: string }[];
   /** Tasks whose reference probe is no better than chance (its results are "not evidence"); default none. */
@@ -48,9 +50,8 @@ export interface FixtureOptions {
 }
 
 /**
- * Columns of issue 21: the fixture adds those RESULT_TABLE does not declare yet (dataset_kind: the manifest's
- * `dataset` column, which the report reads for caveats) and, with `newColumns: false`, drops them all to
- * give results as the experiment stage wrote them before.
+ * Columns of issue 21 (the rows carry them; a column RESULT_TABLE does not declare is added to the frame).
+ * With `newColumns: false` they are dropped to give results as the experiment stage wrote them before.
  */
 const NEW_COLUMNS: [string, "str" | "int" | "float" | "bool"][] = [
   ["test_set", "str"],
@@ -306,6 +307,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
     results: frame,
     density: tableFrame(DENSITY_TABLE, density),
     curves: tableFrame(CURVE_TABLE, curves),
+    ...(opts.ksparse ? { ksparse: tableFrame(KSPARSE_TABLE, results.flatMap(fixtureKSparse)) } : {}),
     predictions: predictionsFrame(predictions),
     predictionRows: predictions,
   };
@@ -337,8 +339,8 @@ function fixtureKSparse(r: ResultRow): KSparseRow[] {
 /** Writes results/density/curves (and ksparse when asked) (.parquet + .csv), run_config.json and run_info.json into `dir`. */
 export async function writeFixtureResults(dir: string, opts: FixtureOptions = {}): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const { results, density, curves, predictionRows } = fixtureFrames(opts);
-  for (const [name, df] of Object.entries({ results, density, curves })) {
+  const { results, density, curves, ksparse, predictionRows } = fixtureFrames(opts);
+  for (const [name, df] of Object.entries({ results, density, curves, ...(ksparse ? { ksparse } : {}) })) {
     df.writeParquet(join(dir, `${name}.parquet`));
     df.writeCSV(join(dir, `${name}.csv`));
   }

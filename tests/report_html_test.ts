@@ -306,3 +306,20 @@ Deno.test("report: the data's kind comes from the manifest the run config names,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("report tables: a folder per report file (<name>-tables), tables an earlier report wrote and this one does not removed", async () => {
+  const dir = await fixtureDir([0]);
+  try {
+    const first = await writeReport(dir);
+    assert(first.tableFiles.includes("report-tables/codec_differences.csv"));
+    await Deno.writeTextFile(join(dir, "report-tables", "old_table.csv"), "a\n1\n");
+    const other = await writeReport(dir, join(dir, "p.html"));
+    assert(other.tableFiles.every((f) => f.startsWith("p-tables/")), JSON.stringify(other.tableFiles));
+    assertStringIncludes(await Deno.readTextFile(join(dir, "p.html")), 'href="p-tables/claims.csv"');
+    await writeReport(dir);
+    assertEquals(await Deno.stat(join(dir, "report-tables", "old_table.csv")).catch(() => null), null);
+    assert((await Deno.stat(join(dir, "p-tables", "claims.csv"))).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

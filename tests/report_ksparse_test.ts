@@ -220,8 +220,8 @@ Deno.test("report: the k-sparse section renders from the table (charts per task,
   try {
     await writeFixtureResults(dir, { ksparse: true });
     const summary = await writeReport(dir);
-    // The report's own 10 charts and 8 tables, plus one chart per (task, dataset) setting and two tables.
-    assertEquals([summary.charts, summary.tables, summary.notes], [13, 10, []]);
+    // The report's own 11 charts and 10 tables, plus one chart per (task, dataset) setting and two tables.
+    assertEquals([summary.charts, summary.tables, summary.notes], [14, 12, []]);
     const html = await Deno.readTextFile(summary.path);
     assert(html.includes("<h2>How many latents carry the attribute? k-sparse probing</h2>"));
     assert(html.includes(READING_KSPARSE.slice(0, 60)));
@@ -233,7 +233,7 @@ Deno.test("report: the k-sparse section renders from the table (charts per task,
 
     for (const ext of ["parquet", "csv"]) await Deno.remove(join(dir, `ksparse.${ext}`));
     const without = await writeReport(dir);
-    assertEquals([without.charts, without.tables, without.notes], [10, 8, []]);
+    assertEquals([without.charts, without.tables, without.notes], [11, 10, []]);
     const page = await Deno.readTextFile(without.path);
     assert(page.includes("<h2>How many latents carry the attribute? k-sparse probing</h2>"));
     assert(page.includes(ksparseAbsent(dir).slice(0, 40)));

@@ -36,8 +36,20 @@ export {
   REPORT_TABLES_DIR,
   type ReportSummary,
   type ReportTableFile,
+  reportTablesDir,
   runSummaryTable,
   writeReport,
 } from "./report.ts";
 export { codecTable, extractionTable } from "./extraction.ts";
+export {
+  KSPARSE_SECTION_TITLE,
+  ksparseAbsent,
+  ksparseSection,
+  ksparseTable,
+  type KSparseTableOptions,
+  latentsNeededTable,
+  READING_KSPARSE,
+  type ReportSink,
+  requireKSparse,
+} from "./ksparse.ts";
 export { curvesCaption, dataParagraph, findingsHtml, protocolDescription } from "./findings.ts";

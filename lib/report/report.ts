@@ -3,7 +3,7 @@
  * SVG, no scripts or external files), the SAE fit, the run config, environment and timings. No Jupyter needed.
  */
 import pl from "nodejs-polars";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { checkOutputNotInput, checkOutputPath, writeFileAtomic } from "../common/fs.ts";
 import { SAA_CAVEAT } from "../data/saa.ts";
 import { parquetBytes } from "../formats/parquet.ts";
@@ -32,6 +32,7 @@ import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
 import { curvesCaption, dataParagraph, findingsHtml } from "./findings.ts";
+import { KSPARSE_SECTION_TITLE, ksparseSection } from "./ksparse.ts";
 
 export const READING_CLAIMS =
   "Each claim is a contrast D in ΔF1 percentage points with its 95 % interval, named in the method column: " +
@@ -61,7 +62,7 @@ export interface ReportSummary {
   seconds: number;
   /** Sections left out and why (e.g. no density table). */
   notes: string[];
-  /** The report's tables written beside it (CSV and Parquet), relative to the report's folder. */
+  /** The report's tables written beside it (`<name>-tables/`, CSV and Parquet), relative to its folder. */
   tableFiles: string[];
 }
 
@@ -130,10 +131,16 @@ export interface ReportTableFile {
   df: pl.DataFrame;
 }
 
-/** Where the report's tables go, beside the report file. */
+/** Where the report's tables go, beside the report file: `report-tables/` for report.html. */
 export const REPORT_TABLES_DIR = "report-tables";
 
+/** The tables folder of a report file: `<name>-tables` beside `<name>.html` (its own, so it can be cleaned). */
+export function reportTablesDir(reportPath: string): string {
+  return `${basename(reportPath).replace(/\.html?$/i, "")}-tables`;
+}
+
 class Page {
+  constructor(readonly tablesDir = REPORT_TABLES_DIR) {}
   parts: string[] = [];
   charts = 0;
   tables = 0;
@@ -160,11 +167,21 @@ class Page {
       muted?: (row: Record<string, unknown>, column: string) => boolean;
     } = {},
   ) {
-    if (opts.file) this.file(opts.file, df);
-    const name = opts.file ?? opts.link;
-    const link = name ? `${REPORT_TABLES_DIR}/${name}.csv` : undefined;
+    // Every table leaves the page: one given neither file nor link is written under its caption's name.
+    const file = opts.file ?? (opts.link ? undefined : this.freeName(caption));
+    if (file) this.file(file, df);
+    const name = file ?? opts.link;
+    const link = name ? `${this.tablesDir}/${name}.csv` : undefined;
     this.parts.push(`<div class="table">${tableHtml(df, { caption, note, link, muted: opts.muted })}</div>`);
     this.tables++;
+  }
+  /** A file name from a caption ("Latents needed to reach …" → latents_needed_to_reach_…), unique in the page. */
+  private freeName(caption: string): string {
+    const base = caption.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
+      .slice(0, 60).replace(/_+$/, "") || "table";
+    let name = base;
+    for (let i = 2; this.files.some((f) => f.name === name); i++) name = `${base}_${i}`;
+    return name;
   }
   /** A table file without a table in the page (e.g. the whole fit table, shown per task). */
   file(name: string, df: pl.DataFrame) {
@@ -384,7 +401,7 @@ async function referenceSections(
         ? "The paper's three claims per protocol: holds / does not hold / inconclusive"
         : "The paper's three claims: holds / does not hold / inconclusive",
       `Intervals: ${distinct<string>(records(claims, ["method"], "claims"), "method").join("; ")}. ${n} ` +
-        `The means behind each D, its n and its method are in ${REPORT_TABLES_DIR}/claims.csv. ${shown.said}` +
+        `The means behind each D, its n and its method are in ${page.tablesDir}/claims.csv. ${shown.said}` +
         (claims.toRecords().some(mutedRow) ? ` ${NOT_EVIDENCE_NOTE}.` : ""),
       { link: "claims", muted: mutedRow },
     );
@@ -506,9 +523,8 @@ async function runSections(page: Page, bundle: ResultsBundle, task2: string): Pr
       page.table(
         saeMetricsTable(results, { dataset, task }).drop(["dataset", "task"]),
         `SAE fit per configuration (seed means) — ${dataset} · ${taskLabel(task)}`,
-        i < settings.length - 1
-          ? undefined
-          : SAE_FIT_NOTE + ` All settings: ${REPORT_TABLES_DIR}/sae_fit.csv.`,
+        i < settings.length - 1 ? undefined : SAE_FIT_NOTE + ` All settings: ${page.tablesDir}/sae_fit.csv.`,
+        { link: "sae_fit" },
       );
     }
   });
@@ -526,7 +542,7 @@ async function runSections(page: Page, bundle: ResultsBundle, task2: string): Pr
 
 export async function buildReportHtml(
   bundle: ResultsBundle,
-  opts: { compare?: ResultsBundle[] } = {},
+  opts: { compare?: ResultsBundle[]; tablesDir?: string } = {},
 ): Promise<
   Omit<ReportSummary, "path" | "bytes" | "seconds" | "tableFiles"> & {
     html: string;
@@ -534,7 +550,7 @@ export async function buildReportHtml(
   }
 > {
   const { results } = bundle;
-  const page = new Page();
+  const page = new Page(opts.tablesDir);
   const task2 = defaultTask(results);
   const settings = taskSettings(results);
   const compare = opts.compare ?? [];
@@ -556,13 +572,19 @@ export async function buildReportHtml(
 
 /** Writes each table as CSV and Parquet into `<folder of the report>/report-tables/`; returns the paths. */
 async function writeReportTables(reportPath: string, files: ReportTableFile[]): Promise<string[]> {
-  const dir = join(dirname(reportPath), REPORT_TABLES_DIR);
+  const dir = join(dirname(reportPath), reportTablesDir(reportPath));
   const out: string[] = [];
   for (const { name, df } of files) {
     const base = join(dir, name);
     await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
     await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
     out.push(`${base}.csv`, `${base}.parquet`);
+  }
+  // The folder is this report's own: a table an earlier report wrote and this one does not is removed, so
+  // nothing there is stale.
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.isFile && /\.(csv|parquet)$/.test(e.name) && !out.includes(path)) await Deno.remove(path);
   }
   return out;
 }
@@ -600,7 +622,10 @@ export async function writeReport(
   await checkReportOutput(path, resultsDir, opts.compare ?? []);
   const bundle = await loadResults(resultsDir);
   const compare = await Promise.all((opts.compare ?? []).map((d) => loadResults(d)));
-  const { html, charts, tables, notes, files } = await buildReportHtml(bundle, { compare });
+  const { html, charts, tables, notes, files } = await buildReportHtml(bundle, {
+    compare,
+    tablesDir: reportTablesDir(path),
+  });
   await writeFileAtomic(path, html);
   const tableFiles = await writeReportTables(path, files);
   return {
