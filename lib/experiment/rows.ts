@@ -32,7 +32,13 @@ import type { KeyedCell, KeyedTask } from "./grid_plan.ts";
 import { type ResolvedCell, scheduleName } from "./plan.ts";
 import type { FeatureOutcome } from "./probe_outcome.ts";
 import type { RefOutcome } from "./reference.ts";
-import { bootstrapDeltaF1, bootstrapF1, percentileInterval, seedInterval } from "./stats.ts";
+import {
+  percentileInterval,
+  type ScoredRecording,
+  seedInterval,
+  speakerDeltaF1Interval,
+  speakerF1Interval,
+} from "./stats.ts";
 
 /** Everything one results row is built from. */
 export interface RowSource {
@@ -134,6 +140,23 @@ export function majorityF1(truth: Int32Array, counts: { trainPos: number; trainN
   return classificationMetrics(truth, new Int32Array(truth.length).fill(majority)).macroF1;
 }
 
+/**
+ * A probe's scored recordings with their speakers: what the intervals resample (test speakers, each with all
+ * their recordings — lib/common/speaker_bootstrap.ts).
+ */
+function scoredRecordings(
+  task: KeyedTask,
+  truth: Int32Array,
+  predictions: ArrayLike<number>,
+): ScoredRecording[] {
+  const speakers = task.data.scored.speakerIds;
+  return Array.from({ length: truth.length }, (_, i) => ({
+    speaker_id: speakers[i],
+    label: truth[i],
+    predicted: predictions[i],
+  }));
+}
+
 /** Labels of the protocol's scored rows, in the order of its pooled predictions. */
 function scoredTruth(rows: ProbeRows): Int32Array {
   const out: number[] = [];
@@ -150,7 +173,12 @@ function taskSources(config: RunConfig, task: KeyedTask, ref: RefOutcome): TaskS
     task,
     ref,
     truth,
-    refInterval: config.bootstrap > 0 ? bootstrapF1(truth, ref.predictions, config.bootstrap, 0) : null,
+    refInterval: config.bootstrap > 0
+      ? speakerF1Interval(scoredRecordings(task, truth, ref.predictions), {
+        resamples: config.bootstrap,
+        seed: 0,
+      })
+      : null,
     chance: ref.chance.length > 0 ? percentileInterval(ref.chance) : null,
   };
 }
@@ -179,6 +207,7 @@ function cellRows(
   t: TaskSources,
 ): { results: ResultRow[]; density: DensityRow[]; curves: CurveRow[]; ksparse: KSparseRow[] } {
   const B = config.bootstrap, seed = c.cell.seed;
+  const scored = (predictions: ArrayLike<number>) => scoredRecordings(t.task, t.truth, predictions);
   const results = o.outcomes.map((f) =>
     resultRow({
       ...t,
@@ -187,10 +216,10 @@ function cellRows(
       probe: f,
       seed,
       key: c.key,
-      f1Interval: B > 0 ? bootstrapF1(t.truth, f.predictions, B, seed) : null,
+      f1Interval: B > 0 ? speakerF1Interval(scored(f.predictions), { resamples: B, seed }) : null,
       // Across seeds the summary table gives the interval; a single seed gets the paired bootstrap.
       deltaInterval: config.seeds.length === 1 && B > 0 && f.predictions.length > 0
-        ? bootstrapDeltaF1(t.truth, f.predictions, t.ref.predictions, B, seed)
+        ? speakerDeltaF1Interval(scored(f.predictions), scored(t.ref.predictions), { resamples: B, seed })
         : null,
     })
   );
@@ -223,7 +252,7 @@ function cellRows(
     kSparseTableRows(
       f.ksparse ?? [],
       ksparseSettingOf(results[i]),
-      B > 0 ? (p) => bootstrapF1(t.truth, p.predictions, B, seed) : undefined,
+      B > 0 ? (p) => speakerF1Interval(scored(p.predictions), { resamples: B, seed }) : undefined,
     )
   );
   return { results, density, curves, ksparse };

@@ -14,6 +14,7 @@ export {
   type ContrastSpec,
   type ContrastTerm,
   macroF1FromConfusion,
+  type ScoredRecording,
   SpeakerBootstrap,
   speakerDeltaF1Interval,
   speakerF1Interval,

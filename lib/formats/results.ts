@@ -56,12 +56,12 @@ export const RESULT_TABLE = [
   { name: "seed", type: "int", required: true },
   { name: "feature", type: "str", required: true },
   { name: "f1", type: "float", required: true },
-  /** Bootstrap interval of F1 over the scored utterances. */
+  /** 95 % interval of F1 over test speakers (each resampled with all their recordings). */
   { name: "f1_low", type: "float", nullable: true },
   { name: "f1_high", type: "float", nullable: true },
   { name: "f1_ref", type: "float", required: true },
   { name: "delta_f1", type: "float", required: true },
-  /** Bootstrap interval of ΔF1 over test utterances (single-seed runs). */
+  /** 95 % interval of ΔF1 over test speakers, probe and reference resampled together (single-seed runs). */
   { name: "delta_f1_low", type: "float", nullable: true },
   { name: "delta_f1_high", type: "float", nullable: true },
   { name: "accuracy", type: "float" },
@@ -112,7 +112,7 @@ export const RESULT_TABLE = [
   /** Every scored prediction is the same class: the probe learned nothing usable (its F1 is not evidence). */
   { name: "predicts_one_class", type: "bool" },
   ...CODEC_INFO,
-  /** The reference F1's bootstrap interval, against the label-permuted chance level (mean and interval). */
+  /** The reference F1's interval over test speakers, against the label-permuted chance level (mean and range). */
   { name: "f1_ref_low", type: "float", nullable: true },
   { name: "f1_ref_high", type: "float", nullable: true },
   { name: "chance_f1", type: "float", nullable: true },
