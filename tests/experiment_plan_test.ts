@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { encodeWav } from "../lib/audio/wav.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { readPlanFile, submitGrid } from "../lib/experiment/executor_slurm.ts";
+import { cellCacheKey, referenceKey } from "../lib/experiment/cache.ts";
 import { cellId, planCells, resolveDatasets } from "../lib/experiment/plan.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import { PAPER_Q, PAPER_S, paperEpochs } from "../lib/sae/paper.ts";
@@ -192,4 +193,13 @@ Deno.test("slurm plan file: a damaged plan.json ({}, a list, another kind) is na
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("plan: the chance level's permutation count is the reference's, never in a cell's cache key", async () => {
+  const cellsOf = (permutations: number) =>
+    planCells(validateConfig({ ...base, grid: { q: [2], s: [0.5] }, probe: { permutations } }), facts);
+  const [a] = cellsOf(20), [b] = cellsOf(100);
+  assertEquals(await cellCacheKey("v", "data", a), await cellCacheKey("v", "data", b));
+  const refKey = (permutations: number) => referenceKey("v", "data", { ...a.probe, permutations });
+  assert((await refKey(20)) !== (await refKey(100)));
 });

@@ -49,7 +49,7 @@ export function cellCacheKey(version: string, dataHash: string, cell: ResolvedCe
 export async function referenceKey(
   version: string,
   dataHash: string,
-  probe: ResolvedCell["probe"],
+  probe: ResolvedCell["probe"] & { permutations: number },
 ): Promise<string> {
   return `ref-${await hashJson({ version, data: dataHash, probe, ref: "u" })}`;
 }

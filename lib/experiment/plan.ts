@@ -52,7 +52,8 @@ export interface ResolvedCell extends CellCoordinates {
   schedule: Schedule;
   sae: { batchSize: number; adamEps: number };
   features: FeatureKind[];
-  probe: ProbeConfig;
+  /** The probe settings a cell's probes use (the chance level's permutations belong to the reference only). */
+  probe: Omit<ProbeConfig, "permutations">;
 }
 
 /** A dataset entry with its preparation options decided (the same for both executors). */
@@ -158,7 +159,7 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
                 schedule,
                 sae: { batchSize: config.sae.batchSize, adamEps: config.sae.adamEps },
                 features: [...config.features],
-                probe: { ...config.probe },
+                probe: cellProbe(config.probe),
               });
             }
           }
@@ -174,6 +175,12 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
     );
   }
   return cells;
+}
+
+/** The probe settings of a cell: the run's, without the reference's permutation count (not in a cell's key). */
+function cellProbe(probe: ProbeConfig): Omit<ProbeConfig, "permutations"> {
+  const { permutations: _permutations, ...rest } = probe;
+  return rest;
 }
 
 /** A cell's coordinates as one string: how plans, logs and messages name it. */
