@@ -6,6 +6,7 @@
  */
 import { join, relative } from "node:path";
 import { encodeWav, loadAudio } from "../audio/mod.ts";
+import { sha256File } from "../common/hash.ts";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import { type CellContext, type CellSelector, loadCellContext } from "../experiment/cell_context.ts";
 import {
@@ -122,6 +123,29 @@ export function histogramSvg(l: LatentStats, classes: [string, string]): string 
 export async function audioExcerpt(path: string, seconds: number, rate: number): Promise<string> {
   const audio = await loadAudio(path, { sampleRate: rate, maxSeconds: seconds });
   return `data:audio/wav;base64,${encodeBase64(encodeWav([audio], rate))}`;
+}
+
+/**
+ * The excerpt of a recording as it was encoded: a file changed since (its sha256 differs from the store's) is
+ * refused — its audio would be shown as "top-activating" for numbers computed from other audio.
+ */
+export async function encodedExcerpt(
+  info: { id: string; path: string; sha256: string },
+  opts: { seconds: number; rate: number },
+): Promise<string> {
+  if (info.sha256 !== "") {
+    const now = await sha256File(info.path).catch(() => "");
+    if (now !== info.sha256) {
+      throw new Error(
+        `${info.path} (${info.id}) changed since it was encoded (sha256 ${info.sha256.slice(0, 12)}… then, ` +
+          `${
+            now === "" ? "unreadable" : now.slice(0, 12) + "…"
+          } now): its latents were computed from other ` +
+          `audio; run the grid again to re-encode it and recompute the cells`,
+      );
+    }
+  }
+  return await audioExcerpt(info.path, opts.seconds, opts.rate);
 }
 
 /** An audio player; preload="metadata" so it shows the clip's length before it is played (not "0:00 / 0:00"). */
@@ -253,7 +277,7 @@ export async function buildLatentsDashboard(
   const clips = new Map<string, string>();
   for (const l of report.latents) {
     for (const t of l.top) {
-      if (!clips.has(t.id)) clips.set(t.id, await audioExcerpt(ctx.info.get(t.id)!.path, seconds, rate));
+      if (!clips.has(t.id)) clips.set(t.id, await encodedExcerpt(ctx.info.get(t.id)!, { seconds, rate }));
     }
   }
   const coef = [...ctx.zProbe.coef.entries()].filter(([, c]) => c !== 0)
