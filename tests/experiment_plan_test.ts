@@ -46,6 +46,7 @@ Deno.test("plan: mean+std pooling doubles the SAE input; epoch schedules carry t
     ...base,
     pooling: "mean+std",
     epochs: "paper",
+    tasks: ["us-vs-uk"],
     grid: { q: [2, 10], s: [0.05] },
   });
   const cells = planCells(config, { ...facts, supportedTasks: { d: ["us-vs-uk"] } });
@@ -61,23 +62,43 @@ Deno.test("plan: mean+std pooling doubles the SAE input; epoch schedules carry t
   assertEquals(scaled[0].schedule, { kind: "epochs", name: "paperScaled", epochs: 50, lr: 1e-5 });
 });
 
-Deno.test("plan: tasks a manifest does not support are skipped, unless the dataset names them; no cell is an error", () => {
-  const only = { ...facts, supportedTasks: { d: ["us-vs-non-us-uk"] as const } };
-  const cells = planCells(validateConfig({ ...base, grid: { q: [2], s: [0.5] } }), only);
-  assertEquals([...new Set(cells.map((c) => c.task))], ["us-vs-non-us-uk"]);
+Deno.test("plan: a task one dataset lacks runs on the others; a task no dataset can run is an error with reasons", () => {
+  const two = {
+    datasets: [{ name: "d", manifest: "m.csv" }, { name: "e", manifest: "n.csv" }],
+    codecs: ["c"],
+    outDir: "out",
+    grid: { q: [2], s: [0.5] },
+  };
+  const facts2 = {
+    supportedTasks: { d: ["us-vs-non-us-uk"] as const, e: ["us-vs-uk", "us-vs-non-us-uk"] as const },
+    taskProblems: { d: { "us-vs-uk": "the test split has 60 US and 0 UK rows" } },
+    dCodec: { c: 64 },
+  };
+  const cells = planCells(validateConfig(two), facts2);
+  assertEquals(cells.map((c) => `${c.dataset}/${c.task}`), [
+    "d/us-vs-non-us-uk",
+    "e/us-vs-uk",
+    "e/us-vs-non-us-uk",
+  ]);
+  // A dataset that names a task it cannot run is an error, not skipped.
   assertThrows(
     () =>
       planCells(
-        validateConfig({ ...base, datasets: [{ name: "d", manifest: "m.csv", tasks: ["us-vs-uk"] }] }),
-        only,
+        validateConfig({
+          ...two,
+          datasets: [{ name: "d", manifest: "m.csv", tasks: ["us-vs-uk"] }, two.datasets[1]],
+        }),
+        facts2,
       ),
     Error,
     "dataset 'd' does not support task 'us-vs-uk'",
   );
+  // A run task that applies to no dataset would give no rows: refused, naming each dataset's reason.
+  const onlyD = { ...facts2, supportedTasks: { d: ["us-vs-non-us-uk"] as const } };
   assertThrows(
-    () => planCells(validateConfig({ ...base, tasks: ["us-vs-uk"] }), only),
+    () => planCells(validateConfig({ ...base, grid: { q: [2], s: [0.5] } }), onlyD),
     Error,
-    "the grid has no cells",
+    "task 'us-vs-uk' applies to no dataset (d: the test split has 60 US and 0 UK rows)",
   );
 });
 

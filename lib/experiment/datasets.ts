@@ -14,7 +14,7 @@ import {
   manifestRows,
   prepareDataset,
   readManifest,
-  taskApplies,
+  taskProblem,
   type TaskSpec,
   taskSplits,
   writeManifest,
@@ -30,8 +30,9 @@ export interface PreparedDataset {
   /** The dataset's own manifest, before an external test set is added (what a resubmission prepares from). */
   sourceManifestPath: string;
   manifest: pl.DataFrame;
-  /** Every task the manifest supports (the planner's fact). */
+  /** Every task the manifest supports (the planner's fact), and why each other asked task is not. */
   supported: TaskId[];
+  problems: Record<TaskId, string>;
   /** Which recordings are scored: "split:test" or "external:<file>". */
   testSet: string;
   /** The manifest's `dataset` column values, "+"-joined: what the data is (its caveats follow it). */
@@ -130,14 +131,19 @@ export async function prepareRunDataset(
       );
     }
   }
-  const supported = ds.tasks.filter((t) => taskApplies(manifest, tasks.get(t)!));
+  const problems: Record<TaskId, string> = {};
+  for (const t of ds.tasks) {
+    const why = taskProblem(manifest, tasks.get(t)!);
+    if (why !== null) problems[t] = why;
+  }
+  const supported = ds.tasks.filter((t) => problems[t] === undefined);
   for (const task of tasksOfDataset(ds, supported)) {
     const plan = probeRowsOf(taskSplits(manifest, tasks.get(task)!), probe, `${ds.name}/${task}`);
     plan.testFold(plan.rows);
   }
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
   const kind = [...new Set(manifest.getColumn("dataset").toArray().map(String))].sort().join("+");
-  return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, testSet, kind };
+  return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, problems, testSet, kind };
 }
 
 /** Prepares every dataset of a run, in order. */

@@ -74,6 +74,7 @@ export async function planFromManifests(
   }
   return planCells(config, {
     supportedTasks: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.supported])),
+    taskProblems: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.problems])),
     dCodec,
   });
 }
@@ -110,6 +111,7 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   // scaled-down fixture codec differs from its registry entry).
   const cells = planCells(config, {
     supportedTasks: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.supported])),
+    taskProblems: Object.fromEntries(datasets.map((d) => [d.dataset.name, d.problems])),
     dCodec: Object.fromEntries(sets.map((s) => [s.codec.id, s.features.u.cols])),
   });
   const tasks = new Map<string, KeyedTask>();

@@ -77,6 +77,8 @@ export interface ResolvedDataset {
 export interface PlanFacts {
   /** dataset name → the tasks its manifest supports (lib/data taskApplies). */
   supportedTasks: Record<string, readonly TaskId[]>;
+  /** dataset name → task → why the manifest does not support it (lib/data taskProblem), for the errors. */
+  taskProblems?: Record<string, Record<TaskId, string>>;
   /** codec id → the dimension d of its ê (the registry's dCodec). */
   dCodec: Record<string, number>;
 }
@@ -165,6 +167,17 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
           }
         }
       }
+    }
+  }
+  // A run task that no dataset can run would silently give no rows: refused, with each dataset's reason.
+  for (const task of config.tasks.map(taskName)) {
+    const asked = datasets.filter((d) => d.tasks.includes(task));
+    if (asked.length > 0 && !cells.some((c) => c.task === task)) {
+      const why = asked.map((d) => `${d.name}: ${facts.taskProblems?.[d.name]?.[task] ?? "not supported"}`);
+      throw new Error(
+        `${config.name}: task '${task}' applies to no dataset (${why.join("; ")}); add recordings of both ` +
+          `classes to every split, or remove the task from "tasks"`,
+      );
     }
   }
   if (cells.length === 0) {
