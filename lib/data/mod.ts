@@ -18,7 +18,6 @@ export {
 } from "./manifest.ts";
 export {
   type AccentTaskId,
-  checkTasksApply,
   type ClassBalance,
   columnTask,
   type ColumnTaskDefinition,

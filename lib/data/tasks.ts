@@ -143,31 +143,6 @@ export function taskProblem(manifest: pl.DataFrame, task: TaskRef): string | nul
   return null;
 }
 
-/**
- * Refuses, before any work, a grid task that applies to no dataset (it would run 0 cells and print an empty
- * table): the error names the task and, per dataset, why. Pure; the planner calls it with the manifests read.
- */
-export function checkTasksApply(
-  datasets: { name: string; manifest: pl.DataFrame }[],
-  tasks: TaskRef[],
-): void {
-  const problems: string[] = [];
-  for (const task of tasks) {
-    const why = datasets.map((d) => [d.name, taskProblem(d.manifest, task)] as const);
-    if (why.every(([, p]) => p !== null)) {
-      problems.push(
-        `task ${taskSpec(task).id} (${taskSpec(task).title}) applies to no dataset: ` +
-          why.map(([name, p]) => `${name}: ${p}`).join("; "),
-      );
-    }
-  }
-  if (problems.length > 0) {
-    throw new Error(
-      `${problems.join("\n")}\nadd data with those accents in every split, or remove the task from "tasks"`,
-    );
-  }
-}
-
 export interface ClassBalance {
   n: number;
   /** Utterances per class (class 0 = US). */
