@@ -19,8 +19,8 @@ import {
   taskSplits,
   writeManifest,
 } from "../data/mod.ts";
-import type { ProbeConfig, TaskId } from "./config.ts";
-import { type ResolvedDataset, tasksOfDataset } from "./plan.ts";
+import { type ProbeConfig, type RunConfig, type TaskId, taskSpecs } from "./config.ts";
+import { resolveDatasets, type ResolvedDataset, tasksOfDataset } from "./plan.ts";
 import { probeRowsOf } from "./task_data.ts";
 
 export interface PreparedDataset {
@@ -144,6 +144,19 @@ export async function prepareRunDataset(
   const testSet = ds.testManifest ? `external:${basename(ds.testManifest)}` : "split:test";
   const kind = [...new Set(manifest.getColumn("dataset").toArray().map(String))].sort().join("+");
   return { dataset: ds, manifestPath, sourceManifestPath, manifest, supported, problems, testSet, kind };
+}
+
+/** Prepares every dataset of a run config under the planner's resolved options, in order. */
+export function prepareDatasetsOf(
+  config: RunConfig,
+  opts: Locations & { quiet?: boolean },
+): Promise<PreparedDataset[]> {
+  return prepareRunDatasets(resolveDatasets(config), {
+    ...opts,
+    probe: config.probe,
+    workDir: config.outDir,
+    tasks: taskSpecs(config),
+  });
 }
 
 /** Prepares every dataset of a run, in order. */

@@ -50,12 +50,12 @@ import {
   type StoreFold,
   writeExtractionScripts,
 } from "../extract/executor_slurm.ts";
-import { type RunConfig, taskSpecs } from "./config.ts";
-import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
+import type { RunConfig } from "./config.ts";
+import { prepareDatasetsOf, type PreparedDataset } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { storeDirOf } from "./features.ts";
 import { planFromManifests, planGrid } from "./grid_plan.ts";
-import { cellId, resolveDatasets } from "./plan.ts";
+import { cellId } from "./plan.ts";
 import { type RunSummary, writeGrid } from "./write.ts";
 
 /** `Locations`: where data sets, weights and the cache are (from the environment, at the edge). */
@@ -136,12 +136,7 @@ export const DEFAULT_SHARD_SIZE = 500;
  * the same way by every process).
  */
 async function prepareSubmission(config: RunConfig, opts: Locations & { quiet: boolean }) {
-  const prepared = await prepareRunDatasets(resolveDatasets(config), {
-    ...opts,
-    probe: config.probe,
-    workDir: config.outDir,
-    tasks: taskSpecs(config),
-  });
+  const prepared = await prepareDatasetsOf(config, opts);
   const datasets = prepared.map((p, i) => ({ ...config.datasets[i], manifest: p.sourceManifestPath }));
   return { prepared, snapshot: { ...config, datasets } };
 }

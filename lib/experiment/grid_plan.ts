@@ -10,9 +10,9 @@ import { taskSplits } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
 import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey } from "./cache.ts";
 import { type RunConfig, type TaskId, taskSpecs } from "./config.ts";
-import { type PreparedDataset, prepareRunDatasets } from "./datasets.ts";
+import { prepareDatasetsOf, type PreparedDataset } from "./datasets.ts";
 import { type DatasetFeatures, type Excluded, loadRunFeatures } from "./features.ts";
-import { planCells, resolveDatasets, type ResolvedCell } from "./plan.ts";
+import { planCells, type ResolvedCell } from "./plan.ts";
 import { type TaskData, taskDataOf } from "./task_data.ts";
 
 /** One (dataset, codec, task)'s data with its reference probe's cache key. */
@@ -85,13 +85,7 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   const cellsDir = join(config.outDir, "cells");
   await Deno.mkdir(cellsDir, { recursive: true });
   const versions = await codeVersions();
-  const datasets = await prepareRunDatasets(resolveDatasets(config), {
-    ...loc,
-    quiet,
-    probe: config.probe,
-    workDir: config.outDir,
-    tasks: taskSpecs(config),
-  });
+  const datasets = await prepareDatasetsOf(config, { ...loc, quiet });
   const t0 = performance.now();
   const { sets, excluded } = await loadRunFeatures(config, datasets, {
     ...loc,

@@ -5,9 +5,8 @@
  * mapped type makes a column without an entry (or an entry without a column) a compile error: adding a
  * column is one line in the schema and one here.
  */
+import { writeTableFiles } from "../formats/table_files.ts";
 import { join } from "node:path";
-import { writeFileAtomic } from "../common/fs.ts";
-import { parquetBytes } from "../formats/parquet.ts";
 import {
   type Column,
   CURVE_TABLE,
@@ -264,10 +263,7 @@ export async function writeTable<T extends readonly Column[]>(
   table: T,
   rows: readonly RowOf<T>[],
 ): Promise<string[]> {
-  const df = tableFrame(table, rows, base);
-  await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
-  await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
-  return [`${base}.parquet`, `${base}.csv`];
+  return await writeTableFiles(base, tableFrame(table, rows, base));
 }
 
 /** Every scored recording's label, decision value and prediction, for one probe (a results row). */

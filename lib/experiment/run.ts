@@ -11,12 +11,12 @@ import { lockDir } from "../common/lock.ts";
 import type { Locations } from "../common/settings.ts";
 import { codeVersions } from "./cache.ts";
 import { cellCacheKey, isCached } from "./cache.ts";
-import { type RunConfig, taskSpecs } from "./config.ts";
-import { prepareRunDatasets } from "./datasets.ts";
+import type { RunConfig } from "./config.ts";
+import { prepareDatasetsOf } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { loadRunFeatures } from "./features.ts";
 import { planFromManifests, planGrid, taskDataOfSet } from "./grid_plan.ts";
-import { resolveDatasets, scheduleName } from "./plan.ts";
+import { scheduleName } from "./plan.ts";
 import { type PlannedCell, type RunSummary, writeGrid } from "./write.ts";
 import { join } from "node:path";
 
@@ -79,13 +79,7 @@ export async function runGrid(config: RunConfig, opts: RunOptions = {}): Promise
 async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const { quiet, ...loc } = opts;
-  const datasets = await prepareRunDatasets(resolveDatasets(config), {
-    ...loc,
-    quiet,
-    probe: config.probe,
-    workDir: config.outDir,
-    tasks: taskSpecs(config),
-  });
+  const datasets = await prepareDatasetsOf(config, { ...loc, quiet });
   const cells = await planFromManifests(config, datasets, loc);
   const { sets, excluded } = await loadRunFeatures(config, datasets, {
     ...loc,

@@ -5,18 +5,10 @@
  * column count, and on all of them (`all_latents`, k = the column count: the full probe). Declared once here,
  * like the results tables; the report's "how many latents carry the attribute" charts read it.
  */
+import { readTableFiles, writeTableFiles } from "./table_files.ts";
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { exists, writeFileAtomic } from "../common/fs.ts";
-import { parquetBytes } from "./parquet.ts";
-import {
-  type Column,
-  columnNames,
-  requiredColumns,
-  type ResultRow,
-  type RowOf,
-  tableFrame,
-} from "./results.ts";
+import { type Column, type ResultRow, type RowOf, tableFrame } from "./results.ts";
 
 export const KSPARSE_FILE = "ksparse";
 
@@ -108,12 +100,8 @@ export function ksparseFrame(rows: readonly KSparseRow[]): pl.DataFrame {
 }
 
 /** Writes `<dir>/ksparse.parquet` and `<dir>/ksparse.csv` (atomically); returns their paths. */
-export async function writeKSparse(dir: string, rows: readonly KSparseRow[]): Promise<string[]> {
-  const df = ksparseFrame(rows);
-  const base = join(dir, KSPARSE_FILE);
-  await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
-  await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
-  return [`${base}.parquet`, `${base}.csv`];
+export function writeKSparse(dir: string, rows: readonly KSparseRow[]): Promise<string[]> {
+  return writeTableFiles(join(dir, KSPARSE_FILE), ksparseFrame(rows));
 }
 
 /**
@@ -121,22 +109,5 @@ export async function writeKSparse(dir: string, rows: readonly KSparseRow[]): Pr
  * none. A table missing a required column is an error naming the file and the columns.
  */
 export async function readKSparse(dir: string): Promise<pl.DataFrame | null> {
-  const parquet = join(dir, `${KSPARSE_FILE}.parquet`), csv = join(dir, `${KSPARSE_FILE}.csv`);
-  const file = (await exists(parquet)) ? parquet : (await exists(csv)) ? csv : null;
-  if (!file) return null;
-  let df: pl.DataFrame;
-  try {
-    df = file === parquet
-      ? pl.readParquet(file)
-      : pl.readCSV(file, { dtypes: { cell_key: pl.Utf8, latents: pl.Utf8 } });
-  } catch (e) {
-    throw new Error(`${file}: cannot read the k-sparse table (${(e as Error).message})`);
-  }
-  const missing = requiredColumns(KSPARSE_TABLE).filter((c) => !df.columns.includes(c));
-  if (missing.length > 0) {
-    throw new Error(
-      `${file}: missing column(s) ${missing.join(", ")} (expected ${columnNames(KSPARSE_TABLE).join(", ")})`,
-    );
-  }
-  return df;
+  return (await readTableFiles(join(dir, KSPARSE_FILE), KSPARSE_TABLE, "k-sparse table"))?.df ?? null;
 }

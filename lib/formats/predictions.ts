@@ -4,11 +4,10 @@
  * test speakers (lib/common/speaker_bootstrap.ts) are computed from it: resampling speakers needs each
  * probe's decision on each recording, not only its F1. Declared once here, like the results tables.
  */
+import { readTableFiles, writeTableFiles } from "./table_files.ts";
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { exists, writeFileAtomic } from "../common/fs.ts";
-import { parquetBytes } from "./parquet.ts";
-import { type Column, columnNames, requiredColumns, type RowOf, tableFrame } from "./results.ts";
+import { type Column, type RowOf, tableFrame } from "./results.ts";
 
 export const PREDICTIONS_FILE = "predictions";
 
@@ -49,12 +48,8 @@ export function predictionsFrame(rows: readonly PredictionRow[]): pl.DataFrame {
 }
 
 /** Writes `<dir>/predictions.parquet` and `<dir>/predictions.csv` (atomically); returns their paths. */
-export async function writePredictions(dir: string, rows: readonly PredictionRow[]): Promise<string[]> {
-  const df = predictionsFrame(rows);
-  const base = join(dir, PREDICTIONS_FILE);
-  await writeFileAtomic(`${base}.parquet`, parquetBytes(df));
-  await writeFileAtomic(`${base}.csv`, df.writeCSV().toString());
-  return [`${base}.parquet`, `${base}.csv`];
+export function writePredictions(dir: string, rows: readonly PredictionRow[]): Promise<string[]> {
+  return writeTableFiles(join(dir, PREDICTIONS_FILE), predictionsFrame(rows));
 }
 
 /**
@@ -63,26 +58,8 @@ export async function writePredictions(dir: string, rows: readonly PredictionRow
  * prediction other than 0/1, is an error naming the file, row and column.
  */
 export async function readPredictions(dir: string): Promise<PredictionRow[] | null> {
-  const parquet = join(dir, `${PREDICTIONS_FILE}.parquet`), csv = join(dir, `${PREDICTIONS_FILE}.csv`);
-  const file = (await exists(parquet)) ? parquet : (await exists(csv)) ? csv : null;
-  if (!file) return null;
-  let df: pl.DataFrame;
-  try {
-    df = file === parquet
-      ? pl.readParquet(file)
-      : pl.readCSV(file, { dtypes: { cell_key: pl.Utf8, utterance_id: pl.Utf8, speaker_id: pl.Utf8 } });
-  } catch (e) {
-    throw new Error(`${file}: cannot read the predictions table (${(e as Error).message})`);
-  }
-  const missing = requiredColumns(PREDICTION_TABLE).filter((c) => !df.columns.includes(c));
-  if (missing.length > 0) {
-    throw new Error(
-      `${file}: missing column(s) ${missing.join(", ")} (expected ${
-        columnNames(PREDICTION_TABLE).join(", ")
-      })`,
-    );
-  }
-  return predictionRecords(df, file);
+  const read = await readTableFiles(join(dir, PREDICTIONS_FILE), PREDICTION_TABLE, "predictions table");
+  return read ? predictionRecords(read.df, read.file) : null;
 }
 
 /** Typed rows of a predictions DataFrame; `source` names the file in errors. */
