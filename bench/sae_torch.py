@@ -4,12 +4,13 @@ OUR initial weights and OUR batch orders, so the project's engine can be compare
 side by side (benchmark). Run with Debian's python3-torch:
 
     /usr/bin/python3 bench/sae_torch.py --input X.npy --init CKPT_DIR --perms P.npy \
-        [--steps 50] [--threads 2] --out result.json
+        [--steps 50] [--threads 2] --out result.json [--weights-out final.safetensors]
 
 CKPT_DIR is a checkpoint written by `deno task cli sae train ... --epochs 0` (model.safetensors: W_enc d_z x d,
 W_dec d x d_z, b_pre d; config JSON in the metadata gives k, batch size, lr, eps). P.npy is an int32 array
 (epochs x N) of per-epoch sample orders (bench/sae_perms.ts). The last stdout line is a JSON summary; --out
-gets the summary plus per-step losses and per-epoch records.
+gets the summary plus per-step losses and per-epoch records; --weights-out the final W_enc, W_dec, b_pre (float32
+safetensors, the checkpoint's layout), for the weight-level parity fixtures (tools/make_parity_fixtures.ts).
 """
 import argparse
 import json
@@ -48,6 +49,20 @@ def read_safetensors(path):
     return out, meta
 
 
+def write_safetensors(path, tensors):
+    """Minimal writer: float32 tensors, JSON header padded to 8 bytes."""
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors.items():
+        raw = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", required=True)
@@ -56,6 +71,7 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: all epochs in --perms)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out")
+    ap.add_argument("--weights-out", help="write the final weights here (float32 safetensors)")
     args = ap.parse_args()
     set_threads(args.threads)
     import torch
@@ -139,6 +155,9 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"summary": summary, "losses": losses, "epochs": epochs}, f)
+    if args.weights_out:
+        write_safetensors(args.weights_out, {"W_enc": W_enc.detach().numpy(), "W_dec": W_dec.detach().numpy(),
+                                             "b_pre": b_pre.detach().numpy()})
     print(json.dumps(summary), flush=True)
 
 
