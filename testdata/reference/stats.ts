@@ -47,8 +47,16 @@ function tMass(t: number, df: number): number {
   return (s * h) / 3;
 }
 
-/** The p-quantile (p > 0.5) of Student's t: bisection on the integrated density. */
+const quantiles = new Map<string, number>();
+
+/** The p-quantile (p > 0.5) of Student's t: bisection on the integrated density (memoised). */
 export function refTQuantile(p: number, df: number): number {
+  const key = `${p}|${df}`;
+  if (!quantiles.has(key)) quantiles.set(key, tQuantile(p, df));
+  return quantiles.get(key)!;
+}
+
+function tQuantile(p: number, df: number): number {
   let lo = 0, hi = 1;
   while (0.5 + tMass(hi, df) < p) hi *= 2;
   for (let i = 0; i < 60; i++) {
