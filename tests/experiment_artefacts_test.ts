@@ -15,7 +15,8 @@ import { validateConfig } from "../lib/experiment/config.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import type { ProbeArtefact, SplitLists } from "../lib/experiment/artefacts.ts";
 import { loadFeatureSet } from "../lib/extract/mod.ts";
-import { decisionFunction, macroF1, magnitudeFeatures, positionFeatures } from "../lib/probe/mod.ts";
+import { decisionFunction, magnitudeFeatures, positionFeatures } from "../lib/probe/mod.ts";
+import { refMacroF1 } from "../testdata/reference/stats.ts";
 import { encodeSae, loadCheckpoint } from "../lib/sae/mod.ts";
 import { skipWithout } from "./tools.ts";
 
@@ -129,8 +130,21 @@ Deno.test({
         p.intercept,
       );
       const pred = Int32Array.from(decision, (v) => (v > 0 ? p.classes[1] : p.classes[0]));
-      assertEquals(macroF1(yTest, pred), row.f1, `${key} ${row.feature}: F1 from the artefacts`);
+      assertEquals(refMacroF1(yTest, pred), row.f1, `${key} ${row.feature}: F1 from the artefacts`);
+      // ΔF1 by its definition: F1 of the feature minus F1 of the reference probe on u (the "u" row).
+      const u = rows.find((r) =>
+        r.feature === "u" && r.dataset === row.dataset && r.codec === row.codec && r.task === row.task &&
+        r.seed === row.seed
+      );
+      assert(u, `no reference row for ${key}`);
+      assertEquals(row.f1_ref, u.f1, `${key} ${row.feature}: f1_ref is the u row's F1`);
+      assertEquals(
+        row.delta_f1,
+        (row.f1 as number) - (u.f1 as number),
+        `${key} ${row.feature}: ΔF1 = F1 − F1(u)`,
+      );
     }
+    assert(rows.some((r) => r.feature !== "u" && r.delta_f1 !== 0), "every ΔF1 is 0: the sign is untested");
     await Deno.remove(dir, { recursive: true });
   },
 });
