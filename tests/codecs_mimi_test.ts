@@ -5,7 +5,7 @@
  * (kyutai/mimi, with its q/k RoPE permutation); a full-size 30 s run; offline errors.
  */
 import { GraphRunner } from "../lib/codecs/nn/graph_codec.ts";
-import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "node:path";
 import { MIMI_OFFICIAL_CONFIG, mimiConfigFrom } from "../lib/codecs/mimi/config.ts";
 import { MIMI } from "../lib/codecs/mimi/model.ts";
@@ -152,34 +152,12 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "mimi: full-size official architecture (random weights) on 30 s of audio: shapes, frames, bounded memory",
-  fn: async () => {
-    const config = mimiConfigFrom(MIMI_OFFICIAL_CONFIG, "official");
-    const weights = randomMimiWeights(config, 7);
-    let params = 0;
-    for (const [k, v] of weights) if (!k.includes("._codebook.")) params += v.data.length;
-    assertEquals(params, 38_867_232 + 524_288); // encoder side + quantizer projections (README)
-    const runner = await GraphRunner.create(MIMI, weights, config, 32);
-    try {
-      const audio = new Float32Array(30 * 24000 + 17);
-      for (let i = 0; i < audio.length; i++) audio[i] = 0.3 * Math.sin(i * 0.031) * Math.sin(i * 0.0007);
-      const before = Deno.memoryUsage().rss;
-      const r = await runner.run(audio, ["ehat", "codes"]);
-      const grown = Deno.memoryUsage().rss - before;
-      const T = Math.ceil(audio.length / 1920);
-      assertEquals(T, 376);
-      assertEquals([r.ehat!.rows, r.ehat!.cols], [T, 512]);
-      assertEquals(r.codes!.length, 32 * T);
-      assert(r.codes!.every((c) => c >= 0 && c < 2048));
-      assert(r.ehat!.data.every(Number.isFinite));
-      console.log(`mimi full-size 30 s: RSS grew by ${(grown / 1e6).toFixed(0)} MB`);
-      assertLess(grown, 1.2e9, `RSS grew by ${(grown / 1e6).toFixed(0)} MB`);
-    } finally {
-      await runner.release();
-    }
-  },
+Deno.test("mimi: the full-size official architecture has the official parameter count", () => {
+  // The 30 s run and its memory bound are in bench/codecs_full_size_bench.ts.
+  const weights = randomMimiWeights(mimiConfigFrom(MIMI_OFFICIAL_CONFIG, "official"), 7);
+  let params = 0;
+  for (const [k, v] of weights) if (!k.includes("._codebook.")) params += v.data.length;
+  assertEquals(params, 38_867_232 + 524_288); // encoder side + quantizer projections (README)
 });
 
 Deno.test({

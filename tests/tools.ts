@@ -39,3 +39,41 @@ export function skipWithout(testUrl: string, tool: string, skip: boolean): boole
   if (skip) noteMissingTool(testUrl, tool);
   return skip;
 }
+
+/** Debian's python3, where python3-torch, python3-sklearn and numpy are installed. */
+export const PYTHON = "/usr/bin/python3";
+
+/** Whether PYTHON imports torch (not noted as missing: callers name what they skip). */
+export function torchAvailable(): Promise<boolean> {
+  return commandWorks(PYTHON, ["-c", "import torch"]);
+}
+
+/**
+ * Writes `out` with torch.save from the tensors of a safetensors file, as the official checkpoints are
+ * saved: the state dict itself, or `{"state_dict": sd, "metadata": {"kwargs": …}}` (DAC's layout) when
+ * `kwargsFrom` names a JSON file with "constructor_args".
+ */
+export async function torchSaveFromSafetensors(
+  safetensors: string,
+  out: string,
+  kwargsFrom?: string,
+): Promise<void> {
+  const script = `
+import json, sys, collections, numpy as np, torch
+raw = open(sys.argv[1], "rb").read()
+n = int.from_bytes(raw[:8], "little"); header = json.loads(raw[8:8 + n]); sd = collections.OrderedDict()
+for k, v in header.items():
+    if k == "__metadata__": continue
+    a, b = v["data_offsets"]
+    sd[k] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(v["shape"]).copy())
+obj = sd
+if len(sys.argv) > 3:
+    obj = {"state_dict": sd, "metadata": {"kwargs": json.load(open(sys.argv[3]))["constructor_args"]}}
+torch.save(obj, sys.argv[2])
+`;
+  const args = ["-c", script, safetensors, out, ...(kwargsFrom ? [kwargsFrom] : [])];
+  const r = await new Deno.Command(PYTHON, { args, stdout: "null", stderr: "piped" }).output();
+  if (!r.success) {
+    throw new Error(`torch.save of ${safetensors} failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+}
