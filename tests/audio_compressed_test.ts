@@ -7,6 +7,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { join } from "node:path";
+import { sharedDir } from "../lib/cli/settings.ts";
+import { skipWithout } from "./tools.ts";
 import { AudioError, decodeAudio, encodeWav, loadAudio, toMono } from "../lib/audio/mod.ts";
 
 const fixtures = new URL("./fixtures/audio/", import.meta.url).pathname;
@@ -111,13 +113,17 @@ Deno.test("bad MP3 input: truncated and corrupt streams (checked against the Xin
   await rejects("header-only.mp3", mp3.subarray(0, 4), "no MPEG audio frames");
 });
 
-Deno.test("loadAudio output is finite and non-silent for a real FSDD recording when ../shared is present", async () => {
-  const p = new URL("../../shared/data/fsdd/recordings/0_jackson_0.wav", import.meta.url).pathname;
-  const ok = await Deno.stat(p).then(() => true, () => false);
-  if (!ok) return;
-  const y = await loadAudio(p, { sampleRate: 16000 });
-  assertGreaterOrEqual(y.length, 8000);
-  let e = 0;
-  for (const v of y) e += v * v;
-  assertGreaterOrEqual(e / y.length, 1e-5);
+const shared = sharedDir();
+
+Deno.test({
+  name: "loadAudio output is finite and non-silent for a real FSDD recording",
+  ignore: skipWithout(import.meta.url, "../shared data", !shared),
+  fn: async () => {
+    const p = join(shared!, "data", "fsdd", "recordings", "0_jackson_0.wav");
+    const y = await loadAudio(p, { sampleRate: 16000 });
+    assertGreaterOrEqual(y.length, 8000);
+    let e = 0;
+    for (const v of y) e += v * v;
+    assertGreaterOrEqual(e / y.length, 1e-5);
+  },
 });

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "@std/assert";
 import { saeConfig } from "../lib/sae/config.ts";
 import { initModel } from "../lib/sae/model.ts";
 import { createEncoder, createEngine } from "../lib/sae/engine.ts";
-import { denseThreads, gemmThreads, ortVersion, threadRuleVerified } from "../lib/sae/ort_threads.ts";
+import { ortVersion, threadRuleVerified } from "../lib/sae/ort_threads.ts";
 import { plantedData } from "../testdata/sae_data.ts";
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -16,18 +16,6 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
-
-Deno.test("sae engine: gemmThreads keeps each thread's K slicing equal to the single-threaded one", () => {
-  assertEquals(gemmThreads(128, 64, 4), 4); // K ≤ 128: one K slice whatever the split
-  assertEquals(gemmThreads(20480, 1024, 2), 2); // the C check's encoder: slices of 128 either way
-  assertEquals(gemmThreads(400, 200, 2), 2); // 208 + 192 columns: still slices of 128
-  assertEquals(gemmThreads(64, 320, 2), 1); // the old dense z·W_decᵀ (N = d = 64): 256 alone, 512 on 32 columns
-  assertEquals(gemmThreads(120, 160, 4), 1); // 64-column slices would widen K slices to 256
-  assertEquals(gemmThreads(1280, 640, 16), 16); // 80 columns per thread keep 128
-  assertEquals(denseThreads(1024, 2048, 1024, 2), 2); // the paper's d = 1024 dense shapes keep both threads
-  assertEquals(denseThreads(160, 120, 1024, 4), 1); // d_z = 120 < K = 160 (see SHAPES)
-  assertEquals(denseThreads(64, 320, 300, 2), 1); // z·W_decᵀ at N = d = 64 would change its K slicing
-});
 
 const SHAPES = [
   // rows, d, q, s, engine
