@@ -19,7 +19,7 @@ import { assertClose, CODEC_FIXTURES, npyF32 } from "./codecs_fixture_util.ts";
 import { skipWithout, torchAvailable, torchSaveFromSafetensors } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/dac_24khz`;
-const ignore = !DIR;
+const ignore = skipWithout(import.meta.url, "../shared/fixtures/codecs", !DIR);
 
 const fixtureWeights = () =>
   readDacWeights("safetensors", [`${DIR}/weights.safetensors`, `${DIR}/config.json`]);

@@ -24,7 +24,7 @@ import { skipWithout, torchAvailable, torchSaveFromSafetensors } from "./tools.t
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/encodec_24khz`;
 const SUP = DIR && `${DIR}/supplement`;
-const ignore = !DIR;
+const ignore = skipWithout(import.meta.url, "../shared/fixtures/codecs", !DIR);
 
 Deno.test({
   name: "encodec: registry id encodec-6kbps resolves the fixture folder through --models",

@@ -15,9 +15,10 @@ import { floatData, type TensorMap } from "../lib/formats/safetensors.ts";
 import { getCodec } from "../lib/codecs/registry.ts";
 import { writeSafetensors } from "../lib/formats/safetensors.ts";
 import { assertClose, CODEC_FIXTURES, npyF32 } from "./codecs_fixture_util.ts";
+import { skipWithout } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/mimi`;
-const ignore = !DIR;
+const ignore = skipWithout(import.meta.url, "../shared/fixtures/codecs", !DIR);
 
 const fixtureWeights = () =>
   readMimiWeights("safetensors", [`${DIR}/weights.safetensors`, `${DIR}/config.json`]);

@@ -11,7 +11,7 @@ import { assertClose, CODEC_FIXTURES, npyF32 } from "./codecs_fixture_util.ts";
 import { skipWithout, torchAvailable, torchSaveFromSafetensors } from "./tools.ts";
 
 const DIR = CODEC_FIXTURES && `${CODEC_FIXTURES}/speechtokenizer`;
-const ignore = !DIR;
+const ignore = skipWithout(import.meta.url, "../shared/fixtures/codecs", !DIR);
 
 Deno.test({
   name: "speechtokenizer: registry ids through --models (speechtokenizer, speechtokenizer-1q)",
