@@ -1,43 +1,25 @@
 /**
  * Executes notebooks end to end with the Deno Jupyter kernel through `tools/run_notebooks.sh` (the script behind
- * `deno task notebooks`) on a small REAL results directory — `deno task cli grid` over a tiny synthetic eSpeak
- * corpus with Lyra at two bitrates (q = 2, s ∈ {25 %, 5 %}, 3 epochs; about a minute) — and checks what they
- * produced: tables as HTML, charts as Vega-Lite v5 + SVG bundles, no error outputs, and HTML pages in which the
- * charts survive. The kernel starts in notebooks/ for three of them and in the project root for a fourth.
+ * `deno task notebooks`) on the results fixture (testdata/results_fixture.ts: Lyra at two bitrates, q = 2,
+ * s ∈ {25 %, 5 %}, three task settings) and checks what they produced: tables as HTML, charts as Vega-Lite v5 +
+ * SVG bundles, no error outputs, and HTML pages in which the charts survive. The kernel starts in notebooks/
+ * for three of them and in the project root for a fourth. (The grid that writes real results is tested in
+ * tests/experiment_*_test.ts; the notebooks only read its tables.)
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
-import { sharedDir } from "../lib/cli/settings.ts";
+import { writeFixtureResults } from "../testdata/results_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const has = (cmd: string) =>
   new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync().success;
-const ready = has("jupyter-nbconvert") && has("espeak-ng");
+const ready = has("jupyter-nbconvert");
 
-const TINY_RUN = {
-  name: "tiny-notebook-test",
-  datasets: [{ name: "synthetic", options: { speakersPerAccent: 4, utterancesPerSpeaker: 6 } }],
-  codecs: ["lyra-3.2kbps", "lyra-9.2kbps"],
-  grid: { q: [2], s: [0.25, 0.05] },
-  epochs: { fixed: 3 },
-  seeds: [0],
-  outDir: "results",
-};
-
-/** The grid through the CLI, as a user runs it; models from ../shared when present (else cache/download). */
-async function tinyGrid(dir: string): Promise<string> {
-  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(TINY_RUN));
-  const env: Record<string, string> = { NAC_SAE_CACHE: join(dir, "cache") };
-  const shared = sharedDir();
-  if (shared && !Deno.env.get("NAC_SAE_MODELS")) env.NAC_SAE_MODELS = join(shared, "models");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "cli", "grid", "--config", join(dir, "run.json"), "--json"],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr).slice(-2000));
-  return join(dir, "results");
+/** The fixture's results directory: two Lyra bitrates, one q, two s. */
+async function fixtureResults(dir: string): Promise<string> {
+  const results = join(dir, "results");
+  await writeFixtureResults(results, { codecs: ["lyra-3.2kbps", "lyra-9.2kbps"], q: [2], s: [0.25, 0.05] });
+  return results;
 }
 
 interface Output {
@@ -55,11 +37,11 @@ async function outputs(path: string): Promise<Output[]> {
 
 Deno.test({
   name: "notebooks 04, 05 and 06 execute headless and produce their tables and charts (no error outputs)",
-  ignore: skipWithout(import.meta.url, "jupyter-nbconvert + espeak-ng", !ready),
+  ignore: skipWithout(import.meta.url, "jupyter-nbconvert", !ready),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-nb-" });
     try {
-      const results = await tinyGrid(dir), reports = join(dir, "reports");
+      const results = await fixtureResults(dir), reports = join(dir, "reports");
       const run = await new Deno.Command("bash", {
         args: [
           "tools/run_notebooks.sh",
@@ -75,11 +57,12 @@ Deno.test({
       assertEquals(run.code, 0, log);
       assert(log.includes("notebooks: 3 ok, 0 failed"), log);
 
-      // Two task settings (synthetic: US vs UK, US vs Non-US-UK): Figs 2/3 + interval charts for each in 04;
+      // Three task settings (synthetic: US vs UK, US vs Non-US-UK; fsdd: US vs Non-US-UK): Figs 2/3 + interval
+      // charts for each in 04;
       // z_pos and z_mag charts for US vs UK + Fig 4 in 05. Tables: run summary, then 04: reference vs chance,
       // claim (1), codec differences; 05: Table 2, claim (2); 06: Table 3, claim (3), Table 1, EnCodec note.
       const expect = {
-        "04_interpretability": { charts: 4, tables: 4 },
+        "04_interpretability": { charts: 6, tables: 4 },
         "05_position_vs_magnitude": { charts: 3, tables: 3 },
         "06_bitrate": { charts: 0, tables: 4 },
       };
