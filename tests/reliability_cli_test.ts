@@ -17,6 +17,9 @@ import {
   userCsv,
   withTempDir,
 } from "./bad_inputs/mod.ts";
+import { HAS_SPEECH } from "./bad_inputs/mod.ts";
+import { skipWithout } from "./tools.ts";
+const NO_SPEECH = skipWithout(import.meta.url, "../shared data (FSDD, Lyra weights)", !HAS_SPEECH);
 
 /** An error: exit code, and every fragment in the message. */
 function assertError(r: CliResult, code: number, ...fragments: string[]): void {
@@ -410,84 +413,96 @@ Deno.test("reliability/grid: a second grid on the same outDir waits, saying so",
 // ---------------------------------------------------------------------------------------------------------
 // Data: leakage, duplicates, directories, CSV problems
 
-Deno.test("reliability/data: the same audio in two splits is refused (named rows); --allow-duplicate-audio accepts it", async () => {
-  await withTempDir(async (dir) => {
-    await fsddCopies(dir, [
-      ["1_jackson_1.wav", "b.wav"],
-      ["1_jackson_1.wav", "b_copy.wav"],
-      ["2_lucas_0.wav", "c.wav"],
-      ["3_lucas_1.wav", "d.wav"],
-    ]);
-    const csv = await userCsv(join(dir, "leak.csv"), [
-      ["b.wav", "s2", "North America", "train"],
-      ["b_copy.wav", "s9", "North America", "test"],
-      ["c.wav", "s3", "Germanic", "train"],
-      ["d.wav", "s4", "Germanic", "test"],
-    ]);
-    assertError(
-      await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m")]),
-      1,
-      csv,
-      "same audio content",
-      'row 1 (utterance_id "b") [train], row 2 (utterance_id "b_copy") [test]',
-    );
-    const allowed = await cli([
-      "data",
-      "prepare",
-      "user",
-      "--csv",
-      csv,
-      "--out",
-      join(dir, "m"),
-      "--allow-duplicate-audio",
-    ]);
-    assertEquals(allowed.code, 0, allowed.output);
-  });
-});
+Deno.test(
+  "reliability/data: the same audio in two splits is refused (named rows); --allow-duplicate-audio accepts it",
+  { ignore: NO_SPEECH },
+  async () => {
+    await withTempDir(async (dir) => {
+      await fsddCopies(dir, [
+        ["1_jackson_1.wav", "b.wav"],
+        ["1_jackson_1.wav", "b_copy.wav"],
+        ["2_lucas_0.wav", "c.wav"],
+        ["3_lucas_1.wav", "d.wav"],
+      ]);
+      const csv = await userCsv(join(dir, "leak.csv"), [
+        ["b.wav", "s2", "North America", "train"],
+        ["b_copy.wav", "s9", "North America", "test"],
+        ["c.wav", "s3", "Germanic", "train"],
+        ["d.wav", "s4", "Germanic", "test"],
+      ]);
+      assertError(
+        await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m")]),
+        1,
+        csv,
+        "same audio content",
+        'row 1 (utterance_id "b") [train], row 2 (utterance_id "b_copy") [test]',
+      );
+      const allowed = await cli([
+        "data",
+        "prepare",
+        "user",
+        "--csv",
+        csv,
+        "--out",
+        join(dir, "m"),
+        "--allow-duplicate-audio",
+      ]);
+      assertEquals(allowed.code, 0, allowed.output);
+    });
+  },
+);
 
-Deno.test("reliability/data: duplicates within a split and a file repeated many times → counted in the summary", async () => {
-  await withTempDir(async (dir) => {
-    await fsddCopies(dir, [["0_jackson_0.wav", "a.wav"], ["2_lucas_0.wav", "c.wav"], [
-      "3_lucas_1.wav",
-      "d.wav",
-    ]]);
-    const rows: [string, string, string, string][] = [];
-    for (let i = 0; i < 500; i++) rows.push(["a.wav", "s1", "North America", "train"]);
-    rows.push(["c.wav", "s3", "Germanic", "train"], ["d.wav", "s4", "Germanic", "test"]);
-    // Distinct ids for the repeated rows.
-    const lines = [
-      "utterance_id,path,speaker_id,accent_narrow,split",
-      ...rows.map((r, i) => [`u${i}`, ...r].join(",")),
-    ];
-    const csv = join(dir, "rep.csv");
-    await Deno.writeTextFile(csv, lines.join("\n") + "\n");
-    const r = await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m"), "--json"]);
-    assertEquals(r.code, 0, r.output);
-    assertStringIncludes(
-      r.stdout,
-      "warning: duplicate audio within a split (same bytes as an earlier row): train 499",
-    );
-    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-    assertEquals(summary.duplicate_audio, { train: 499 });
-  });
-});
+Deno.test(
+  "reliability/data: duplicates within a split and a file repeated many times → counted in the summary",
+  { ignore: NO_SPEECH },
+  async () => {
+    await withTempDir(async (dir) => {
+      await fsddCopies(dir, [["0_jackson_0.wav", "a.wav"], ["2_lucas_0.wav", "c.wav"], [
+        "3_lucas_1.wav",
+        "d.wav",
+      ]]);
+      const rows: [string, string, string, string][] = [];
+      for (let i = 0; i < 500; i++) rows.push(["a.wav", "s1", "North America", "train"]);
+      rows.push(["c.wav", "s3", "Germanic", "train"], ["d.wav", "s4", "Germanic", "test"]);
+      // Distinct ids for the repeated rows.
+      const lines = [
+        "utterance_id,path,speaker_id,accent_narrow,split",
+        ...rows.map((r, i) => [`u${i}`, ...r].join(",")),
+      ];
+      const csv = join(dir, "rep.csv");
+      await Deno.writeTextFile(csv, lines.join("\n") + "\n");
+      const r = await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m"), "--json"]);
+      assertEquals(r.code, 0, r.output);
+      assertStringIncludes(
+        r.stdout,
+        "warning: duplicate audio within a split (same bytes as an earlier row): train 499",
+      );
+      const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      assertEquals(summary.duplicate_audio, { train: 499 });
+    });
+  },
+);
 
-Deno.test("reliability/data: a directory as an audio path → error naming the row", async () => {
-  await withTempDir(async (dir) => {
-    await fsddCopies(dir, [["2_lucas_0.wav", "c.wav"]]);
-    await Deno.mkdir(join(dir, "folder.wav"));
-    const csv = await userCsv(join(dir, "d.csv"), [
-      ["folder.wav", "s1", "North America", "train"],
-      ["c.wav", "s3", "Germanic", "test"],
-    ]);
-    assertError(
-      await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m")]),
-      1,
-      csv,
-      'row 1 (utterance_id "folder"): not a regular file',
-    );
-  });
-});
+Deno.test(
+  "reliability/data: a directory as an audio path → error naming the row",
+  { ignore: NO_SPEECH },
+  async () => {
+    await withTempDir(async (dir) => {
+      await fsddCopies(dir, [["2_lucas_0.wav", "c.wav"]]);
+      await Deno.mkdir(join(dir, "folder.wav"));
+      const csv = await userCsv(join(dir, "d.csv"), [
+        ["folder.wav", "s1", "North America", "train"],
+        ["c.wav", "s3", "Germanic", "test"],
+      ]);
+      assertError(
+        await cli(["data", "prepare", "user", "--csv", csv, "--out", join(dir, "m")]),
+        1,
+        csv,
+        'row 1 (utterance_id "folder"): not a regular file',
+      );
+    });
+  },
+);
 
 Deno.test("reliability/data: header-only and malformed CSVs → our message naming the file (and line)", async () => {
   await withTempDir(async (dir) => {
@@ -521,7 +536,9 @@ Deno.test("reliability/data: header-only and malformed CSVs → our message nami
 // ---------------------------------------------------------------------------------------------------------
 // Extraction: outputs before work, crops shorter than a frame, manifests with repeated files
 
-Deno.test("reliability/extract: --out naming a directory and a crop shorter than one frame are refused", async () => {
+Deno.test("reliability/extract: --out naming a directory and a crop shorter than one frame are refused", {
+  ignore: NO_SPEECH,
+}, async () => {
   await withTempDir(async (dir) => {
     const wav = join(FSDD, "0_jackson_0.wav");
     assertError(
@@ -547,7 +564,9 @@ Deno.test("reliability/extract: --out naming a directory and a crop shorter than
   });
 });
 
-Deno.test("reliability/extract: a manifest repeating one file → explicit warning with counts", async () => {
+Deno.test("reliability/extract: a manifest repeating one file → explicit warning with counts", {
+  ignore: NO_SPEECH,
+}, async () => {
   await withTempDir(async (dir) => {
     const lines = ["utterance_id,path,dataset,speaker_id,accent_narrow,accent_broad,split"];
     for (let i = 0; i < 5; i++) {

@@ -8,9 +8,19 @@ import { join } from "node:path";
 import { sharedDir } from "../../lib/cli/settings.ts";
 import { writeNpy } from "../../lib/formats/npy.ts";
 
-export const SHARED = sharedDir() ?? "../shared";
+const shared = sharedDir();
+export const SHARED = shared ?? "";
 export const MODELS = Deno.env.get("NAC_SAE_MODELS") ?? join(SHARED, "models");
 export const FSDD = join(SHARED, "data", "fsdd", "recordings");
+/** Whether the FSDD recordings and the Lyra weights the CLI tests encode with are here (else they skip). */
+export const HAS_SPEECH = shared !== undefined &&
+  [FSDD, join(MODELS, "lyra-v1.3.2")].every((p) => {
+    try {
+      return Deno.statSync(p).isDirectory;
+    } catch {
+      return false;
+    }
+  });
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 export interface CliResult {
