@@ -6,7 +6,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import { sharedDir } from "../lib/cli/settings.ts";
 import { exists, readJson } from "../lib/common/fs.ts";
 import { prepareDataset } from "../lib/data/mod.ts";
 import { parquetKeyValueMetadata } from "../lib/formats/parquet.ts";
@@ -18,38 +17,18 @@ import { loadFeatureSet } from "../lib/extract/mod.ts";
 import { decisionFunction, magnitudeFeatures, positionFeatures } from "../lib/probe/mod.ts";
 import { refMacroF1 } from "../testdata/reference/stats.ts";
 import { encodeSae, loadCheckpoint } from "../lib/sae/mod.ts";
+import { SHARED, writeFsddManifest } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
-const shared = sharedDir();
-
-/** A small speaker-disjoint FSDD subset (the README's FSDD split), US vs Non-US-UK. */
-export async function writeFsddSubset(dir: string, takes = 2): Promise<string> {
-  const speakers: Record<string, [string, string]> = {
-    nicolas: ["Romance", "train"],
-    george: ["Other", "train"],
-    jackson: ["North America", "validation"],
-    lucas: ["Germanic", "validation"],
-    theo: ["North America", "test"],
-    yweweler: ["Germanic", "test"],
-  };
-  const lines = ["path,speaker_id,accent_narrow,split"];
-  for (const [speaker, [accent, split]] of Object.entries(speakers)) {
-    for (let digit = 0; digit < 10; digit++) {
-      for (let take = 0; take < takes; take++) {
-        lines.push(
-          `${shared}/data/fsdd/recordings/${digit}_${speaker}_${take}.wav,${speaker},${accent},${split}`,
-        );
-      }
-    }
-  }
-  const path = join(dir, "subset.csv");
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+/** A small speaker-disjoint FSDD subset (the README's FSDD split), US vs Non-US-UK, prepared. */
+async function writeFsddSubset(dir: string): Promise<string> {
+  const path = await writeFsddManifest(dir, { name: "subset.csv" });
   return (await prepareDataset(path, { out: join(dir, "prepared"), quiet: true })).manifestPath;
 }
 
 Deno.test({
   name: "grid artefacts: a row's cell_key folder reproduces its F1 (SAE, probes, splits); --no-checkpoints",
-  ignore: skipWithout(import.meta.url, "../shared data", !shared),
+  ignore: skipWithout(import.meta.url, "../shared data", !SHARED),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-artefacts-" });
@@ -65,7 +44,7 @@ Deno.test({
           epochs: { fixed: 20 },
           outDir,
           featureDir: join(dir, "features"),
-          modelsDir: `${shared}/models`,
+          modelsDir: join(SHARED!, "models"),
           workers: 1,
           bootstrap: 0,
         },

@@ -7,30 +7,13 @@ import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { sharedDir } from "../lib/cli/settings.ts";
+import { writeFsddManifest } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
-const FSDD_SPLITS: Record<string, [string, string]> = {
-  nicolas: ["Romance", "train"],
-  george: ["Other", "train"],
-  jackson: ["North America", "validation"],
-  lucas: ["Germanic", "validation"],
-  theo: ["North America", "test"],
-  yweweler: ["Germanic", "test"],
-};
 
 async function writeFixtures(dir: string, q: number[]) {
-  const lines = ["path,speaker_id,accent_narrow,split"];
-  for (const [speaker, [accent, split]] of Object.entries(FSDD_SPLITS)) {
-    for (let digit = 0; digit < 10; digit++) {
-      for (let take = 0; take < 2; take++) {
-        lines.push(
-          `${shared}/data/fsdd/recordings/${digit}_${speaker}_${take}.wav,${speaker},${accent},${split}`,
-        );
-      }
-    }
-  }
-  await Deno.writeTextFile(join(dir, "manifest.csv"), lines.join("\n") + "\n");
+  await writeFsddManifest(dir);
   const config = (out: string, qs: number[]) => ({
     name: "resume-test",
     datasets: [{ name: join(dir, "manifest.csv") }],

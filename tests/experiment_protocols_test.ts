@@ -9,17 +9,13 @@ import pl from "nodejs-polars";
 import { sharedDir } from "../lib/cli/settings.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { runGrid } from "../lib/experiment/run.ts";
+import { readJson } from "../lib/common/fs.ts";
+import type { ProbeArtefact, SplitLists } from "../lib/experiment/artefacts.ts";
+import { loadFeatureSet } from "../lib/extract/mod.ts";
+import { writeFsddManifest } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
-const SPEAKERS: Record<string, [string, string]> = {
-  nicolas: ["Romance", "train"],
-  george: ["Other", "train"],
-  jackson: ["North America", "validation"],
-  lucas: ["Germanic", "validation"],
-  theo: ["North America", "test"],
-  yweweler: ["Germanic", "test"],
-};
 
 Deno.test({
   name: "grid protocols: mean+std doubles d; kfold scores val + test by speaker; rows name their protocol",
@@ -27,14 +23,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-protocols-" });
-    const lines = ["path,speaker_id,accent_narrow,split"];
-    for (const [speaker, [accent, split]] of Object.entries(SPEAKERS)) {
-      for (let digit = 0; digit < 10; digit++) {
-        lines.push(`${shared}/data/fsdd/recordings/${digit}_${speaker}_0.wav,${speaker},${accent},${split}`);
-      }
-    }
-    await Deno.writeTextFile(join(dir, "manifest.csv"), lines.join("\n") + "\n");
-    const run = (out: string, extra: Record<string, unknown>) =>
+    await writeFsddManifest(dir, { takes: () => [0] });
+    const run = (out: string, extra: Record<string, unknown>, checkpoints = false) =>
       runGrid(
         validateConfig(
           {
@@ -53,12 +43,16 @@ Deno.test({
           "t.json",
           dir,
         ),
-        { cacheDir: join(dir, "cache"), quiet: true, checkpoints: false },
+        { cacheDir: join(dir, "cache"), quiet: true, checkpoints },
       );
     const table = (out: string) => pl.readParquet(join(dir, out, "results.parquet")).toRecords();
     try {
       await run("paper", {});
-      await run("powered", { pooling: "mean+std", probe: { protocol: "kfold", folds: 2, permutations: 4 } });
+      await run(
+        "powered",
+        { pooling: "mean+std", probe: { protocol: "kfold", folds: 2, permutations: 4 } },
+        true,
+      );
       const paper = table("paper"), powered = table("powered");
       for (const r of paper) {
         assertEquals([r.pooling, r.probe_protocol, r.probe_folds], ["mean", "split", 1]);
@@ -76,6 +70,37 @@ Deno.test({
       assert((ref.f1_low as number) <= (ref.f1 as number) && (ref.f1 as number) <= (ref.f1_high as number));
       assertEquals(ref.ref_above_chance, (ref.f1_ref_low as number) > (ref.chance_f1_high as number));
       assertEquals(powered.find((r) => r.feature === "z")!.d_z, 256);
+
+      // mean+std pools each utterance as [mean of ê over time, std of ê over time]: the reference probe of each
+      // fold standardised its training rows with their column means, which must be those of [u | u_std] read
+      // from the feature store, in that order.
+      // (A dataset named by its manifest path keeps its store under that path inside featureDir.)
+      const codecDir = join(dir, "features", join(dir, "manifest.csv"), "lyra-3.2kbps");
+      const fs = await loadFeatureSet(codecDir);
+      const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
+      const cell = join(dir, "powered", "cells", ref.cell_key as string);
+      const splits = await readJson<SplitLists>(join(cell, "splits.json"));
+      const probes = await readJson<Record<string, ProbeArtefact>>(join(cell, "probes.json"));
+      for (let f = 0; f < 2; f++) {
+        const train = Object.keys(splits.folds!).filter((id) => splits.folds![id] !== f);
+        const d = fs.u.cols;
+        const want = new Float64Array(2 * d);
+        for (const id of train) {
+          const i = rowOf.get(id)!;
+          for (let j = 0; j < d; j++) {
+            want[j] += fs.u.data[i * d + j] / train.length;
+            want[d + j] += fs.uStd!.data[i * d + j] / train.length;
+          }
+        }
+        const got = probes[`u/fold-${f}`].scaler.mean;
+        assertEquals(got.length, 2 * d);
+        for (let j = 0; j < 2 * d; j++) {
+          assert(
+            Math.abs(got[j] - want[j]) <= 1e-5 * Math.max(1, Math.abs(want[j])),
+            `fold ${f}, column ${j}`,
+          );
+        }
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

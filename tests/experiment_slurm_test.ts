@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { sharedDir } from "../lib/cli/settings.ts";
 import { slurmUnavailable } from "../lib/common/slurm.ts";
+import { FSDD_SPLITS } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
@@ -31,14 +32,9 @@ const PERMISSIONS = [
 ];
 
 /** FSDD subset (real speech): 2 takes × 10 digits per speaker, the FSDD split (train / validation / test). */
-const SPEAKERS: [string, string, string, string][] = [
-  ["nicolas", "Romance", "Other", "train"],
-  ["george", "Other", "Other", "train"],
-  ["jackson", "North America", "North America", "validation"],
-  ["lucas", "Germanic", "Other", "validation"],
-  ["theo", "North America", "North America", "test"],
-  ["yweweler", "Germanic", "Other", "test"],
-];
+const SPEAKERS = Object.entries(FSDD_SPLITS).map((
+  [speaker, [narrow, broad, split]],
+) => [speaker, narrow, broad, split]);
 
 async function writeManifest(dir: string): Promise<string> {
   const lines = ["utterance_id,path,dataset,speaker_id,accent_narrow,accent_broad,split"];
