@@ -1,8 +1,9 @@
 /**
- * Parity with PyTorch: from identical initial weights and batch orders, our 50-step loss trajectory (both
- * engines) matches the reference math (bench/sae_torch.py, plain autograd + torch.optim.Adam) within 1e-3
- * relative. With /usr/bin/python3 + torch the reference runs live; otherwise its losses come from
- * tests/fixtures/sae/parity.json (forced by NAC_SAE_PARITY_FIXTURE=1; regenerate with NAC_SAE_WRITE_FIXTURES=1 where torch is installed).
+ * Parity with PyTorch's loss trajectory (the weights themselves: tests/reference_parity_test.ts): from identical
+ * initial weights and batch orders, our 50-step losses (both engines, and AuxK) match the reference math
+ * (bench/sae_torch.py, plain autograd + torch.optim.Adam) within 1e-3 relative. With /usr/bin/python3 + torch
+ * the reference runs live; otherwise its losses come from tests/fixtures/sae/parity.json (forced by
+ * NAC_SAE_PARITY_FIXTURE=1; regenerate with NAC_SAE_WRITE_FIXTURES=1 where torch is installed).
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
@@ -15,20 +16,15 @@ import { loadCheckpoint, saveCheckpoint } from "../lib/sae/checkpoint.ts";
 import { newOptimizerState, trainSae } from "../lib/sae/train.ts";
 import { epochOrders } from "../testdata/sae_orders.ts";
 import { plantedData } from "../testdata/sae_data.ts";
+import { PYTHON, torchAvailable } from "./tools.ts";
 
 const FIXTURE = new URL("./fixtures/sae/parity.json", import.meta.url).pathname;
 const SCRIPT = new URL("../bench/sae_torch.py", import.meta.url).pathname;
 const STEPS = 50;
 
-async function torchAvailable(): Promise<boolean> {
-  if (Deno.env.get("NAC_SAE_PARITY_FIXTURE") === "1") return false; // force the fixture path
-  try {
-    const p = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stderr: "null" })
-      .output();
-    return p.success;
-  } catch {
-    return false;
-  }
+/** The live reference runs where Debian's python3 has torch (NAC_SAE_PARITY_FIXTURE=1 forces the fixture). */
+async function liveTorch(): Promise<boolean> {
+  return Deno.env.get("NAC_SAE_PARITY_FIXTURE") !== "1" && await torchAvailable();
 }
 
 interface Case {
@@ -44,7 +40,7 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
     const X = plantedData(640, 32, 1);
     const xPath = join(dir, "X.npy");
     await writeMatrix(xPath, X);
-    const live = await torchAvailable();
+    const live = await liveTorch();
     const fixture: { cases: Case[] } = live ? { cases: [] } : JSON.parse(await Deno.readTextFile(FIXTURE));
     const setups = [
       { name: "paper-lr", lr: 1e-5, auxK: undefined },
@@ -66,7 +62,7 @@ Deno.test("sae parity: 50-step loss trajectory matches PyTorch within 1e-3 relat
         const perms = join(dir, "perms.npy");
         await writeNpy(perms, epochOrders(X.rows, cfg.seed, cfg.epochs), [cfg.epochs, X.rows]);
         const out = join(dir, `torch_${name}.json`);
-        const p = await new Deno.Command("/usr/bin/python3", {
+        const p = await new Deno.Command(PYTHON, {
           args: [
             SCRIPT,
             "--input",
