@@ -10,6 +10,7 @@ import {
 import { checkDecoded } from "../lib/audio/errors.ts";
 import { join } from "node:path";
 import { AudioError, decodeAudio, encodeWav, type WavWriteOptions } from "../lib/audio/mod.ts";
+import { toolAvailable } from "./tools.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "nac-sae-audio-wav-" });
 addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -57,51 +58,53 @@ Deno.test("WAV: every sample format and 1, 2 and 5 channels decode to the writte
   }
 });
 
-Deno.test("WAV: files written by sox (8/16/24/32-bit int, 32/64-bit float, extensible) agree with each other", async () => {
-  const sox = await new Deno.Command("sox", { args: ["--version"], stdout: "null", stderr: "null" }).output()
-    .then((o) => o.success, () => false);
-  if (!sox) {
-    console.warn("sox not installed: skipping the sox cross-check (the encoder round trip above still runs)");
-    return;
-  }
-  const make = async (name: string, enc: string[]) => {
-    const p = join(dir, `sox-${name}.wav`);
-    // 3 channels make sox write WAVE_FORMAT_EXTENSIBLE; -D turns dither off so values are comparable.
-    const args = [
-      "-D",
-      "-n",
-      "-r",
-      "22050",
-      "-c",
-      "3",
-      ...enc,
-      p,
-      "synth",
-      "0.2",
-      "sine",
-      "700",
-      "vol",
-      "0.5",
+const hasSox = await toolAvailable(import.meta.url, "sox", "sox", ["--version"]);
+
+Deno.test(
+  "WAV: files written by sox (8/16/24/32-bit int, 32/64-bit float, extensible) agree with each other",
+  {
+    ignore: !hasSox,
+  },
+  async () => {
+    const make = async (name: string, enc: string[]) => {
+      const p = join(dir, `sox-${name}.wav`);
+      // 3 channels make sox write WAVE_FORMAT_EXTENSIBLE; -D turns dither off so values are comparable.
+      const args = [
+        "-D",
+        "-n",
+        "-r",
+        "22050",
+        "-c",
+        "3",
+        ...enc,
+        p,
+        "synth",
+        "0.2",
+        "sine",
+        "700",
+        "vol",
+        "0.5",
+      ];
+      const out = await new Deno.Command("sox", { args, stderr: "piped" }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      return p;
+    };
+    const ref = await decodeAudio(await make("f64", ["-e", "floating-point", "-b", "64"]));
+    const cases: [string, string[], number][] = [
+      ["u8", ["-e", "unsigned-integer", "-b", "8"], 1.5 / 128],
+      ["s16", ["-e", "signed-integer", "-b", "16"], 1.5 / 32768],
+      ["s24", ["-e", "signed-integer", "-b", "24"], 1.5 / 8388608],
+      ["s32", ["-e", "signed-integer", "-b", "32"], 1e-7],
+      ["f32", ["-e", "floating-point", "-b", "32"], 1e-7],
     ];
-    const out = await new Deno.Command("sox", { args, stderr: "piped" }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    return p;
-  };
-  const ref = await decodeAudio(await make("f64", ["-e", "floating-point", "-b", "64"]));
-  const cases: [string, string[], number][] = [
-    ["u8", ["-e", "unsigned-integer", "-b", "8"], 1.5 / 128],
-    ["s16", ["-e", "signed-integer", "-b", "16"], 1.5 / 32768],
-    ["s24", ["-e", "signed-integer", "-b", "24"], 1.5 / 8388608],
-    ["s32", ["-e", "signed-integer", "-b", "32"], 1e-7],
-    ["f32", ["-e", "floating-point", "-b", "32"], 1e-7],
-  ];
-  for (const [name, enc, tol] of cases) {
-    const got = await decodeAudio(await make(name, enc));
-    assertEquals(got.sampleRate, 22050);
-    assertEquals(got.channels.length, 3);
-    for (let c = 0; c < 3; c++) assertLessOrEqual(maxAbsDiff(got.channels[c], ref.channels[c]), tol, name);
-  }
-});
+    for (const [name, enc, tol] of cases) {
+      const got = await decodeAudio(await make(name, enc));
+      assertEquals(got.sampleRate, 22050);
+      assertEquals(got.channels.length, 3);
+      for (let c = 0; c < 3; c++) assertLessOrEqual(maxAbsDiff(got.channels[c], ref.channels[c]), tol, name);
+    }
+  },
+);
 
 Deno.test("WAV: decodeAudio crops to maxSeconds", async () => {
   const p = await write("long.wav", encodeWav([sine(440, 8000, 8000 * 3)], 8000));
