@@ -1,5 +1,5 @@
 /**
- * Reliability kinds checked below the CLI: damaged cached cells, cache keys free of machine parallelism,
+ * Reliability kinds checked below the CLI: damaged cached cells, cache keys that follow settings and data,
  * corrupt MP3 streams reported with their position and without the decoder's own stderr lines.
  */
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "@std/assert";
@@ -42,7 +42,7 @@ Deno.test("reliability/cells: a damaged cached cell ({}, wrong types) → error 
   });
 });
 
-Deno.test("reliability/cells: the cache key holds settings and data, never threads", async () => {
+Deno.test("reliability/cells: the cache key is stable and changes with a setting (seed) and with the data", async () => {
   const config = validateConfig({
     datasets: [{ name: "d", manifest: "m.csv" }],
     codecs: ["c"],
@@ -52,7 +52,8 @@ Deno.test("reliability/cells: the cache key holds settings and data, never threa
     outDir: "out",
   });
   const [spec] = planCells(config, { supportedTasks: { d: ["us-vs-uk"] }, dCodec: { c: 64 } });
-  // Threads are not part of a resolved cell at all: runCell takes them beside it (lib/experiment/cell.ts).
+  // (Workers and threads cannot enter it: a resolved cell has no such field; experiment_parallelism_test
+  // compares the keys of 1- and 2-worker runs.)
   const one = await cellCacheKey("v", "data", spec);
   assertEquals(await cellCacheKey("v", "data", { ...spec }), one);
   assertNotEquals(await cellCacheKey("v", "data", { ...spec, seed: 1 }), one);
