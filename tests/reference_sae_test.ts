@@ -215,6 +215,33 @@ for (const { name, cfg } of TRAIN_CASES) {
     assert(errs.every((e) => e < 1e-4), `weights after 16 steps (W_enc, W_dec, b_pre): ${errs}`);
     // …and the weights moved far more than that tolerance.
     assert(relErr(ours.model.wEnc, refParams(init, D, cfg.dZ).wEnc) > 1e-2);
+    // The training curve (curves table): per epoch, the mean loss over its rows, NMSE against the data's total
+    // sum of squares, L0 and the latents that never fired in that epoch — all measured before each step.
+    const mean = Array.from({ length: D }, (_, i) => {
+      let m = 0;
+      for (let r = 0; r < X.rows; r++) m += X.data[r * D + i] / X.rows;
+      return m;
+    });
+    let sst = 0;
+    for (let r = 0; r < X.rows; r++) for (let i = 0; i < D; i++) sst += (X.data[r * D + i] - mean[i]) ** 2;
+    assertEquals(ours.history.length, 4);
+    for (const rec of ours.history) {
+      const e = rec.epoch - 1;
+      const steps = want.steps.filter((s) => s.epoch === e);
+      const rows = steps.reduce((a, s) => a + s.rows, 0);
+      const sse = steps.reduce((a, s) => a + s.loss * s.rows * D, 0);
+      const fired = new Set(want.firedBy.filter((_, t) => want.steps[t].epoch === e).flatMap((f) => [...f]));
+      assertEquals(rows, X.rows);
+      assert(Math.abs(rec.trainLoss - sse / (rows * D)) <= 1e-5 * rec.trainLoss, `epoch ${rec.epoch} loss`);
+      assert(Math.abs(rec.nmse - sse / sst) <= 1e-5 * rec.nmse, `epoch ${rec.epoch} NMSE`);
+      assertEquals(
+        rec.l0,
+        steps.flatMap((s) => s.active).reduce((a, b) => a + b, 0) / rows,
+        `epoch ${rec.epoch} L0`,
+      );
+      assertEquals(rec.dead, cfg.dZ - fired.size, `epoch ${rec.epoch} dead latents`);
+      assertEquals(rec.step, 4 * rec.epoch);
+    }
   });
 }
 

@@ -264,11 +264,20 @@ export function refTrain(
     order: (epoch: number) => ArrayLike<number>;
     auxK?: RefAuxK;
   },
-): { losses: number[]; adam: RefAdam } {
+): {
+  losses: number[];
+  adam: RefAdam;
+  /** Per step: its epoch, rows, main loss and the number of active latents of each row. */
+  steps: { epoch: number; rows: number; loss: number; active: number[] }[];
+  /** Per step: the latents that fired in its batch. */
+  firedBy: Set<number>[];
+} {
   const { d, dZ } = p;
   const st = refAdamState(p);
   const since = new Float64Array(dZ);
   const losses: number[] = [];
+  const steps: { epoch: number; rows: number; loss: number; active: number[] }[] = [];
+  const firedBy: Set<number>[] = [];
   for (let epoch = 0; losses.length < opts.steps; epoch++) {
     const perm = opts.order(epoch);
     for (let s = 0; s < n && losses.length < opts.steps; s += opts.batchSize) {
@@ -280,10 +289,12 @@ export function refTrain(
         : undefined;
       const out = refForwardBackward(p, u, rows, opts.k, aux);
       losses.push(out.loss);
+      steps.push({ epoch, rows, loss: out.loss, active: out.z.map((z) => z.filter((v) => v > 0).length) });
       refUpdate(p, out.grads, st, opts.lr, opts.eps);
       for (let j = 0; j < dZ; j++) since[j] += rows;
       for (const z of out.z) for (let j = 0; j < dZ; j++) if (z[j] > 0) since[j] = 0;
+      firedBy.push(new Set(out.z.flatMap((z) => [...z.keys()].filter((j) => z[j] > 0))));
     }
   }
-  return { losses, adam: st };
+  return { losses, adam: st, steps, firedBy };
 }
