@@ -2,10 +2,9 @@
  * ΔF1 against its definition from the rows the grid writes, in a clone without ../shared or Python: a tiny
  * dataset of generated WAVs whose feature store is written directly (u planted with a class signal, so no
  * codec runs; `features: "stored"`), one grid run per pooling (mean, mean+std), and then every results row
- * checked: f1_ref is the F1 of the
- * reference row (feature u) of its setting and seed, delta_f1 = f1 − f1_ref, and F1 itself recomputed with the
- * reference macro-F1 from the cell's saved probe and split (z / z_pos / z_mag rebuilt from the saved SAE by the
- * plain-TypeScript references).
+ * checked: f1_ref is the F1 of the reference row (feature u) of its setting and seed, delta_f1 = f1 − f1_ref,
+ * and F1 itself recomputed with the reference macro-F1 from the cell's saved probe and split (z / z_pos / z_mag
+ * rebuilt from the saved SAE by the plain-TypeScript references).
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
