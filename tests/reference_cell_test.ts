@@ -9,7 +9,8 @@
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import type { Matrix } from "../lib/common/matrix.ts";
 import { Rng } from "../lib/common/random.ts";
-import { type CellData, type CellSpec, runCell } from "../lib/experiment/cell.ts";
+import { type CellData, runCell } from "../lib/experiment/cell.ts";
+import type { ResolvedCell } from "../lib/experiment/plan.ts";
 import { plantedData } from "../testdata/sae_data.ts";
 import { refEncode, refMetrics, refParams } from "../testdata/reference/sae.ts";
 import {
@@ -43,19 +44,24 @@ Deno.test("reference cell: every number of a cell's outcome equals its definitio
   );
   const testFold = Int32Array.from({ length: 120 }, (_, i) => (i < 60 ? -1 : 0));
   const data: CellData = { train, val1, test, probe, probeRows: { y, testFold, folds: 1 } };
-  const spec: CellSpec = {
+  const epochs = 30;
+  const spec: ResolvedCell = {
     dataset: "planted",
     codec: "none",
     task: "us-vs-uk",
     q: 4,
     s: 0.25,
     seed: 2,
-    epochs: 30,
-    convergence: null,
-    features: ["z", "z_pos", "z_mag"],
     pooling: "mean",
-    sae: { batchSize: 64, lr: 1e-3, adamEps: 6.25e-10 },
-    probe: { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, permutations: 0 },
+    dIn: d,
+    saeInput: "utterance",
+    // The planner's k = ⌈s·d⌉ and d_z = round(q·d) (runCell refuses a cell whose values disagree with them).
+    k: Math.ceil(0.25 * d),
+    dZ: 4 * d,
+    schedule: { kind: "epochs", name: "fixed", epochs, lr: 1e-3 },
+    sae: { batchSize: 64, adamEps: 6.25e-10 },
+    features: ["z", "z_pos", "z_mag"],
+    probe: { C: 1, tol: 1e-4, maxIter: 3000, protocol: "split", folds: 5, innerFolds: 5, saeRows: false },
   };
   const o = await runCell(spec, data, 1);
   const k = Math.ceil(spec.s * d), dZ = spec.q * d;
@@ -106,5 +112,5 @@ Deno.test("reference cell: every number of a cell's outcome equals its definitio
     }
   }
   assert(o.outcomes[0].f1 > 0.6, `the z probe found no signal (F1 ${o.outcomes[0].f1})`);
-  assertEquals(o.steps, Math.ceil(train.rows / spec.sae.batchSize) * spec.epochs);
+  assertEquals(o.steps, Math.ceil(train.rows / spec.sae.batchSize) * epochs);
 });

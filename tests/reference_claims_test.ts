@@ -7,7 +7,7 @@
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { paperClaims } from "../lib/report/claims.ts";
 import { deltaF1Rows } from "../lib/plots/mod.ts";
-import { summarize, type SummaryInput } from "../lib/experiment/run.ts";
+import { summarize, type SummaryInput } from "../lib/experiment/rows.ts";
 import { fixtureFrames } from "../testdata/results_fixture.ts";
 import { refTInterval } from "../testdata/reference/stats.ts";
 
