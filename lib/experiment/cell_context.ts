@@ -12,7 +12,8 @@ import { type AccentTaskId, columnTask, manifestRows, readManifest, TASKS } from
 import { readMergedView, type StoredRow } from "../extract/store.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
-import type { RunConfig, TaskId } from "./config.ts";
+import type { Pooling, RunConfig, TaskId } from "./config.ts";
+import { pooled } from "./task_data.ts";
 import type { CellCoordinates } from "./plan.ts";
 
 /** Picks a cell: by its key, or by any of the setting fields; unspecified fields match anything. */
@@ -165,7 +166,7 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
   const storeDir = join(featureRoot, String(row.dataset), String(row.codec));
   // The merged view holds what loadFeatureSet returns plus each row's audio path and the manifest's path.
   const view = await readMergedView(storeDir);
-  const uAll = pooledU(view, { pooling, storeDir });
+  const uAll = pooled(view, pooling as Pooling, storeDir);
   if (uAll.cols !== model.config.dIn) {
     throw new Error(
       `${storeDir}: u has ${uAll.cols} columns, the SAE of cell ${cellKey} takes ${model.config.dIn}`,
@@ -254,21 +255,6 @@ async function readRunSettings(
     ? resolve(dirname(configPath), config.featureDir)
     : join(outDir, "features");
   return { config, featureRoot };
-}
-
-/** u as the SAE saw it: the stored mean, or for "mean+std" pooling each row's mean and std side by side. */
-function pooledU(
-  store: { u: Matrix; uStd?: Matrix },
-  { pooling, storeDir }: { pooling: string; storeDir: string },
-): Matrix {
-  if (pooling !== "mean+std") return store.u;
-  if (!store.uStd) throw new Error(`${storeDir}: pooling mean+std but the store has no std over time`);
-  const d = store.u.cols, data = new Float32Array(store.u.rows * 2 * d);
-  for (let i = 0; i < store.u.rows; i++) {
-    data.set(store.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
-    data.set(store.uStd.data.subarray(i * d, (i + 1) * d), i * 2 * d + d);
-  }
-  return { rows: store.u.rows, cols: 2 * d, data };
 }
 
 /** Each stored utterance's manifest entry; the audio path the store recorded wins over the manifest's. */

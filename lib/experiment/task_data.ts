@@ -52,9 +52,9 @@ async function hashData(d: CellData): Promise<string> {
 }
 
 /** u as the run pools it: the mean of ê over time, or [mean, std] side by side (statistics pooling). */
-export function pooled(fs: FeatureSet, pooling: Pooling): Matrix {
+export function pooled(fs: { u: Matrix; uStd?: Matrix }, pooling: Pooling, where: string): Matrix {
   if (pooling === "mean") return fs.u;
-  if (!fs.uStd) throw new Error(`${fs.dataset}/${fs.codecId}: the feature store has no std over time`);
+  if (!fs.uStd) throw new Error(`${where}: pooling mean+std but the feature store has no std over time`);
   const d = fs.u.cols, out = new Float32Array(fs.u.rows * 2 * d);
   for (let i = 0; i < fs.u.rows; i++) {
     out.set(fs.u.data.subarray(i * d, (i + 1) * d), i * 2 * d);
@@ -165,7 +165,7 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
   const { dataset, codec, task, features: fs, splits, probe } = src;
   const what = `${dataset}/${codec.id}/${task}`;
   const rowOf = new Map(fs.ids.map((id, i) => [id, i]));
-  const u = pooled(fs, src.pooling);
+  const u = pooled(fs, src.pooling, `${fs.dataset}/${fs.codecId}`);
   const kept = <R extends { utterance_id: string }>(rows: R[]) =>
     rows.filter((r) => rowOf.has(r.utterance_id));
   const pick = (rows: { utterance_id: string }[]) =>
