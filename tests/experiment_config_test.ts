@@ -5,9 +5,9 @@ import { demoConfig, poweredConfig } from "../lib/cli/demo.ts";
 import { CONVERGENCE_DEFAULTS, CONVERGENT_LR } from "../lib/sae/convergence.ts";
 import { densityByGroup } from "../lib/experiment/cell.ts";
 import {
-  bootstrapDeltaF1,
-  bootstrapF1,
   seedInterval,
+  speakerDeltaF1Interval,
+  speakerF1Interval,
   studentTCdf,
   studentTQuantile,
 } from "../lib/experiment/stats.ts";
@@ -157,19 +157,22 @@ Deno.test("t quantile: exact for any df (scipy.stats.t.ppf(0.975, df)), no norma
   assertAlmostEquals((iv.high - iv.mean) / (iv.std / Math.sqrt(41)), 2.021075, 2e-6);
 });
 
-Deno.test("bootstrap: identical predictions give a zero interval; better predictions a positive one", () => {
+Deno.test("intervals over speakers: identical predictions give a zero interval; better predictions a positive one", () => {
   const truth = Array.from({ length: 200 }, (_, i) => i % 2);
-  const same = bootstrapDeltaF1(truth, truth, truth, 200, 1);
+  const rows = (pred: number[]) =>
+    truth.map((label, i) => ({ speaker_id: `s${i >> 1}`, label, predicted: pred[i] }));
+  const same = speakerDeltaF1Interval(rows(truth), rows(truth), { resamples: 200, seed: 1 });
   assertEquals([same.low, same.high], [0, 0]);
   const noisy = truth.map((t, i) => (i % 5 === 0 ? 1 - t : t));
-  const better = bootstrapDeltaF1(truth, truth, noisy, 500, 1);
+  const better = speakerDeltaF1Interval(rows(truth), rows(noisy), { resamples: 500, seed: 1 });
   assertEquals(better.low > 0, true);
   assertEquals(better.high < 0.4, true);
-  const f1 = bootstrapF1(truth, noisy, 500, 1);
+  const f1 = speakerF1Interval(rows(noisy), { resamples: 500, seed: 1 });
   assertEquals(f1.low < 0.8 && 0.8 < f1.high, true, `F1 0.8 inside [${f1.low}, ${f1.high}]`);
-  assertEquals(bootstrapF1(truth, truth, 100, 2), { low: 1, high: 1 });
+  const perfect = speakerF1Interval(rows(truth), { resamples: 100, seed: 2 });
+  assertEquals([perfect.low, perfect.high], [1, 1]);
   // Seeded: the same seed reproduces the interval.
-  assertEquals(bootstrapDeltaF1(truth, truth, noisy, 500, 1), better);
+  assertEquals(speakerDeltaF1Interval(rows(truth), rows(noisy), { resamples: 500, seed: 1 }), better);
 });
 
 Deno.test("summarize: one row per cell and feature across seeds, reference rows skipped", () => {

@@ -8,10 +8,10 @@ import { Rng } from "../lib/common/random.ts";
 import { seedInterval, studentTQuantile, wilsonInterval } from "../lib/common/stats.ts";
 import { accuracy, classificationMetrics, macroF1 } from "../lib/probe/metrics.ts";
 import {
-  bootstrapDeltaF1,
-  bootstrapF1,
   macroF1FromConfusion,
   percentileInterval,
+  speakerDeltaF1Interval,
+  speakerF1Interval,
 } from "../lib/experiment/stats.ts";
 import { refBootstrap, refMacroF1, refTInterval, refTQuantile } from "../testdata/reference/stats.ts";
 
@@ -85,7 +85,14 @@ Deno.test("reference stats: the seed interval is mean ± t·s/√n with the samp
   assertEquals(seedInterval([0.3]), { mean: 0.3, std: 0, low: 0.3, high: 0.3, n: 1 });
 });
 
-Deno.test("reference stats: bootstrap of ΔF1 = F1(feature) − F1(u) resamples utterances, paired", () => {
+/** Each recording its own speaker (ids in index order): the speaker bootstrap then draws recordings. */
+const alone = (truth: ArrayLike<number>, pred: ArrayLike<number>) =>
+  Array.from(
+    truth,
+    (label, i) => ({ speaker_id: `r${String(i).padStart(5, "0")}`, label, predicted: pred[i] }),
+  );
+
+Deno.test("reference stats: bootstrap of ΔF1 = F1(feature) − F1(u), one recording per speaker, paired", () => {
   const n = 120, B = 400, seed = 17;
   const { truth, pred: feat } = labels(n, 1, 0.4, 0.85);
   const ref = labels(n, 2, 0.4, 0.65).pred.map((_, i) => (new Rng(i).next() < 0.7 ? truth[i] : 1 - truth[i]));
@@ -97,7 +104,7 @@ Deno.test("reference stats: bootstrap of ΔF1 = F1(feature) − F1(u) resamples 
     B,
     () => rng.int(n),
   );
-  const got = bootstrapDeltaF1(truth, feat, ref, B, seed);
+  const got = speakerDeltaF1Interval(alone(truth, feat), alone(truth, ref), { resamples: B, seed });
   assertAlmostEquals(got.low, want.low, 1e-12);
   assertAlmostEquals(got.high, want.high, 1e-12);
   // The point estimate lies inside and the interval has the sign of F1(feature) − F1(u) (feature better here).
@@ -105,7 +112,7 @@ Deno.test("reference stats: bootstrap of ΔF1 = F1(feature) − F1(u) resamples 
   assert(delta > 0.05, `the planted feature is not better (${delta})`);
   assert(got.low < delta && delta < got.high && got.low > 0, `[${got.low}, ${got.high}] vs ΔF1 ${delta}`);
   // Swapped roles give the opposite sign: an interval below zero.
-  const swapped = bootstrapDeltaF1(truth, ref, feat, B, seed);
+  const swapped = speakerDeltaF1Interval(alone(truth, ref), alone(truth, feat), { resamples: B, seed });
   assert(swapped.high < 0 && swapped.low < swapped.high, `swapped [${swapped.low}, ${swapped.high}]`);
 });
 
@@ -114,7 +121,7 @@ Deno.test("reference stats: bootstrap of F1 and the percentile interval follow t
   const { truth, pred } = labels(n, 3, 0.3, 0.75);
   const rng = new Rng(seed);
   const want = refBootstrap(truth, [pred], (t, [p]) => refMacroF1(t, p), B, () => rng.int(n));
-  const got = bootstrapF1(truth, pred, B, seed);
+  const got = speakerF1Interval(alone(truth, pred), { resamples: B, seed });
   assertAlmostEquals(got.low, want.low, 1e-12);
   assertAlmostEquals(got.high, want.high, 1e-12);
   const v = want.values.slice().reverse(); // any order in, sorted percentiles out
