@@ -156,6 +156,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
         const row = (over: Partial<ResultRow>): ResultRow => ({
           ...setting,
           pooling: "mean",
+          sae_input: "utterance",
           probe_protocol: "split",
           probe_folds: 1,
           q: null,

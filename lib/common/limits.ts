@@ -23,6 +23,8 @@ export const LIMITS = {
   convergenceWindow: { integer: true, min: 1, max: 100_000_000 },
   minImprovement: { min: 0, max: 0.5 },
   maxSteps: { integer: true, min: 1, max: 100_000_000 },
+  /** Frames of one recording a frame-level SAE trains on. */
+  framesPerRecording: { integer: true, min: 1, max: 1 << 20 },
   batchSize: { integer: true, min: 1, max: 1 << 24 },
   lr: { exclusiveMin: 0, max: 10 },
   adamEps: { exclusiveMin: 0, max: 1 },

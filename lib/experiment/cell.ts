@@ -17,7 +17,10 @@ import { type ProbeRows, runProtocol } from "../probe/protocol.ts";
 import { kSparseOutcomes, kSparseProbes } from "../probe/ksparse.ts";
 import { type CellArtefacts, type ProbeArtefact, protocolArtefacts } from "./artefacts.ts";
 import type { ResolvedCell } from "./plan.ts";
+import type { FeatureKind } from "./config.ts";
+import type { SaeModel } from "../sae/model.ts";
 import { type FeatureOutcome, probeOutcome } from "./probe_outcome.ts";
+import { type FrameSources, frameSplits, pooledFrameFeatures } from "./cell_frames.ts";
 
 export interface CellData {
   /** Fits the SAE. */
@@ -29,6 +32,8 @@ export interface CellData {
   /** The probe stage's rows (split: val2 then test; kfold: val1, val2 and test) and their protocol. */
   probe: Matrix;
   probeRows: ProbeRows;
+  /** The frames file behind every row above: present when the run keeps frames (saeInput "frames"). */
+  frames?: FrameSources;
 }
 
 export interface CellOutcome {
@@ -82,19 +87,59 @@ export function saeConfigFor(cell: ResolvedCell): SaeConfig {
   return cfg;
 }
 
-/** Mean of 1[z > 0] over test rows and over each contiguous group of latent indices. */
-export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS): number[] {
+/**
+ * Mean of 1[z > 0] over test rows and over each contiguous group of latent indices; `rates`: z holds firing
+ * rates already (frame-level z_pos), averaged as they are.
+ */
+export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS, rates = false): number[] {
   const out: number[] = [];
   for (let g = 0; g < groups; g++) {
     const lo = Math.floor((g * z.cols) / groups), hi = Math.floor(((g + 1) * z.cols) / groups);
     let active = 0;
     for (let i = 0; i < z.rows; i++) {
       const o = i * z.cols;
-      for (let j = lo; j < hi; j++) if (z.data[o + j] > 0) active++;
+      for (let j = lo; j < hi; j++) active += rates ? z.data[o + j] : z.data[o + j] > 0 ? 1 : 0;
     }
     out.push(hi > lo && z.rows > 0 ? active / ((hi - lo) * z.rows) : 0);
   }
   return out;
+}
+
+/** The rows an SAE fits, is monitored on and is held out on: u (the paper) or sampled frames. */
+async function saeRows(
+  spec: ResolvedCell,
+  data: CellData,
+): Promise<{ train: Matrix; val1: Matrix; test: Matrix }> {
+  if (spec.saeInput !== "frames") return data;
+  if (!data.frames) {
+    throw new Error(
+      `${spec.dataset}/${spec.codec}: a frame-level cell needs a feature store that keeps frames`,
+    );
+  }
+  return await frameSplits(data.frames, spec.dIn, spec.framesPerRecording!, spec.seed);
+}
+
+/** Each feature kind's probe matrix (rows of data.probe), and the density groups of the scored rows. */
+async function probeFeatures(
+  spec: ResolvedCell,
+  data: CellData,
+  model: SaeModel,
+  threads: number,
+): Promise<{ of: (f: FeatureKind) => Matrix; densityGroups: number[] }> {
+  const scored: number[] = [];
+  data.probeRows.testFold.forEach((f, i) => (f >= 0 ? scored.push(i) : 0));
+  if (spec.saeInput === "frames") {
+    const x = await pooledFrameFeatures(model, data.frames!.probe, threads);
+    return {
+      of: (f) => x[f],
+      densityGroups: densityByGroup(takeRows(x.z_pos, scored), DENSITY_GROUPS, true),
+    };
+  }
+  const z = await encodeSae(model, data.probe);
+  return {
+    of: (f) => (f === "z" ? z : f === "z_pos" ? positionFeatures(z) : magnitudeFeatures(z, spec.k)),
+    densityGroups: densityByGroup(takeRows(z, scored)),
+  };
 }
 
 /**
@@ -107,27 +152,26 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
     throw new Error(`the cell's features have ${dCodec} columns, its plan says d = ${spec.dIn}`);
   }
   const cfg = saeConfigFor(spec);
+  const rows = await saeRows(spec, data);
   const t0 = performance.now();
-  const trained = await trainSae(data.train, cfg, { val: data.val1, quiet: true, threads });
+  const trained = await trainSae(rows.train, cfg, { val: rows.val1, quiet: true, threads });
   const saeSeconds = (performance.now() - t0) / 1000;
-  const metrics = await saeMetrics(trained.model, data.train);
-  const heldout = await saeMetrics(trained.model, data.test);
-  const pca = fitPca(data.train);
-  const evPcaK = pcaExplainedVariance(pca, data.train, cfg.k);
-  const evPcaKHeldout = pcaExplainedVariance(pca, data.test, cfg.k);
+  const metrics = await saeMetrics(trained.model, rows.train);
+  const heldout = await saeMetrics(trained.model, rows.test);
+  const pca = fitPca(rows.train);
+  const evPcaK = pcaExplainedVariance(pca, rows.train, cfg.k);
+  const evPcaKHeldout = pcaExplainedVariance(pca, rows.test, cfg.k);
   const steps = trained.optimizer.step;
-  const z = await encodeSae(trained.model, data.probe);
+  const x = await probeFeatures(spec, data, trained.model, threads);
   const outcomes: FeatureOutcome[] = [];
   const probes: Record<string, ProbeArtefact> = {};
   for (const feature of spec.features) {
-    const x = feature === "z" ? z : feature === "z_pos" ? positionFeatures(z) : magnitudeFeatures(z, cfg.k);
-    const r = runProtocol(x, data.probeRows, spec.probe);
+    const xf = x.of(feature);
+    const r = runProtocol(xf, data.probeRows, spec.probe);
     Object.assign(probes, protocolArtefacts(feature, r.fits, spec.probe.C));
-    const ksparse = kSparseOutcomes(kSparseProbes(x, data.probeRows, spec.probe, { full: r }));
+    const ksparse = kSparseOutcomes(kSparseProbes(xf, data.probeRows, spec.probe, { full: r }));
     outcomes.push({ feature, ...probeOutcome(r), ksparse });
   }
-  const scored: number[] = [];
-  data.probeRows.testFold.forEach((f, i) => (f >= 0 ? scored.push(i) : 0));
   return {
     k: cfg.k,
     dZ: cfg.dZ,
@@ -146,7 +190,7 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
     deadLatents: metrics.deadLatents,
     saeSeconds,
     outcomes,
-    densityGroups: densityByGroup(takeRows(z, scored)),
+    densityGroups: x.densityGroups,
     curves: trained.history.map((h) => ({
       epoch: h.epoch,
       step: h.step,

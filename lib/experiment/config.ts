@@ -27,6 +27,11 @@ export type Pooling = "mean" | "mean+std";
 export type ProbeProtocol = "split" | "kfold" | "dev";
 
 export const POOLINGS: Pooling[] = ["mean", "mean+std"];
+/** What an SAE is fit on: one pooled u per recording (the paper), or the frames ê_t of each recording. */
+export type SaeInput = "utterance" | "frames";
+export const SAE_INPUTS: SaeInput[] = ["utterance", "frames"];
+/** Default frame cap per recording of a frame-level SAE. */
+export const FRAMES_PER_RECORDING = 200;
 export const PROBE_PROTOCOLS: ProbeProtocol[] = ["split", "kfold", "dev"];
 
 export interface ProbeConfig {
@@ -109,6 +114,10 @@ export interface RunConfig {
   sae: { batchSize: number; lr: number; adamEps: number };
   /** "mean" (the paper) or "mean+std" (statistics pooling). */
   pooling: Pooling;
+  /** "utterance" (the paper-literal protocol) or "frames" (SAE on frames, codes pooled per recording). */
+  saeInput: SaeInput;
+  /** Frame-level SAEs: at most `perRecording` seeded frames of each recording train and evaluate the SAE. */
+  frames: { perRecording: number };
   probe: ProbeConfig;
   /** Bootstrap resamples over test utterances for single-seed intervals (0 disables). */
   bootstrap: number;
@@ -287,6 +296,26 @@ export const RUN_CONFIG_SPEC: Spec = {
       description:
         '"mean": u = mean of ê over time (the paper); "mean+std": [mean, std] over time (d doubles)',
     },
+    saeInput: {
+      type: "string",
+      enum: SAE_INPUTS,
+      default: "utterance",
+      description: '"utterance": the SAE is fit on u, one pooled vector per recording (the paper-literal ' +
+        'protocol); "frames": the SAE is fit on the codec frames ê_t of the training recordings, every frame ' +
+        "of a probe recording is encoded and the codes pooled over time (z: mean, z_pos: firing rate, z_mag: " +
+        'mean magnitude when firing); needs pooling "mean"',
+    },
+    frames: {
+      type: "object",
+      fields: {
+        perRecording: num(LIMITS.framesPerRecording, {
+          default: FRAMES_PER_RECORDING,
+          description: 'saeInput "frames": at most this many frames of each recording (a subsample seeded ' +
+            "by the cell's seed) train the SAE, monitor it (val1) and measure its held-out fit (test); at " +
+            "most perRecording × recordings frames are held in memory",
+        }),
+      },
+    },
     probe: {
       type: "object",
       fields: {
@@ -457,6 +486,13 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   }
   if (conv && conv.window < conv.evalEvery) {
     fail(source, `epochs.convergent.window (${conv.window}) must be ≥ evalEvery (${conv.evalEvery})`);
+  }
+  if (config.saeInput === "frames" && config.pooling !== "mean") {
+    fail(
+      source,
+      `saeInput "frames" fits the SAE on frames of width d: it needs pooling "mean", not ` +
+        `"${config.pooling}"`,
+    );
   }
   checkTasks(config, source);
   checkDatasets(config, source);

@@ -68,6 +68,8 @@ export async function loadRunFeatures(
         modelsDir: config.modelsDir,
         quiet: opts.quiet,
         providers: opts.providers,
+        // Frame-level SAEs read each recording's ê from the store.
+        keepFrames: config.saeInput === "frames",
       });
     for (const [i, codecId] of codecIds.entries()) {
       const codec = await getCodec(codecId, { ...loc, modelsDir: config.modelsDir });

@@ -12,8 +12,8 @@ import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey }
 import { type RunConfig, type TaskId, taskSpecs } from "./config.ts";
 import { prepareDatasetsOf, type PreparedDataset } from "./datasets.ts";
 import { type DatasetFeatures, type Excluded, loadRunFeatures } from "./features.ts";
-import { planCells, type ResolvedCell } from "./plan.ts";
-import { type TaskData, taskDataOf } from "./task_data.ts";
+import { cellId, planCells, type ResolvedCell } from "./plan.ts";
+import { cellDataHash, type TaskData, taskDataOf } from "./task_data.ts";
 
 /** One (dataset, codec, task)'s data with its reference probe's cache key. */
 export interface KeyedTask {
@@ -121,7 +121,16 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
   const keyed: KeyedCell[] = [];
   for (const cell of cells) {
     const task = tasks.get(taskKey(cell.dataset, cell.codec, cell.task))!;
-    const key = await cellCacheKey(versions.cell, task.data.dataHash, cell);
+    const dataHash = cellDataHash(task.data, cell);
+    if (dataHash === null) {
+      throw new Error(
+        `${
+          cellId(cell)
+        }: saeInput "frames" but the feature store of ${cell.dataset}/${cell.codec} keeps no ` +
+          `frames; extract it with this run config (features "extract"), which keeps them`,
+      );
+    }
+    const key = await cellCacheKey(versions.cell, dataHash, cell);
     keyed.push({
       cell,
       task,

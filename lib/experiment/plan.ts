@@ -13,9 +13,11 @@ import {
   type DatasetConfig,
   type EpochsRule,
   type FeatureKind,
+  FRAMES_PER_RECORDING,
   type Pooling,
   type ProbeConfig,
   type RunConfig,
+  type SaeInput,
   type TaskId,
   taskName,
 } from "./config.ts";
@@ -37,15 +39,17 @@ export type Schedule =
   /** A number of epochs: the paper's 200/500 rule, a fixed number, or the paper's rule scaled. */
   | { kind: "epochs"; name: "paper" | "fixed" | "paperScaled"; epochs: number; lr: number };
 
-/** What an SAE is fit on: one pooled vector per recording (the paper). */
-export type SaeInput = "utterance";
+export type { SaeInput } from "./config.ts";
 
 /** One cell of the grid, fully resolved: nothing about it is looked up again in the run config. */
 export interface ResolvedCell extends CellCoordinates {
   /** How u is pooled from ê over time, and the SAE input width that pooling gives (d, or 2d for mean+std). */
   pooling: Pooling;
   dIn: number;
+  /** "utterance": the SAE is fit on u (the paper); "frames": on frames ê_t, codes pooled per recording. */
   saeInput: SaeInput;
+  /** Frame-level cells only (absent otherwise, so utterance-level cells keep their keys): the frame cap. */
+  framesPerRecording?: number;
   /** d_z = round(q·d), k = ⌈s·d⌉ (lib/sae/config.ts). */
   dZ: number;
   k: number;
@@ -155,7 +159,7 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
                 seed,
                 pooling: config.pooling,
                 dIn,
-                saeInput: "utterance",
+                ...saeInputOf(config),
                 dZ: Math.round(q * dIn),
                 k: kFor(s, dIn),
                 schedule,
@@ -188,6 +192,14 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
     );
   }
   return cells;
+}
+
+/** A cell's SAE input; the frame cap only for frame-level cells. */
+function saeInputOf(config: RunConfig): Pick<ResolvedCell, "saeInput" | "framesPerRecording"> {
+  const saeInput = config.saeInput ?? "utterance";
+  return saeInput === "frames"
+    ? { saeInput, framesPerRecording: config.frames?.perRecording ?? FRAMES_PER_RECORDING }
+    : { saeInput: "utterance" };
 }
 
 /** The probe settings of a cell: the run's, without the reference's permutation count (not in a cell's key). */

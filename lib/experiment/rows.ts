@@ -66,6 +66,7 @@ export const RESULT_COLUMNS: { [K in keyof ResultRow]: (s: RowSource) => ResultR
   codec: (s) => s.task.data.codec,
   task: (s) => s.task.data.task,
   pooling: (s) => s.task.data.pooling,
+  sae_input: (s) => s.cell?.saeInput ?? "utterance",
   probe_protocol: (s) => s.task.data.probe.protocol,
   probe_folds: (s) => s.task.data.data.probeRows.folds,
   q: (s) => s.cell?.q ?? null,

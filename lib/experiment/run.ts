@@ -17,6 +17,7 @@ import { computeCells } from "./execute.ts";
 import { loadRunFeatures } from "./features.ts";
 import { planFromManifests, planGrid, taskDataOfSet } from "./grid_plan.ts";
 import { scheduleName } from "./plan.ts";
+import { cellDataHash, type TaskData } from "./task_data.ts";
 import { type PlannedCell, type RunSummary, writeGrid } from "./write.ts";
 import { join } from "node:path";
 
@@ -90,16 +91,17 @@ async function dryRun(config: RunConfig, opts: RunOptions): Promise<RunSummary> 
   const versions = await codeVersions();
   const cellsDir = join(config.outDir, "cells");
   const planned: PlannedCell[] = [];
-  const hashes = new Map<string, string>();
+  const tasks = new Map<string, TaskData>();
   for (const cell of cells) {
     const set = sets.find((s) => s.prepared.dataset.name === cell.dataset && s.codec.id === cell.codec);
     let key: string | null = null;
     if (set) {
       const id = `${cell.dataset}/${cell.codec}/${cell.task}`;
-      if (!hashes.has(id)) {
-        hashes.set(id, (await taskDataOfSet(config, set, cell.task)).dataHash);
+      if (!tasks.has(id)) {
+        tasks.set(id, await taskDataOfSet(config, set, cell.task));
       }
-      key = await cellCacheKey(versions.cell, hashes.get(id)!, cell);
+      const dataHash = cellDataHash(tasks.get(id)!, cell);
+      key = dataHash === null ? null : await cellCacheKey(versions.cell, dataHash, cell);
     }
     planned.push({
       dataset: cell.dataset,

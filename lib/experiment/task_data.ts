@@ -3,6 +3,7 @@
  * the run's protocol, the utterance lists behind every split, and a hash of all of it (part of every cell's
  * cache key: a change in pooling, splits or features changes it).
  */
+import { basename } from "node:path";
 import { sha256Hex } from "../common/hash.ts";
 import type { ProbeRows } from "../probe/protocol.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
@@ -11,6 +12,8 @@ import type { CodecInfo } from "../codecs/types.ts";
 import type { FeatureSet } from "../extract/mod.ts";
 import type { SplitLists } from "./artefacts.ts";
 import type { CellData } from "./cell.ts";
+import type { FrameSources } from "./cell_frames.ts";
+import type { ResolvedCell } from "./plan.ts";
 import type { Pooling, ProbeConfig, TaskId } from "./config.ts";
 
 /** Everything one (dataset, codec, task) needs: the split matrices and labels. */
@@ -26,6 +29,8 @@ export interface TaskData {
   probe: ProbeConfig;
   data: CellData;
   dataHash: string;
+  /** dataHash with the frames files' content keys: the data of frame-level cells (absent without frames). */
+  framesHash?: string;
   /** The utterance ids behind each split's rows, and their labels. */
   splits: SplitLists;
   /** The scored rows (in the order of a protocol's pooled predictions): utterance and speaker ids. */
@@ -49,6 +54,16 @@ async function hashData(d: CellData): Promise<string> {
   if (d.probeRows.innerFold) arrays.push(d.probeRows.innerFold);
   const hashes = await Promise.all(arrays.map((a) => sha256Hex(bytesOf(a))));
   return sha256Hex(parts.join(",") + hashes.join(","));
+}
+
+/** The data hash in a cell's cache key: its task's, with the frames' keys for a frame-level cell (null: none). */
+export function cellDataHash(task: TaskData, cell: ResolvedCell): string | null {
+  return cell.saeInput === "frames" ? task.framesHash ?? null : task.dataHash;
+}
+
+async function hashFrames(dataHash: string, f: FrameSources): Promise<string> {
+  const names = [f.train, f.val1, f.test, f.probe].map((files) => files.map((p) => basename(p)).join(","));
+  return await sha256Hex([dataHash, ...names].join("|"));
 }
 
 /** u as the run pools it: the mean of ê over time, or [mean, std] side by side (statistics pooling). */
@@ -170,6 +185,8 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     rows.filter((r) => rowOf.has(r.utterance_id));
   const pick = (rows: { utterance_id: string }[]) =>
     takeRows(u, kept(rows).map((r) => rowOf.get(r.utterance_id)!));
+  const files = (rows: { utterance_id: string }[]) =>
+    kept(rows).map((r) => fs.frameFiles![rowOf.get(r.utterance_id)!]);
   const labels = (rows: { utterance_id: string; label: number }[]) =>
     Int32Array.from(kept(rows).map((r) => r.label));
   const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
@@ -206,7 +223,18 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
       folds: probe.protocol === "kfold" ? probe.folds : 1,
       ...(innerFold ? { innerFold } : {}),
     },
+    ...(fs.frameFiles
+      ? {
+        frames: {
+          train: files(splits.train),
+          val1: files(splits.val1),
+          test: files(splits.test),
+          probe: files(probeRows),
+        },
+      }
+      : {}),
   };
+  const dataHash = await hashData(data);
   return {
     dataset,
     codec: codec.id,
@@ -216,7 +244,8 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     pooling: src.pooling,
     probe,
     data,
-    dataHash: await hashData(data),
+    dataHash,
+    ...(data.frames ? { framesHash: await hashFrames(dataHash, data.frames) } : {}),
     splits: splitLists,
     scored: {
       utteranceIds: probeRows.filter((_, i) => testFold[i] >= 0).map((r) => r.utterance_id),

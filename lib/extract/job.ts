@@ -10,6 +10,8 @@ import { meanOverTime, stdOverTime } from "./pooling.ts";
 export interface JobInput {
   index: number;
   path: string;
+  /** Return ê itself too (a store keeping frames for frame-level SAEs). */
+  keepFrames?: boolean;
 }
 
 /** One codec's pooled ê of the utterance. */
@@ -17,6 +19,8 @@ export interface CodecOutput {
   u: Float32Array;
   uStd: Float32Array;
   frames: number;
+  /** ê, frames × d row-major, when the job asked to keep frames. */
+  e?: Float32Array;
 }
 
 export type JobOutput =
@@ -46,7 +50,13 @@ export async function runJob(group: CodecGroup, job: JobInput, maxSeconds: numbe
     return {
       index: job.index,
       ok: true,
-      outs: es.map((e) => ({ u: meanOverTime(e), uStd: stdOverTime(e), frames: e.rows })),
+      outs: es.map((e) => ({
+        u: meanOverTime(e),
+        uStd: stdOverTime(e),
+        frames: e.rows,
+        // A copy: the worker transfers it, and the codec may still own (or reuse) the buffer behind ê.
+        ...(job.keepFrames ? { e: e.data.slice() } : {}),
+      })),
       seconds: audio.length / group.sampleRate,
     };
   } catch (e) {

@@ -15,6 +15,14 @@ import { type CodecInfo, codecInfo, type LoadOptions, shortestInput } from "../c
 import { meanOverTime } from "./pooling.ts";
 import { EncoderPool } from "./pool.ts";
 import {
+  type FrameEntry,
+  frameFilesOf,
+  framePath,
+  FRAMES_DIR,
+  writeFrames,
+  writeFramesIndex,
+} from "./frames.ts";
+import {
   type Failure,
   lockStore,
   readMergedView,
@@ -27,6 +35,7 @@ import {
 
 export type { Failure, StoredRow } from "./store.ts";
 export { meanOverTime, stdOverTime } from "./pooling.ts";
+export { frameFileName, FRAMES_DIR, readFrames } from "./frames.ts";
 export {
   type ExtractionExample,
   extractionExample,
@@ -48,6 +57,8 @@ export interface FeatureSet {
   uStd?: Matrix;
   /** Utterances excluded because they failed to decode or encode, with the reason. */
   failures: Failure[];
+  /** Per row of `u`, its frames file (frames.ts), when the store keeps the frames of every row. */
+  frameFiles?: string[];
 }
 
 /** Where the codec's weights are found comes from `Locations` (and `modelsDir`); the default store from `cacheDir`. */
@@ -72,6 +83,11 @@ export interface ExtractOptions extends Locations {
    * rows are copied into this store first; only what none of them holds is encoded.
    */
   importStores?: string[];
+  /**
+   * Keep each recording's ê in the store's frames/ folder (frames.ts; for frame-level SAEs). Stored rows
+   * without frames are encoded again for them; their u stays the stored one.
+   */
+  keepFrames?: boolean;
 }
 
 export interface ExtractSummary {
@@ -179,8 +195,9 @@ interface StorePlan {
   info: CodecInfo;
   storeDir: string;
   before: Awaited<ReturnType<typeof readShards>>;
-  /** Manifest row indices this store lacks. */
+  /** Manifest row indices to encode: those this store lacks (`rowTodo`) or lacks the frames of. */
   todo: Set<number>;
+  rowTodo: Set<number>;
   stale: Set<string>;
   writer?: ShardWriter;
   failures: Failure[];
@@ -226,7 +243,7 @@ async function extractLocked(
   for (const info of infos) checkCrop(maxSeconds, info);
   const hashes = await hashFiles(rows, opts.quiet);
   const keys = rows.map((r, i) => rowKey(r.utterance_id, r.path, hashes[i]));
-  const stores = await planStores(opts, infos, rows, keys, dirs, maxSeconds);
+  const stores = await planStores(opts, infos, rows, keys, hashes, dirs, maxSeconds);
   const repeated = hashes.length - new Set(hashes.filter((h) => h !== "")).size -
     hashes.filter((h) => !h).length;
   if (repeated > 0) {
@@ -237,7 +254,8 @@ async function extractLocked(
     );
   }
   // Every utterance some store lacks, encoded once for the whole group.
-  const todo = rows.map((_, index) => ({ index, path: rows[index].path, maxSeconds }))
+  const keepFrames = opts.keepFrames ?? false;
+  const todo = rows.map((_, index) => ({ index, path: rows[index].path, maxSeconds, keepFrames }))
     .filter((j) => stores.some((st) => st.todo.has(j.index)));
   const workers = Math.max(
     1,
@@ -296,7 +314,17 @@ async function extractLocked(
         opts.quiet,
       );
     }
-    sets.push({ codecId: info.id, dataset, ids: view.ids, u: view.u, uStd: view.uStd, failures, summary });
+    const frameFiles = await indexFrames(storeDir, view.rows, keepFrames);
+    sets.push({
+      codecId: info.id,
+      dataset,
+      ids: view.ids,
+      u: view.u,
+      uStd: view.uStd,
+      failures,
+      summary,
+      ...(frameFiles ? { frameFiles } : {}),
+    });
   }
   return sets;
 }
@@ -307,6 +335,7 @@ async function planStores(
   infos: CodecInfo[],
   rows: ManifestRow[],
   keys: string[],
+  hashes: string[],
   dirs: string[],
   maxSeconds: number,
 ): Promise<StorePlan[]> {
@@ -319,8 +348,8 @@ async function planStores(
     if (imports?.length) await importStores(storeDir, imports, settings, opts.quiet);
     const before = await readShards(storeDir, info.id, info.dCodec);
     // Rows stored before the std over time was kept are encoded again (their mean comes out the same).
-    const todo = new Set(rows.map((_, index) => index).filter((j) => !before.rows.get(keys[j])?.uStd));
-    const noStd = [...todo].filter((j) => before.rows.has(keys[j])).length;
+    const rowTodo = new Set(rows.map((_, index) => index).filter((j) => !before.rows.get(keys[j])?.uStd));
+    const noStd = [...rowTodo].filter((j) => before.rows.has(keys[j])).length;
     if (noStd > 0) {
       log(`${storeDir}: ${noStd} stored row(s) predate the std over time; encoding them again`, opts.quiet);
     }
@@ -332,7 +361,18 @@ async function planStores(
         opts.quiet,
       );
     }
-    stores.push({ info, storeDir, before, todo, stale, failures: [], audioSeconds: 0, computed: 0 });
+    const todo = new Set(rowTodo);
+    if (opts.keepFrames) {
+      const noFrames = await lackingFrames(storeDir, rows, hashes, rowTodo);
+      if (noFrames.length > 0) {
+        log(
+          `${storeDir}: ${noFrames.length} stored row(s) have no frames kept; encoding them again`,
+          opts.quiet,
+        );
+      }
+      for (const j of noFrames) todo.add(j);
+    }
+    stores.push({ info, storeDir, before, todo, rowTodo, stale, failures: [], audioSeconds: 0, computed: 0 });
   }
   return stores;
 }
@@ -345,13 +385,13 @@ async function encodeMissing(
   rows: ManifestRow[],
   hashes: string[],
   stores: StorePlan[],
-  todo: { index: number; path: string; maxSeconds: number }[],
+  todo: { index: number; path: string; maxSeconds: number; keepFrames: boolean }[],
   workers: number,
 ): Promise<void> {
   const name = infos.map((c) => c.id).join(" + ");
   let failed = 0;
   for (const st of stores) {
-    if (st.todo.size > 0) {
+    if (st.rowTodo.size > 0) {
       st.writer = new ShardWriter(st.storeDir, st.info.id, st.info.dCodec, st.before.nextShard);
     }
   }
@@ -378,7 +418,13 @@ async function encodeMissing(
           continue;
         }
         const o = out.outs[c];
-        st.writer!.add(
+        if (o.e && hashes[out.index]) {
+          const e = { rows: o.frames, cols: st.info.dCodec, data: o.e };
+          await writeFrames(await framePath(st.storeDir, r.utterance_id, hashes[out.index]), e);
+        }
+        // A stored row encoded again only for its frames keeps its stored u (the first shard's wins anyway).
+        if (!st.rowTodo.has(out.index)) continue;
+        st.writer?.add(
           {
             utterance_id: r.utterance_id,
             path: r.path,
@@ -403,6 +449,50 @@ async function encodeMissing(
   } finally {
     await pool.close();
   }
+}
+
+/** Stored manifest rows (not in `rowTodo`) whose frames file is missing. */
+async function lackingFrames(
+  storeDir: string,
+  rows: ManifestRow[],
+  hashes: string[],
+  rowTodo: Set<number>,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (const [j, r] of rows.entries()) {
+    if (rowTodo.has(j) || !hashes[j]) continue;
+    if (!(await exists(await framePath(storeDir, r.utterance_id, hashes[j])))) out.push(j);
+  }
+  return out;
+}
+
+/**
+ * Rewrites frames/index.csv (when the store has a frames folder) and returns the frames file of every view
+ * row, or undefined when some row has none; `required`: that is an error (an extraction asked to keep them).
+ */
+async function indexFrames(
+  storeDir: string,
+  rows: StoredRow[],
+  required: boolean,
+): Promise<string[] | undefined> {
+  if (!required && !(await exists(join(storeDir, FRAMES_DIR)))) return undefined;
+  const entries: FrameEntry[] = [];
+  const files: string[] = [];
+  for (const r of rows) {
+    const path = await framePath(storeDir, r.utterance_id, r.sha256);
+    if (!r.sha256 || !(await exists(path))) continue;
+    entries.push({ utterance_id: r.utterance_id, file: basename(path), frames: r.frames });
+    files.push(path);
+  }
+  await writeFramesIndex(storeDir, entries);
+  if (files.length === rows.length) return files;
+  if (required) {
+    throw new Error(
+      `${storeDir}: ${rows.length - files.length} recording(s) have no frames kept after extraction ` +
+        `(their audio could not be hashed); fix their files and extract again`,
+    );
+  }
+  return undefined;
 }
 
 /** A crop shorter than one codec frame leaves nothing real to encode: refused before any work. */
@@ -514,6 +604,7 @@ export async function loadFeatureSet(
     ? where
     : where.storeDir ?? featureStoreDir(where.dataset, where.codecId, where);
   const view = await readMergedView(dir);
+  const frameFiles = (await exists(join(dir, FRAMES_DIR))) ? await frameFilesOf(dir, view.rows) : null;
   return {
     codecId: view.info.codec.id,
     dataset: view.info.dataset,
@@ -521,6 +612,7 @@ export async function loadFeatureSet(
     u: view.u,
     ...(view.uStd ? { uStd: view.uStd } : {}),
     failures: view.failures,
+    ...(frameFiles ? { frameFiles } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { loadCodecGroup } from "../codecs/registry.ts";
 import type { CodecGroup, LoadOptions } from "../codecs/types.ts";
-import { type JobInput, runJob } from "./job.ts";
+import { type CodecOutput, type JobInput, runJob } from "./job.ts";
 
 let codec: CodecGroup | undefined;
 // Messages are handled one at a time, in order: the pool sends the next job before this one finishes.
@@ -21,6 +21,12 @@ type Message =
   | (JobInput & { type: "job"; maxSeconds: number })
   | { type: "close" };
 
+/** The buffers of one codec's output, moved to the main thread rather than copied (ê may be large). */
+function transferables(o: CodecOutput): ArrayBuffer[] {
+  const bufs = [o.u.buffer as ArrayBuffer, o.uStd.buffer as ArrayBuffer];
+  return o.e ? [...bufs, o.e.buffer as ArrayBuffer] : bufs;
+}
+
 async function handle(msg: Message): Promise<void> {
   try {
     if (msg.type === "init") {
@@ -32,7 +38,7 @@ async function handle(msg: Message): Promise<void> {
       const out = await runJob(codec, msg, msg.maxSeconds);
       self.postMessage(
         { type: "result", out },
-        out.ok ? out.outs.flatMap((o) => [o.u.buffer as ArrayBuffer, o.uStd.buffer as ArrayBuffer]) : [],
+        out.ok ? out.outs.flatMap(transferables) : [],
       );
     } else if (msg.type === "close") {
       codec?.dispose();

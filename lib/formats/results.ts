@@ -48,6 +48,8 @@ export const RESULT_TABLE = [
   { name: "dataset_kind", type: "str" },
   /** Which protocol produced the row: pooling of ê over time ("mean", "mean+std") and the probe protocol. */
   { name: "pooling", type: "str" },
+  /** What the SAE was fit on: "utterance" (u per recording, the paper) or "frames" (ê_t, codes pooled). */
+  { name: "sae_input", type: "str" },
   { name: "probe_protocol", type: "str" },
   /** 1 for the paper's split. */
   { name: "probe_folds", type: "int" },
