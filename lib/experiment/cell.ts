@@ -59,6 +59,8 @@ export interface CellOutcome {
   l0: number;
   deadLatents: number;
   saeSeconds: number;
+  /** Rows the SAE was fit on: recordings (utterance level) or sampled frames (frame level). */
+  saeTrainRows: number;
   outcomes: FeatureOutcome[];
   /** Activation density of z on the scored rows in 16 ordered latent-index groups (paper Fig. 4). */
   densityGroups: number[];
@@ -189,6 +191,7 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
     l0: metrics.l0,
     deadLatents: metrics.deadLatents,
     saeSeconds,
+    saeTrainRows: rows.train.rows,
     outcomes,
     densityGroups: x.densityGroups,
     curves: trained.history.map((h) => ({

@@ -104,7 +104,8 @@ export const RESULT_COLUMNS: { [K in keyof ResultRow]: (s: RowSource) => ResultR
   dead_latents: sae((o) => o.deadLatents),
   sae_seconds: sae((o) => o.saeSeconds),
   probe_seconds: (s) => s.probe.probeSeconds,
-  n_sae_train: (s) => s.task.data.data.train.rows,
+  // Reference rows: the train recordings (what an utterance-level SAE is fit on).
+  n_sae_train: (s) => s.sae?.saeTrainRows ?? s.task.data.data.train.rows,
   n_probe_train: (s) => s.ref.minTrainRows,
   n_train_pos: (s) => s.task.data.counts.trainPos,
   n_train_neg: (s) => s.task.data.counts.trainNeg,

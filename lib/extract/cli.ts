@@ -59,13 +59,17 @@ const extract: Command = {
   summary:
     "encode audio with a codec: u (mean ê) or ê frames as .npy; or a whole manifest into a feature store",
   usage:
-    "--codec ID (--audio FILE [--frames] --out FILE.npy | --manifest M.csv [--store DIR] [--workers N])\n" +
+    "--codec ID (--audio FILE [--frames] --out FILE.npy | --manifest M.csv [--store DIR] [--workers N] " +
+    "[--frames])\n" +
     "       --codec ID --manifest M.csv --executor slurm [--wait] [--shard-size N --partition P --time T ...]\n" +
     "       --codec ID --manifest M.csv [--store DIR] --follow | --status   (the store's latest Slurm submission)",
   flags: {
     codec: stringFlag("codec id (see `codecs`)", { required: true }),
     audio: stringFlag("one audio file (WAV/FLAC/MP3)"),
-    frames: booleanFlag("with --audio: write ê (T × d) instead of u (d)"),
+    frames: booleanFlag(
+      "with --audio: write ê (T × d) instead of u (d); with --manifest: also keep each recording's ê in the " +
+        "store's frames/ (frame-level SAEs; layout in docs/interop.md)",
+    ),
     out: stringFlag("with --audio: output file (.npy, float32)"),
     manifest: stringFlag("manifest CSV: encode every utterance into the feature store"),
     store: {
@@ -118,7 +122,7 @@ const extract: Command = {
     // Flags of the other mode would be silently ignored: refused, naming them.
     const misplaced = flags.audio !== undefined
       ? ["store", "workers", "flush-every", "import"].filter((f) => flags[f] !== undefined)
-      : ["frames", "out"].filter((f) => flags[f] !== undefined);
+      : ["out"].filter((f) => flags[f] !== undefined);
     if (misplaced.length > 0 && (flags.audio !== undefined || flags.manifest !== undefined)) {
       const mode = flags.audio !== undefined ? "--audio" : "--manifest";
       throw new UsageError(
@@ -175,6 +179,11 @@ const extract: Command = {
         : undefined;
       if (typeof flags.store === "string") await checkOutputPath(flags.store, "dir", "--store");
       if (executorFlag(flags) === "slurm" || flags.follow || flags.status) {
+        if (flags.frames) {
+          throw new Error(
+            "--frames with --manifest runs locally only; leave out --executor slurm (or --frames)",
+          );
+        }
         return await viaSlurm(flags, codecId, maxSeconds, load);
       }
       const r = await extractFeatures({
@@ -185,6 +194,7 @@ const extract: Command = {
         flushEvery: num(flags, "flush-every", 256, { integer: true, min: 1, max: 1_000_000 }),
         maxSeconds: maxSeconds || Infinity,
         importStores: flags.import as string[] | undefined,
+        keepFrames: flags.frames === true,
         ...load,
       });
       const s = r.summary;

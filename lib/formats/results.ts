@@ -96,6 +96,7 @@ export const RESULT_TABLE = [
   { name: "dead_latents", type: "int", nullable: true },
   { name: "sae_seconds", type: "float", nullable: true },
   { name: "probe_seconds", type: "float" },
+  /** Rows the SAE was fit on: train recordings, or their sampled frames (sae_input "frames"). */
   { name: "n_sae_train", type: "int" },
   /** Rows the final probe was fit on (k-fold: the smallest fold's), and per class (0 = US, 1 = the other). */
   { name: "n_probe_train", type: "int" },
