@@ -53,11 +53,10 @@ export type KSparseRow = RowOf<typeof KSPARSE_TABLE>;
 export type KSparseSetting = Omit<KSparseRow, "k" | "all_latents" | "f1" | "f1_low" | "f1_high" | "latents">;
 
 /**
- * The setting of a results row's k-sparse rows. `sae_input` is the row's own once the results table carries
- * it, "utterance" (the paper's SAE on mean_t ê_t) before.
+ * The setting of a results row's k-sparse rows. `sae_input` is the row's own; results written before the table
+ * carried it are "utterance" (the paper's SAE on mean_t ê_t).
  */
 export function ksparseSettingOf(r: ResultRow): KSparseSetting {
-  const saeInput = (r as { sae_input?: unknown }).sae_input;
   return {
     dataset: r.dataset,
     codec: r.codec,
@@ -65,7 +64,7 @@ export function ksparseSettingOf(r: ResultRow): KSparseSetting {
     pooling: r.pooling,
     probe_protocol: r.probe_protocol,
     probe_folds: r.probe_folds,
-    sae_input: typeof saeInput === "string" ? saeInput : "utterance",
+    sae_input: r.sae_input ?? "utterance",
     q: r.q,
     s: r.s,
     seed: r.seed,
