@@ -16,7 +16,7 @@ import { frameSample, sampledFrames } from "../lib/experiment/cell_frames.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { planCells } from "../lib/experiment/plan.ts";
 import { runGrid } from "../lib/experiment/run.ts";
-import { extractFeatures, meanOverTime } from "../lib/extract/mod.ts";
+import { extractFeatures, loadFeatureSet, meanOverTime } from "../lib/extract/mod.ts";
 import { frameFileName, writeFrames } from "../lib/extract/frames.ts";
 import { poolFrameCodes } from "../lib/sae/frame_pooling.ts";
 import { skipWithout } from "./tools.ts";
@@ -164,6 +164,13 @@ Deno.test({
       assertEquals(meanOverTime(e), plain.u.data.slice(i * e.cols, (i + 1) * e.cols));
     }
     assertEquals(withFrames.frameFiles!.length, plain.ids.length);
+    // A store that keeps frames from its first extraction holds the same u, and reads back with its frames.
+    const fresh = await extractFeatures({ ...opts, storeDir: join(dir, "fresh"), keepFrames: true });
+    assertEquals(fresh.summary.computed, plain.ids.length);
+    assertEquals(fresh.u.data, plain.u.data);
+    const loaded = await loadFeatureSet(join(dir, "fresh"));
+    assertEquals(loaded.frameFiles, fresh.frameFiles);
+    assertEquals((await loadFeatureSet(join(dir, "store"))).frameFiles?.length, plain.ids.length);
     await Deno.remove(dir, { recursive: true });
   },
 });
