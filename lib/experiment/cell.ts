@@ -2,7 +2,9 @@
  * One grid cell: for a (dataset, codec, task, q, s, seed), train the TopK SAE on the task's train split
  * (monitored on validation half 1), encode validation half 2 (probe training) and test, fit one L1 probe per
  * feature kind, and record ΔF1 against the reference F1 on u. Pure computation on matrices, so it runs the same
- * in the main thread or a worker.
+ * in the main thread or a worker. A frame-level cell (saeInput "frames") does the same on frames ê_t read from
+ * the feature store: sampled frames fit, monitor and hold out the SAE, every frame of a probe recording is
+ * encoded and its codes pooled (cell_frames.ts).
  */
 // Direct module imports, never the stage barrels: the cache key hashes this module's import closure
 // (lib/common/source_graph.ts), which should hold the code that computes numbers and nothing else.
