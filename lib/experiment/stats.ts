@@ -1,12 +1,9 @@
 /**
- * Uncertainty of ΔF1 and F1: across seeds (mean ± std, 95 % t-interval with the exact Student quantile); over
+ * Uncertainty of ΔF1 and F1: across seeds (mean ± std, 95 % t-interval with the exact Student quantile) and over
  * test speakers (re-exported from lib/common/speaker_bootstrap.ts: a paired cluster bootstrap, combined with
- * seeds — the interval every verdict uses); and the older percentile bootstrap over scored utterances (for ΔF1
- * the feature's and the reference's predictions resampled together), which treats a speaker's recordings as
- * independent and so is too narrow where speakers have several.
+ * seeds — the interval every row and verdict uses; resampling recordings instead would treat a speaker's
+ * recordings as independent and be too narrow where speakers have several).
  */
-import { Rng } from "../common/random.ts";
-import { macroF1FromConfusion } from "../common/speaker_bootstrap.ts";
 
 export { type Interval, seedInterval, studentTCdf, studentTQuantile } from "../common/stats.ts";
 // Intervals over test speakers (cluster bootstrap, paired, combined with seeds): see that module's comment.
