@@ -19,6 +19,7 @@ import { runGrid } from "../lib/experiment/run.ts";
 import { extractFeatures, loadFeatureSet, meanOverTime } from "../lib/extract/mod.ts";
 import { frameFileName, writeFrames } from "../lib/extract/frames.ts";
 import { poolFrameCodes } from "../lib/sae/frame_pooling.ts";
+import { resultsWithoutTimings } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 const shared = sharedDir();
@@ -210,9 +211,7 @@ Deno.test({
         checkpoints: false,
       });
       assertEquals(summary.cells.computed, 2);
-      const df = pl.readCSV(await Deno.readTextFile(join(dir, name, "results.csv")));
-      const cols = df.columns.filter((c) => !/second|time/.test(c));
-      return df.select(...cols).sort(["q", "s", "feature"]).toRecords();
+      return await resultsWithoutTimings(join(dir, name));
     };
     const base = await run("w1", 1);
     assertEquals(base.length, 1 + 2 * 3);

@@ -7,12 +7,11 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { validateConfig } from "../lib/experiment/config.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import { loadResults } from "../lib/report/results.ts";
 import { runSummaryTable } from "../lib/report/report.ts";
-import { SHARED, smallGridConfig, writeFsddManifest } from "./grid_fixture.ts";
+import { resultsWithoutTimings, SHARED, smallGridConfig, writeFsddManifest } from "./grid_fixture.ts";
 import { skipWithout } from "./tools.ts";
 
 Deno.test({
@@ -43,9 +42,7 @@ Deno.test({
         checkpoints: false,
       });
       assertEquals(summary.cells.computed, 2);
-      const df = pl.readCSV(await Deno.readTextFile(join(dir, name, "results.csv")));
-      const cols = df.columns.filter((c) => !/second|time/.test(c));
-      return df.select(...cols).sort(["q", "s", "feature"]).toRecords();
+      return await resultsWithoutTimings(join(dir, name));
     };
     const base = await run("w1", 1);
     assertEquals(base.length, 1 + 2 * 3);

@@ -4,6 +4,7 @@
  * never a hard-coded path), and the small grid config (Lyra 3.2 kbps, US vs Non-US-UK).
  */
 import { join } from "node:path";
+import pl from "nodejs-polars";
 import { sharedDir } from "../lib/cli/settings.ts";
 
 /** The shared data root, or undefined where there is none (tests then skip, noting it: tools.ts). */
@@ -63,4 +64,11 @@ export function smallGridConfig(dir: string, manifest: string, over: Record<stri
     bootstrap: 50,
     ...over,
   };
+}
+
+/** A run's results rows without the timing columns, in (q, s, feature) order: what must not depend on workers. */
+export async function resultsWithoutTimings(outDir: string): Promise<Record<string, unknown>[]> {
+  const df = pl.readCSV(await Deno.readTextFile(join(outDir, "results.csv")));
+  const cols = df.columns.filter((c) => !/second|time/.test(c));
+  return df.select(...cols).sort(["q", "s", "feature"]).toRecords();
 }
