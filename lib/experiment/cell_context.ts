@@ -10,9 +10,10 @@ import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { type AccentTaskId, columnTask, manifestRows, readManifest, TASKS } from "../data/mod.ts";
 import { readMergedView, type StoredRow } from "../extract/store.ts";
+import { frameFilesOf, readFrames } from "../extract/frames.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
-import type { Pooling, RunConfig, TaskId } from "./config.ts";
+import type { Pooling, RunConfig, SaeInput, TaskId } from "./config.ts";
 import { pooled } from "./task_data.ts";
 import type { CellCoordinates } from "./plan.ts";
 
@@ -25,6 +26,8 @@ export interface CellSelector {
   q?: number;
   s?: number;
   seed?: number;
+  /** The SAE's input: "utterance" (default: the paper's SAEs on u) or "frames" (frame-level SAEs). */
+  saeInput?: SaeInput;
   /** Among the matching cells: the highest ΔF1 on z (default) or the lowest. */
   pick?: "best" | "worst";
 }
@@ -69,6 +72,8 @@ export interface CellContext extends CellCoordinates {
   manifestPath: string;
   /** The run's models directory (run_config.json), for loading the codec again. */
   modelsDir?: string;
+  /** What the SAE was fit on: u (the paper) or the frames ê_t (frame-level; its z probe is on pooled codes). */
+  saeInput: SaeInput;
 }
 
 async function readResults(outDir: string): Promise<pl.DataFrame> {
@@ -88,7 +93,8 @@ function matches(r: Row, sel: CellSelector): boolean {
   for (const f of ["q", "s", "seed"] as const) {
     if (sel[f] !== undefined && Number(r[f]) !== sel[f]) return false;
   }
-  return true;
+  // Results written before the column existed hold utterance-level cells only.
+  return (r.sae_input ?? "utterance") === (sel.saeInput ?? "utterance");
 }
 
 function describe(sel: CellSelector): string {
@@ -202,7 +208,28 @@ export async function loadCellContext(outDirIn: string, sel: CellSelector = {}):
     storeDir,
     manifestPath,
     ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
+    saeInput: row.sae_input === "frames" ? "frames" : "utterance",
   };
+}
+
+/**
+ * The frames ê (T × d) of each given utterance, from the cell's feature store (lib/extract/frames.ts); a store
+ * that keeps no frames for one of them is an error saying how to get them.
+ */
+export async function framesOf(ctx: CellContext, ids: string[]): Promise<Matrix[]> {
+  const rows = ids.map((id) => {
+    const info = ctx.info.get(id);
+    if (!info) throw new Error(`${ctx.storeDir}: utterance ${id} of cell ${ctx.cellKey} is not stored`);
+    return { utterance_id: id, sha256: info.sha256 };
+  });
+  const files = await frameFilesOf(ctx.storeDir, rows);
+  if (!files) {
+    throw new Error(
+      `${ctx.storeDir}: the feature store keeps no frames for some of ${ids.length} utterance(s); extract it ` +
+        'again with frames kept (a run config with saeInput "frames", or `extract --frames`)',
+    );
+  }
+  return await Promise.all(files.map((f) => readFrames(f, ctx.sae.config.dIn)));
 }
 
 /** The cell key of the reference row (feature u) of the cell's dataset, codec and task. */
@@ -310,6 +337,12 @@ export const CELL_SELECT_FLAGS: FlagSpec = {
   q: stringFlag("select by latent ratio q"),
   s: stringFlag("select by relative sparsity s"),
   seed: stringFlag("select by seed"),
+  "sae-input": {
+    type: "string",
+    description:
+      'select by what the SAE was fit on: "utterance" (u, the paper) or "frames" (frame-level SAEs)',
+    default: "utterance",
+  },
   pick: {
     type: "string",
     description: "among the matching cells, the highest (best) or lowest (worst) ΔF1 on z",
@@ -338,9 +371,15 @@ export function cellSelectionFromFlags(
       q: opt("q"),
       s: opt("s"),
       seed: opt("seed"),
+      saeInput: saeInputOf(flags["sae-input"]),
       pick: pickOf(flags.pick),
     },
   };
+}
+
+function saeInputOf(v: unknown): SaeInput {
+  if (v === undefined || v === "utterance" || v === "frames") return (v ?? "utterance") as SaeInput;
+  throw new UsageError(`--sae-input must be utterance or frames, got ${JSON.stringify(v)}`);
 }
 
 function pickOf(v: unknown): "best" | "worst" {
