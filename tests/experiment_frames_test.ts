@@ -11,10 +11,10 @@ import { sharedDir } from "../lib/cli/settings.ts";
 import { broadOf } from "../lib/data/taxonomy.ts";
 import { readMatrix } from "../lib/common/matrix.ts";
 import { Rng } from "../lib/common/random.ts";
-import { cellKeyInput } from "../lib/experiment/cache.ts";
+import { cellKeyInput, saeCacheKey } from "../lib/experiment/cache.ts";
 import { frameSample, sampledFrames } from "../lib/experiment/cell_frames.ts";
 import { validateConfig } from "../lib/experiment/config.ts";
-import { planCells } from "../lib/experiment/plan.ts";
+import { frameCodecs, planCells } from "../lib/experiment/plan.ts";
 import { runGrid } from "../lib/experiment/run.ts";
 import { extractFeatures, loadFeatureSet, meanOverTime } from "../lib/extract/mod.ts";
 import { frameFileName, writeFrames } from "../lib/extract/frames.ts";
@@ -47,6 +47,17 @@ Deno.test("frame pooling: z = mean code, z_pos = firing rate, z_mag = mean magni
   assertThrows(() => poolFrameCodes({ rows: 0, cols: dZ, data: new Float32Array() }), Error, "no frames");
 });
 
+Deno.test("frame sample: an offset takes the next frames of the same permutation (monitor and held-out disjoint)", () => {
+  const file = "0123456789abcdef.npy";
+  const monitor = frameSample(100, 10, 1, file), heldout = frameSample(100, 30, 1, file, 10);
+  assertEquals(monitor.length + heldout.length, 40);
+  assertEquals([...monitor].filter((t) => heldout.includes(t)), []);
+  const all = [...frameSample(100, 40, 1, file)];
+  assertEquals([...monitor, ...heldout].sort((x, y) => x - y), all);
+  // Fewer frames than the offset: nothing left to hold out from that recording.
+  assertEquals([...frameSample(5, 10, 1, file, 10)], []);
+});
+
 Deno.test("frame sample: at most cap frames, ascending, seeded by the cell's seed and the recording", () => {
   assertEquals([...frameSample(5, 8, 1, "0123456789abcdef.npy")], [0, 1, 2, 3, 4]);
   const a = frameSample(100, 10, 1, "0123456789abcdef.npy");
@@ -75,7 +86,7 @@ Deno.test("frame sample: a split's sampled frames stack the chosen rows of each 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("plan: saeInput defaults to the utterance level (keys unchanged); frames resolve their cap", () => {
+Deno.test("plan: saeInput defaults to the utterance level (keys unchanged); frames resolve their sampling", () => {
   const base = {
     datasets: [{ name: "d", manifest: "m.csv" }],
     codecs: ["c"],
@@ -86,21 +97,83 @@ Deno.test("plan: saeInput defaults to the utterance level (keys unchanged); fram
   const facts = { supportedTasks: { d: ["us-vs-uk"] }, dCodec: { c: 64 } };
   const [utt] = planCells(validateConfig(base), facts);
   assertEquals(utt.saeInput, "utterance");
-  assert(!("framesPerRecording" in utt));
-  assertEquals(Object.keys(cellKeyInput("v", "h", utt).cell as object).includes("framesPerRecording"), false);
+  assert(!("framesPerRecording" in utt) && !("monitorFrames" in utt));
+  const keyFields = Object.keys(cellKeyInput("v", "h", utt).cell as object);
+  assertEquals(keyFields.includes("framesPerRecording") || keyFields.includes("monitorFrames"), false);
   const [fr] = planCells(validateConfig({ ...base, saeInput: "frames" }), facts);
-  assertEquals([fr.saeInput, fr.framesPerRecording, fr.dIn], ["frames", 200, 64]);
+  assertEquals([fr.saeInput, fr.framesPerRecording, fr.monitorFrames, fr.dIn], ["frames", 200, 4096, 64]);
   const [fr50] = planCells(
-    validateConfig({ ...base, saeInput: "frames", frames: { perRecording: 50 } }),
+    validateConfig({ ...base, saeInput: "frames", frames: { perRecording: 50, monitorFrames: 512 } }),
     facts,
   );
-  assertEquals(fr50.framesPerRecording, 50);
+  assertEquals([fr50.framesPerRecording, fr50.monitorFrames], [50, 512]);
   assertThrows(
     () => validateConfig({ ...base, saeInput: "frames", pooling: "mean+std" }),
     Error,
     'needs pooling "mean"',
   );
   assertThrows(() => validateConfig({ ...base, saeInput: "frame" }), Error, "saeInput");
+});
+
+Deno.test("plan: saeInput as a list runs both; frame-level cells only on frames.codecs × frames.seeds", () => {
+  const base = {
+    datasets: [{ name: "d", manifest: "m.csv" }],
+    codecs: ["a", "b"],
+    tasks: ["us-vs-uk", "us-vs-non-us-uk"],
+    grid: { q: [2, 20], s: [0.5] },
+    seeds: [0, 1, 2],
+    outDir: "out",
+  };
+  const facts = { supportedTasks: { d: ["us-vs-uk", "us-vs-non-us-uk"] }, dCodec: { a: 64, b: 32 } };
+  const cells = planCells(
+    validateConfig({ ...base, saeInput: ["utterance", "frames"], frames: { codecs: ["b"], seeds: [0] } }),
+    facts,
+  );
+  const utt = cells.filter((c) => c.saeInput === "utterance"),
+    fr = cells.filter((c) => c.saeInput === "frames");
+  assertEquals(utt.length, 2 * 2 * 2 * 3);
+  assertEquals(fr.length, 2 * 2 * 1);
+  assert(fr.every((c) => c.codec === "b" && c.seed === 0));
+  assertEquals(frameCodecs(validateConfig({ ...base, saeInput: "frames", frames: { codecs: ["b"] } })), [
+    "b",
+  ]);
+  assertEquals(frameCodecs(validateConfig(base)), []);
+  assertThrows(
+    () => validateConfig({ ...base, saeInput: "frames", frames: { codecs: ["c"] } }),
+    Error,
+    'frames.codecs: "c" is not one of the run\'s codecs',
+  );
+  assertThrows(
+    () => validateConfig({ ...base, saeInput: "frames", frames: { seeds: [7] } }),
+    Error,
+    "frames.seeds: 7 is not one of the run's seeds",
+  );
+  assertThrows(
+    () => validateConfig({ ...base, frames: { seeds: [0] } }),
+    Error,
+    'saeInput does not include "frames"',
+  );
+});
+
+Deno.test("frame SAE key: the same for every task and probe setting, changed by the SAE's settings or frames", async () => {
+  const base = {
+    datasets: [{ name: "d", manifest: "m.csv" }],
+    codecs: ["c"],
+    tasks: ["us-vs-uk", "us-vs-non-us-uk"],
+    grid: { q: [2], s: [0.5] },
+    saeInput: "frames",
+    outDir: "out",
+  };
+  const facts = { supportedTasks: { d: ["us-vs-uk", "us-vs-non-us-uk"] }, dCodec: { c: 64 } };
+  const [a, b] = planCells(validateConfig(base), facts);
+  assert(a.task !== b.task);
+  assertEquals(await saeCacheKey("v", "f", a), await saeCacheKey("v", "f", b));
+  const [c] = planCells(validateConfig({ ...base, probe: { C: 0.5 }, features: ["z"] }), facts);
+  assertEquals(await saeCacheKey("v", "f", c), await saeCacheKey("v", "f", a));
+  const [d] = planCells(validateConfig({ ...base, frames: { perRecording: 10 } }), facts);
+  assert((await saeCacheKey("v", "f", d)) !== (await saeCacheKey("v", "f", a)));
+  assert((await saeCacheKey("v", "g", a)) !== (await saeCacheKey("v", "f", a)));
+  assert((await saeCacheKey("w", "f", a)) !== (await saeCacheKey("v", "f", a)));
 });
 
 /**
@@ -177,24 +250,32 @@ Deno.test({
 });
 
 Deno.test({
-  name: "grid: frame-level cells give sae_input 'frames' rows with finite F1, identical at 1 and 2 workers",
+  name:
+    "grid: frame-level cells share one SAE across tasks (sae_key), finite F1, identical at 1 and 2 workers",
   ignore: skipWithout(import.meta.url, "../shared data", !shared),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nac-sae-frames-grid-" });
     const manifest = await fsddManifest(dir, 6);
+    // A second task over the same recordings (a column task), so the two tasks' cells can share SAEs.
+    const other = {
+      name: "other-vs-na",
+      column: "accent_broad",
+      positive: broadOf("Germanic"),
+      negative: broadOf("North America"),
+    };
     const run = async (name: string, workers: number) => {
       const config = validateConfig(
         {
           name,
           datasets: [{ name: manifest }],
           codecs: ["lyra-3.2kbps"],
-          tasks: ["us-vs-non-us-uk"],
+          tasks: ["us-vs-non-us-uk", other],
           grid: { q: [2], s: [0.25, 0.1] },
           epochs: { convergent: { maxSteps: 300, window: 50 } },
           sae: { batchSize: 64 },
           saeInput: "frames",
-          frames: { perRecording: 20 },
+          frames: { perRecording: 20, monitorFrames: 40 },
           outDir: join(dir, name),
           featureDir: join(dir, "features"),
           modelsDir: `${shared}/models`,
@@ -205,22 +286,33 @@ Deno.test({
         name,
         dir,
       );
-      const summary = await runGrid(config, {
-        cacheDir: join(dir, "cache"),
-        quiet: true,
-        checkpoints: false,
-      });
-      assertEquals(summary.cells.computed, 2);
+      const summary = await runGrid(config, { cacheDir: join(dir, "cache"), quiet: true });
+      assertEquals(summary.cells.computed, 4);
+      // One stored SAE per config, not per task.
+      const saes = [...Deno.readDirSync(join(dir, name, "cells"))].filter((e) => e.name.startsWith("sae-"));
+      assertEquals(saes.length, 2);
       return await resultsWithoutTimings(join(dir, name));
     };
     const base = await run("w1", 1);
-    assertEquals(base.length, 1 + 2 * 3);
+    assertEquals(base.length, 2 + 2 * 2 * 3);
     for (const r of base) {
       assertEquals(r.sae_input, r.feature === "u" ? "utterance" : "frames");
       assert(Number.isFinite(r.f1 as number), JSON.stringify(r));
     }
-    const sae = base.filter((r) => r.feature !== "u");
+    const sae = base.filter((r) => r.feature === "z");
     assert(sae.every((r) => (r.explained_variance as number) > 0), "frame-level SAEs did not train");
+    // Each config's two tasks: one sae_key and the same fit numbers; the two configs: different keys.
+    for (const s of [0.25, 0.1]) {
+      const pair = sae.filter((r) => r.s === s);
+      assertEquals(pair.map((r) => r.task).sort(), ["other-vs-na", "us-vs-non-us-uk"]);
+      assertEquals(pair[0].sae_key, pair[1].sae_key);
+      for (const f of ["explained_variance", "ev_heldout", "ev_pca_k_heldout", "sae_steps", "n_sae_train"]) {
+        assertEquals(pair[0][f], pair[1][f], f);
+      }
+    }
+    assert(sae[0].sae_key !== sae.find((r) => r.s !== sae[0].s)!.sae_key);
+    // Every train recording's frames (2 speakers × 6 digits, ≤ 20 frames each).
+    assert((sae[0].n_sae_train as number) > 12 && (sae[0].n_sae_train as number) <= 12 * 20);
     assertEquals(await run("w2", 2), base);
     await Deno.remove(dir, { recursive: true });
   },

@@ -18,12 +18,19 @@ import { extractFeatureSets } from "../extract/mod.ts";
 import { type EpochsRule, type RunConfig, validateConfig } from "../experiment/config.ts";
 import { runGrid } from "../experiment/run.ts";
 import { storeDirOf } from "../experiment/features.ts";
+import { frameCodecs } from "../experiment/plan.ts";
 import { writeReport } from "../report/mod.ts";
 import { writeLatentsAndSteering } from "../report/latents.ts";
 
 /** SAE schedules the demo can be asked for (`--schedule`); the default is the convergent one. */
 export const DEMO_SCHEDULES = ["convergent", "paper"] as const;
 export type DemoSchedule = (typeof DEMO_SCHEDULES)[number];
+
+/**
+ * The codec of the demo's frame-level grid: one bitrate (each needs its frames kept, ~160 MB, and 16 SAEs on
+ * ~61,000 frames), the middle one.
+ */
+export const FRAME_CODEC = "lyra-6kbps";
 
 /**
  * The positive control: speaker sex (SAA's `gender`, known for the english, arabic and mandarin speakers), an
@@ -51,7 +58,9 @@ export function demoConfig(
       $comment: "Lyra v2 at three bitrates on the Speech Accent Archive subset (616 speakers reading one " +
         "paragraph, 8 kHz; both accent tasks), not the paper's codecs on " +
         "Vox-Profile. The paper's 16 SAE configs, " +
-        "3 seeds, z / z_pos / z_mag, the paper's mean pooling and val2→test probe split. " +
+        "3 seeds, z / z_pos / z_mag, the paper's mean pooling and val2→test probe split. Beside them, " +
+        `frame-level SAEs (fit on the frames ê_t, codes pooled per recording) on ${FRAME_CODEC}, the 16 ` +
+        "configs, seed 0, one SAE per config shared by both tasks. " +
         (schedule === "convergent"
           ? "SAE schedule: convergent (Adam lr 1e-2 until the val1 loss stops improving, best-val1 weights " +
             "kept) instead of the paper's 200/500 epochs at lr 1e-5, which are only 200-500 steps on a corpus " +
@@ -62,6 +71,9 @@ export function demoConfig(
       epochs,
       seeds: [0, 1, 2],
       features: ["z", "z_pos", "z_mag"],
+      // Beside the paper's SAEs on u, the field's frame-level SAEs (results column sae_input "frames").
+      saeInput: ["utterance", "frames"],
+      frames: { codecs: [FRAME_CODEC], seeds: [0] },
       outDir,
       modelsDir: where.models,
     },
@@ -228,6 +240,8 @@ export async function runDemoStages(
     codecIds: config.codecs,
     // The grid's own store folders, so the grids below find every utterance stored.
     storeDirs: config.codecs.map((c) => storeDirOf(config, ds.name, c)),
+    // The frame-level grid's codecs keep each recording's frames.
+    keepFrames: frameCodecs(config),
     workers: config.workers,
     ...loc,
     modelsDir: config.modelsDir,
@@ -239,14 +253,22 @@ export async function runDemoStages(
       (encoded.computed > 0 ? `, ${encoded.utterancesPerSecond.toFixed(1)} utt/s` : ""),
   );
 
+  const configs = (c: RunConfig) => c.grid.q.length * c.grid.s.length;
   const cellsOf = (c: RunConfig) => {
     const nTasks = (c.datasets[0].tasks ?? c.tasks).length;
-    const n = nTasks * c.codecs.length * c.grid.q.length * c.grid.s.length * c.seeds.length;
+    const n = nTasks * c.codecs.length * configs(c) * c.seeds.length;
     return `${n} cell${n === 1 ? "" : "s"}`;
   };
+  const frameCodecIds = frameCodecs(config);
+  const frameSeeds = config.frames.seeds ?? config.seeds;
+  const frameSaes = frameCodecIds.length * configs(config) * frameSeeds.length;
   stage.start(
     `the paper's grid: ${cellsOf(config)} (${tasks.length} tasks × ${config.codecs.length} codecs × ` +
-      `${config.grid.q.length * config.grid.s.length} SAE configs × ${config.seeds.length} seeds)`,
+      `${configs(config)} SAE configs × ${config.seeds.length} seeds)` +
+      (frameSaes > 0
+        ? ` and the frame-level grid: ${frameSaes * tasks.length} cells on ${frameCodecIds.join(", ")} ` +
+          `(${frameSaes} SAEs on frames, each shared by the ${tasks.length} tasks)`
+        : ""),
   );
   const summary = await runGrid(config, { ...loc, quiet });
   stage.done(`${summary.cells.computed} computed, ${summary.cells.cached} cached`);

@@ -45,6 +45,20 @@ export function cellCacheKey(version: string, dataHash: string, cell: ResolvedCe
   return hashJson(cellKeyInput(version, dataHash, cell));
 }
 
+/**
+ * The key of a frame-level SAE, shared by its cells of every task: the code version, its training and val1
+ * frames, and the cell's SAE settings — not its task, probe or feature kinds (the SAE never sees them).
+ */
+export function saeCacheKey(version: string, framesHash: string, cell: ResolvedCell): Promise<string> {
+  const { dIn, q, s, k, dZ, seed, schedule, sae, pooling, saeInput, framesPerRecording, monitorFrames } =
+    cell;
+  return hashJson({
+    version,
+    frames: framesHash,
+    sae: { dIn, q, s, k, dZ, seed, schedule, sae, pooling, saeInput, framesPerRecording, monitorFrames },
+  });
+}
+
 /** The cache key of a (dataset, codec, task)'s reference probe on u: `ref-<hash>`. */
 export async function referenceKey(
   version: string,

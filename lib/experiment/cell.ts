@@ -2,18 +2,18 @@
  * One grid cell: for a (dataset, codec, task, q, s, seed), train the TopK SAE on the task's train split
  * (monitored on validation half 1), encode validation half 2 (probe training) and test, fit one L1 probe per
  * feature kind, and record ΔF1 against the reference F1 on u. Pure computation on matrices, so it runs the same
- * in the main thread or a worker. A frame-level cell (saeInput "frames") does the same on frames ê_t read from
- * the feature store: sampled frames fit, monitor and hold out the SAE, every frame of a probe recording is
- * encoded and its codes pooled (cell_frames.ts).
+ * in the main thread or a worker. A frame-level cell (saeInput "frames") fits its SAE on sampled frames ê_t of
+ * the dataset's train split (monitored and held out on val1 frames), or loads it when another task's cell of
+ * the same codec × config × seed already did (the SAE is label-free), encodes every frame of a probe recording
+ * and pools its codes (cell_frames.ts).
  */
 // Direct module imports, never the stage barrels: the cache key hashes this module's import closure
 // (lib/common/source_graph.ts), which should hold the code that computes numbers and nothing else.
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { type SaeConfig, saeConfig } from "../sae/config.ts";
-import type { StopReason } from "../sae/convergence.ts";
 import { encodeSae, saeMetrics } from "../sae/evaluate.ts";
 import { fitPca, pcaExplainedVariance, saeTrained } from "../sae/pca.ts";
-import { type EpochRecord, trainSae } from "../sae/train.ts";
+import { trainSae } from "../sae/train.ts";
 import { magnitudeFeatures, positionFeatures } from "../probe/features.ts";
 import { type ProbeRows, runProtocol } from "../probe/protocol.ts";
 import { kSparseOutcomes, kSparseProbes } from "../probe/ksparse.ts";
@@ -23,6 +23,7 @@ import type { FeatureKind } from "./config.ts";
 import type { SaeModel } from "../sae/model.ts";
 import { type FeatureOutcome, probeOutcome } from "./probe_outcome.ts";
 import { type FrameSources, frameSplits, pooledFrameFeatures } from "./cell_frames.ts";
+import { readSharedSae, type SaeFit, type SharedSae } from "./shared_sae.ts";
 
 export interface CellData {
   /** Fits the SAE. */
@@ -38,35 +39,15 @@ export interface CellData {
   frames?: FrameSources;
 }
 
-export interface CellOutcome {
+export interface CellOutcome extends SaeFit {
   k: number;
   dZ: number;
   dCodec: number;
-  /** In-sample (training rows): NMSE and explained variance of the kept weights. */
-  nmse: number;
-  explainedVariance: number;
-  /** Explained variance of PCA-k fitted on the training rows, on the training rows (the yardstick). */
-  evPcaK: number;
-  /** Held-out (test rows): the SAE's and PCA-k's explained variance. */
-  evHeldout: number;
-  evPcaKHeldout: number;
-  /** In-sample explained variance ≥ evPcaK − 0.02: the optimiser reached the PCA-k yardstick. */
-  saeTrained: boolean;
-  /** Held-out explained variance < evPcaKHeldout − 0.02: the SAE generalises worse than PCA-k. */
-  heldoutBelowPcaK: boolean;
-  /** Adam steps taken, the step whose weights were kept, and why training ended. */
-  steps: number;
-  bestStep: number;
-  stop: StopReason | "epochs";
-  l0: number;
-  deadLatents: number;
-  saeSeconds: number;
-  /** Rows the SAE was fit on: recordings (utterance level) or sampled frames (frame level). */
-  saeTrainRows: number;
   outcomes: FeatureOutcome[];
   /** Activation density of z on the scored rows in 16 ordered latent-index groups (paper Fig. 4). */
   densityGroups: number[];
-  curves: Pick<EpochRecord, "epoch" | "step" | "trainLoss" | "valLoss" | "nmse" | "l0" | "dead">[];
+  /** Frame-level cells: the key of the SAE they share with every task's cell of the same codec × config × seed. */
+  saeKey?: string;
   /** The SAE and the fitted probes; written to the cell's folder, never into its JSON. */
   artefacts?: CellArtefacts;
 }
@@ -109,18 +90,74 @@ export function densityByGroup(z: Matrix, groups = DENSITY_GROUPS, rates = false
   return out;
 }
 
-/** The rows an SAE fits, is monitored on and is held out on: u (the paper) or sampled frames. */
-async function saeRows(
-  spec: ResolvedCell,
-  data: CellData,
-): Promise<{ train: Matrix; val1: Matrix; test: Matrix }> {
-  if (spec.saeInput !== "frames") return data;
+/**
+ * Trains the SAE on `rows.train` (the stopping rule on `rows.monitor`) and measures it: in-sample on the
+ * training rows, held out on `rows.heldout`, each against PCA-k fitted on the training rows.
+ */
+async function fitSae(
+  cfg: SaeConfig,
+  rows: { train: Matrix; monitor: Matrix; heldout: Matrix },
+  threads: number,
+): Promise<SharedSae> {
+  const t0 = performance.now();
+  const trained = await trainSae(rows.train, cfg, { val: rows.monitor, quiet: true, threads });
+  const saeSeconds = (performance.now() - t0) / 1000;
+  const metrics = await saeMetrics(trained.model, rows.train);
+  const heldout = await saeMetrics(trained.model, rows.heldout);
+  const pca = fitPca(rows.train);
+  const evPcaK = pcaExplainedVariance(pca, rows.train, cfg.k);
+  const evPcaKHeldout = pcaExplainedVariance(pca, rows.heldout, cfg.k);
+  const steps = trained.optimizer.step;
+  const fit: SaeFit = {
+    nmse: metrics.nmse,
+    explainedVariance: metrics.explainedVariance,
+    evPcaK,
+    evHeldout: heldout.explainedVariance,
+    evPcaKHeldout,
+    saeTrained: saeTrained(metrics.explainedVariance, evPcaK),
+    heldoutBelowPcaK: !saeTrained(heldout.explainedVariance, evPcaKHeldout),
+    steps,
+    bestStep: trained.stopping?.bestStep ?? steps,
+    stop: trained.stopping?.reason ?? "epochs",
+    l0: metrics.l0,
+    deadLatents: metrics.deadLatents,
+    saeSeconds,
+    saeTrainRows: rows.train.rows,
+    curves: trained.history.map((h) => ({
+      epoch: h.epoch,
+      step: h.step,
+      trainLoss: h.trainLoss,
+      valLoss: h.valLoss ?? null,
+      nmse: h.nmse,
+      l0: h.l0,
+      dead: h.dead,
+    })),
+  };
+  return { sae: { model: trained.model, history: trained.history, engine: trained.engine }, fit };
+}
+
+/**
+ * A cell's SAE: trained on u (the paper: train split, monitored on val1, held out on test), or the frame-level
+ * SAE of its codec × config × seed — loaded when stored, else trained on frames.
+ */
+async function cellSae(spec: ResolvedCell, data: CellData, threads: number): Promise<SharedSae> {
+  const cfg = saeConfigFor(spec);
+  if (spec.saeInput !== "frames") {
+    return await fitSae(cfg, { train: data.train, monitor: data.val1, heldout: data.test }, threads);
+  }
   if (!data.frames) {
     throw new Error(
       `${spec.dataset}/${spec.codec}: a frame-level cell needs a feature store that keeps frames`,
     );
   }
-  return await frameSplits(data.frames, spec.dIn, spec.framesPerRecording!, spec.seed);
+  const stored = data.frames.sae ? await readSharedSae(data.frames.sae.dir, cfg) : null;
+  if (stored) return stored;
+  const rows = await frameSplits(data.frames, spec.dIn, {
+    perRecording: spec.framesPerRecording!,
+    monitorFrames: spec.monitorFrames!,
+    seed: spec.seed,
+  });
+  return await fitSae(cfg, rows, threads);
 }
 
 /** Each feature kind's probe matrix (rows of data.probe), and the density groups of the scored rows. */
@@ -155,18 +192,8 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
   if (dCodec !== spec.dIn) {
     throw new Error(`the cell's features have ${dCodec} columns, its plan says d = ${spec.dIn}`);
   }
-  const cfg = saeConfigFor(spec);
-  const rows = await saeRows(spec, data);
-  const t0 = performance.now();
-  const trained = await trainSae(rows.train, cfg, { val: rows.val1, quiet: true, threads });
-  const saeSeconds = (performance.now() - t0) / 1000;
-  const metrics = await saeMetrics(trained.model, rows.train);
-  const heldout = await saeMetrics(trained.model, rows.test);
-  const pca = fitPca(rows.train);
-  const evPcaK = pcaExplainedVariance(pca, rows.train, cfg.k);
-  const evPcaKHeldout = pcaExplainedVariance(pca, rows.test, cfg.k);
-  const steps = trained.optimizer.step;
-  const x = await probeFeatures(spec, data, trained.model, threads);
+  const { sae, fit } = await cellSae(spec, data, threads);
+  const x = await probeFeatures(spec, data, sae.model, threads);
   const outcomes: FeatureOutcome[] = [];
   const probes: Record<string, ProbeArtefact> = {};
   for (const feature of spec.features) {
@@ -177,34 +204,13 @@ export async function runCell(spec: ResolvedCell, data: CellData, threads = 1): 
     outcomes.push({ feature, ...probeOutcome(r), ksparse });
   }
   return {
-    k: cfg.k,
-    dZ: cfg.dZ,
+    k: spec.k,
+    dZ: spec.dZ,
     dCodec,
-    nmse: metrics.nmse,
-    explainedVariance: metrics.explainedVariance,
-    evPcaK,
-    evHeldout: heldout.explainedVariance,
-    evPcaKHeldout,
-    saeTrained: saeTrained(metrics.explainedVariance, evPcaK),
-    heldoutBelowPcaK: !saeTrained(heldout.explainedVariance, evPcaKHeldout),
-    steps,
-    bestStep: trained.stopping?.bestStep ?? steps,
-    stop: trained.stopping?.reason ?? "epochs",
-    l0: metrics.l0,
-    deadLatents: metrics.deadLatents,
-    saeSeconds,
-    saeTrainRows: rows.train.rows,
+    ...fit,
     outcomes,
     densityGroups: x.densityGroups,
-    curves: trained.history.map((h) => ({
-      epoch: h.epoch,
-      step: h.step,
-      trainLoss: h.trainLoss,
-      valLoss: h.valLoss ?? null,
-      nmse: h.nmse,
-      l0: h.l0,
-      dead: h.dead,
-    })),
-    artefacts: { sae: { model: trained.model, history: trained.history, engine: trained.engine }, probes },
+    ...(data.frames?.sae ? { saeKey: data.frames.sae.key } : {}),
+    artefacts: { sae, probes },
   };
 }

@@ -1,9 +1,18 @@
 /**
- * The frame-level side of a cell (saeInput "frames"): the SAE's training, monitoring and held-out rows are
- * frames ê_t of the train, val1 and test recordings — at most `framesPerRecording` of each, a subsample seeded
- * by the cell's seed and the recording's frames file (so it does not depend on order, workers or threads) —
- * and the probes' features are every frame of a probe recording encoded and pooled (lib/sae/frame_pooling.ts).
- * Memory: one split's sampled frames (≤ cap × recordings rows) and one probe recording's codes at a time.
+ * The frame-level side of a cell (saeInput "frames"). The SAE never sees labels, so it is fit on the frames of
+ * every recording of the dataset's train split (labelled for the cell's task or not) and one SAE per codec ×
+ * config × seed serves every task (the executor trains it once and stores it under `cells/sae-<key>/`):
+ *
+ *   train     ≤ perRecording frames of each train-split recording
+ *   monitor   ≤ ⌈monitorFrames / n_val1⌉ frames of each val1 recording: the stopping rule's validation loss
+ *   held-out  the next ≤ perRecording frames of each val1 recording (disjoint from monitor): the SAE's and
+ *             PCA-k's held-out fit, on speakers the SAE never trained on
+ *
+ * Each recording's frames are taken in the order of a permutation seeded by the cell's seed and the recording's
+ * frames file (its content key), so the sample depends on neither order, workers nor threads. The probes'
+ * features are every frame of a probe recording encoded and pooled (lib/sae/frame_pooling.ts).
+ * Memory: one split's sampled frames (≤ perRecording × recordings rows) and one probe recording's codes at a
+ * time.
  */
 import { basename } from "node:path";
 import type { Matrix } from "../common/matrix.ts";
@@ -13,30 +22,42 @@ import { encodeSae } from "../sae/evaluate.ts";
 import { poolFrameCodes } from "../sae/frame_pooling.ts";
 import type { SaeModel } from "../sae/model.ts";
 
-/** The frames file of every row of a cell's splits (same order as CellData's matrices). */
+/** The frames files a frame-level cell reads (absolute paths). */
 export interface FrameSources {
+  /** Every recording of the dataset's train split and val1 split that the store holds: the SAE's rows. */
   train: string[];
   val1: string[];
-  test: string[];
+  /** The probe rows' recordings, in CellData.probe's order. */
   probe: string[];
+  /** The shared SAE of this codec × config × seed: its key, and its folder when the executor stored it. */
+  sae?: { key: string; dir: string };
 }
 
-/** The frame indices (ascending) a cell with `seed` takes from a recording of `t` frames, at most `cap`. */
-export function frameSample(t: number, cap: number, seed: number, file: string): Int32Array {
-  if (t <= cap) return Int32Array.from({ length: t }, (_, i) => i);
+/**
+ * The frame indices (ascending) a cell with `seed` takes from a recording of `t` frames: positions
+ * [offset, offset + count) of the recording's seeded permutation (all frames when t ≤ count and offset 0).
+ */
+export function frameSample(t: number, count: number, seed: number, file: string, offset = 0): Int32Array {
+  if (offset === 0 && t <= count) return Int32Array.from({ length: t }, (_, i) => i);
   // The file's name is its content key (lib/extract/frames.ts): 16 hex digits, of which 8 salt the seed.
   const salt = parseInt(basename(file).slice(0, 8), 16) >>> 0;
   const mixed = (Math.imul(seed + 1, 0x9e3779b1) ^ salt) >>> 0;
-  return new Rng(mixed).permutation(t).slice(0, cap).sort();
+  return new Rng(mixed).permutation(t).slice(offset, offset + count).sort();
 }
 
-/** The sampled frames of a split's recordings, stacked (≤ cap × files rows, allocated once). */
-export async function sampledFrames(files: string[], d: number, cap: number, seed: number): Promise<Matrix> {
-  const data = new Float32Array(cap * files.length * d);
+/** The sampled frames of recordings, stacked (≤ count × files rows, allocated once). */
+export async function sampledFrames(
+  files: string[],
+  d: number,
+  count: number,
+  seed: number,
+  offset = 0,
+): Promise<Matrix> {
+  const data = new Float32Array(count * files.length * d);
   let rows = 0;
   for (const file of files) {
     const e = await readFrames(file, d);
-    for (const t of frameSample(e.rows, cap, seed, file)) {
+    for (const t of frameSample(e.rows, count, seed, file, offset)) {
       data.set(e.data.subarray(t * d, (t + 1) * d), rows * d);
       rows++;
     }
@@ -44,17 +65,31 @@ export async function sampledFrames(files: string[], d: number, cap: number, see
   return { rows, cols: d, data: data.subarray(0, rows * d) };
 }
 
-/** The SAE's rows of a frame-level cell: sampled frames of the train, val1 and test recordings. */
+/** The frame SAE's rows: train frames, val1 monitor frames, and disjoint val1 held-out frames. */
 export async function frameSplits(
   frames: FrameSources,
   d: number,
-  cap: number,
-  seed: number,
-): Promise<{ train: Matrix; val1: Matrix; test: Matrix }> {
+  sampling: { perRecording: number; monitorFrames: number; seed: number },
+): Promise<{ train: Matrix; monitor: Matrix; heldout: Matrix }> {
+  const { perRecording, seed } = sampling;
+  if (frames.train.length === 0 || frames.val1.length === 0) {
+    throw new Error(
+      `a frame-level SAE needs recordings in the train and val1 splits (${frames.train.length} and ` +
+        `${frames.val1.length})`,
+    );
+  }
+  const monitorEach = Math.max(1, Math.ceil(sampling.monitorFrames / frames.val1.length));
+  const heldout = await sampledFrames(frames.val1, d, perRecording, seed, monitorEach);
+  if (heldout.rows === 0) {
+    throw new Error(
+      `the val1 recordings have no frames beyond the ${monitorEach} per recording the stopping rule ` +
+        "measures: lower frames.monitorFrames",
+    );
+  }
   return {
-    train: await sampledFrames(frames.train, d, cap, seed),
-    val1: await sampledFrames(frames.val1, d, cap, seed),
-    test: await sampledFrames(frames.test, d, cap, seed),
+    train: await sampledFrames(frames.train, d, perRecording, seed),
+    monitor: await sampledFrames(frames.val1, d, monitorEach, seed),
+    heldout,
   };
 }
 

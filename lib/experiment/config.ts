@@ -32,6 +32,8 @@ export type SaeInput = "utterance" | "frames";
 export const SAE_INPUTS: SaeInput[] = ["utterance", "frames"];
 /** Default frame cap per recording of a frame-level SAE. */
 export const FRAMES_PER_RECORDING = 200;
+/** Frame-level SAEs: val1 frames the stopping rule measures (a fixed, seeded sample; evaluating all is slow). */
+export const MONITOR_FRAMES = 4096;
 export const PROBE_PROTOCOLS: ProbeProtocol[] = ["split", "kfold", "dev"];
 
 export interface ProbeConfig {
@@ -114,10 +116,17 @@ export interface RunConfig {
   sae: { batchSize: number; lr: number; adamEps: number };
   /** "mean" (the paper) or "mean+std" (statistics pooling). */
   pooling: Pooling;
-  /** "utterance" (the paper-literal protocol) or "frames" (SAE on frames, codes pooled per recording). */
-  saeInput: SaeInput;
-  /** Frame-level SAEs: at most `perRecording` seeded frames of each recording train and evaluate the SAE. */
-  frames: { perRecording: number };
+  /**
+   * What the SAEs are fit on, each a set of cells: "utterance" (the paper-literal protocol) and/or "frames" (SAE
+   * on frames, codes pooled per recording). Written as one string or a list; validation makes it a list.
+   */
+  saeInput: SaeInput[];
+  /**
+   * Frame-level SAEs: at most `perRecording` seeded frames of each recording train the SAE and measure its
+   * held-out fit, `monitorFrames` val1 frames drive the stopping rule; frame-level cells only on `codecs` and
+   * `seeds` (default: the run's).
+   */
+  frames: { perRecording: number; monitorFrames: number; codecs?: string[]; seeds?: number[] };
   probe: ProbeConfig;
   /** Bootstrap resamples over test utterances for single-seed intervals (0 disables). */
   bootstrap: number;
@@ -297,13 +306,18 @@ export const RUN_CONFIG_SPEC: Spec = {
         '"mean": u = mean of ê over time (the paper); "mean+std": [mean, std] over time (d doubles)',
     },
     saeInput: {
-      type: "string",
-      enum: SAE_INPUTS,
+      type: "oneOf",
+      variants: [
+        { type: "string", enum: SAE_INPUTS },
+        { type: "array", items: { type: "string", enum: SAE_INPUTS }, minItems: 1, unique: true },
+      ],
       default: "utterance",
       description: '"utterance": the SAE is fit on u, one pooled vector per recording (the paper-literal ' +
-        'protocol); "frames": the SAE is fit on the codec frames ê_t of the training recordings, every frame ' +
-        "of a probe recording is encoded and the codes pooled over time (z: mean, z_pos: firing rate, z_mag: " +
-        'mean magnitude when firing); needs pooling "mean"',
+        'protocol); "frames": the SAE is fit on the codec frames ê_t of the training split\'s recordings ' +
+        "(label-free, so one SAE per codec × config × seed serves every task), every frame of a probe " +
+        "recording is encoded and the codes pooled over time (z: mean, z_pos: firing rate, z_mag: mean " +
+        'magnitude when firing); needs pooling "mean". A list runs both, each its own cells (results column ' +
+        "sae_input)",
     },
     frames: {
       type: "object",
@@ -311,8 +325,24 @@ export const RUN_CONFIG_SPEC: Spec = {
         perRecording: num(LIMITS.framesPerRecording, {
           default: FRAMES_PER_RECORDING,
           description: 'saeInput "frames": at most this many frames of each recording (a subsample seeded ' +
-            "by the cell's seed) train the SAE, monitor it (val1) and measure its held-out fit (test); at " +
-            "most perRecording × recordings frames are held in memory",
+            "by the cell's seed) train the SAE and, from other frames of the val1 recordings, measure its " +
+            "held-out fit; at most perRecording × recordings frames of a split are held in memory",
+        }),
+        monitorFrames: num(LIMITS.framesPerRecording, {
+          default: MONITOR_FRAMES,
+          description:
+            "val1 frames (a seeded sample spread evenly over the val1 recordings, disjoint from the " +
+            "held-out frames) on which the convergent schedule's stopping rule measures the validation loss",
+        }),
+        codecs: {
+          type: "array",
+          items: { type: "string" },
+          minItems: 1,
+          unique: true,
+          description: "frame-level cells only on these codecs of the run (default: all)",
+        },
+        seeds: numList(LIMITS.seed, {
+          description: "frame-level cells only with these seeds of the run (default: all)",
         }),
       },
     },
@@ -401,6 +431,22 @@ function fail(source: string, msg: string): never {
 }
 
 /** The run's tasks: unique names, valid column tasks, and every dataset's tasks among them. */
+/** frames.codecs / frames.seeds pick among the run's own codecs and seeds. */
+function checkFrameSubsets(config: RunConfig, source: string): void {
+  const f: Partial<RunConfig["frames"]> = config.frames ?? {};
+  const codec = f.codecs?.find((c) => !config.codecs.includes(c));
+  if (codec !== undefined) {
+    fail(source, `frames.codecs: "${codec}" is not one of the run's codecs (${config.codecs.join(", ")})`);
+  }
+  const seed = f.seeds?.find((x) => !config.seeds.includes(x));
+  if (seed !== undefined) {
+    fail(source, `frames.seeds: ${seed} is not one of the run's seeds (${config.seeds.join(", ")})`);
+  }
+  if ((f.codecs || f.seeds) && !config.saeInput.includes("frames")) {
+    fail(source, 'frames.codecs / frames.seeds are set but saeInput does not include "frames"');
+  }
+}
+
 function checkTasks(config: RunConfig, source: string): void {
   const taskNames = config.tasks.map(taskName);
   const dupTask = taskNames.find((n, i) => taskNames.indexOf(n) !== i);
@@ -487,7 +533,9 @@ export function validateConfig(raw: unknown, source = "<config>", baseDir = ".")
   if (conv && conv.window < conv.evalEvery) {
     fail(source, `epochs.convergent.window (${conv.window}) must be ≥ evalEvery (${conv.evalEvery})`);
   }
-  if (config.saeInput === "frames" && config.pooling !== "mean") {
+  if (!Array.isArray(config.saeInput)) config.saeInput = [config.saeInput as unknown as SaeInput];
+  checkFrameSubsets(config, source);
+  if (config.saeInput.includes("frames") && config.pooling !== "mean") {
     fail(
       source,
       `saeInput "frames" fits the SAE on frames of width d: it needs pooling "mean", not ` +

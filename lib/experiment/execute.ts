@@ -3,7 +3,7 @@
  * thread), each stored as it finishes; and the reference probes on u, cached like cells.
  */
 import { join } from "node:path";
-import { writeJsonAtomic } from "../common/fs.ts";
+import { exists, writeJsonAtomic } from "../common/fs.ts";
 import { Progress } from "../common/progress.ts";
 import { artefactDir, hasArtefacts, writeArtefacts } from "./artefacts.ts";
 import { cachedJson, isCached, REF_FIELDS } from "./cache.ts";
@@ -11,6 +11,7 @@ import { cellId } from "./plan.ts";
 import { CellPool } from "./pool.ts";
 import { computeReference, type RefOutcome } from "./reference.ts";
 import type { KeyedCell, KeyedTask } from "./grid_plan.ts";
+import { SAE_FIT_FILE, saeFitOf, sharedSaeDir, writeSharedSae } from "./shared_sae.ts";
 
 export interface ComputeOptions {
   workers: number;
@@ -50,23 +51,53 @@ export async function computeCells(
     opts.threadsPerCell ?? Math.max(1, Math.floor(navigator.hardwareConcurrency / opts.workers)),
   );
   let computed = 0;
+  const run = async (c: KeyedCell) => {
+    const data = c.saeKey
+      ? { ...c.task.data.data, frames: { ...c.task.data.data.frames!, sae: sharedSaeOf(cellsDir, c.saeKey) } }
+      : c.task.data.data;
+    const { artefacts, ...outcome } = await pool.run(c.cell, data).catch((e) => {
+      throw new Error(`cell ${cellId(c.cell)}: ${e.message}`);
+    });
+    // A frame-level SAE is stored once, for the other tasks' cells of its codec × config × seed.
+    if (c.saeKey && artefacts && !(await exists(join(data.frames!.sae!.dir, SAE_FIT_FILE)))) {
+      await writeSharedSae(data.frames!.sae!.dir, { sae: artefacts.sae, fit: saeFitOf(outcome) });
+    }
+    // The folder first, then the JSON that marks the cell as done.
+    if (keep && artefacts) {
+      await writeArtefacts(artefactDir(cellsDir, c.key), { ...artefacts, splits: c.task.data.splits });
+    }
+    await writeJsonAtomic(join(cellsDir, `${c.key}.json`), outcome);
+    computed++;
+    progress.tick(1, `${c.cell.dataset}/${c.cell.codec}/${c.cell.task} q=${c.cell.q} s=${c.cell.s}`);
+  };
   try {
-    await Promise.all(todo.map(async (c) => {
-      const { artefacts, ...outcome } = await pool.run(c.cell, c.task.data.data).catch((e) => {
-        throw new Error(`cell ${cellId(c.cell)}: ${e.message}`);
-      });
-      // The folder first, then the JSON that marks the cell as done.
-      if (keep && artefacts) {
-        await writeArtefacts(artefactDir(cellsDir, c.key), { ...artefacts, splits: c.task.data.splits });
-      }
-      await writeJsonAtomic(join(cellsDir, `${c.key}.json`), outcome);
-      computed++;
-      progress.tick(1, `${c.cell.dataset}/${c.cell.codec}/${c.cell.task} q=${c.cell.q} s=${c.cell.s}`);
-    }));
+    // Two waves: one cell per shared frame-level SAE not stored yet trains it, then the rest load it (so two
+    // workers never train the same SAE).
+    const waves = await sharedSaeWaves(cellsDir, todo);
+    for (const wave of waves) await Promise.all(wave.map(run));
   } finally {
     pool.close();
   }
   return computed;
+}
+
+/** Where the shared SAE of a key lives. */
+function sharedSaeOf(cellsDir: string, key: string): { key: string; dir: string } {
+  return { key, dir: sharedSaeDir(cellsDir, key) };
+}
+
+/** [the first cell of each shared SAE not stored yet, every other cell]. */
+async function sharedSaeWaves(cellsDir: string, todo: KeyedCell[]): Promise<KeyedCell[][]> {
+  const first: KeyedCell[] = [], rest: KeyedCell[] = [];
+  const seen = new Set<string>();
+  for (const c of todo) {
+    const stored = c.saeKey ? await exists(join(sharedSaeDir(cellsDir, c.saeKey), SAE_FIT_FILE)) : true;
+    if (c.saeKey && !stored && !seen.has(c.saeKey)) {
+      seen.add(c.saeKey);
+      first.push(c);
+    } else rest.push(c);
+  }
+  return [first, rest];
 }
 
 /** The reference probe on u of every task, computed where not cached (a few seconds each). */

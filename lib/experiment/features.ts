@@ -11,6 +11,7 @@ import type { CodecInfo } from "../codecs/types.ts";
 import { extractFeatureSets, type FeatureSet, loadFeatureSet } from "../extract/mod.ts";
 import type { RunConfig } from "./config.ts";
 import type { PreparedDataset } from "./datasets.ts";
+import { frameCodecs } from "./plan.ts";
 
 /** An utterance the codec could not encode, left out of every cell (listed in run_info.json). */
 export interface Excluded {
@@ -69,7 +70,7 @@ export async function loadRunFeatures(
         quiet: opts.quiet,
         providers: opts.providers,
         // Frame-level SAEs read each recording's ê from the store.
-        keepFrames: config.saeInput === "frames",
+        keepFrames: frameCodecs(config),
       });
     for (const [i, codecId] of codecIds.entries()) {
       const codec = await getCodec(codecId, { ...loc, modelsDir: config.modelsDir });

@@ -6,14 +6,22 @@
 import { join } from "node:path";
 import { log } from "../common/progress.ts";
 import type { Locations } from "../common/settings.ts";
-import { taskSplits } from "../data/mod.ts";
+import type pl from "nodejs-polars";
+import { manifestRows, taskSplits, validationHalves } from "../data/mod.ts";
 import { getCodec } from "../codecs/registry.ts";
-import { cellCacheKey, type CodeVersions, codeVersions, isCached, referenceKey } from "./cache.ts";
+import {
+  cellCacheKey,
+  type CodeVersions,
+  codeVersions,
+  isCached,
+  referenceKey,
+  saeCacheKey,
+} from "./cache.ts";
 import { type RunConfig, type TaskId, taskSpecs } from "./config.ts";
 import { prepareDatasetsOf, type PreparedDataset } from "./datasets.ts";
 import { type DatasetFeatures, type Excluded, loadRunFeatures } from "./features.ts";
 import { cellId, planCells, type ResolvedCell } from "./plan.ts";
-import { cellDataHash, type TaskData, taskDataOf } from "./task_data.ts";
+import { cellDataHash, saeFramesHash, type TaskData, taskDataOf } from "./task_data.ts";
 
 /** One (dataset, codec, task)'s data with its reference probe's cache key. */
 export interface KeyedTask {
@@ -26,6 +34,8 @@ export interface KeyedCell {
   cell: ResolvedCell;
   task: KeyedTask;
   key: string;
+  /** Frame-level cells: the key of the SAE shared with the other tasks' cells (cache.ts saeCacheKey). */
+  saeKey?: string;
   cached: boolean;
 }
 
@@ -59,7 +69,26 @@ export function taskDataOfSet(config: RunConfig, set: DatasetFeatures, task: Tas
     probe: config.probe,
     testSet: set.prepared.testSet,
     kind: set.prepared.kind,
+    saeSplits: splitIds(set.prepared.manifest),
   });
+}
+
+/**
+ * A frame-level SAE's recordings: every train-split recording, and validation half 1 of all validation
+ * recordings (the halves dealt as for a task, every recording as one class: labels are no SAE's business).
+ */
+function splitIds(manifest: pl.DataFrame): { train: string[]; val1: string[] } {
+  const rows = manifestRows(manifest);
+  const of = (split: string) => rows.filter((r) => r.split === split);
+  const { val1 } = validationHalves(
+    of("validation").map((r) => ({
+      utterance_id: r.utterance_id,
+      path: r.path,
+      speaker_id: r.speaker_id,
+      label: 0,
+    })),
+  );
+  return { train: of("train").map((r) => r.utterance_id), val1: val1.map((r) => r.utterance_id) };
 }
 
 /** The run's resolved cells over its prepared datasets, with the codecs' registry dimensions (no extraction). */
@@ -131,10 +160,14 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
       );
     }
     const key = await cellCacheKey(versions.cell, dataHash, cell);
+    const frames = task.data.data.frames;
     keyed.push({
       cell,
       task,
       key,
+      ...(cell.saeInput === "frames" && frames
+        ? { saeKey: await saeCacheKey(versions.cell, await saeFramesHash(frames), cell) }
+        : {}),
       cached: await isCached(cellsDir, key, { checkpoints: checkpoints ?? true }),
     });
   }

@@ -14,6 +14,7 @@ import {
   type EpochsRule,
   type FeatureKind,
   FRAMES_PER_RECORDING,
+  MONITOR_FRAMES,
   type Pooling,
   type ProbeConfig,
   type RunConfig,
@@ -48,8 +49,12 @@ export interface ResolvedCell extends CellCoordinates {
   dIn: number;
   /** "utterance": the SAE is fit on u (the paper); "frames": on frames ê_t, codes pooled per recording. */
   saeInput: SaeInput;
-  /** Frame-level cells only (absent otherwise, so utterance-level cells keep their keys): the frame cap. */
+  /**
+   * Frame-level cells only (absent otherwise, so utterance-level cells keep their keys): the frame cap per
+   * recording, and the val1 frames the stopping rule measures.
+   */
   framesPerRecording?: number;
+  monitorFrames?: number;
   /** d_z = round(q·d), k = ⌈s·d⌉ (lib/sae/config.ts). */
   dZ: number;
   k: number;
@@ -146,27 +151,30 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
       if (!(d > 0)) throw new Error(`planner: no dimension for codec '${codec}'`);
       const dIn = config.pooling === "mean" ? d : 2 * d;
       for (const task of tasks) {
-        for (const q of config.grid.q) {
-          for (const s of config.grid.s) {
-            const schedule = resolveSchedule(config.epochs, q, s, config.sae.lr);
-            for (const seed of config.seeds) {
-              cells.push({
-                dataset: ds.name,
-                codec,
-                task,
-                q,
-                s,
-                seed,
-                pooling: config.pooling,
-                dIn,
-                ...saeInputOf(config),
-                dZ: Math.round(q * dIn),
-                k: kFor(s, dIn),
-                schedule,
-                sae: { batchSize: config.sae.batchSize, adamEps: config.sae.adamEps },
-                features: [...config.features],
-                probe: cellProbe(config.probe),
-              });
+        for (const input of config.saeInput) {
+          const seeds = input === "frames" ? frameSeeds(config, codec) : config.seeds;
+          for (const q of config.grid.q) {
+            for (const s of config.grid.s) {
+              const schedule = resolveSchedule(config.epochs, q, s, config.sae.lr);
+              for (const seed of seeds) {
+                cells.push({
+                  dataset: ds.name,
+                  codec,
+                  task,
+                  q,
+                  s,
+                  seed,
+                  pooling: config.pooling,
+                  dIn,
+                  ...saeInputOf(config, input),
+                  dZ: Math.round(q * dIn),
+                  k: kFor(s, dIn),
+                  schedule,
+                  sae: { batchSize: config.sae.batchSize, adamEps: config.sae.adamEps },
+                  features: [...config.features],
+                  probe: cellProbe(config.probe),
+                });
+              }
             }
           }
         }
@@ -194,11 +202,30 @@ export function planCells(config: RunConfig, facts: PlanFacts): ResolvedCell[] {
   return cells;
 }
 
-/** A cell's SAE input; the frame cap only for frame-level cells. */
-function saeInputOf(config: RunConfig): Pick<ResolvedCell, "saeInput" | "framesPerRecording"> {
-  const saeInput = config.saeInput ?? "utterance";
-  return saeInput === "frames"
-    ? { saeInput, framesPerRecording: config.frames?.perRecording ?? FRAMES_PER_RECORDING }
+/** The codecs whose stores must keep frames: those with frame-level cells (none without saeInput "frames"). */
+export function frameCodecs(config: RunConfig): string[] {
+  if (!config.saeInput.includes("frames")) return [];
+  return config.codecs.filter((c) => frameSeeds(config, c).length > 0);
+}
+
+/** The seeds of a codec's frame-level cells: none on a codec outside frames.codecs. */
+function frameSeeds(config: RunConfig, codec: string): number[] {
+  const f = config.frames;
+  if (f?.codecs && !f.codecs.includes(codec)) return [];
+  return f?.seeds ? config.seeds.filter((s) => f.seeds!.includes(s)) : config.seeds;
+}
+
+/** A cell's SAE input; the frame sampling only for frame-level cells. */
+function saeInputOf(
+  config: RunConfig,
+  input: SaeInput,
+): Pick<ResolvedCell, "saeInput" | "framesPerRecording" | "monitorFrames"> {
+  return input === "frames"
+    ? {
+      saeInput: input,
+      framesPerRecording: config.frames?.perRecording ?? FRAMES_PER_RECORDING,
+      monitorFrames: config.frames?.monitorFrames ?? MONITOR_FRAMES,
+    }
     : { saeInput: "utterance" };
 }
 

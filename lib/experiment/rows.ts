@@ -126,6 +126,7 @@ export const RESULT_COLUMNS: { [K in keyof ResultRow]: (s: RowSource) => ResultR
   ref_above_chance: (s) => (s.refInterval && s.chance ? s.refInterval.low > s.chance.high : null),
   config_hash: (s) => (s.cell ? s.key : null),
   cell_key: (s) => s.key,
+  sae_key: (s) => (s.cell ? s.sae?.saeKey ?? s.key : null),
 };
 
 /** One results row from its sources, columns in the schema's order. */
@@ -201,6 +202,11 @@ function referenceRows(config: RunConfig, t: TaskSources): ResultRow[] {
 }
 
 /** One cell's rows in the three tables: a results row per feature kind, its density groups, its curve. */
+/** How many seeds a cell's SAE setting runs (frame-level cells may run a subset: frames.seeds). */
+function seedsOf(config: RunConfig, cell: ResolvedCell): number {
+  return cell.saeInput === "frames" ? (config.frames?.seeds ?? config.seeds).length : config.seeds.length;
+}
+
 function cellRows(
   config: RunConfig,
   c: KeyedCell,
@@ -219,7 +225,7 @@ function cellRows(
       key: c.key,
       f1Interval: B > 0 ? speakerF1Interval(scored(f.predictions), { resamples: B, seed }) : null,
       // Across seeds the summary table gives the interval; a single seed gets the paired bootstrap.
-      deltaInterval: config.seeds.length === 1 && B > 0 && f.predictions.length > 0
+      deltaInterval: seedsOf(config, c.cell) === 1 && B > 0 && f.predictions.length > 0
         ? speakerDeltaF1Interval(scored(f.predictions), scored(t.ref.predictions), { resamples: B, seed })
         : null,
     })
@@ -228,6 +234,7 @@ function cellRows(
     dataset: c.cell.dataset,
     codec: c.cell.codec,
     task: c.cell.task,
+    sae_input: c.cell.saeInput,
     codec_family: t.task.data.family,
     bitrate_kbps: t.task.data.bitrateKbps,
     q: c.cell.q,
@@ -334,6 +341,7 @@ export type SummaryInput = Pick<
   | "pooling"
   | "probe_protocol"
   | "probe_folds"
+  | "sae_input"
   | "q"
   | "s"
   | "feature"
@@ -347,7 +355,10 @@ export function summarize(rows: readonly SummaryInput[]): SummaryRow[] {
   const groups = new Map<string, SummaryInput[]>();
   for (const r of rows) {
     if (r.feature === "u") continue;
-    const k = [r.dataset, r.codec, r.task, r.pooling, r.probe_protocol, r.q, r.s, r.feature].join("|");
+    const k = [r.dataset, r.codec, r.task, r.pooling, r.probe_protocol, r.sae_input, r.q, r.s, r.feature]
+      .join(
+        "|",
+      );
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((rs) => {
@@ -360,6 +371,7 @@ export function summarize(rows: readonly SummaryInput[]): SummaryRow[] {
       pooling: r0.pooling,
       probe_protocol: r0.probe_protocol,
       probe_folds: r0.probe_folds,
+      sae_input: r0.sae_input,
       q: r0.q!,
       s: r0.s!,
       feature: r0.feature,

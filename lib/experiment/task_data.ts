@@ -62,8 +62,13 @@ export function cellDataHash(task: TaskData, cell: ResolvedCell): string | null 
 }
 
 async function hashFrames(dataHash: string, f: FrameSources): Promise<string> {
-  const names = [f.train, f.val1, f.test, f.probe].map((files) => files.map((p) => basename(p)).join(","));
+  const names = [f.train, f.val1, f.probe].map((files) => files.map((p) => basename(p)).join(","));
   return await sha256Hex([dataHash, ...names].join("|"));
+}
+
+/** What a frame-level SAE is fit on: its training and val1 frames files (content keys), whatever the task. */
+export async function saeFramesHash(f: FrameSources): Promise<string> {
+  return await sha256Hex([f.train, f.val1].map((files) => files.map((p) => basename(p)).join(",")).join("|"));
 }
 
 /** u as the run pools it: the mean of ê over time, or [mean, std] side by side (statistics pooling). */
@@ -128,6 +133,11 @@ export interface TaskSource {
   probe: ProbeConfig;
   testSet: string;
   kind: string;
+  /**
+   * The utterance ids of the dataset's train and val1 splits, labelled for the task or not: a frame-level SAE's
+   * rows (it never sees labels, so every task's cells share it). Absent: the task's own train and val1 rows.
+   */
+  saeSplits?: { train: string[]; val1: string[] };
 }
 
 /** Class counts of the smallest fold's training rows and of all scored rows. */
@@ -187,6 +197,7 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     takeRows(u, kept(rows).map((r) => rowOf.get(r.utterance_id)!));
   const files = (rows: { utterance_id: string }[]) =>
     kept(rows).map((r) => fs.frameFiles![rowOf.get(r.utterance_id)!]);
+  const asRows = (ids: string[]) => ids.map((utterance_id) => ({ utterance_id }));
   const labels = (rows: { utterance_id: string; label: number }[]) =>
     Int32Array.from(kept(rows).map((r) => r.label));
   const ids = (rows: { utterance_id: string }[]) => kept(rows).map((r) => r.utterance_id);
@@ -226,9 +237,8 @@ export async function taskDataOf(src: TaskSource): Promise<TaskData> {
     ...(fs.frameFiles
       ? {
         frames: {
-          train: files(splits.train),
-          val1: files(splits.val1),
-          test: files(splits.test),
+          train: files(src.saeSplits ? asRows(src.saeSplits.train) : splits.train),
+          val1: files(src.saeSplits ? asRows(src.saeSplits.val1) : splits.val1),
           probe: files(probeRows),
         },
       }

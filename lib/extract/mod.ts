@@ -85,9 +85,10 @@ export interface ExtractOptions extends Locations {
   importStores?: string[];
   /**
    * Keep each recording's ê in the store's frames/ folder (frames.ts; for frame-level SAEs). Stored rows
-   * without frames are encoded again for them; their u stays the stored one.
+   * without frames are encoded again for them; their u stays the stored one. `true`: every codec's store;
+   * a list: the stores of these codec ids only.
    */
-  keepFrames?: boolean;
+  keepFrames?: boolean | readonly string[];
 }
 
 export interface ExtractSummary {
@@ -199,6 +200,8 @@ interface StorePlan {
   todo: Set<number>;
   rowTodo: Set<number>;
   stale: Set<string>;
+  /** Whether this store keeps each recording's frames (frames.ts). */
+  keepFrames: boolean;
   writer?: ShardWriter;
   failures: Failure[];
   audioSeconds: number;
@@ -254,7 +257,8 @@ async function extractLocked(
     );
   }
   // Every utterance some store lacks, encoded once for the whole group.
-  const keepFrames = opts.keepFrames ?? false;
+  // Frames leave the encoder when any store keeps them; each store writes them only if it keeps them.
+  const keepFrames = stores.some((st) => st.keepFrames);
   const todo = rows.map((_, index) => ({ index, path: rows[index].path, maxSeconds, keepFrames }))
     .filter((j) => stores.some((st) => st.todo.has(j.index)));
   const workers = Math.max(
@@ -314,7 +318,7 @@ async function extractLocked(
         opts.quiet,
       );
     }
-    const frameFiles = await indexFrames(storeDir, view.rows, keepFrames);
+    const frameFiles = await indexFrames(storeDir, view.rows, st.keepFrames);
     sets.push({
       codecId: info.id,
       dataset,
@@ -362,7 +366,9 @@ async function planStores(
       );
     }
     const todo = new Set(rowTodo);
-    if (opts.keepFrames) {
+    const keepFrames = opts.keepFrames === true ||
+      (Array.isArray(opts.keepFrames) && opts.keepFrames.includes(info.id));
+    if (keepFrames) {
       const noFrames = await lackingFrames(storeDir, rows, hashes, rowTodo);
       if (noFrames.length > 0) {
         log(
@@ -372,7 +378,18 @@ async function planStores(
       }
       for (const j of noFrames) todo.add(j);
     }
-    stores.push({ info, storeDir, before, todo, rowTodo, stale, failures: [], audioSeconds: 0, computed: 0 });
+    stores.push({
+      info,
+      storeDir,
+      before,
+      todo,
+      rowTodo,
+      stale,
+      keepFrames,
+      failures: [],
+      audioSeconds: 0,
+      computed: 0,
+    });
   }
   return stores;
 }
@@ -418,7 +435,7 @@ async function encodeMissing(
           continue;
         }
         const o = out.outs[c];
-        if (o.e && hashes[out.index]) {
+        if (st.keepFrames && o.e && hashes[out.index]) {
           const e = { rows: o.frames, cols: st.info.dCodec, data: o.e };
           await writeFrames(await framePath(st.storeDir, r.utterance_id, hashes[out.index]), e);
         }

@@ -126,11 +126,19 @@ export const RESULT_TABLE = [
   { name: "config_hash", type: "str", nullable: true },
   /** The folder under `cells/` holding the row's SAE, probes and splits. */
   { name: "cell_key", type: "str" },
+  /**
+   * Which SAE the row's features come from: rows with the same sae_key share one SAE (a frame-level SAE serves
+   * every task of its codec × config × seed; an utterance-level SAE is its cell's own: its cell_key). Null on
+   * reference rows.
+   */
+  { name: "sae_key", type: "str", nullable: true },
 ] as const satisfies readonly Column[];
 
 /** Test-set activation density of z in 16 ordered latent-index groups (paper Fig. 4). */
 export const DENSITY_TABLE = [
   ...SETTING,
+  /** "utterance" (the SAE on u) or "frames" (frame-level SAE); absent in tables written before: utterance. */
+  { name: "sae_input", type: "str" },
   { name: "q", type: "float", required: true },
   { name: "s", type: "float", required: true },
   { name: "seed", type: "int", required: true },
@@ -142,6 +150,7 @@ export const DENSITY_TABLE = [
 /** The SAE's training record: per epoch, or per validation measurement (convergent schedule). */
 export const CURVE_TABLE = [
   ...SETTING,
+  { name: "sae_input", type: "str" },
   { name: "q", type: "float", required: true },
   { name: "s", type: "float", required: true },
   { name: "seed", type: "int", required: true },
@@ -164,6 +173,7 @@ export const SUMMARY_TABLE = [
   { name: "pooling", type: "str" },
   { name: "probe_protocol", type: "str" },
   { name: "probe_folds", type: "int" },
+  { name: "sae_input", type: "str" },
   { name: "q", type: "float", required: true },
   { name: "s", type: "float", required: true },
   { name: "feature", type: "str", required: true },

@@ -77,18 +77,28 @@ export interface ClaimRow {
   caveats: string;
 }
 
+/** The suffix of a frame-level SAE's protocol label: its claims are a setting of their own. */
+export const FRAME_LEVEL = ", frame-level SAE";
+
 /**
  * Which protocol produced a row, in words: pooling and probe protocol ("mean, split" = the paper's; results
- * written before these columns existed are the paper's).
+ * written before these columns existed are the paper's), and ", frame-level SAE" when the SAE was fit on
+ * frames (the reference on u of such a row is the protocol's without the suffix: `referenceProtocol`).
  */
 export function protocolLabel(r: Row): string {
-  if (typeof r.pooling !== "string") return "mean, split";
+  const frames = r.sae_input === "frames" ? FRAME_LEVEL : "";
+  if (typeof r.pooling !== "string") return `mean, split${frames}`;
   const probe = r.probe_protocol === "kfold"
     ? `${r.probe_folds}-fold`
     : r.probe_protocol === "dev"
     ? "dev"
     : "split";
-  return `${r.pooling}, ${probe}`;
+  return `${r.pooling}, ${probe}${frames}`;
+}
+
+/** The protocol label of the reference probes (on u) a setting's rows are compared with. */
+export function referenceProtocol(protocol: string): string {
+  return protocol.endsWith(FRAME_LEVEL) ? protocol.slice(0, -FRAME_LEVEL.length) : protocol;
 }
 
 export interface Setting {

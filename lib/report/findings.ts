@@ -18,7 +18,14 @@ import {
   testSetOf,
   where,
 } from "../plots/mod.ts";
-import { type ClaimRow, paperClaims, protocolLabel, settings } from "./claims.ts";
+import {
+  type ClaimRow,
+  FRAME_LEVEL,
+  paperClaims,
+  protocolLabel,
+  referenceProtocol,
+  settings,
+} from "./claims.ts";
 import { escapeHtml } from "./html.ts";
 import type { ResultsBundle } from "./results.ts";
 
@@ -39,6 +46,13 @@ const KIND_CAVEATS: Record<string, string> = {
 
 /** The protocol in words: which recordings the probe trained on and how it was scored. */
 export function protocolDescription(protocol: string): string {
+  if (protocol.endsWith(FRAME_LEVEL)) {
+    return `${
+      protocolDescription(referenceProtocol(protocol))
+    }, with frame-level SAEs (fit on the frames ê_t ` +
+      "of the training recordings; each recording's frame codes pooled: z = mean, z_pos = firing rate, z_mag = " +
+      "mean magnitude when firing)";
+  }
   const [pooling, probe] = protocol.split(", ");
   const pool = pooling === "mean" ? "u = mean of ê over time" : `u = ${pooling} of ê over time`;
   if (probe === "split") {
@@ -229,7 +243,8 @@ export function findingsHtml(bundles: ResultsBundle[]): string {
     const claims = paperClaims(bundle);
     for (const s of settings(ev.rows)) {
       const refs = [...ev.validity.values()].filter((v) =>
-        v.dataset === s.dataset && v.task === s.task && protocolLabel(v.row) === s.protocol &&
+        v.dataset === s.dataset && v.task === s.task &&
+        protocolLabel(v.row) === referenceProtocol(s.protocol) &&
         testSetOf(v.row) === s.test_set
       );
       const head = `${taskLabel(s.task)} — ${s.dataset}, ${protocolDescription(s.protocol)}, scored on ` +

@@ -28,7 +28,7 @@ import {
 } from "../plots/mod.ts";
 import { escapeHtml, tableHtml } from "./html.ts";
 import { latentsReportSection } from "./latents.ts";
-import { loadResults, requireTable, type ResultsBundle } from "./results.ts";
+import { hasFrameLevel, loadResults, requireTable, type ResultsBundle, utteranceLevel } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
 import { curvesCaption, dataParagraph, findingsHtml } from "./findings.ts";
@@ -506,10 +506,20 @@ const SAE_FIT_NOTE =
   "recordings the SAE was fitted to.";
 
 /** SAE training, latents and steering, the run config and the environment. */
-async function runSections(page: Page, bundle: ResultsBundle, task2: string): Promise<void> {
+const FRAME_FIT_NOTE = "sae_input = frames: frame-level SAEs, fit on sampled frames ê_t of every " +
+  "train-split recording (n_sae_train counts frames), stopped on val1 frames and held out on other val1 frames " +
+  "(speakers the SAE never trained on); one SAE per codec × configuration × seed serves every task (results " +
+  "column sae_key), so its rows repeat across tasks.";
+
+async function runSections(
+  page: Page,
+  bundle: ResultsBundle,
+  task2: string,
+  paper: ResultsBundle,
+): Promise<void> {
   const { results } = bundle;
   await page.section("SAE training", async () => {
-    const curves = requireTable(bundle, "curves");
+    const curves = requireTable(paper, "curves");
     await page.chart(trainingCurvesChart(curves, { task: task2 }));
     page.parts.push(`<figcaption>${escapeHtml(curvesCaption(curves, { task: task2 }))}</figcaption>`);
     page.file("sae_fit", saeMetricsTable(results));
@@ -523,7 +533,10 @@ async function runSections(page: Page, bundle: ResultsBundle, task2: string): Pr
       page.table(
         saeMetricsTable(results, { dataset, task }).drop(["dataset", "task"]),
         `SAE fit per configuration (seed means) — ${dataset} · ${taskLabel(task)}`,
-        i < settings.length - 1 ? undefined : SAE_FIT_NOTE + ` All settings: ${page.tablesDir}/sae_fit.csv.`,
+        i < settings.length - 1
+          ? undefined
+          : SAE_FIT_NOTE + (hasFrameLevel(bundle) ? ` ${FRAME_FIT_NOTE}` : "") +
+            ` All settings: ${page.tablesDir}/sae_fit.csv.`,
         { link: "sae_fit" },
       );
     }
@@ -559,9 +572,12 @@ export async function buildReportHtml(
   // The answers first: what the run found, per task and protocol, from the same tables as below.
   page.parts.push(findingsHtml([bundle, ...compare]));
   await referenceSections(page, bundle, ev, compare);
-  await figureSections(page, bundle, task2, settings);
+  // The paper's figures are of its utterance-level SAEs; frame-level cells are in the findings, the claims,
+  // the k-sparse and the fit tables, each labelled.
+  const paper = utteranceLevel(bundle);
+  await figureSections(page, paper, task2, paper === bundle ? settings : taskSettings(paper.results));
   await page.section(KSPARSE_SECTION_TITLE, () => ksparseSection(page, bundle.dir));
-  await runSections(page, bundle, task2);
+  await runSections(page, bundle, task2, paper);
 
   const title = `nac-sae report — ${escapeHtml(String(bundle.runInfo?.name ?? bundle.dir))}`;
   const html = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +

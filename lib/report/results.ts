@@ -226,3 +226,21 @@ export function withDatasetKind(
   const names = results.getColumn("dataset").toArray().map(String);
   return results.withColumn(pl.Series("dataset_kind", names.map((n) => kinds.get(n) ?? n), pl.Utf8));
 }
+
+/** Rows of the paper's utterance-level SAEs (and the references): what the paper's figures are drawn from. */
+export function utteranceLevel(bundle: ResultsBundle): ResultsBundle {
+  const keep = (df: pl.DataFrame | null) =>
+    df && df.columns.includes("sae_input") ? df.filter(pl.col("sae_input").neq(pl.lit("frames"))) : df;
+  return {
+    ...bundle,
+    results: keep(bundle.results)!,
+    density: keep(bundle.density),
+    curves: keep(bundle.curves),
+  };
+}
+
+/** Whether the results hold frame-level SAE rows (results column sae_input = "frames"). */
+export function hasFrameLevel(bundle: ResultsBundle): boolean {
+  return bundle.results.columns.includes("sae_input") &&
+    bundle.results.filter(pl.col("sae_input").eq(pl.lit("frames"))).height > 0;
+}

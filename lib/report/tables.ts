@@ -196,10 +196,13 @@ export function saeMetricsTable(
     dataset: opts.dataset,
   })
     .filter((r) => r.q !== null);
-  const groups = plots.groupBy(rows, ["dataset", "codec", "task", "q", "s"]).sort((a, b) =>
+  const withInput = rows.map((r) => ({ ...r, sae_input: r.sae_input ?? "utterance" }));
+  const groups = plots.groupBy(withInput, ["dataset", "codec", "task", "sae_input", "q", "s"]).sort((a, b) =>
     String(a.key.dataset).localeCompare(String(b.key.dataset)) ||
     String(a.key.codec).localeCompare(String(b.key.codec)) ||
     rank(a.key.task as string) - rank(b.key.task as string) ||
+    // The paper's SAEs on u first, then the frame-level SAEs of the same configuration.
+    String(b.key.sae_input).localeCompare(String(a.key.sae_input)) ||
     (a.key.q as number) - (b.key.q as number) || (a.key.s as number) - (b.key.s as number)
   );
   const col = (f: string, digits = 4) =>
@@ -213,6 +216,7 @@ export function saeMetricsTable(
     ["dataset", groups.map((g) => g.key.dataset), "str"],
     ["codec", groups.map((g) => g.key.codec), "str"],
     ["task", groups.map((g) => plots.taskLabel(g.key.task as string)), "str"],
+    ["sae_input", groups.map((g) => g.key.sae_input), "str"],
     ["q", groups.map((g) => g.key.q), "int"],
     ["s", groups.map((g) => g.key.s), "num"],
     ["k", groups.map((g) => g.rows[0].k), "int"],
