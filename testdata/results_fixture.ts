@@ -207,6 +207,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
           ref_above_chance: ref - 0.08 > 0.58,
           config_hash: null,
           cell_key: refKey,
+          sae_key: null,
           ...over,
         });
         results.push(Object.assign(row({}), extra(refProbe.predicted)));
@@ -255,6 +256,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
                   sae_seconds: 1.5,
                   config_hash: hash,
                   cell_key: hash,
+                  sae_key: hash,
                 }),
                 extra(p.predicted),
               ));
@@ -262,6 +264,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
             for (let g = 0; g < 16; g++) {
               density.push({
                 ...setting,
+                sae_input: "utterance",
                 q,
                 s,
                 seed,
@@ -272,6 +275,7 @@ export function fixtureFrames(opts: FixtureOptions = {}) {
             for (let e = 1; e <= epochs; e++) {
               curves.push({
                 ...setting,
+                sae_input: "utterance",
                 q,
                 s,
                 seed,

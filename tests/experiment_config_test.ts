@@ -183,6 +183,7 @@ Deno.test("summarize: one row per cell and feature across seeds, reference rows 
     pooling: "mean",
     probe_protocol: "split",
     probe_folds: 1,
+    sae_input: "utterance",
     q: 2,
     s: 0.05,
     seed,
