@@ -86,6 +86,8 @@ export interface FrameLatentsReport {
   chosenBy: string;
   /** Codec frames per second (frame t covers [t, t + 1) / frameRate s of the audio). */
   frameRate: number;
+  /** The codec's sample rate (Hz): the rate the audio was resampled to before encoding. */
+  codecRate: number;
   probe: { name: string; nnz: number };
   /** Test recordings and frames per class. */
   nTest: [number, number];
@@ -173,7 +175,8 @@ export async function frameLatentsReport(
   const nTop = opts.top ?? 8, nFrames = opts.frames ?? 4, nStrips = opts.strips ?? 3;
   const nSex = opts.sexLatents ?? 2, threads = opts.threads;
   const { dZ } = ctx.sae.config;
-  const frameRate = (await getCodec(ctx.codec, ctx.modelsDir ? { modelsDir: ctx.modelsDir } : {})).frameRate;
+  const codec = await getCodec(ctx.codec, ctx.modelsDir ? { modelsDir: ctx.modelsDir } : {});
+  const frameRate = codec.frameRate;
   const labels = ctx.splits.labels;
 
   // Pooled z of the non-test recordings: the k-sparse ranking on the task (its probe-training recordings) and
@@ -288,6 +291,7 @@ export async function frameLatentsReport(
     f1Ref: ctx.f1Ref,
     chosenBy: ctx.chosenBy,
     frameRate,
+    codecRate: codec.sampleRate,
     probe: { name: ctx.zProbeName, nnz: ctx.zProbe.nnz },
     nTest,
     nFrames: framesPerClass,
