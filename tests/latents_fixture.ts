@@ -32,7 +32,11 @@ const BROADS = ["North America", "Other", "British Isles"];
  * with their speakers, narrow accents and splits; returns the prepared manifest's path. Within a class, rows are
  * taken round-robin over narrow accents (so the non-US class mixes accents), in utterance-id order.
  */
-export async function writeSaaSubset(dir: string, size: SubsetSize = SMALL_SUBSET): Promise<string> {
+export async function writeSaaSubset(
+  dir: string,
+  size: SubsetSize = SMALL_SUBSET,
+  opts: { gender?: boolean } = {},
+): Promise<string> {
   const shared = sharedDir();
   if (!shared) throw new Error("writeSaaSubset: the shared data folder is missing");
   const saa = await prepareDataset("saa", {
@@ -42,7 +46,8 @@ export async function writeSaaSubset(dir: string, size: SubsetSize = SMALL_SUBSE
   });
   const rows = manifestRows(saa.manifest).sort((a, b) => a.utterance_id.localeCompare(b.utterance_id));
   await Deno.mkdir(join(dir, "wav"), { recursive: true });
-  const lines = ["utterance_id,path,speaker_id,accent_narrow,split"];
+  // The speakers' gender (SAA's metadata) only on request, so the manifests of earlier tests stay as they were.
+  const lines = [`utterance_id,path,speaker_id,accent_narrow,split${opts.gender ? ",gender" : ""}`];
   for (const split of ["train", "validation", "test"] as const) {
     for (const [b, broad] of BROADS.entries()) {
       const pool = rows.filter((r) => r.split === split && r.accent_broad === broad);
@@ -57,7 +62,8 @@ export async function writeSaaSubset(dir: string, size: SubsetSize = SMALL_SUBSE
         const audio = await loadAudio(r.path, { sampleRate: 16000, maxSeconds: size.seconds });
         const wav = join(dir, "wav", `${r.utterance_id}.wav`);
         await Deno.writeFile(wav, encodeWav([audio], 16000));
-        lines.push(`${r.utterance_id},${wav},${r.speaker_id},${r.accent_narrow},${split}`);
+        const gender = opts.gender ? `,${(r as Record<string, unknown>).gender ?? ""}` : "";
+        lines.push(`${r.utterance_id},${wav},${r.speaker_id},${r.accent_narrow},${split}${gender}`);
       }
     }
   }

@@ -212,15 +212,20 @@ function latentCard(l: FrameLatentStats, r: FrameLatentsReport, clips: Map<strin
     `neighbouring frames of one recording):</p>${body}</section>`;
 }
 
-/** Moves each strip's cursor with its audio and seeks on a click (inline, no network). */
-const SCRIPT = `document.querySelectorAll("figure.strip").forEach(function(f){
+/**
+ * Moves each strip's cursor with its audio and seeks on a click (inline, no network). data-bound on a strip and
+ * data-duration on a player (its clip's decoded length) let a headless browser confirm both worked.
+ */
+const SCRIPT = `document.querySelectorAll("audio").forEach(function(a){
+function m(){a.dataset.duration=a.duration.toFixed(3);}if(a.readyState>0)m();a.addEventListener("loadedmetadata",m);});
+document.querySelectorAll("figure.strip").forEach(function(f){
 var a=f.querySelector("audio"),s=f.querySelector("svg"),c=s.querySelector(".cursor");
 var L=+s.dataset.left,W=+s.dataset.width,D=+s.dataset.duration;
 function draw(){var x=L+Math.min(1,a.currentTime/D)*W;c.setAttribute("x1",x);c.setAttribute("x2",x);
 if(!a.paused)requestAnimationFrame(draw);}
 a.addEventListener("play",draw);a.addEventListener("timeupdate",draw);a.addEventListener("seeked",draw);
 s.addEventListener("click",function(e){var r=s.getBoundingClientRect(),t=(e.clientX-r.left-L)/W*D;
-if(t>=0&&t<=D){a.currentTime=t;draw();}});});`;
+if(t>=0&&t<=D){a.currentTime=t;draw();}});f.dataset.bound="1";});`;
 
 const CSS =
   `body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222}
