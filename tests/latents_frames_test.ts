@@ -23,7 +23,7 @@ import {
 import { commands as inspectCommands } from "../lib/report/latents_cli.ts";
 import { encodeSae } from "../lib/sae/mod.ts";
 import { writeSaaSubset } from "./latents_fixture.ts";
-import { skipWithout } from "./tools.ts";
+import { skipWithout, toolAvailable } from "./tools.ts";
 
 const shared = sharedDir();
 const hasChromium =
@@ -233,6 +233,18 @@ Deno.test({
       Error,
       "not on frames",
     );
+
+    // Notebook 09 executes headless on this run (where nbconvert is installed).
+    if (await toolAvailable(import.meta.url, "jupyter-nbconvert", "jupyter-nbconvert", ["--version"])) {
+      const run = await new Deno.Command("bash", {
+        args: ["tools/run_notebooks.sh", "notebooks/09_latents_in_time.ipynb"],
+        env: { NAC_SAE_RESULTS: outDir, NAC_SAE_REPORTS: join(outDir, "reports") },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const log = new TextDecoder().decode(run.stderr);
+      assert(run.code === 0 && log.includes("notebooks: 1 ok, 0 failed"), log);
+    }
   },
 });
 
