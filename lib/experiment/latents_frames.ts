@@ -108,6 +108,8 @@ export interface FrameLatentsOptions {
   frames?: number;
   /** Recordings with an activation strip. */
   strips?: number;
+  /** The task's top latents drawn in the strips (of the shown ones). */
+  stripLatents?: number;
   /** Sex latents added to the strips. */
   sexLatents?: number;
   /** Encoding threads (default: the SAE engine's). */
@@ -269,7 +271,7 @@ export async function frameLatentsReport(
 
   const strips = await activationStrips(ctx, {
     decisions,
-    latents: [...new Set([...shown.slice(0, 4), ...sexLatents.map((l) => l.latent)])],
+    latents: [...new Set([...shown.slice(0, opts.stripLatents ?? 4), ...sexLatents.map((l) => l.latent)])],
     count: nStrips,
     genders,
     threads,

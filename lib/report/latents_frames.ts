@@ -248,6 +248,30 @@ export interface FrameDashboardParts {
   extraSections?: string[];
 }
 
+/**
+ * What the audio lacks: a source sampled below the codec's rate (SAA: 8 kHz) has nothing above its Nyquist
+ * frequency, so the codec heard an empty upper band and no latent can have learned high-frequency cues.
+ */
+function caveat(r: FrameLatentsReport, parts: FrameDashboardParts): string {
+  if (parts.sourceRates.length === 0) return "No audio embedded.";
+  const rates = parts.sourceRates.map((v) => `${v / 1000} kHz`).join(", ");
+  const low = Math.min(...parts.sourceRates);
+  if (low >= r.codecRate) {
+    return `The source recordings are sampled at ${rates}, at or above the codec's ${
+      r.codecRate / 1000
+    } kHz.`;
+  }
+  return `The source recordings are sampled at ${rates}: nothing above ${
+    low / 2000
+  } kHz exists in them, and ` +
+    `the codec heard them resampled to ${r.codecRate / 1000} kHz with an empty band above ${
+      low / 2000
+    } kHz — ` +
+    `the latents never saw higher-frequency cues${
+      r.dataset === "saa" ? " (the Speech Accent Archive recordings are 8 kHz)" : ""
+    }.`;
+}
+
 /** The page from its numbers and audio (pure, so layout tests can build it without models). */
 export function renderFrameLatentsDashboard(r: FrameLatentsReport, parts: FrameDashboardParts): string {
   const [c0, c1] = r.classes.map(escapeHtml);
@@ -258,7 +282,6 @@ export function renderFrameLatentsDashboard(r: FrameLatentsReport, parts: FrameD
     if (a) return { text: `z_${j} → ${r.classes[a.favours]}`, color: COLORS[a.favours] };
     return { text: `z_${j} (sex #${sexOf.get(j)?.rank ?? "?"})`, color: SEX_COLOR };
   };
-  const rates = parts.sourceRates.length ? parts.sourceRates.map((v) => `${v / 1000} kHz`).join(", ") : "—";
   const head =
     `<p>Cell <code>${escapeHtml(r.cellKey)}</code> — ${escapeHtml(r.dataset)}, ${escapeHtml(r.codec)}, ` +
     `task ${
@@ -270,9 +293,7 @@ export function renderFrameLatentsDashboard(r: FrameLatentsReport, parts: FrameD
     `${fmt(100 * r.deltaF1, 1)} points; the L1 probe (${escapeHtml(r.probe.name)}) keeps ${r.probe.nnz} of ` +
     `${r.dZ} latents. Test recordings: ${r.nTest[0]} ${c0} (${r.nFrames[0]} frames), ${r.nTest[1]} ${c1} ` +
     `(${r.nFrames[1]} frames).</p>` +
-    `<p class="caveat"><b>Audio caveat.</b> The source recordings are sampled at ${rates}: at 8 kHz nothing ` +
-    `above 4 kHz exists in them, and the codec heard them resampled to ${r.codecRate / 1000} kHz with an ` +
-    `empty upper band — the latents never saw high-frequency cues. The embedded audio is the source audio, ` +
+    `<p class="caveat"><b>Audio caveat.</b> ${caveat(r, parts)} The embedded audio is the source audio, ` +
     `mono, ${parts.rate / 1000} kHz 16-bit PCM WAV as base64 data URIs (${parts.clips.size} snippets of ` +
     `${parts.snippetSeconds} s centred on the frame, frame t covering [t, t + 1) / ${r.frameRate} s; ` +
     `${parts.stripAudio.size} whole recordings under the strips).</p>`;
@@ -319,7 +340,7 @@ export function renderFrameLatentsDashboard(r: FrameLatentsReport, parts: FrameD
       latentTable(r)
     }\n${defs}\n${charts}\n` +
     `<h2>Activation strips</h2>\n<p class="note">The ${r.strips.length} test recordings the probe is surest ` +
-    `about (classes in turn). Rows: the top accent latents (coloured by the class they favour) and the sex ` +
+    `about (classes in turn). Rows: the task's top latents by |probe coefficient| (coloured by the class they favour) and the sex ` +
     `latents; a cell per frame where the latent fires, darker = stronger (relative to the row's maximum). ` +
     `Play the audio: the cursor follows it; click the strip to seek.</p>\n${sex}\n${strips}\n` +
     `<h2>Top-activating frames</h2>\n${r.latents.map((l) => latentCard(l, r, parts.clips)).join("\n")}\n` +
