@@ -111,6 +111,25 @@ Deno.test("frame dashboard page: caveat, one player per snippet and strip, extra
   assert(!/https?:\/\//.test(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, "")), "no network");
 });
 
+/** The DOM headless Chromium holds after loading a page and running its scripts (5 s of virtual time). */
+function chromiumDom(dir: string, page: string) {
+  return new Deno.Command("chromium", {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      `--user-data-dir=${join(dir, "profile")}`,
+      "--virtual-time-budget=5000",
+      "--dump-dom",
+      `file://${page}`,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+}
+
 /** The small frame-level run, built once for the tests below. */
 let built: Promise<{ dir: string; outDir: string; ctx: CellContext }> | undefined;
 function frameRun() {
@@ -256,22 +275,7 @@ Deno.test({
   async fn() {
     const { dir, outDir, ctx } = await frameRun();
     const dash = await writeFrameLatentsDashboard(outDir, { context: ctx, top: 4, frames: 3, strips: 2 });
-    const out = await new Deno.Command("chromium", {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--autoplay-policy=no-user-gesture-required",
-        `--user-data-dir=${join(dir, "profile")}`,
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        `file://${dash.path}`,
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
+    const out = await chromiumDom(dir, dash.path);
     assertEquals(out.code, 0);
     const dom = new TextDecoder().decode(out.stdout);
     const count = (re: RegExp) => (dom.match(re) ?? []).length;
@@ -281,5 +285,19 @@ Deno.test({
     assertEquals(count(/<figure class="strip"[^>]*data-bound="1"/g), 2);
     assertEquals(count(/<audio[^>]*data-duration="\d/g), dash.audio);
     assert(count(/<rect /g) > 0);
+
+    // The cursor follows the audio: a copy of the page seeks its first strip's audio to 1 s once loaded, and
+    // the cursor stands at 1 s on the strip's time axis.
+    const html = await Deno.readTextFile(dash.path);
+    const seek = `<script>var a=document.querySelector("figure.strip audio");` +
+      `a.addEventListener("loadedmetadata",function(){a.currentTime=1;});if(a.readyState>0)a.currentTime=1;</script>`;
+    const probe = join(dir, "seek.html");
+    await Deno.writeTextFile(probe, html.replace("</body>", `${seek}</body>`));
+    const seeked = new TextDecoder().decode((await chromiumDom(dir, probe)).stdout);
+    const svg = seeked.match(/<svg[^>]*class="strip"[^>]*>/)![0];
+    const attr = (name: string) => Number(svg.match(new RegExp(`data-${name}="([\\d.]+)"`))![1]);
+    const x = Number(seeked.match(/<line class="cursor" x1="([\d.]+)"/)![1]);
+    assert(x > attr("left"), `cursor at ${x}`);
+    assertAlmostEquals(x, attr("left") + attr("width") / attr("duration"), 0.5);
   },
 });
