@@ -4,7 +4,10 @@
  *
  *   firing rate of class c     = #{test frames of class-c recordings with z_t[j] > 0} / #{those frames}
  *   mean magnitude when firing = mean of z_t[j] over those firing frames (0 when it never fires)
- *   cosine                     = cos(d_j, mean(u | class 1) − mean(u | class 0)) over the train recordings
+ *   cosine                     = cos(d_j, mean(u | class 1) − mean(u | class 0)) over the train recordings;
+ *                                taken on u, not on every frame: u = mean_t ê_t (frame cells pool by mean),
+ *                                so this is the recording-weighted class-mean difference of the frames, and
+ *                                a long recording does not outweigh a short one
  *   k-sparse rank              = 1 + position of j in lib/probe/ksparse.ts's ranking (|difference of class
  *                                means| of the pooled z = mean_t z_t over the recordings the cell's probe is
  *                                fit on, as the grid's k-sparse probes rank them)
@@ -13,8 +16,9 @@
  * plus each shown latent's top-activating frames (the highest frame of each recording, best recordings first,
  * so the snippets are not neighbouring frames of one recording) and, for a few recordings, the activation strip
  * (T × shown latents) of the top accent latents and the top sex latents (the same ranking on the speakers'
- * gender, when the manifest has one). Recordings are encoded one at a time, so no more than one recording's
- * codes are held. Deterministic: fixed orders everywhere, ties broken by index.
+ * gender, when the manifest has one). Frame t is the audio [t, t + 1) / frameRate s from the recording's start
+ * (Lyra encodes consecutive 320-sample blocks of the 16 kHz audio). Recordings are encoded one at a time, so
+ * no more than one recording's codes are held. Deterministic: fixed orders everywhere, ties broken by index.
  */
 import { join } from "node:path";
 import { exists, readJson } from "../common/fs.ts";
@@ -41,7 +45,7 @@ export interface TopFrame {
 
 export interface FrameLatentStats {
   latent: number;
-  /** Probe coefficient on the standardized pooled z_j (positive favours class 1); 0 for a sex latent unused. */
+  /** Probe coefficient on the standardized pooled z_j (positive favours class 1). */
   coef: number;
   favours: number;
   /** 1-based k-sparse rank on the task (1 = the latent a 1-sparse probe uses). */
