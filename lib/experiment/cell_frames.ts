@@ -4,7 +4,8 @@
  * config × seed serves every task (the executor trains it once and stores it under `cells/sae-<key>/`):
  *
  *   train     ≤ perRecording frames of each train-split recording
- *   monitor   ≤ ⌈monitorFrames / n_val1⌉ frames of each val1 recording: the stopping rule's validation loss
+ *   monitor   ≤ ⌈monitorFrames / n_val1⌉ frames of each val1 recording (at most half of its frames): the
+ *             stopping rule's validation loss
  *   held-out  the next ≤ perRecording frames of each val1 recording (disjoint from monitor): the SAE's and
  *             PCA-k's held-out fit, on speakers the SAE never trained on
  *
@@ -65,6 +66,36 @@ export async function sampledFrames(
   return { rows, cols: d, data: data.subarray(0, rows * d) };
 }
 
+/**
+ * The val1 frames, read once per recording: the first ≤ `monitorEach` of its permutation (never more than
+ * half its frames, so every recording of ≥ 2 frames is also held out) for the stopping rule, the next
+ * ≤ `perRecording` held out.
+ */
+async function val1Frames(
+  files: string[],
+  d: number,
+  counts: { monitorEach: number; perRecording: number },
+  seed: number,
+): Promise<{ monitor: Matrix; heldout: Matrix }> {
+  const mon = new Float32Array(counts.monitorEach * files.length * d);
+  const held = new Float32Array(counts.perRecording * files.length * d);
+  let m = 0, h = 0;
+  for (const file of files) {
+    const e = await readFrames(file, d);
+    const first = Math.max(1, Math.min(counts.monitorEach, Math.floor(e.rows / 2)));
+    for (const t of frameSample(e.rows, first, seed, file)) {
+      mon.set(e.data.subarray(t * d, (t + 1) * d), d * m++);
+    }
+    for (const t of frameSample(e.rows, counts.perRecording, seed, file, first)) {
+      held.set(e.data.subarray(t * d, (t + 1) * d), d * h++);
+    }
+  }
+  return {
+    monitor: { rows: m, cols: d, data: mon.subarray(0, m * d) },
+    heldout: { rows: h, cols: d, data: held.subarray(0, h * d) },
+  };
+}
+
 /** The frame SAE's rows: train frames, val1 monitor frames, and disjoint val1 held-out frames. */
 export async function frameSplits(
   frames: FrameSources,
@@ -79,18 +110,14 @@ export async function frameSplits(
     );
   }
   const monitorEach = Math.max(1, Math.ceil(sampling.monitorFrames / frames.val1.length));
-  const heldout = await sampledFrames(frames.val1, d, perRecording, seed, monitorEach);
+  const { monitor, heldout } = await val1Frames(frames.val1, d, { monitorEach, perRecording }, seed);
   if (heldout.rows === 0) {
     throw new Error(
-      `the val1 recordings have no frames beyond the ${monitorEach} per recording the stopping rule ` +
-        "measures: lower frames.monitorFrames",
+      `the ${frames.val1.length} val1 recordings have a single frame each: nothing is left to hold out ` +
+        "beside the stopping rule's frames",
     );
   }
-  return {
-    train: await sampledFrames(frames.train, d, perRecording, seed),
-    monitor: await sampledFrames(frames.val1, d, monitorEach, seed),
-    heldout,
-  };
+  return { train: await sampledFrames(frames.train, d, perRecording, seed), monitor, heldout };
 }
 
 /** z, z_pos and z_mag of each probe recording (N × d_z each): all its frames encoded, then pooled. */
