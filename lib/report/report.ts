@@ -28,6 +28,7 @@ import {
 } from "../plots/mod.ts";
 import { escapeHtml, tableHtml } from "./html.ts";
 import { latentsReportSection } from "./latents.ts";
+import { frameLatentsReportSection } from "./latents_frames.ts";
 import { hasFrameLevel, loadResults, requireTable, type ResultsBundle, utteranceLevel } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
@@ -543,6 +544,7 @@ async function runSections(
   });
   await page.section("Latents and steering", async () => {
     page.parts.push(await latentsReportSection(bundle.dir));
+    if (hasFrameLevel(bundle)) page.parts.push(await frameLatentsReportSection(bundle.dir));
   });
   await page.section("Run config", () => {
     page.parts.push(bundle.runConfig ? json(bundle.runConfig) : "<p>(no run_config.json)</p>");
