@@ -10,6 +10,8 @@ import { exists, readJson } from "../common/fs.ts";
 import { type Matrix, takeRows } from "../common/matrix.ts";
 import { type AccentTaskId, columnTask, manifestRows, readManifest, TASKS } from "../data/mod.ts";
 import { readMergedView, type StoredRow } from "../extract/store.ts";
+import { RESULT_TABLE } from "../formats/results.ts";
+import { readTableCsv } from "../formats/table_files.ts";
 import { frameFilesOf, readFrames } from "../extract/frames.ts";
 import { loadCheckpoint, type SaeModel } from "../sae/mod.ts";
 import { artefactDir, type ProbeArtefact, PROBES_FILE, type SplitLists, SPLITS_FILE } from "./artefacts.ts";
@@ -79,7 +81,7 @@ export interface CellContext extends CellCoordinates {
 async function readResults(outDir: string): Promise<pl.DataFrame> {
   const parquet = join(outDir, "results.parquet"), csv = join(outDir, "results.csv");
   if (await exists(parquet)) return pl.readParquet(parquet);
-  if (await exists(csv)) return pl.readCSV(csv);
+  if (await exists(csv)) return readTableCsv(csv, RESULT_TABLE);
   throw new Error(`${outDir}: no results.parquet or results.csv (run the grid or the demo first)`);
 }
 

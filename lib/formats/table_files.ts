@@ -15,8 +15,40 @@ export async function writeTableFiles(base: string, df: pl.DataFrame): Promise<s
   return [`${base}.parquet`, `${base}.csv`];
 }
 
+/** The column names on a CSV file's first line (read from its first 64 KiB only). */
+function csvHeader(file: string): string[] {
+  const f = Deno.openSync(file);
+  try {
+    const buf = new Uint8Array(65536);
+    const n = f.readSync(buf) ?? 0;
+    return new TextDecoder().decode(buf.subarray(0, n)).split(/\r?\n/, 1)[0].split(",").map((c) =>
+      c.replace(/^"|"$/g, "")
+    );
+  } finally {
+    f.close();
+  }
+}
+
+const CSV_DTYPES = { str: pl.Utf8, float: pl.Float64, int: pl.Int64, bool: pl.Bool } as const;
+
 /**
- * `<base>.parquet` (else `<base>.csv`, its string columns read as text), or null when neither exists. A file
+ * A declared table's CSV file, every declared column read as its declared type: a column whose first rows are
+ * all empty (e.g. a multi-seed run's per-row ΔF1 interval before single-seed rows) would otherwise be guessed
+ * as text. Columns the table does not declare are inferred from the whole file.
+ */
+export function readTableCsv(file: string, table: readonly Column[]): pl.DataFrame {
+  const header = csvHeader(file);
+  const dtypes = Object.fromEntries(
+    table.filter((c) => header.includes(c.name)).map((
+      c,
+    ) => [c.name, CSV_DTYPES[c.type as keyof typeof CSV_DTYPES]])
+      .filter(([, t]) => t !== undefined),
+  );
+  return pl.readCSV(file, { dtypes, inferSchemaLength: null });
+}
+
+/**
+ * `<base>.parquet` (else `<base>.csv`, its columns read as declared), or null when neither exists. A file
  * that cannot be read or lacks a required column is an error naming it, the columns and what was expected.
  */
 export async function readTableFiles(
@@ -29,8 +61,7 @@ export async function readTableFiles(
   if (!file) return null;
   let df: pl.DataFrame;
   try {
-    const text = Object.fromEntries(table.filter((c) => c.type === "str").map((c) => [c.name, pl.Utf8]));
-    df = file === parquet ? pl.readParquet(file) : pl.readCSV(file, { dtypes: text });
+    df = file === parquet ? pl.readParquet(file) : readTableCsv(file, table);
   } catch (e) {
     throw new Error(`${file}: cannot read the ${what} (${(e as Error).message})`);
   }

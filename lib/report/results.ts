@@ -6,7 +6,14 @@ import pl from "nodejs-polars";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { exists, readJson } from "../common/fs.ts";
-import { requiredColumns, RESULT_TABLE } from "../formats/results.ts";
+import {
+  type Column,
+  CURVE_TABLE,
+  DENSITY_TABLE,
+  requiredColumns,
+  RESULT_TABLE,
+} from "../formats/results.ts";
+import { readTableCsv } from "../formats/table_files.ts";
 import { type PredictionRow, readPredictions } from "../formats/predictions.ts";
 import type { ComputeTotals, RunRecord } from "../experiment/run_history.ts";
 
@@ -36,11 +43,17 @@ export interface ResultsBundle {
   runInfo: RunInfo | null;
 }
 
-async function readTable(dir: string, name: string): Promise<pl.DataFrame | null> {
+const TABLES: Record<"results" | "density" | "curves", readonly Column[]> = {
+  results: RESULT_TABLE,
+  density: DENSITY_TABLE,
+  curves: CURVE_TABLE,
+};
+
+async function readTable(dir: string, name: keyof typeof TABLES): Promise<pl.DataFrame | null> {
   const parquet = join(dir, `${name}.parquet`), csv = join(dir, `${name}.csv`);
   try {
     if (await exists(parquet)) return pl.readParquet(parquet);
-    if (await exists(csv)) return pl.readCSV(csv);
+    if (await exists(csv)) return readTableCsv(csv, TABLES[name]);
   } catch (e) {
     throw new Error(`${dir}: cannot read ${name} table (${(e as Error).message})`);
   }
@@ -163,7 +176,7 @@ function checkCsvAgrees(dir: string, parquet: pl.DataFrame): void {
   const csvPath = join(dir, "results.csv");
   let csv: pl.DataFrame;
   try {
-    csv = pl.readCSV(csvPath);
+    csv = readTableCsv(csvPath, RESULT_TABLE);
   } catch (e) {
     throw new Error(`${csvPath}: cannot be read (${(e as Error).message}); delete it or rerun the grid`);
   }
