@@ -94,6 +94,8 @@ export interface SteerSweepOptions extends Locations {
   alphas?: number[];
   /** |J|, the latents edited (default 8). */
   latents?: number;
+  /** J given explicitly (every task uses it; the random control draws as many). */
+  latentIds?: number[];
   /** At most this many source-class recordings per task (default 20). */
   utterances?: number;
   /** Crop of each recording, seconds (default 3). */
@@ -279,6 +281,13 @@ export function chooseLatents(
   const score = probe.coef.map((c, j) => (sign * c / probe.scaler.scale[j]) * magnitudes[j]);
   return score.map((s, j) => ({ s, j })).filter((x) => x.s > 0).sort((a, b) => b.s - a.s || a.j - b.j)
     .slice(0, count).map((x) => x.j);
+}
+
+function checkedLatents(ids: number[], dZ: number): number[] {
+  for (const j of ids) {
+    if (!Number.isInteger(j) || j < 0 || j >= dZ) throw new Error(`latent ${j} is not in 0..${dZ - 1}`);
+  }
+  return [...new Set(ids)];
 }
 
 /** `count` latents drawn without replacement from those firing in the target class and not in J. */
@@ -665,7 +674,9 @@ export async function steerSweepCell(ctx: CellContext, opts: SteerSweepOptions =
   const prepared: { name: string; tp: TaskProbes; latents: number[] }[] = [];
   for (const name of tasks) {
     const tp = await taskProbes(ctx, name, config, { source, utterances: opts.utterances ?? 20 });
-    const latents = chooseLatents(tp.zProbe, tp.magnitudes, 1 - source, count);
+    const latents = opts.latentIds?.length
+      ? checkedLatents(opts.latentIds, ctx.sae.config.dZ)
+      : chooseLatents(tp.zProbe, tp.magnitudes, 1 - source, count);
     if (latents.length === 0) {
       throw new Error(`steering ${name}: the probe on pooled z favours class ${1 - source} with no latent`);
     }
