@@ -115,5 +115,9 @@ export function wilsonInterval(k: number, n: number, z = 1.959963984540054): { l
   const p = k / n, z2 = z * z, denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // k = 0 and k = n bound exactly at 0 and 1 (rounding could otherwise leave the estimate just outside).
+  return {
+    low: k === 0 ? 0 : Math.max(0, centre - half),
+    high: k === n ? 1 : Math.min(1, centre + half),
+  };
 }
