@@ -88,6 +88,20 @@ export const SEX_TASK: ColumnTaskDefinition = {
   negative: "male",
 };
 
+/**
+ * The demo's small sweep: 3 α, 12 source-class recordings per task, 3 s crops, WAVs of 2 (measured: an accent
+ * task and sex together in about 55 s on an idle 2-core machine, Lyra 6 kbps; BENCHMARKS-style figure in the
+ * branch report). Call `steerSweep(dir, { ...DEMO_SWEEP, select: { task }, tasks: [task, "sex"] })`.
+ */
+export const DEMO_SWEEP = {
+  alphas: [0, 2, 4],
+  utterances: 12,
+  seconds: 3,
+  wavUtterances: 2,
+  latents: 8,
+  bootstrap: 1000,
+} as const satisfies SteerSweepOptions;
+
 export interface SteerSweepOptions extends Locations {
   /** Tasks to steer (default: the cell's own). Others get their probes fit here (see the header). */
   tasks?: string[];
