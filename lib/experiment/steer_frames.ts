@@ -89,18 +89,19 @@ export const SEX_TASK: ColumnTaskDefinition = {
 };
 
 /**
- * The demo's small sweep: 3 α, 12 source-class recordings per task, 3 s crops, WAVs of 2 (measured: an accent
- * task and sex together in about 55 s on an idle 2-core machine, Lyra 6 kbps; BENCHMARKS-style figure in the
- * branch report). Call `steerSweep(dir, { ...DEMO_SWEEP, select: { task }, tasks: [task, "sex"] })`.
+ * The demo's small sweep: 3 α, 12 source-class recordings per task, 3 s crops, the WAVs of 2 per task. Measured
+ * on /tmp/fr/out (SAA × lyra-6kbps, d_z 1280): an accent task and sex together in 63 s on a 2-core machine
+ * under load (load average 4; 49 s CPU). Call `steerSweep(dir, { ...DEMO_SWEEP, select: { task },
+ * tasks: [task, "sex"] })`.
  */
-export const DEMO_SWEEP = {
+export const DEMO_SWEEP: Readonly<SteerSweepOptions> = {
   alphas: [0, 2, 4],
   utterances: 12,
   seconds: 3,
   wavUtterances: 2,
   latents: 8,
   bootstrap: 1000,
-} as const satisfies SteerSweepOptions;
+};
 
 export interface SteerSweepOptions extends Locations {
   /** Tasks to steer (default: the cell's own). Others get their probes fit here (see the header). */
