@@ -381,9 +381,51 @@ Deno.test({
       for (const w of Object.values(wavs)) assert(await exists(join(steerDir, w)), w);
       assertEquals(t.recordings[1].wavs, undefined);
     }
-    // Seeded: the same call gives the same table.
-    const again = await steerSweep(outDir, { ...opts, outDir: join(dir, "again") });
-    assertEquals(again.rows, r.rows);
+    // The one CLI command gives the same table (seeded; the command and the function share one path).
+    const again = join(dir, "again");
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-ffi",
+        "--allow-sys",
+        "lib/cli/main.ts",
+        "steer",
+        "--results",
+        outDir,
+        "--sae-input",
+        "frames",
+        "--tasks",
+        "us-vs-non-us-uk,sex",
+        "--alphas",
+        "0,1,3",
+        "--utterances",
+        "2",
+        "--seconds",
+        "1",
+        "--top",
+        "3",
+        "--bootstrap",
+        "100",
+        "--wavs",
+        "1",
+        "--out",
+        again,
+        "--quiet",
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const cliOut = new TextDecoder().decode(cli.stdout) + new TextDecoder().decode(cli.stderr);
+    assertEquals(cli.code, 0, cliOut);
+    assert(cliOut.includes("per-frame steering sweep") && cliOut.includes("causal effect shown"), cliOut);
+    assertEquals(
+      await Deno.readTextFile(join(again, "sweep.csv")),
+      await Deno.readTextFile(join(steerDir, "sweep.csv")),
+    );
 
     const section = await steerSweepSection(outDir);
     assert(section.includes("<svg") && section.includes("<audio") && section.includes("steer/wav/"));
