@@ -280,6 +280,7 @@ Deno.test("sweep rows: one per (task, α, condition), the check's columns, inter
   const w = sweepVerdicts(weak).find((x) => x.scorer === "reference")!;
   assertEquals(w.verdict, "no causal effect shown");
   assert(w.text.includes("α 2: edit") && w.text.includes("random") && w.text.includes("none"), w.text);
+  assert(w.text.includes("bounds what accent steering can show"), w.text);
 });
 
 Deno.test("steering tasks: the run config's column task, a built-in accent task, the sex control by default", () => {

@@ -655,6 +655,10 @@ export function sweepVerdicts(rows: SweepRow[]): TaskVerdict[] {
         );
       }
       const verdict = shown.length ? "causal effect shown" : "no causal effect shown";
+      // The positive control: a codec that clearly carries sex, so failing to move it bounds the accent result.
+      const bound = !shown.length && task === SEX_TASK.name
+        ? " Steering could not move sex (the positive control) here: this bounds what accent steering can show."
+        : "";
       out.push({
         task,
         scorer,
@@ -664,7 +668,7 @@ export function sweepVerdicts(rows: SweepRow[]): TaskVerdict[] {
           scorer === "reference" ? "reference probe on u′" : "frame SAE's probe on z′"
         }): ${verdict}${
           shown.length ? ` at α ${shown.join(", ")}` : ""
-        }. Decision shift toward the target (95 % bootstrap over recordings): ${parts.join("; ")}.`,
+        }. Decision shift toward the target (95 % bootstrap over recordings): ${parts.join("; ")}.${bound}`,
       });
     }
   }
