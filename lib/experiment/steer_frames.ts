@@ -90,9 +90,9 @@ export const SEX_TASK: ColumnTaskDefinition = {
 
 /**
  * The demo's small sweep: 3 α, 12 source-class recordings per task, 3 s crops, the WAVs of 2 per task. Measured
- * on /tmp/fr/out (SAA × lyra-6kbps, d_z 1280): an accent task and sex together in 63 s on a 2-core machine
- * under load (load average 4; 49 s CPU). Call `steerSweep(dir, { ...DEMO_SWEEP, select: { task },
- * tasks: [task, "sex"] })`.
+ * on /tmp/fr/out (SAA × lyra-6kbps, d_z 1280): an accent task and sex together in 52 s and 63 s wall (49 s
+ * CPU) on a 2-core machine at load average 3.7 and 4.3. Call `steerSweep(dir, { ...DEMO_SWEEP,
+ * select: { task }, tasks: [task, "sex"] })`.
  */
 export const DEMO_SWEEP: Readonly<SteerSweepOptions> = {
   alphas: [0, 2, 4],
