@@ -431,6 +431,8 @@ Deno.test({
     const section = await steerSweepSection(outDir);
     assert(section.includes("<svg") && section.includes("<audio") && section.includes("steer/wav/"));
     assert(section.includes("causal effect shown"), "a verdict per task");
+    // Three charts against α: decision shift (both scorers), flip rate, surviving share and LSD.
+    assertEquals(section.match(/<svg/g)?.length, 3);
     const page = await writeSteerSweepPage(outDir);
     assert(page && (await Deno.readTextFile(page)).includes('src="wav/'));
     await Deno.remove(dir, { recursive: true });

@@ -104,6 +104,99 @@ export function steerSweepChart(rows: SweepRow[]): VegaLiteSpec {
   } as VegaLiteSpec;
 }
 
+const CONDITION_COLOR = {
+  field: "condition",
+  type: "nominal",
+  title: "condition",
+  legend: { labelLimit: 260, orient: "bottom", columns: 2 },
+  scale: { domain: Object.values(CONDITION_LABEL), range: ["#d62728", "#7f7f7f", "#1f77b4", "#2ca02c"] },
+};
+const ALPHA_X = { field: "alpha", type: "quantitative", title: "α (× typical target-class magnitude)" };
+
+/** Flip rate (reference probe) against α: a point and 95 % Wilson interval per condition, one panel per task. */
+export function steerFlipChart(rows: SweepRow[]): VegaLiteSpec {
+  const values = rows.map((r) => ({
+    task: r.task,
+    alpha: r.alpha,
+    condition: CONDITION_LABEL[r.condition] ?? r.condition,
+    rate: r.flip_rate,
+    low: r.flip_low,
+    high: r.flip_high,
+  }));
+  const y = { type: "quantitative", title: "flip rate (reference probe)", scale: { domain: [0, 1] } };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: "Flip rate to the target class against α",
+      subtitle:
+        "share of source-class recordings the reference probe on u′ assigns to the target; 95 % Wilson",
+    },
+    data: { values },
+    facet: {
+      column: { field: "task", type: "nominal", title: null, sort: [...new Set(rows.map((r) => r.task))] },
+    },
+    spec: {
+      width: 260,
+      height: 160,
+      layer: [
+        {
+          mark: { type: "line", point: true },
+          encoding: { x: ALPHA_X, y: { field: "rate", ...y }, color: CONDITION_COLOR },
+        },
+        {
+          mark: { type: "errorbar", ticks: true },
+          encoding: { x: ALPHA_X, y: { field: "low", ...y }, y2: { field: "high" }, color: CONDITION_COLOR },
+        },
+      ],
+    },
+  } as VegaLiteSpec;
+}
+
+/** The edit's share surviving decode → re-encode and its log-spectral distance against α, per condition. */
+export function steerSurvivalChart(rows: SweepRow[]): VegaLiteSpec {
+  const values = rows.filter((r) => r.condition !== "none").flatMap((r) => [
+    {
+      task: r.task,
+      alpha: r.alpha,
+      condition: CONDITION_LABEL[r.condition] ?? r.condition,
+      measure: "surviving share",
+      value: r.survival,
+    },
+    {
+      task: r.task,
+      alpha: r.alpha,
+      condition: CONDITION_LABEL[r.condition] ?? r.condition,
+      measure: "LSD (dB)",
+      value: r.lsd_db,
+    },
+  ]).filter((v) => v.value !== null && Number.isFinite(v.value));
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: "What survives the codec, and how far the audio moves, against α",
+      subtitle:
+        "means over recordings: the share of the intended frame change surviving decode → re-encode, " +
+        "and the log-spectral distance of the decode to the unedited decode",
+    },
+    data: { values },
+    facet: {
+      row: { field: "measure", type: "nominal", title: null, sort: ["surviving share", "LSD (dB)"] },
+      column: { field: "task", type: "nominal", title: null, sort: [...new Set(rows.map((r) => r.task))] },
+    },
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: 260,
+      height: 140,
+      mark: { type: "line", point: true },
+      encoding: {
+        x: ALPHA_X,
+        y: { field: "value", type: "quantitative", title: null },
+        color: CONDITION_COLOR,
+      },
+    },
+  } as VegaLiteSpec;
+}
+
 const fmt = (v: number | null | undefined, p = 3) =>
   v === null || v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(p);
 const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
@@ -202,12 +295,15 @@ export async function steerSweepSection(
   const verdicts = sweep.verdicts.map((v) =>
     `<li class="${v.verdict === "causal effect shown" ? "ok" : "no"}">${escapeHtml(v.text)}</li>`
   ).join("");
-  let chart: string;
-  try {
-    chart = await renderSvg(steerSweepChart(sweep.rows));
-  } catch (e) {
-    chart = `<p class="note">(chart not rendered: ${escapeHtml(String(e))})</p>`;
+  const charts: string[] = [];
+  for (const spec of [steerSweepChart, steerFlipChart, steerSurvivalChart].map((f) => f(sweep.rows))) {
+    try {
+      charts.push(`<figure>${await renderSvg(spec)}</figure>`);
+    } catch (e) {
+      charts.push(`<p class="note">(chart not rendered: ${escapeHtml(String(e))})</p>`);
+    }
   }
+  const chart = charts.join("");
   return `<section class="steer-sweep" id="steer-sweep"><h${h}>Steering in SAE space, per frame</h${h}>` +
     `<p>On every frame of a ${sweep.seconds} s crop the frame SAE's chosen latents are set to α × their typical ` +
     `firing magnitude in the target class (α 0 ablates them), keeping the SAE's error term: ` +
@@ -219,7 +315,7 @@ export async function steerSweepSection(
     `(decode → re-encode) and the SAE reconstruction without an edit (ê′<sub>t</sub> = D(z<sub>t</sub>)). A ` +
     `causal effect is claimed only where the edit's decision-shift interval lies above both the random and the ` +
     `no-edit control's. Frame SAE of cell <code>${escapeHtml(sweep.cellKey.slice(0, 12))}</code>; seed ` +
-    `${sweep.seed}.</p><ul>${tasks}</ul><p><b>Verdicts</b></p><ul>${verdicts}</ul><figure>${chart}</figure>` +
+    `${sweep.seed}.</p><ul>${tasks}</ul><p><b>Verdicts</b></p><ul>${verdicts}</ul>${chart}` +
     `${tableHtml(sweep.rows)}${audioHtml(sweep, prefix, opts.players ?? true)}` +
     `<p class="note">Data: <a href="${escapeHtml(prefix)}sweep.csv">sweep.csv</a>, ` +
     `<a href="${escapeHtml(prefix)}sweep.json">sweep.json</a> (per-recording decisions, the random latents ` +
