@@ -335,7 +335,7 @@ Deno.test({
         epochs: { fixed: 10 },
         sae: { batchSize: 64 },
         saeInput: "frames",
-        frames: { perRecording: 40 },
+        frames: { perRecording: 40, monitorFrames: 100 },
         seeds: [0],
         features: ["z"],
         outDir,
