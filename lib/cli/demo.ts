@@ -20,7 +20,12 @@ import { runGrid } from "../experiment/run.ts";
 import { storeDirOf } from "../experiment/features.ts";
 import { frameCodecs } from "../experiment/plan.ts";
 import { writeReport } from "../report/mod.ts";
-import { writeLatentsAndSteering } from "../report/latents.ts";
+import { SEX_TASK } from "../data/task_specs.ts";
+import { loadCellContext } from "../experiment/cell_context.ts";
+import { DEMO_SWEEP, steerSweepCell } from "../experiment/steer_frames.ts";
+import { type DashboardSummary, writeLatentsDashboard } from "../report/latents.ts";
+import { type FrameDashboardSummary, writeFrameLatentsDashboard } from "../report/latents_frames.ts";
+import { steerSweepSection, writeSteerSweepPage } from "../report/steer_sweep.ts";
 
 /** SAE schedules the demo can be asked for (`--schedule`); the default is the convergent one. */
 export const DEMO_SCHEDULES = ["convergent", "paper"] as const;
@@ -33,12 +38,10 @@ export type DemoSchedule = (typeof DEMO_SCHEDULES)[number];
 export const FRAME_CODEC = "lyra-6kbps";
 
 /**
- * The positive control: speaker sex (SAA's `gender`, known for the english, arabic and mandarin speakers), an
- * attribute a codec that encodes voices clearly carries. If its reference F1 is not clearly above chance, the
- * pipeline cannot show anything; if it is, that says the probes can find what is there — not that accent is.
- * It runs under the best-powered protocol, so the paper-literal results keep exactly the paper's two tasks.
+ * The positive control: speaker sex (lib/data/task_specs.ts SEX_TASK). It runs under the best-powered protocol,
+ * so the paper-literal results keep exactly the paper's two tasks; the frame-level steering sweep steers it too.
  */
-export const SEX_CONTROL = { name: "sex", column: "gender", positive: "female", negative: "male" } as const;
+export const SEX_CONTROL = SEX_TASK;
 
 /**
  * The demo's run config; every setting differing from the paper is named in `$comment`. The probe protocol
@@ -137,8 +140,9 @@ const demo: Command = {
     "The embedded default: Speech Accent Archive × Lyra 3.2/6/9.2 kbps, the paper's 16 SAE configs × 3 " +
     "seeds, both tasks, z/z_pos/z_mag, convergent SAE schedule; writes results/demo/{results.parquet," +
     "results.csv,report.html}, the same data under the best-powered protocol (powered/: mean+std pooling, " +
-    "dev probes: every validation speaker, C by inner CV) side by side in the report, the latent dashboard of the best cell (latents.html) and a " +
-    "short steering run (steer/).",
+    "dev probes: every validation speaker, C by inner CV) side by side in the report, frame-level SAEs on " +
+    "lyra-6kbps beside the paper's, the latent dashboards (latents.html, latents_frames.html) and a small " +
+    "frame-level steering sweep with controls (steer/).",
   usage:
     "[--out DIR] [--schedule convergent|paper] [--powered-grid corners|full|none] [--data DIR] [--models DIR] " +
     "[--json]",
@@ -192,17 +196,16 @@ const demo: Command = {
     console.log(`results: ${join(outDir, "results.parquet")}`);
     console.log(`         ${join(outDir, "results.csv")}`);
     console.log(`report:  ${report.path}`);
-    if (latents) {
-      console.log(
-        `latents: ${latents.dashboard.path}${latents.steer ? ` (steering: ${join(outDir, "steer")})` : ""}`,
-      );
-    }
+    if (latents.dashboard) console.log(`latents: ${latents.dashboard.path}`);
+    if (latents.frames) console.log(`         ${latents.frames.path}`);
+    if (latents.sweep) console.log(`steering: ${join(outDir, "steer", "sweep.csv")}`);
     return {
       ...summary,
       powered: poweredSummary ? { out_dir: poweredSummary.outDir, cells: poweredSummary.cells } : null,
       report: report.path,
       charts: report.charts,
-      dashboard: latents?.dashboard.path ?? null,
+      dashboard: latents.dashboard?.path ?? null,
+      frame_dashboard: latents.frames?.path ?? null,
       seconds,
     };
   },
@@ -285,19 +288,45 @@ export async function runDemoStages(
     poweredSummary ? `${poweredSummary.cells.computed} computed, ${poweredSummary.cells.cached} cached` : "",
   );
 
-  // The most interpretable cell's latent dashboard and a short steering run, linked from the report. A failure
-  // here is shown and the report still written (it then says how to make the dashboard).
-  stage.start("latent dashboard, steering (4 utterances) and the report");
-  const steering = { ...loc, utterances: 4, seconds: 3, quiet };
-  const latents = await writeLatentsAndSteering(config.outDir, steering).catch((e) => {
-    console.error(`warning: latent dashboard not written: ${(e as Error).message}`);
-    return null;
-  });
+  // The dashboards and the steering sweep, linked from the report. A failure here is shown and the report still
+  // written (it then says how to make what is missing).
+  stage.start("latent dashboards, frame-level steering sweep and the report");
+  const latents = await writeDemoLatents(config.outDir, { ...loc, quiet });
   const report = await writeReport(config.outDir, join(config.outDir, "report.html"), {
     compare: poweredSummary ? [poweredSummary.outDir] : [],
   });
   stage.done(report.path);
   return { summary, poweredSummary, latents, report };
+}
+
+/**
+ * The demo's closing step: the utterance-level latent dashboard of the most interpretable cell (latents.html);
+ * for the most interpretable frame-level cell, a small steering sweep in SAE space (DEMO_SWEEP: its accent task
+ * and the sex control, through Lyra's decoder; steer/) and its latents-in-time dashboard (latents_frames.html)
+ * showing the sweep with its WAVs. Each part that fails is reported and skipped.
+ */
+export async function writeDemoLatents(
+  outDir: string,
+  opts: Locations & { quiet?: boolean },
+): Promise<{ dashboard: DashboardSummary | null; frames: FrameDashboardSummary | null; sweep: boolean }> {
+  const warn = (what: string) => (e: Error) => {
+    console.error(`warning: ${what} not written: ${e.message}`);
+    return null;
+  };
+  const dashboard = await writeLatentsDashboard(outDir, {}).catch(warn("latent dashboard"));
+  const ctx = await loadCellContext(outDir, { saeInput: "frames" }).catch(warn("frame-level cell"));
+  if (!ctx) return { dashboard, frames: null, sweep: false };
+  const sweep = await steerSweepCell(ctx, {
+    ...locationsOf(opts),
+    ...DEMO_SWEEP,
+    tasks: [ctx.task, SEX_TASK.name],
+    quiet: opts.quiet,
+  }).then(() => writeSteerSweepPage(outDir)).catch(warn("steering sweep"));
+  const frames = await writeFrameLatentsDashboard(outDir, {
+    context: ctx,
+    extraSections: sweep ? [await steerSweepSection(outDir)] : [],
+  }).catch(warn("frame-level dashboard"));
+  return { dashboard, frames, sweep: sweep !== null };
 }
 
 /**

@@ -22,6 +22,7 @@ export {
   columnTask,
   type ColumnTaskDefinition,
   columnTaskReport,
+  SEX_TASK,
   speakerFolds,
   TASK_IDS,
   taskApplies,

@@ -48,6 +48,18 @@ function taskOfAccents(
 
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]).map((x) => x.trim());
 
+/**
+ * The positive control: speaker sex (SAA's `gender`, known for the english, arabic and mandarin speakers), an
+ * attribute a codec that encodes voices clearly carries. If a probe cannot find it, the pipeline cannot show
+ * anything; if it can, that says the probes find what is there — not that accent is.
+ */
+export const SEX_TASK: ColumnTaskDefinition = {
+  name: "sex",
+  column: "gender",
+  positive: "female",
+  negative: "male",
+};
+
 /** A task labelled by a manifest column's values (trimmed; compared exactly). */
 export function columnTask(def: ColumnTaskDefinition): TaskSpec {
   const pos = asList(def.positive), neg = asList(def.negative);

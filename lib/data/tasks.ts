@@ -15,6 +15,7 @@ export {
   type AccentTaskId,
   columnTask,
   type ColumnTaskDefinition,
+  SEX_TASK,
   TASK_IDS,
   type TaskId,
   type TaskRef,

@@ -62,6 +62,7 @@ import {
   columnTask,
   type ColumnTaskDefinition,
   readManifest,
+  SEX_TASK,
   TASKS,
   type TaskSpec,
   taskSplits,
@@ -80,13 +81,6 @@ import { loadDecodingCodec, probeDecision } from "./steer.ts";
 export const SWEEP_CONDITIONS = ["edit", "random", "none", "reconstruction"] as const;
 export type SweepCondition = typeof SWEEP_CONDITIONS[number];
 export const DEFAULT_ALPHAS: readonly number[] = [0, 1, 2, 4];
-/** The positive control when no run config defines it: speaker sex from the manifest's gender column. */
-export const SEX_TASK: ColumnTaskDefinition = {
-  name: "sex",
-  column: "gender",
-  positive: "female",
-  negative: "male",
-};
 
 /**
  * The demo's small sweep: 3 α, 12 source-class recordings per task, 3 s crops, the WAVs of 2 per task. Measured

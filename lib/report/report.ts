@@ -29,6 +29,7 @@ import {
 import { escapeHtml, tableHtml } from "./html.ts";
 import { latentsReportSection } from "./latents.ts";
 import { frameLatentsReportSection } from "./latents_frames.ts";
+import { steerSweepSection } from "./steer_sweep.ts";
 import { hasFrameLevel, loadResults, requireTable, type ResultsBundle, utteranceLevel } from "./results.ts";
 import { bitrateFamilies, defaultTask, saeMetricsTable, table1, table2, table3 } from "./tables.ts";
 import { claimsTable, codecDifferences, referenceValidity } from "./claims.ts";
@@ -545,6 +546,16 @@ async function runSections(
   await page.section("Latents and steering", async () => {
     page.parts.push(await latentsReportSection(bundle.dir));
     if (hasFrameLevel(bundle)) page.parts.push(await frameLatentsReportSection(bundle.dir));
+    // The frame-level steering sweep (steer/sweep.csv): verdicts, charts and table; its WAVs play on
+    // steer/sweep.html and in the frame-level dashboard.
+    const sweep = await steerSweepSection(bundle.dir, { players: false, level: 3 });
+    if (sweep) {
+      page.parts.push(
+        `<p>Steering in SAE space, per frame: <a href="steer/sweep.html">steer/sweep.html</a> (with the steered ` +
+          `WAVs), tables <a href="steer/sweep.csv">steer/sweep.csv</a>, <a href="steer/sweep.json">` +
+          `steer/sweep.json</a>.</p>` + sweep,
+      );
+    }
   });
   await page.section("Run config", () => {
     page.parts.push(bundle.runConfig ? json(bundle.runConfig) : "<p>(no run_config.json)</p>");
