@@ -213,8 +213,9 @@ const demo: Command = {
 
 /**
  * The demo's five stages on `config` (its first dataset, its codecs): prepare the data set once (its report
- * printed once), extract the features, the paper-literal grid, the best-powered protocol beside it (`powered`),
- * then the latent dashboard, a steering run and the report. Each stage is announced (`stageLog`) and shows its
+ * printed once), extract the features (the frame-level grid's codec keeping its frames), the paper-literal grid
+ * with the frame-level cells beside it, the best-powered protocol (`powered`), then the latent dashboards, the
+ * frame-level steering sweep and the report. Each stage is announced (`stageLog`) and shows its
  * own progress. `config.datasets[0]` gets the prepared manifest, so neither grid prepares the data set again.
  */
 export async function runDemoStages(

@@ -125,7 +125,8 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
   }
   // Without a selector, prefer cells whose ΔF1 can mean something: a trained SAE on a task whose reference F1
   // is clearly above chance (when the results say so and any cell qualifies).
-  const { pick: _pick, ...fields } = sel;
+  // The SAE input says which kind of cell, not which one: the validity preference still applies within it.
+  const { pick: _pick, saeInput: _saeInput, ...fields } = sel;
   const any = Object.values(fields).some((v) => v !== undefined);
   const valid = (r: Row) => !isFalse(r.sae_trained) && !isFalse(r.ref_above_chance);
   const restricted = !any && hit.some(valid) && hit.some((r) => !valid(r));
@@ -140,7 +141,8 @@ export function selectCellRow(results: pl.DataFrame, sel: CellSelector, where: s
     ? `selected by ${describe(fields)}${
       hit.length > 1 ? ` (${which} ΔF1 on z of ${hit.length} matching cells)` : ""
     }`
-    : `the ${worst ? "least" : "most"} interpretable cell: ${which} ΔF1 on z of ${pool.length} SAE cells` +
+    : `the ${worst ? "least" : "most"} interpretable cell: ${which} ΔF1 on z of ${pool.length} ` +
+      `${sel.saeInput === "frames" ? "frame-level " : ""}SAE cells` +
       (restricted ? " with a trained SAE and a reference F1 clearly above chance" : "");
   return { ...pool[0], chosenBy };
 }

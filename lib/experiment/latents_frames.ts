@@ -167,26 +167,13 @@ async function gendersOf(ctx: CellContext): Promise<Map<string, string>> {
   return out;
 }
 
-/** Computes the frame-level dashboard's numbers for a loaded frame-level cell. */
-export async function frameLatentsReport(
-  ctx: CellContext,
-  opts: FrameLatentsOptions = {},
-): Promise<FrameLatentsReport> {
-  if (ctx.saeInput !== "frames") {
-    throw new Error(
-      `cell ${ctx.cellKey}: its SAE was fit on u (sae_input "utterance"), not on frames; select a frame-level ` +
-        `cell (--sae-input frames) or use the utterance dashboard`,
-    );
-  }
-  const nTop = opts.top ?? 8, nFrames = opts.frames ?? 4, nStrips = opts.strips ?? 3;
-  const nSex = opts.sexLatents ?? 2, threads = opts.threads;
+/**
+ * The k-sparse rankings on pooled z of the non-test recordings: on the task (its probe-training recordings, as
+ * the grid ranks) and on sex (every non-test recording with a known gender: more speakers than the probe's rows).
+ */
+async function latentRankings(ctx: CellContext, nSex: number, threads: number | undefined) {
   const { dZ } = ctx.sae.config;
-  const codec = await getCodec(ctx.codec, ctx.modelsDir ? { modelsDir: ctx.modelsDir } : {});
-  const frameRate = codec.frameRate;
   const labels = ctx.splits.labels;
-
-  // Pooled z of the non-test recordings: the k-sparse ranking on the task (its probe-training recordings) and
-  // on sex (every non-test recording with a known gender: more speakers than the probe's rows alone).
   const dev = [...new Set([...ctx.splits.train, ...ctx.splits.val1, ...ctx.splits.val2])];
   const zDev = await pooledZ(ctx, dev, threads);
   const rowOf = new Map(dev.map((id, i) => [id, i]));
@@ -222,9 +209,16 @@ export async function frameLatentsReport(
     }));
   }
 
-  // One pass over the test recordings: per-class firing counts and sums of every latent, the best frame of each
-  // recording for the shown latents, and each recording's probe decision (to choose the strips).
-  const shown = rankLatents(ctx.zProbe.coef).slice(0, nTop);
+  return { task, ksRank, sexLatents, genders };
+}
+
+/**
+ * One pass over the test recordings: per-class firing counts and sums of every latent, the best frame of each
+ * recording for the shown latents, and each recording's probe decision (to choose the strips).
+ */
+async function testPass(ctx: CellContext, shown: number[], frameRate: number, threads: number | undefined) {
+  const { dZ } = ctx.sae.config;
+  const labels = ctx.splits.labels;
   const fired = [new Float64Array(dZ), new Float64Array(dZ)],
     sum = [new Float64Array(dZ), new Float64Array(dZ)];
   const framesPerClass: [number, number] = [0, 0], nTest: [number, number] = [0, 0];
@@ -260,6 +254,35 @@ export async function frameLatentsReport(
     });
     decisions.push({ id, label: c, decision: probeDecision(ctx.zProbe, poolFrameCodes(z).z) });
   }
+
+  return { fired, sum, framesPerClass, nTest, best, decisions };
+}
+
+/** Computes the frame-level dashboard's numbers for a loaded frame-level cell. */
+export async function frameLatentsReport(
+  ctx: CellContext,
+  opts: FrameLatentsOptions = {},
+): Promise<FrameLatentsReport> {
+  if (ctx.saeInput !== "frames") {
+    throw new Error(
+      `cell ${ctx.cellKey}: its SAE was fit on u (sae_input "utterance"), not on frames; select a frame-level ` +
+        `cell (--sae-input frames) or use the utterance dashboard`,
+    );
+  }
+  const nTop = opts.top ?? 8, nFrames = opts.frames ?? 4, nStrips = opts.strips ?? 3;
+  const nSex = opts.sexLatents ?? 2, threads = opts.threads;
+  const { dZ } = ctx.sae.config;
+  const codec = await getCodec(ctx.codec, ctx.modelsDir ? { modelsDir: ctx.modelsDir } : {});
+  const frameRate = codec.frameRate;
+
+  const { task, ksRank, sexLatents, genders } = await latentRankings(ctx, nSex, threads);
+  const shown = rankLatents(ctx.zProbe.coef).slice(0, nTop);
+  const { fired, sum, framesPerClass, nTest, best, decisions } = await testPass(
+    ctx,
+    shown,
+    frameRate,
+    threads,
+  );
 
   const diff = classMeanDifference(ctx);
   const latents = shown.map((j, s): FrameLatentStats => ({

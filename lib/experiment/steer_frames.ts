@@ -669,6 +669,70 @@ export function sweepVerdicts(rows: SweepRow[]): TaskVerdict[] {
   return out;
 }
 
+/** One task's sweep: each chosen recording steered under every condition and α, its rows; WAVs into outDir. */
+async function sweepTask(
+  codec: Codec,
+  ctx: CellContext,
+  { name, tp, latents }: { name: string; tp: TaskProbes; latents: number[] },
+  opts: SteerSweepOptions & {
+    alphas: number[];
+    seconds: number;
+    seed: number;
+    source: number;
+    bootstrap: number;
+  },
+  out: { outDir?: string; files: string[] },
+): Promise<{ ts: TaskSweep; taskRows: SweepRow[] }> {
+  const { alphas, seconds, seed, source, bootstrap } = opts;
+  const outDir = out.outDir, files = out.files;
+  const wavDir = outDir ? join(outDir, "wav", name.replace(/[^A-Za-z0-9._-]/g, "_")) : undefined;
+  if (wavDir) await Deno.mkdir(wavDir, { recursive: true });
+  const progress = new Progress({
+    total: tp.steerIds.length,
+    label: `steer sweep ${name}`,
+    unit: "rec",
+    quiet: opts.quiet,
+  });
+  const recordings: SweepRecording[] = [];
+  for (const [n, id] of tp.steerIds.entries()) {
+    const withWav = wavDir && n < (opts.wavUtterances ?? 2) ? wavDir : undefined;
+    const rec = await sweepRecording(codec, ctx, tp, {
+      id,
+      n,
+      task: name,
+      latents,
+      alphas,
+      seconds,
+      seed,
+    }, withWav);
+    if (rec.wavs && wavDir) {
+      for (const [k, f] of Object.entries(rec.wavs)) {
+        rec.wavs[k] = `wav/${name.replace(/[^A-Za-z0-9._-]/g, "_")}/${f}`;
+        files.push(join(wavDir, f));
+      }
+    }
+    recordings.push(rec);
+    progress.tick();
+  }
+  const target = 1 - source;
+  const ts: TaskSweep = {
+    task: name,
+    classes: tp.spec.classes,
+    source,
+    target,
+    latents,
+    magnitudes: latents.map((j) => tp.magnitudes[j]),
+    probes: tp.probes,
+    probeNote: tp.note,
+    probeTrainRows: tp.trainRows,
+    recordings,
+  };
+  return {
+    ts,
+    taskRows: sweepRows({ ...ts, refProbe: tp.refProbe, zProbe: tp.zProbe }, alphas, { bootstrap, seed }),
+  };
+}
+
 /** Steers each task's recordings through the codec and tabulates the sweep (the cell's codec must decode). */
 export async function steerSweepCell(ctx: CellContext, opts: SteerSweepOptions = {}): Promise<SweepResult> {
   const t0 = performance.now();
@@ -702,53 +766,20 @@ export async function steerSweepCell(ctx: CellContext, opts: SteerSweepOptions =
     if (seconds * codec.sampleRate < 512) {
       throw new Error(`--seconds ${seconds}: shorter than one 512-sample frame`);
     }
-    for (const { name, tp, latents } of prepared) {
-      const wavDir = outDir ? join(outDir, "wav", name.replace(/[^A-Za-z0-9._-]/g, "_")) : undefined;
-      if (wavDir) await Deno.mkdir(wavDir, { recursive: true });
-      const progress = new Progress({
-        total: tp.steerIds.length,
-        label: `steer sweep ${name}`,
-        unit: "rec",
-        quiet: opts.quiet,
-      });
-      const recordings: SweepRecording[] = [];
-      for (const [n, id] of tp.steerIds.entries()) {
-        const withWav = wavDir && n < (opts.wavUtterances ?? 2) ? wavDir : undefined;
-        const rec = await sweepRecording(codec, ctx, tp, {
-          id,
-          n,
-          task: name,
-          latents,
-          alphas,
-          seconds,
-          seed,
-        }, withWav);
-        if (rec.wavs && wavDir) {
-          for (const [k, f] of Object.entries(rec.wavs)) {
-            rec.wavs[k] = `wav/${name.replace(/[^A-Za-z0-9._-]/g, "_")}/${f}`;
-            files.push(join(wavDir, f));
-          }
-        }
-        recordings.push(rec);
-        progress.tick();
-      }
-      const target = 1 - source;
-      const ts: TaskSweep = {
-        task: name,
-        classes: tp.spec.classes,
+    for (const p of prepared) {
+      const { ts, taskRows } = await sweepTask(codec, ctx, p, {
+        ...opts,
+        alphas,
+        seconds,
+        seed,
         source,
-        target,
-        latents,
-        magnitudes: latents.map((j) => tp.magnitudes[j]),
-        probes: tp.probes,
-        probeNote: tp.note,
-        probeTrainRows: tp.trainRows,
-        recordings,
-      };
+        bootstrap,
+      }, {
+        outDir,
+        files,
+      });
       taskSweeps.push(ts);
-      rows.push(
-        ...sweepRows({ ...ts, refProbe: tp.refProbe, zProbe: tp.zProbe }, alphas, { bootstrap, seed }),
-      );
+      rows.push(...taskRows);
     }
   } finally {
     codec.dispose();
