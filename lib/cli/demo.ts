@@ -11,6 +11,9 @@ import { join, resolve } from "node:path";
 import { booleanFlag, type Command, DATA_FLAG, MODELS_FLAG } from "../common/cli.ts";
 import { type Locations, locationsOf } from "../common/settings.ts";
 import { projectRoot } from "../common/assets.ts";
+import { exists, writeFileAtomic } from "../common/fs.ts";
+import { hashJson } from "../common/hash.ts";
+import { sourceHash } from "../common/source_graph.ts";
 import { formatDuration, log } from "../common/progress.ts";
 import { prepareDataset } from "../data/prepare.ts";
 import { readManifest } from "../data/manifest.ts";
@@ -317,17 +320,45 @@ export async function writeDemoLatents(
   const dashboard = await writeLatentsDashboard(outDir, {}).catch(warn("latent dashboard"));
   const ctx = await loadCellContext(outDir, { saeInput: "frames" }).catch(warn("frame-level cell"));
   if (!ctx) return { dashboard, frames: null, sweep: false };
-  const sweep = await steerSweepCell(ctx, {
-    ...locationsOf(opts),
-    ...DEMO_SWEEP,
-    tasks: [ctx.task, SEX_TASK.name],
-    quiet: opts.quiet,
-  }).then(() => writeSteerSweepPage(outDir)).catch(warn("steering sweep"));
+  const settings = { ...DEMO_SWEEP, tasks: [ctx.task, SEX_TASK.name] };
+  const sweep = await cachedSweep(outDir, ctx.cellKey, settings, async () => {
+    await steerSweepCell(ctx, { ...locationsOf(opts), ...settings, quiet: opts.quiet });
+    return await writeSteerSweepPage(outDir);
+  }, opts.quiet).catch(warn("steering sweep"));
   const frames = await writeFrameLatentsDashboard(outDir, {
     context: ctx,
     extraSections: sweep ? [await steerSweepSection(outDir)] : [],
   }).catch(warn("frame-level dashboard"));
   return { dashboard, frames, sweep: sweep !== null };
+}
+
+/**
+ * The demo's sweep, reused on a rerun when its cell, its settings and the steering code (the token hash of
+ * steer_frames.ts's import closure, as cells are keyed) are unchanged: `steer/demo_sweep.key` records them.
+ */
+async function cachedSweep(
+  outDir: string,
+  cellKey: string,
+  settings: Record<string, unknown>,
+  run: () => Promise<string | null>,
+  quiet = false,
+): Promise<string | null> {
+  const code = await sourceHash(
+    new URL("../experiment/steer_frames.ts", import.meta.url),
+    new URL("..", import.meta.url),
+  );
+  const key = await hashJson({ cellKey, settings, code });
+  const keyFile = join(outDir, "steer", "demo_sweep.key");
+  const page = join(outDir, "steer", "sweep.html");
+  const stored = await Deno.readTextFile(keyFile).catch(() => "");
+  if (stored.trim() === key && (await exists(join(outDir, "steer", "sweep.csv"))) && (await exists(page))) {
+    log(`steering sweep: cached (${keyFile})`, quiet);
+    return page;
+  }
+  await Deno.remove(keyFile).catch(() => {});
+  const written = await run();
+  await writeFileAtomic(keyFile, key + "\n");
+  return written;
 }
 
 /**

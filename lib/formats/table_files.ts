@@ -29,12 +29,16 @@ function csvHeader(file: string): string[] {
   }
 }
 
-const CSV_DTYPES = { str: pl.Utf8, float: pl.Float64, int: pl.Int64, bool: pl.Bool } as const;
+// Text and float columns are fixed; ints and booleans are inferred from the whole file (a CSV written by pandas
+// may hold an int column as "1.0").
+const CSV_DTYPES = { str: pl.Utf8, float: pl.Float64 } as const;
+/** Rows the inference reads: every row of the project's tables (polars allocates in proportion to it). */
+const INFER_ROWS = 1_000_000;
 
 /**
- * A declared table's CSV file, every declared column read as its declared type: a column whose first rows are
- * all empty (e.g. a multi-seed run's per-row ΔF1 interval before single-seed rows) would otherwise be guessed
- * as text. Columns the table does not declare are inferred from the whole file.
+ * A declared table's CSV file, its text and float columns read as declared, the others inferred from the whole
+ * file: a column whose first rows are all empty (e.g. a multi-seed run's per-row ΔF1 interval before
+ * single-seed rows) would otherwise be guessed as text.
  */
 export function readTableCsv(file: string, table: readonly Column[]): pl.DataFrame {
   const header = csvHeader(file);
@@ -44,7 +48,7 @@ export function readTableCsv(file: string, table: readonly Column[]): pl.DataFra
     ) => [c.name, CSV_DTYPES[c.type as keyof typeof CSV_DTYPES]])
       .filter(([, t]) => t !== undefined),
   );
-  return pl.readCSV(file, { dtypes, inferSchemaLength: null });
+  return pl.readCSV(file, { dtypes, inferSchemaLength: INFER_ROWS });
 }
 
 /**

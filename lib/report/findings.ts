@@ -242,10 +242,12 @@ export function findingsHtml(bundles: ResultsBundle[]): string {
     }
     const claims = paperClaims(bundle);
     for (const s of settings(ev.rows)) {
+      // The references of the setting's own codecs (a frame-level grid may run on fewer codecs).
+      const codecs = new Set(s.rows.map((r) => r.codec));
       const refs = [...ev.validity.values()].filter((v) =>
         v.dataset === s.dataset && v.task === s.task &&
         protocolLabel(v.row) === referenceProtocol(s.protocol) &&
-        testSetOf(v.row) === s.test_set
+        testSetOf(v.row) === s.test_set && codecs.has(v.codec)
       );
       const head = `${taskLabel(s.task)} — ${s.dataset}, ${protocolDescription(s.protocol)}, scored on ` +
         `${testSetWords(s.test_set)}` + (bundles.length > 1 ? ` (${bundle.dir})` : "");
