@@ -191,6 +191,17 @@ Deno.test({
         const e = await run().then(() => null, (e: Error) => e);
         assert(e && /duplicate|same audio/i.test(e.message), e?.message ?? "accepted");
       }
+      // Frame-level cells cannot go through the Slurm extraction (it keeps no frames): refused before any job.
+      const framed = validateConfig({ ...raw, saeInput: ["utterance", "frames"] }, configPath, dir);
+      const e = await submitGrid(framed, {
+        ...where,
+        configPath,
+        slurm: {},
+        toolkit: { deno: "deno", root: dir },
+        dryRun: true,
+        quiet: true,
+      }).then(() => null, (e: Error) => e);
+      assert(e && e.message.includes("the Slurm extraction does not keep them"), e?.message ?? "accepted");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -55,7 +55,7 @@ import { prepareDatasetsOf, type PreparedDataset } from "./datasets.ts";
 import { computeCells } from "./execute.ts";
 import { storeDirOf } from "./features.ts";
 import { planFromManifests, planGrid } from "./grid_plan.ts";
-import { cellId } from "./plan.ts";
+import { cellId, frameCodecs } from "./plan.ts";
 import { type RunSummary, writeGrid } from "./write.ts";
 
 /** `Locations`: where data sets, weights and the cache are (from the environment, at the edge). */
@@ -215,6 +215,20 @@ function dealCells(
   }));
 }
 
+/**
+ * Frame-level cells need stores that keep frames; the Slurm extraction array jobs keep none, so the grid would
+ * fail after them. Refused before any job is submitted.
+ */
+function refuseFramesForSlurmExtraction(config: RunConfig, incompleteStores: number): void {
+  const framed = frameCodecs(config);
+  if (incompleteStores === 0 || framed.length === 0) return;
+  throw new Error(
+    `${config.name}: frame-level cells (saeInput "frames") need the stores of ${framed.join(", ")} to keep ` +
+      "frames, and the Slurm extraction does not keep them; run the grid on this machine once " +
+      "(`deno task cli grid --config FILE` extracts with frames), or submit a config without frame-level cells",
+  );
+}
+
 /** Plans the missing units and submits them (extraction, fold, cell array, merge), or merges here. */
 export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promise<SubmitResult> {
   const quiet = opts.quiet ?? false;
@@ -226,6 +240,7 @@ export async function submitGrid(config: RunConfig, opts: SubmitOptions): Promis
 
   const { prepared, snapshot } = await prepareSubmission(config, { ...loc, quiet });
   const incomplete = await incompleteStores(config, prepared);
+  refuseFramesForSlurmExtraction(config, incomplete.length);
   let cells: { id: string; key: string | null }[];
   let total: number;
   if (incomplete.length === 0) {
