@@ -358,7 +358,12 @@ Deno.test({
       wavUtterances: 1,
       quiet: true,
     };
+    // An earlier sweep's WAVs (another task) must not survive beside this one's.
+    const stale = join(outDir, "steer", "wav", "earlier-task", "x.edit_a2.wav");
+    await Deno.mkdir(join(stale, ".."), { recursive: true });
+    await Deno.writeFile(stale, new Uint8Array(44));
     const r = await steerSweep(outDir, opts);
+    assert(!(await exists(stale)), "a stale WAV of an earlier sweep survived");
     assertEquals(r.rows.length, 2 * 3 * SWEEP_CONDITIONS.length);
     assertEquals(r.tasks.map((t) => t.probes), ["cell", "fitted"]);
     assert(r.tasks[1].probeNote.includes("fit here"), r.tasks[1].probeNote);

@@ -760,6 +760,12 @@ export async function steerSweepCell(ctx: CellContext, opts: SteerSweepOptions =
     log(`steer ${name}: ${tp.note}; latents ${latents.join(", ")}`, opts.quiet);
     prepared.push({ name, tp, latents });
   }
+  // The sweep's WAVs are its own: an earlier sweep's (another cell, task or α) would sit beside them, stale.
+  if (outDir) {
+    await Deno.remove(join(outDir, "wav"), { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
   const codec = await loadDecodingCodec(ctx, opts);
   const taskSweeps: TaskSweep[] = [], rows: SweepRow[] = [], files: string[] = [];
   try {
