@@ -160,6 +160,52 @@ const taskEntry: Spec = {
 };
 const taskList: Spec = { type: "array", items: taskEntry, minItems: 1 };
 
+/** The probe settings of a run config (`probe`), with their defaults. */
+const PROBE_SPEC: Spec = {
+  type: "object",
+  fields: {
+    C: num(LIMITS.probeC, { default: 1, description: "inverse L1 strength" }),
+    tol: num(LIMITS.probeTol, { default: 1e-4 }),
+    maxIter: num(LIMITS.probeMaxIter, { default: 3000, aliases: ["max_iter", "maxIterations"] }),
+    protocol: {
+      type: "string",
+      enum: PROBE_PROTOCOLS,
+      default: "split",
+      description: '"split": train on val2, score test (the paper-literal protocol); "dev": train on every ' +
+        "validation row (val1 + val2; the SAE never saw their labels), C by speaker-level inner CV, score " +
+        'test; "kfold": speaker-level k-fold over val + test, pooled predictions (mixes test speakers into ' +
+        "training folds: it cannot score a fixed or external test set)",
+    },
+    folds: num(LIMITS.folds, { default: 5, description: "folds of the kfold protocol" }),
+    innerFolds: num(LIMITS.folds, {
+      default: 5,
+      description: "dev protocol: speaker-level inner cross-validation folds choosing C (lib/probe C_GRID)",
+    }),
+    saeRows: {
+      type: "boolean",
+      default: false,
+      description: "dev protocol: also train the probe on the SAE's training rows (SAEBench's choice; " +
+        "z on rows the SAE was fit to may differ from z on unseen rows)",
+    },
+    permutations: num(LIMITS.permutations, {
+      default: 20,
+      description: "label-permuted probes per task: the chance level of the reference F1 (0 disables)",
+    }),
+  },
+};
+
+/**
+ * Probe settings as a run config resolves them: `raw` (a saved run_config.json's `probe`, possibly partial or
+ * absent) validated, with every default filled in — the one definition of the probe's defaults.
+ */
+export function resolveProbeConfig(raw: unknown, source: string): ProbeConfig {
+  try {
+    return validate(PROBE_SPEC, raw ?? {}, "probe", { resolvePath: (p) => p }) as ProbeConfig;
+  } catch (e) {
+    throw new Error(`${source}: invalid probe settings: ${(e as Error).message}`);
+  }
+}
+
 /** The run-config table: every key, its type and constraints, its default. */
 export const RUN_CONFIG_SPEC: Spec = {
   type: "object",
@@ -346,40 +392,7 @@ export const RUN_CONFIG_SPEC: Spec = {
         }),
       },
     },
-    probe: {
-      type: "object",
-      fields: {
-        C: num(LIMITS.probeC, { default: 1, description: "inverse L1 strength" }),
-        tol: num(LIMITS.probeTol, { default: 1e-4 }),
-        maxIter: num(LIMITS.probeMaxIter, { default: 3000, aliases: ["max_iter", "maxIterations"] }),
-        protocol: {
-          type: "string",
-          enum: PROBE_PROTOCOLS,
-          default: "split",
-          description:
-            '"split": train on val2, score test (the paper-literal protocol); "dev": train on every ' +
-            "validation row (val1 + val2; the SAE never saw their labels), C by speaker-level inner CV, score " +
-            'test; "kfold": speaker-level k-fold over val + test, pooled predictions (mixes test speakers into ' +
-            "training folds: it cannot score a fixed or external test set)",
-        },
-        folds: num(LIMITS.folds, { default: 5, description: "folds of the kfold protocol" }),
-        innerFolds: num(LIMITS.folds, {
-          default: 5,
-          description:
-            "dev protocol: speaker-level inner cross-validation folds choosing C (lib/probe C_GRID)",
-        }),
-        saeRows: {
-          type: "boolean",
-          default: false,
-          description: "dev protocol: also train the probe on the SAE's training rows (SAEBench's choice; " +
-            "z on rows the SAE was fit to may differ from z on unseen rows)",
-        },
-        permutations: num(LIMITS.permutations, {
-          default: 20,
-          description: "label-permuted probes per task: the chance level of the reference F1 (0 disables)",
-        }),
-      },
-    },
+    probe: PROBE_SPEC,
     bootstrap: num(LIMITS.bootstrap, { default: 1000, description: "bootstrap resamples (0 disables)" }),
   },
 };

@@ -74,7 +74,7 @@ import { poolFrameCodes } from "../sae/frame_pooling.ts";
 import type { SaeModel } from "../sae/model.ts";
 import { type ProbeArtefact, probeArtefact } from "./artefacts.ts";
 import { type CellContext, type CellSelector, framesOf, loadCellContext, uOf } from "./cell_context.ts";
-import type { ProbeConfig, RunConfig } from "./config.ts";
+import { resolveProbeConfig, type RunConfig } from "./config.ts";
 import { probeRowsOf } from "./task_data.ts";
 import { loadDecodingCodec, probeDecision } from "./steer.ts";
 
@@ -373,20 +373,6 @@ async function runSettings(outDir: string): Promise<Partial<RunConfig>> {
   return (await exists(p)) ? await readJson<Partial<RunConfig>>(p) : {};
 }
 
-function probeConfigOf(config: Partial<RunConfig>): ProbeConfig {
-  return {
-    C: 1,
-    tol: 1e-4,
-    maxIter: 3000,
-    protocol: "split",
-    folds: 5,
-    innerFolds: 5,
-    saeRows: false,
-    permutations: 0,
-    ...(config.probe ?? {}),
-  } as ProbeConfig;
-}
-
 /** Pooled codes (z, z_mag) of each recording: all its stored frames through the SAE. */
 async function pooledCodes(ctx: CellContext, ids: string[]): Promise<{ z: Matrix; zMag: Float32Array[] }> {
   const dZ = ctx.sae.config.dZ, z = new Float32Array(ids.length * dZ), zMag: Float32Array[] = [];
@@ -408,7 +394,9 @@ async function taskProbes(
   config: Partial<RunConfig>,
   { source, utterances }: { source: number; utterances?: number },
 ): Promise<TaskProbes> {
-  const spec = sweepTaskSpec(name, config), probe = probeConfigOf(config), target = 1 - source;
+  const spec = sweepTaskSpec(name, config),
+    probe = resolveProbeConfig(config.probe, join(ctx.outDir, "run_config.json")),
+    target = 1 - source;
   const manifest = await readManifest(ctx.manifestPath, { checkFiles: false, duplicateAudio: "allow" });
   const plan = probeRowsOf(taskSplits(manifest, spec), probe, `${ctx.dataset}/${ctx.codec}/${name}`);
   const rows = plan.rows.filter((r) => ctx.info.has(r.utterance_id));
