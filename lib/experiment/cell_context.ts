@@ -269,7 +269,6 @@ async function loadCellArtefacts(
   return { model, z, u, splits };
 }
 
-/** The run's saved config (none: defaults) and its feature store root (relative to run_config.json). */
 /** A task's class names: the accent tasks', or a column task's values from the run's config. */
 function classesOf(task: TaskId, config: Partial<RunConfig>): [string, string] {
   const column = (config.tasks ?? []).find((t) => typeof t === "object" && t.name === task);
@@ -277,7 +276,8 @@ function classesOf(task: TaskId, config: Partial<RunConfig>): [string, string] {
   return TASKS[task as AccentTaskId]?.classes ?? ["class 0", "class 1"];
 }
 
-async function readRunSettings(
+/** The run's saved config (none: defaults) and its feature store root (relative to run_config.json). */
+export async function readRunSettings(
   outDir: string,
 ): Promise<{ config: Partial<RunConfig>; featureRoot: string }> {
   const configPath = join(outDir, "run_config.json");

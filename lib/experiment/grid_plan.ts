@@ -27,6 +27,8 @@ import { cellDataHash, saeFramesHash, type TaskData, taskDataOf } from "./task_d
 export interface KeyedTask {
   data: TaskData;
   refKey: string;
+  /** With frames: the hash of the dataset's train and val1 frames files (task_data.ts saeFramesHash). */
+  saeFrames?: string;
 }
 
 /** A planned cell with its task data and cache key. */
@@ -144,7 +146,13 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
     for (const task of new Set(cells.filter((c) => c.dataset === ds.name).map((c) => c.task))) {
       const data = await taskDataOfSet(config, set, task);
       const refKey = await referenceKey(versions.reference, data.dataHash, data.probe);
-      tasks.set(taskKey(ds.name, set.codec.id, task), { data, refKey });
+      // What a frame-level SAE of this task's cells is fit on: hashed once, not per cell.
+      const frames = data.data.frames ? await saeFramesHash(data.data.frames) : undefined;
+      tasks.set(taskKey(ds.name, set.codec.id, task), {
+        data,
+        refKey,
+        ...(frames ? { saeFrames: frames } : {}),
+      });
     }
   }
   const keyed: KeyedCell[] = [];
@@ -160,13 +168,12 @@ export async function planGrid(config: RunConfig, opts: GridPlanOptions = {}): P
       );
     }
     const key = await cellCacheKey(versions.cell, dataHash, cell);
-    const frames = task.data.data.frames;
     keyed.push({
       cell,
       task,
       key,
-      ...(cell.saeInput === "frames" && frames
-        ? { saeKey: await saeCacheKey(versions.cell, await saeFramesHash(frames), cell) }
+      ...(cell.saeInput === "frames" && task.saeFrames
+        ? { saeKey: await saeCacheKey(versions.cell, task.saeFrames, cell) }
         : {}),
       cached: await isCached(cellsDir, key, { checkpoints: checkpoints ?? true }),
     });

@@ -29,7 +29,7 @@ import { meanDifferences, rankByScore } from "../probe/ksparse.ts";
 import { encodeSae } from "../sae/mod.ts";
 import { poolFrameCodes } from "../sae/frame_pooling.ts";
 import { type CellContext, framesOf } from "./cell_context.ts";
-import { classMeanDifference, cosine, decoderColumn, rankLatents } from "./latents.ts";
+import { classMeanDifference, cosine, decoderColumn, type LatentsReport, rankLatents } from "./latents.ts";
 import { probeDecision } from "./steer.ts";
 import type { ProbeConfig, RunConfig } from "./config.ts";
 
@@ -73,21 +73,24 @@ export interface ActivationStrip {
   decision: number;
 }
 
-export interface FrameLatentsReport {
-  cellKey: string;
-  dataset: string;
-  codec: string;
-  task: string;
-  classes: [string, string];
-  q: number;
-  s: number;
-  seed: number;
-  k: number;
-  dZ: number;
-  deltaF1: number;
-  f1: number;
-  f1Ref: number;
-  chosenBy: string;
+export interface FrameLatentsReport extends
+  Pick<
+    LatentsReport,
+    | "cellKey"
+    | "dataset"
+    | "codec"
+    | "task"
+    | "classes"
+    | "q"
+    | "s"
+    | "seed"
+    | "k"
+    | "dZ"
+    | "deltaF1"
+    | "f1"
+    | "f1Ref"
+    | "chosenBy"
+  > {
   /** Codec frames per second (frame t covers [t, t + 1) / frameRate s of the audio). */
   frameRate: number;
   /** The codec's sample rate (Hz): the rate the audio was resampled to before encoding. */

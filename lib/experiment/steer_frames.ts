@@ -51,7 +51,7 @@ import { join } from "node:path";
 import { encodeWav, loadAudio } from "../audio/mod.ts";
 import { logSpectralDistance } from "../audio/spectrum.ts";
 import type { Codec } from "../codecs/types.ts";
-import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
 import type { Matrix } from "../common/matrix.ts";
 import { log, Progress } from "../common/progress.ts";
 import { Rng } from "../common/random.ts";
@@ -73,7 +73,14 @@ import { encodeSae } from "../sae/mod.ts";
 import { poolFrameCodes } from "../sae/frame_pooling.ts";
 import type { SaeModel } from "../sae/model.ts";
 import { type ProbeArtefact, probeArtefact } from "./artefacts.ts";
-import { type CellContext, type CellSelector, framesOf, loadCellContext, uOf } from "./cell_context.ts";
+import {
+  type CellContext,
+  type CellSelector,
+  framesOf,
+  loadCellContext,
+  readRunSettings,
+  uOf,
+} from "./cell_context.ts";
 import { resolveProbeConfig, type RunConfig } from "./config.ts";
 import { probeRowsOf } from "./task_data.ts";
 import { loadDecodingCodec, probeDecision } from "./steer.ts";
@@ -366,11 +373,6 @@ interface TaskProbes {
   /** Source-class scored recordings (fold 0), manifest order. */
   steerIds: string[];
   magnitudes: Float64Array;
-}
-
-async function runSettings(outDir: string): Promise<Partial<RunConfig>> {
-  const p = join(outDir, "run_config.json");
-  return (await exists(p)) ? await readJson<Partial<RunConfig>>(p) : {};
 }
 
 /** Pooled codes (z, z_mag) of each recording: all its stored frames through the SAE. */
@@ -734,7 +736,7 @@ export async function steerSweepCell(ctx: CellContext, opts: SteerSweepOptions =
   }
   if (source !== 0 && source !== 1) throw new Error(`source class must be 0 or 1, got ${source}`);
   const tasks = opts.tasks?.length ? opts.tasks : [ctx.task];
-  const config = await runSettings(ctx.outDir);
+  const { config } = await readRunSettings(ctx.outDir);
   const outDir = opts.outDir === null ? undefined : opts.outDir ?? join(ctx.outDir, "steer");
   const prepared: { name: string; tp: TaskProbes; latents: number[] }[] = [];
   for (const name of tasks) {

@@ -355,6 +355,18 @@ export async function writeLatentsDashboard(
     }
   }
   const { html, report } = await buildLatentsDashboard(ctx, { ...opts, steer });
+  return await writeDashboardFiles(path, html, report);
+}
+
+/**
+ * Writes a dashboard page and its JSON beside it (`<page>.json`), and says what the page holds: the latent
+ * dashboard's and the frame-level one's shared last step.
+ */
+export async function writeDashboardFiles(
+  path: string,
+  html: string,
+  report: { cellKey: string; latents: { latent: number }[] },
+): Promise<DashboardSummary> {
   await writeFileAtomic(path, html);
   const json = path.replace(/\.html?$/, "") + ".json";
   await writeJsonAtomic(json, report);
@@ -364,7 +376,7 @@ export async function writeLatentsDashboard(
     bytes: new TextEncoder().encode(html).length,
     svg: (html.match(/<svg/g) ?? []).length,
     audio: (html.match(/<audio/g) ?? []).length,
-    cellKey: ctx.cellKey,
+    cellKey: report.cellKey,
     latents: report.latents.map((l) => l.latent),
   };
 }

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { decodeAudio, encodeWav, resample, toMono } from "../audio/mod.ts";
 import { encodeBase64 } from "../common/base64.ts";
-import { exists, writeFileAtomic, writeJsonAtomic } from "../common/fs.ts";
+import { exists } from "../common/fs.ts";
 import { sha256File } from "../common/hash.ts";
 import { type CellContext, type CellSelector, loadCellContext } from "../experiment/cell_context.ts";
 import {
@@ -18,7 +18,7 @@ import {
   type FrameLatentStats,
 } from "../experiment/latents_frames.ts";
 import { escapeHtml } from "./html.ts";
-import { barsSvg } from "./latents.ts";
+import { barsSvg, type DashboardSummary, writeDashboardFiles } from "./latents.ts";
 
 export const FRAME_DASHBOARD_FILE = "latents_frames.html";
 
@@ -30,14 +30,7 @@ export interface FrameDashboardOptions extends FrameLatentsOptions {
   extraSections?: string[];
 }
 
-export interface FrameDashboardSummary {
-  path: string;
-  json: string;
-  bytes: number;
-  svg: number;
-  audio: number;
-  cellKey: string;
-  latents: number[];
+export interface FrameDashboardSummary extends DashboardSummary {
   seconds: number;
 }
 
@@ -407,19 +400,7 @@ export async function writeFrameLatentsDashboard(
     await loadCellContext(resultsDir, { ...opts.select, saeInput: opts.select?.saeInput ?? "frames" });
   const path = opts.out ?? join(ctx.outDir, FRAME_DASHBOARD_FILE);
   const { html, report } = await buildFrameLatentsDashboard(ctx, opts);
-  await writeFileAtomic(path, html);
-  const json = path.replace(/\.html?$/, "") + ".json";
-  await writeJsonAtomic(json, report);
-  return {
-    path,
-    json,
-    bytes: new TextEncoder().encode(html).length,
-    svg: (html.match(/<svg/g) ?? []).length,
-    audio: (html.match(/<audio/g) ?? []).length,
-    cellKey: ctx.cellKey,
-    latents: report.latents.map((l) => l.latent),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return { ...await writeDashboardFiles(path, html, report), seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The run report's paragraph on the frame-level dashboard: a link by file name, or how to write it. */
